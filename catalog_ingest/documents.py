@@ -1,0 +1,182 @@
+"""Searchable documents derived from a table record: table summaries and one document per column.
+
+MiniLM reads only the first 256 word pieces of a text, so a wide table's summary is split into chunks
+that each repeat the table's name and description: the tail columns stay findable. Column documents let
+a question about one field ("refund amount by region") land on the table that holds it.
+
+Catalog text (comments, tags, owners) is written by anyone with catalog access: it is kept as data,
+stripped of control characters and cut to a sane length, never interpreted.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from catalog_ingest.records import Column, TableRecord
+
+MetadataValue = str | int | float | bool
+
+TABLE_CHUNK_CHARS = 700
+"""Budget per table chunk; snake_case identifiers run about 3-4 characters per MiniLM word piece, so this
+stays under 256 word pieces with room for the header."""
+HEADER_COMMENT_CHARS = 200
+COLUMN_COMMENT_IN_TABLE_CHARS = 100
+COLUMN_COMMENT_CHARS = 500
+NAME_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+    metadata: dict[str, MetadataValue]
+
+
+def clean_text(value: object, limit: int) -> str:
+    """Untrusted catalog text as one line: control and format characters dropped, whitespace collapsed."""
+    text = "".join(
+        " " if ch.isspace() else ch
+        for ch in str(value)
+        if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def documents_for(record: TableRecord) -> list[Document]:
+    """Table chunks first (ids ``KEY::table::i``), then one document per column (``KEY::col::PATH``)."""
+    return table_documents(record) + column_documents(record)
+
+
+def table_documents(record: TableRecord) -> list[Document]:
+    header = table_header(record)
+    overview = "\n".join(line for line in table_facts(record) if line)
+    column_lines = [column_summary(column) for column in unique_columns(record)]
+
+    chunks: list[list[str]] = [[]]
+    used = len(header) + len(overview)
+    for line in column_lines:
+        if chunks[-1] and used + len(line) + 2 > TABLE_CHUNK_CHARS:
+            chunks.append([])
+            used = len(header)
+        chunks[-1].append(line)
+        used += len(line) + 2
+
+    documents = []
+    for i, lines in enumerate(chunks):
+        label = "Columns" if i == 0 else f"Columns (continued, part {i + 1})"
+        parts = [header, overview if i == 0 else ""]
+        if lines:
+            parts.append(f"{label}: " + "; ".join(lines))
+        documents.append(
+            Document(
+                id=f"{record.key}::table::{i}",
+                text="\n".join(part for part in parts if part),
+                metadata=base_metadata(record, kind="table"),
+            )
+        )
+    return documents
+
+
+def column_documents(record: TableRecord) -> list[Document]:
+    table_name = clean_text(record.full_name, NAME_CHARS)
+    table_comment = clean_text(record.comment or "", HEADER_COMMENT_CHARS)
+    partition_sources = {field.source_column for field in record.partition_spec.fields}
+    documents = []
+    for column in unique_columns(record):
+        path = clean_text(column.path, NAME_CHARS)
+        sentences = [f"Column {path} in table {table_name}" + (f" ({table_comment})" if table_comment else "")]
+        sentences.append(f"Type: {clean_text(column.type, NAME_CHARS)}")
+        if column.comment:
+            sentences.append(clean_text(column.comment, COLUMN_COMMENT_CHARS))
+        if column.is_partition_key or column.path in partition_sources:
+            sentences.append("Partition key")
+        if column.pii:
+            sentences.append("Personal data (PII)")
+        documents.append(
+            Document(
+                id=f"{record.key}::col::{column.path}",
+                text=". ".join(sentences),
+                metadata=base_metadata(record, kind="column") | {"column": column.path},
+            )
+        )
+    return documents
+
+
+def table_header(record: TableRecord) -> str:
+    kind = {"iceberg": "Iceberg table", "hive": "Hive table", "view": "View"}[record.kind]
+    header = f"{kind} {clean_text(record.full_name, NAME_CHARS)}"
+    if record.comment:
+        header += f": {clean_text(record.comment, HEADER_COMMENT_CHARS)}"
+    return header
+
+
+def table_facts(record: TableRecord) -> list[str]:
+    """Who owns it, how it is laid out, how big and how fresh: what analysts ask before using a table."""
+    tags = ", ".join(clean_text(tag, 50) for tag in record.tags)
+    return [
+        f"Namespace: {clean_text(record.namespace, NAME_CHARS)}; catalog: {clean_text(record.catalog, NAME_CHARS)}",
+        f"Owner: {clean_text(record.owner, 100)}" if record.owner else "",
+        f"Tags: {clean_text(tags, 200)}" if tags else "",
+        f"Layout: {clean_text(record.partition_spec.describe(), 300)}"
+        + (f"; sorted by {clean_text(record.sort_order, 200)}" if record.sort_order else ""),
+        size_and_freshness(record),
+    ]
+
+
+def size_and_freshness(record: TableRecord) -> str:
+    totals = record.totals
+    facts = []
+    if totals.record_count is not None:
+        facts.append(f"{totals.record_count:,} rows")
+    if totals.total_bytes is not None:
+        facts.append(human_bytes(totals.total_bytes))
+    if totals.file_count is not None:
+        facts.append(f"{totals.file_count:,} files")
+    if record.last_updated is not None:
+        facts.append(f"last updated {describe_time(record.last_updated)}")
+    return "Size: " + ", ".join(facts) if facts else ""
+
+
+def column_summary(column: Column) -> str:
+    summary = f"{clean_text(column.path, NAME_CHARS)} ({clean_text(column.type, 60)})"
+    if column.comment:
+        summary += f" {clean_text(column.comment, COLUMN_COMMENT_IN_TABLE_CHARS)}"
+    return summary
+
+
+def unique_columns(record: TableRecord) -> list[Column]:
+    """Columns by first occurrence of each path: document ids must be unique within a table."""
+    seen: set[str] = set()
+    columns = []
+    for column in record.columns:
+        if column.path not in seen:
+            seen.add(column.path)
+            columns.append(column)
+    return columns
+
+
+def base_metadata(record: TableRecord, kind: str) -> dict[str, MetadataValue]:
+    return {
+        "catalog": record.catalog,
+        "namespace": record.namespace,
+        "table": record.full_name,
+        "table_key": record.key,
+        "kind": kind,
+    }
+
+
+def human_bytes(size: int) -> str:
+    units = ("bytes", "KB", "MB", "GB", "TB", "PB")
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(units) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{size:,} bytes" if unit == 0 else f"{value:,.1f} {units[unit]}"
+
+
+def describe_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

