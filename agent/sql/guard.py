@@ -1,0 +1,171 @@
+"""The read-only gate: a query is parsed, and only a single plain read of catalog tables gets through.
+
+Safety is decided here by parsing, never by the model. Engines run ``ParsedQuery.sql`` (regenerated from
+the checked syntax tree), not the caller's text, so what runs is exactly what was checked: a trick that
+one parser reads differently from another (comments, odd quoting, stacked statements) cannot slip past.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+DIALECT = "duckdb"
+
+READ_ROOTS = (exp.Select, exp.SetOperation)
+"""Statement types a query may be: SELECT (with or without WITH) and UNION/INTERSECT/EXCEPT."""
+
+WRITE_OR_CONTROL_NODES: tuple[type[exp.Expression], ...] = (
+    exp.DML,  # INSERT, UPDATE, DELETE, MERGE (also inside a CTE)
+    exp.DDL,  # CREATE, DROP, ALTER and friends
+    exp.Drop,
+    exp.Alter,
+    exp.Create,
+    exp.Command,  # whatever sqlglot could only keep as raw text: LOAD, CALL, RESET, CREATE SECRET, ...
+    exp.Copy,
+    exp.Attach,
+    exp.Detach,
+    exp.Install,
+    exp.Pragma,
+    exp.Set,
+    exp.Use,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Describe,
+    exp.Summarize,
+    exp.Into,  # SELECT ... INTO
+)
+
+TABLE_FUNCTIONS_ALLOWED = frozenset({"range", "generate_series", "unnest"})
+"""Table functions that only compute; every other one (read_csv, glob, iceberg_scan, query, ...) is refused."""
+
+FUNCTIONS_REFUSED = frozenset(
+    {
+        "getenv",
+        "glob",
+        "sniff_csv",
+        "query",
+        "query_table",
+        "current_setting",
+        "duckdb_secrets",
+        "which_secret",
+        "load_aws_credentials",
+        "iceberg_metadata",
+        "iceberg_snapshots",
+        "parquet_metadata",
+        "parquet_schema",
+        "parquet_file_metadata",
+        "parquet_kv_metadata",
+        "parquet_bloom_probe",
+    }
+)
+"""Functions that read files, the network, the environment or settings, wherever they appear."""
+
+REFUSED_FUNCTION_PATTERN = re.compile(r"^(read_|from_csv|from_json)|_scan$")
+"""Families: read_csv, read_parquet, read_json*, read_text, read_blob, ...; iceberg_scan, delta_scan, ..."""
+
+PATH_LIKE_NAME = re.compile(r"[/\\:*?]|\.[A-Za-z0-9]{1,8}$|^\.|^~")
+"""A table name DuckDB would read as a file or URL (``FROM '/etc/passwd'``, ``FROM "x.csv"``, ``'http://..'``)."""
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+"""sqlglot underlines the offending token with terminal escapes; messages go to people and models."""
+
+
+class UnsafeSQL(ValueError):
+    """The query was refused; the message names what was refused and why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    tree: exp.Expression
+    tables: tuple[str, ...]
+    """Catalog tables read, qualified as written (``sales.events``); CTE names excluded."""
+
+    @property
+    def sql(self) -> str:
+        """The checked query as DuckDB SQL: what engines execute."""
+        return self.tree.sql(dialect=DIALECT, comments=False)
+
+
+def normalized_name(name: str) -> str:
+    """Fold case and Unicode look-alikes (fullwidth letters) so ``ＲＥＡＤ_CSV`` meets ``read_csv``."""
+    return unicodedata.normalize("NFKC", name).casefold().strip('"`[]')
+
+
+def function_name(func: exp.Func) -> str:
+    if isinstance(func, exp.Anonymous):
+        return normalized_name(func.name)
+    return normalized_name(func.sql_name())
+
+
+def is_refused_function(name: str) -> bool:
+    return name in FUNCTIONS_REFUSED or bool(REFUSED_FUNCTION_PATTERN.search(name))
+
+
+def check_read_only(sql: str) -> ParsedQuery:
+    """Parse ``sql`` and return it if it is one read-only query over named tables; raise UnsafeSQL otherwise."""
+    if not sql or not sql.strip():
+        raise UnsafeSQL("empty query: send one SELECT statement")
+    if "\x00" in sql:
+        raise UnsafeSQL("refused: the query contains a NUL character")
+    try:
+        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None and not isinstance(s, exp.Semicolon)]
+    except (ParseError, TokenError) as exc:
+        raise UnsafeSQL(f"could not parse the query as DuckDB SQL: {ANSI_ESCAPE.sub('', str(exc))}") from None
+    if not statements:
+        raise UnsafeSQL("empty query: send one SELECT statement")
+    if len(statements) > 1:
+        kinds = ", ".join(statement_kind(s) for s in statements)
+        raise UnsafeSQL(f"refused: {len(statements)} statements ({kinds}); send exactly one SELECT")
+    tree = statements[0]
+    if not isinstance(tree, READ_ROOTS):
+        raise UnsafeSQL(f"refused: {statement_kind(tree)} statement; only SELECT, WITH ... SELECT and UNION are allowed")
+    for node in tree.walk():
+        refuse_node(node)
+    return ParsedQuery(tree=tree, tables=tuple(referenced_tables(tree)))
+
+
+def statement_kind(tree: exp.Expression) -> str:
+    if isinstance(tree, exp.Command):
+        return str(tree.this).upper()
+    return tree.key.upper()
+
+
+def refuse_node(node: exp.Expression) -> None:
+    if isinstance(node, WRITE_OR_CONTROL_NODES):
+        raise UnsafeSQL(f"refused: {statement_kind(node)} inside the query; only reads are allowed")
+    if isinstance(node, exp.Func):
+        name = function_name(node)
+        if is_refused_function(name):
+            raise UnsafeSQL(f"refused: function {name}() reads files, the network or settings")
+        if isinstance(node.parent, exp.Table) and node.parent.this is node and name not in TABLE_FUNCTIONS_ALLOWED:
+            raise UnsafeSQL(f"refused: table function {name}(); query catalog tables by name instead")
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+        for part in node.parts:
+            if PATH_LIKE_NAME.search(part.name):
+                raise UnsafeSQL(f"refused: {part.name!r} looks like a file path or URL; query catalog tables by name")
+
+
+def referenced_tables(tree: exp.Expression) -> list[str]:
+    """Names of the catalog tables read, each once, without CTEs or table functions."""
+    cte_names = {normalized_name(cte.alias) for cte in tree.find_all(exp.CTE)}
+    names: list[str] = []
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue
+        name = ".".join(part.name for part in table.parts)
+        if not table.db and normalized_name(table.name) in cte_names:
+            continue
+        if name not in names:
+            names.append(name)
+    return names

@@ -1,0 +1,124 @@
+"""Benchmark: a partition-filtered aggregate in DuckDB against loading the table with pyiceberg into pandas.
+
+Also checks the scan estimate from stored partition statistics against what the query really reads.
+
+    python bench/bench_sql.py LAKE_DIR [--table sales.events] [--column ts] [--start 2024-01-02] [--end ...]
+
+LAKE_DIR holds the sample lake (``catalog.db`` and ``warehouse/``). Without ``--table`` the first table
+partitioned by day of a column is used; without dates, its most recent day partition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from agent.sql.engines.duckdb_engine import DuckDBEngine
+from agent.sql.estimate import estimate_scan
+from catalog_ingest.crawlers.iceberg import iceberg_record, open_catalog
+from catalog_ingest.records import TableRecord
+from catalog_ingest.settings import CatalogConfig, SqlSettings
+
+
+def lake_catalog(lake_dir: Path, name: str) -> CatalogConfig:
+    """The sample lake's layout (see ``Settings.sample_catalog``); a SQL catalog's tables belong to its name."""
+    lake = lake_dir.resolve()
+    return CatalogConfig(
+        name=name,
+        properties={"type": "sql", "uri": f"sqlite:///{lake / 'catalog.db'}", "warehouse": f"file://{lake / 'warehouse'}"},
+    )
+
+
+def day_partitioned(record: TableRecord) -> str | None:
+    """The source column of the table's day partitioning, if it has one."""
+    return next((f.source_column for f in record.partition_spec.fields if f.transform == "day"), None)
+
+
+def latest_day(record: TableRecord) -> date:
+    field = next(f for f in record.partition_spec.fields if f.transform == "day")
+    return max(date.fromisoformat(s.values[field.name]) for s in record.partitions if s.values.get(field.name))
+
+
+def timed(action):
+    started = time.perf_counter()
+    value = action()
+    return value, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("lake_dir", type=Path)
+    parser.add_argument("--catalog-name", default="demo", help="the pyiceberg SQL catalog's name (default: demo)")
+    parser.add_argument("--table", help="namespace.table; default: the first table partitioned by day")
+    parser.add_argument("--column", help="the filtered timestamp/date column; default: the day partition's source")
+    parser.add_argument("--start", type=date.fromisoformat, help="first day kept; default: the latest partition's day")
+    parser.add_argument("--end", type=date.fromisoformat, help="first day excluded; default: start + 1 day")
+    args = parser.parse_args(argv)
+
+    config = lake_catalog(args.lake_dir, args.catalog_name)
+    catalog = open_catalog(config)
+    identifiers = [t for ns in catalog.list_namespaces() for t in catalog.list_tables(ns)]
+    records = {}
+    for identifier in identifiers:
+        namespace, name = ".".join(identifier[:-1]), identifier[-1]
+        records[f"{namespace}.{name}"] = iceberg_record(config.name, namespace, name, catalog.load_table(identifier), 100_000)
+    table_name = args.table or next(
+        (n for n in sorted(records, key=lambda n: "events" not in n) if day_partitioned(records[n])), None
+    )
+    if table_name not in records:
+        parser.error(f"no table {table_name!r}; tables: {', '.join(sorted(records))}")
+    record = records[table_name]
+    column = args.column or day_partitioned(record)
+    if column is None:
+        parser.error(f"{table_name} is not partitioned by day; pass --column, --start and --end")
+    start = args.start or latest_day(record)
+    end = args.end or start + timedelta(days=1)
+    predicate = f"{column} >= '{start.isoformat()}' AND {column} < '{end.isoformat()}'"
+    sql = f"SELECT count(*) AS row_count FROM {table_name} WHERE {predicate}"
+
+    engine = DuckDBEngine(records.values(), SqlSettings(timeout_seconds=600))
+    try:
+        duck_result, duck_seconds = timed(lambda: engine.run(sql, 10))
+        profile = engine.profile(sql)
+    finally:
+        engine.close()
+
+    table = catalog.load_table(table_name)
+
+    def pandas_count() -> int:
+        import pandas as pd
+
+        frame = table.scan().to_arrow().to_pandas()
+        values = pd.to_datetime(frame[column])
+        if values.dt.tz is not None:
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        kept = (values >= pd.Timestamp(start)) & (values < pd.Timestamp(end))
+        return int(kept.sum())
+
+    pandas_rows, pandas_seconds = timed(pandas_count)
+    estimate = estimate_scan(sql, records).tables[table_name]
+    planned = estimate_scan(sql, records, catalog_loader=lambda r: catalog.load_table(r.full_name)).tables[table_name]
+
+    duck_rows = duck_result.rows[0][0]
+    print(f"table {table_name} ({(record.totals.total_bytes or 0) / 2**20:,.1f} MiB, {record.totals.file_count} files)")
+    print(f"filter {predicate}")
+    print(f"duckdb  {duck_seconds:8.3f} s  rows {duck_rows:,}  files read {profile.files_read}")
+    print(f"pandas  {pandas_seconds:8.3f} s  rows {pandas_rows:,}  (pyiceberg scan of the whole table, then filter)")
+    print(f"speedup {pandas_seconds / duck_seconds:8.1f} x  (target >= 10x)")
+    print(
+        f"estimate from partition stats: {estimate.files} files, {estimate.bytes:,} bytes; "
+        f"pyiceberg plan (files actually in the filtered partitions): {planned.files} files, {planned.bytes:,} bytes; "
+        f"ratio {estimate.bytes / planned.bytes if planned.bytes else float('nan'):.3f} (target within 0.9-1.1)"
+    )
+    print(f"files: estimated {estimate.files}, DuckDB opened {profile.files_read}")
+    if duck_rows != pandas_rows:
+        print("MISMATCH: DuckDB and pandas counted different rows", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
