@@ -1,0 +1,161 @@
+/**
+ * The `@lake` chat participant. Answers come only from the lakescout API (`/v1/chat/stream`), never from
+ * VS Code's language models. One lakescout thread per chat session: the thread id travels in
+ * `ChatResult.metadata.thread_id` and is read back from `context.history` on the next turn.
+ */
+import * as vscode from 'vscode';
+import { LakescoutError, type ChatAnswer, type LakescoutClient } from './client';
+import { tableUri } from './docs';
+import { answerContainsSql, codeBlock, renderTableRecord, toolLabel } from './render';
+
+export const PARTICIPANT_ID = 'lakescout.lake';
+
+export interface LakeChatMetadata {
+  thread_id?: string;
+  sql?: string;
+  tables_cited?: string[];
+}
+
+export interface ChatDeps {
+  client: LakescoutClient;
+  log?: (line: string) => void;
+}
+
+/** The thread id of the latest earlier `@lake` turn in this chat session, if any. */
+export function threadIdFromHistory(history: ReadonlyArray<unknown>): string | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const turn = history[i] as { participant?: string; result?: vscode.ChatResult; response?: unknown };
+    if (!turn || typeof turn !== 'object' || !('result' in turn) || !('response' in turn)) continue; // a request turn
+    if (turn.participant && turn.participant !== PARTICIPANT_ID) continue;
+    const id = (turn.result?.metadata as LakeChatMetadata | undefined)?.thread_id;
+    if (typeof id === 'string' && id) return id;
+  }
+  return undefined;
+}
+
+export function createChatHandler(deps: ChatDeps): vscode.ChatRequestHandler {
+  return async (request, context, stream, token) => {
+    const previousThread = threadIdFromHistory(context.history);
+    const ctl = new AbortController();
+    const sub = token.onCancellationRequested(() => ctl.abort());
+    try {
+      if (request.command === 'describe') {
+        return await describe(deps, request.prompt, stream, ctl.signal, previousThread);
+      }
+      const prompt = request.prompt.trim();
+      if (!prompt) {
+        stream.markdown('Ask me about the tables in your data lake, e.g. _which table has refunds by region?_');
+        return { metadata: { thread_id: previousThread } satisfies LakeChatMetadata };
+      }
+      return await answer(deps, prompt, previousThread, stream, ctl.signal);
+    } catch (e) {
+      return reportError(deps, e, stream, previousThread, token.isCancellationRequested);
+    } finally {
+      sub.dispose();
+    }
+  };
+}
+
+async function answer(
+  deps: ChatDeps,
+  prompt: string,
+  threadId: string | undefined,
+  stream: vscode.ChatResponseStream,
+  signal: AbortSignal,
+): Promise<vscode.ChatResult> {
+  stream.progress('Asking lakescout…');
+  let streamedText = '';
+  let final: ChatAnswer | undefined;
+  let thread = threadId;
+  const events = deps.client.chatStream(prompt, threadId, { signal });
+  try {
+    for await (const ev of events) {
+      switch (ev.type) {
+        case 'token':
+          streamedText += ev.text;
+          stream.markdown(ev.text);
+          break;
+        case 'tool_start':
+          stream.progress(`Running ${toolLabel(ev.name, ev.args)}…`);
+          break;
+        case 'tool_end':
+          stream.progress(ev.summary ? `${ev.name}: ${ev.summary}` : `${ev.name} finished`);
+          break;
+        case 'thread':
+          thread = ev.thread_id;
+          break;
+        case 'answer':
+          final = ev.answer;
+          break;
+      }
+    }
+  } catch (e) {
+    // Keep whatever thread id we learned so a retry continues the same conversation.
+    if (e instanceof LakescoutError) (e as LakescoutError & { threadId?: string }).threadId = thread;
+    throw e;
+  }
+  if (!final) throw new LakescoutError('stream_broken', 'The answer was cut off. Please retry.');
+  thread = final.thread_id ?? thread;
+
+  if (!streamedText.trim() && final.answer.trim()) {
+    stream.markdown(final.answer);
+    streamedText = final.answer;
+  }
+  renderSqlAndTables(final, streamedText, stream);
+  deps.log?.(`chat: thread=${thread ?? '-'} tables=${final.tables_cited.join(',') || '-'} sql=${final.sql ? 'yes' : 'no'}`);
+  const metadata: LakeChatMetadata = { thread_id: thread, sql: final.sql, tables_cited: final.tables_cited };
+  return { metadata };
+}
+
+/** SQL as a code block with Insert/Run buttons, and cited tables as references. */
+export function renderSqlAndTables(final: ChatAnswer, shownText: string, stream: vscode.ChatResponseStream): void {
+  if (final.sql) {
+    if (!answerContainsSql(shownText, final.sql)) {
+      stream.markdown('\n\n' + codeBlock(final.sql));
+    }
+    stream.button({ command: 'lakescout.insertSql', title: 'Insert SQL into editor', arguments: [final.sql] });
+    stream.button({ command: 'lakescout.runSql', title: 'Run SQL', arguments: [final.sql] });
+  }
+  for (const name of final.tables_cited) {
+    stream.reference(tableUri(name));
+  }
+}
+
+async function describe(
+  deps: ChatDeps,
+  prompt: string,
+  stream: vscode.ChatResponseStream,
+  signal: AbortSignal,
+  threadId: string | undefined,
+): Promise<vscode.ChatResult> {
+  const name = prompt.trim().split(/\s+/)[0]?.replace(/^[`"']+|[`"';,]+$/g, '');
+  if (!name) {
+    stream.markdown('Usage: `/describe namespace.table`');
+    return { metadata: { thread_id: threadId } satisfies LakeChatMetadata };
+  }
+  stream.progress(`Describing ${name}…`);
+  const rec = await deps.client.getTable(name, { signal });
+  stream.markdown(renderTableRecord(rec));
+  stream.reference(tableUri(rec.name));
+  return { metadata: { thread_id: threadId, tables_cited: [rec.name] } satisfies LakeChatMetadata };
+}
+
+function reportError(
+  deps: ChatDeps,
+  e: unknown,
+  stream: vscode.ChatResponseStream,
+  previousThread: string | undefined,
+  cancelled: boolean,
+): vscode.ChatResult {
+  const thread = (e as { threadId?: string })?.threadId ?? previousThread;
+  const metadata: LakeChatMetadata = { thread_id: thread };
+  if (cancelled || (e instanceof LakescoutError && e.kind === 'cancelled')) {
+    return { metadata };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  deps.log?.(`chat error: ${message}`);
+  if (e instanceof LakescoutError && e.kind === 'unauthorized') {
+    stream.button({ command: 'lakescout.setApiKey', title: 'Set API key' });
+  }
+  return { errorDetails: { message }, metadata };
+}

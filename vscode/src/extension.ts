@@ -1,0 +1,66 @@
+/** Activation: wiring only. */
+import * as vscode from 'vscode';
+import { createChatHandler, PARTICIPANT_ID } from './chat';
+import { DEFAULT_SERVER_URL, DEFAULT_TIMEOUT_MS, LakescoutClient } from './client';
+import { API_KEY_SECRET, registerCommands } from './commands';
+import { SqlDiagnostics } from './diagnostics';
+import { LakescoutDocs, SCHEME } from './docs';
+import { TablesTreeProvider } from './tree';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel('lakescout');
+  const config = () => vscode.workspace.getConfiguration('lakescout');
+  const version = (context.extension?.packageJSON as { version?: string } | undefined)?.version ?? 'dev';
+
+  const client = new LakescoutClient({
+    settings: () => ({
+      serverUrl: config().get<string>('serverUrl', DEFAULT_SERVER_URL),
+      requestTimeoutMs: config().get<number>('requestTimeoutMs', DEFAULT_TIMEOUT_MS),
+    }),
+    apiKey: () => context.secrets.get(API_KEY_SECRET),
+    userAgent: `lakescout-vscode/${version}`,
+  });
+
+  const docs = new LakescoutDocs(client);
+  const diagnostics = new SqlDiagnostics(client);
+  const tree = new TablesTreeProvider(client);
+
+  const participant = vscode.chat.createChatParticipant(
+    PARTICIPANT_ID,
+    createChatHandler({ client, log: (line) => output.appendLine(line) }),
+  );
+  participant.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'lakescout.svg');
+
+  context.subscriptions.push(
+    output,
+    docs,
+    diagnostics,
+    tree,
+    participant,
+    vscode.workspace.registerTextDocumentContentProvider(SCHEME, docs),
+    vscode.window.registerTreeDataProvider('lakescout.tables', tree),
+    vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'untitled' }], diagnostics, {
+      providedCodeActionKinds: SqlDiagnostics.providedCodeActionKinds,
+    }),
+    vscode.workspace.onDidCloseTextDocument((doc) => diagnostics.clear(doc.uri)),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('lakescout.serverUrl')) tree.refresh();
+    }),
+    context.secrets.onDidChange((e) => {
+      if (e.key === API_KEY_SECRET) tree.refresh();
+    }),
+    ...registerCommands({
+      client,
+      docs,
+      diagnostics,
+      secrets: context.secrets,
+      output,
+      rowLimit: () => config().get<number>('runRowLimit', 200),
+      refreshTables: () => tree.refresh(),
+    }),
+  );
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}
