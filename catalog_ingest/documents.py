@@ -1,8 +1,9 @@
 """Searchable documents derived from a table record: table summaries and one document per column.
 
 MiniLM reads only the first 256 word pieces of a text, so a wide table's summary is split into chunks
-that each repeat the table's name and description: the tail columns stay findable. Column documents let
-a question about one field ("refund amount by region") land on the table that holds it.
+that each repeat the table's name and description: the tail columns stay findable. Column documents,
+with their table's name and description as context, let a question about one field ("refund amount by
+region") land on the table that holds it.
 
 Catalog text (comments, tags, owners) is written by anyone with catalog access: it is kept as data,
 stripped of control characters and cut to a sane length, never interpreted.

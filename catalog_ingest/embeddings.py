@@ -134,11 +134,6 @@ class MiniLMEmbedder(QueryCache):
             result[batch] = l2_normalise(pooled)
         return result
 
-    def count_tokens(self, text: str) -> int:
-        """Word pieces the model sees for ``text`` (with [CLS]/[SEP]; capped at the truncation length)."""
-        _, tokenizer = self._load()
-        return len(tokenizer.encode(text).ids)
-
 
 OPENAI_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
 OPENAI_BATCH = 256

@@ -23,7 +23,7 @@ import numpy as np
 from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable, crawler_for
 from catalog_ingest.documents import Document, documents_for
 from catalog_ingest.embeddings import Embedder, embedder_for
-from catalog_ingest.index import LexicalIndex, VectorIndex
+from catalog_ingest.index import IndexMismatchError, LexicalIndex, VectorIndex
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
 from catalog_ingest.store import RecordStore
@@ -100,24 +100,43 @@ class Ingester:
         self.embedder = embedder or embedder_for(settings.index)
         self.progress = progress or _SilentProgress()
         self.store = RecordStore(settings.store_path)
-        self.vectors = VectorIndex(settings, self.embedder)
+        self._vectors: VectorIndex | None = None
+
+    @property
+    def vectors(self) -> VectorIndex:
+        if self._vectors is None:
+            self._vectors = VectorIndex(self.settings, self.embedder)
+        return self._vectors
+
+    def _switch_embedder(self) -> None:
+        """``--full`` after a change of embedder: drop the old vectors (only once the catalogs listed fine);
+        every table then lacks vectors and is embedded again, also by a later run if this one is killed."""
+        try:
+            self.vectors
+        except IndexMismatchError:
+            self._vectors = VectorIndex(self.settings, self.embedder, reset=True)
+
+    def close(self) -> None:
+        """Embedded Chroma shows other processes' writes only once every client on the path has closed."""
+        if self._vectors is not None:
+            self._vectors.close()
+        self.store.close()
 
     def run(self, *, full: bool = False, dry_run: bool = False) -> IngestReport:
         started = time.monotonic()
         report = IngestReport(dry_run=dry_run)
         with ingest_lock(self.settings.data_dir):
             # List every catalog before changing anything: an unreachable one leaves the index untouched.
-            listings = []
-            for config in self.settings.effective_catalogs():
-                crawler = crawler_for(
-                    config, max_partitions=self.settings.ingest.max_partitions, retries=self.settings.ingest.retries
-                )
-                listings.append((config, crawler, crawler.list_tables()))
+            limits = {"max_partitions": self.settings.ingest.max_partitions, "retries": self.settings.ingest.retries}
+            crawlers = [(config, crawler_for(config, **limits)) for config in self.settings.effective_catalogs()]
             try:
+                listings = [(config, crawler, crawler.list_tables()) for config, crawler in crawlers]
+                if full and not dry_run:
+                    self._switch_embedder()
                 for config, crawler, refs in listings:
                     self._ingest_catalog(config, crawler, refs, report, full=full, dry_run=dry_run)
             finally:
-                for _, crawler, _ in listings:
+                for _, crawler in crawlers:
                     crawler.close()
             if not dry_run:
                 self._drop_orphan_vectors()
@@ -136,13 +155,14 @@ class Ingester:
         dry_run: bool,
     ) -> None:
         stored = self.store.versions(config.name)
+        embedded = self.vectors.table_keys()
         listed = {f"{config.name}.{ref.full_name}": ref for ref in refs}
         self.progress.start(config.name, len(refs))
 
         to_crawl: list[TableRef] = []
         for key, ref in listed.items():
             previous = stored.get(key)
-            if not full and previous and ref.version and previous.source_version == ref.version:
+            if not full and previous and key in embedded and ref.version and previous.source_version == ref.version:
                 report.unchanged.append(ref.full_name)
                 self.progress.advance(ref.full_name, "unchanged")
             else:
@@ -170,7 +190,7 @@ class Ingester:
                 previous = stored.get(record.key)
                 if previous is None:
                     status = "added"
-                elif previous.fingerprint != fingerprint or full:
+                elif previous.fingerprint != fingerprint or full or record.key not in embedded:
                     status = "changed"
                 else:
                     status = "unchanged"
@@ -241,4 +261,8 @@ def ingest(
     progress: IngestProgress | None = None,
     embedder: Embedder | None = None,
 ) -> IngestReport:
-    return Ingester(settings, embedder=embedder, progress=progress).run(full=full, dry_run=dry_run)
+    ingester = Ingester(settings, embedder=embedder, progress=progress)
+    try:
+        return ingester.run(full=full, dry_run=dry_run)
+    finally:
+        ingester.close()

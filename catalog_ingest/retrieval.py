@@ -1,0 +1,156 @@
+"""Hybrid table search: dense and BM25 document hits fused by reciprocal rank, then ranked per table.
+
+Each list alone loses to the fusion: dense search misses exact identifiers, BM25 misses paraphrases.
+Ranks are fused per document, so a table gains from every chunk and column that matched, with
+diminishing weight, and a query that names a table outright puts that table first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from catalog_ingest.embeddings import Embedder, embedder_for
+from catalog_ingest.index import STOPWORDS, WORD, LexicalIndex, VectorIndex, stem
+from catalog_ingest.settings import Settings
+
+RRF_K = 60
+CANDIDATES_PER_LIST = 50
+DOC_WEIGHTS = (1.0, 0.5, 0.25)
+"""A table's score: its best fused document score, plus half the second and a quarter of the third."""
+NAMED_TABLE_BOOST = 1.0
+"""Far above any fused score (at most about 0.06): a query that is a table's name gets that table."""
+MENTIONED_TABLE_BOOST = 2.0 / (RRF_K + 1)
+"""A table name inside a longer question counts like one more top document in both lists."""
+FILLER_WORDS = STOPWORDS | {"table", "tables", "dataset", "view", "called", "named"}
+
+
+@dataclass
+class TableHit:
+    key: str
+    full_name: str
+    catalog: str
+    namespace: str
+    score: float
+    matched_columns: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    key: str
+    full_name: str
+    catalog: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class OpenIndexes:
+    """What one search reads; ``reload`` swaps the whole object, so a search never mixes old and new."""
+
+    vector: VectorIndex
+    lexical: LexicalIndex
+    tables: dict[str, TableInfo]
+    tables_by_name: dict[str, set[str]]
+
+
+def name_key(name: str) -> str:
+    return stem(name.lower())
+
+
+def open_indexes(settings: Settings, embedder: Embedder, lexical: LexicalIndex) -> OpenIndexes:
+    tables: dict[str, TableInfo] = {}
+    tables_by_name: dict[str, set[str]] = defaultdict(set)
+    for key, metadata in lexical.table_metadata().items():
+        namespace, full_name = str(metadata["namespace"]), str(metadata["table"])
+        tables[key] = TableInfo(key, full_name, str(metadata["catalog"]), namespace)
+        for name in (key, full_name, full_name[len(namespace) + 1 :]):
+            tables_by_name[name_key(name)].add(key)
+    return OpenIndexes(VectorIndex(settings, embedder), lexical, tables, dict(tables_by_name))
+
+
+class Retriever:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self._settings = settings
+        self._embedder = embedder or embedder_for(settings.index)
+        self._vector_lock = threading.Lock()
+        """Held around dense queries and around swapping indexes, so no query runs on a closed client."""
+        self._indexes = open_indexes(settings, self._embedder, LexicalIndex.load(settings.lexical_path))
+
+    def reload(self) -> None:
+        """Re-open both indexes after an ingest, possibly by another process, while serving.
+
+        The old Chroma client must be closed before the new one opens, or the new one would share the
+        old one's cached (stale) vector graph.
+        """
+        lexical = LexicalIndex.load(self._settings.lexical_path)
+        with self._vector_lock:
+            self._indexes.vector.close()
+            self._indexes = open_indexes(self._settings, self._embedder, lexical)
+
+    def search(self, query: str, k: int = 5, namespace: str | None = None) -> list[TableHit]:
+        if not query.strip() or k <= 0:
+            return []
+        query_vector = self._embedder.embed_query(query)
+        with self._vector_lock:
+            indexes = self._indexes
+            dense = indexes.vector.query(query_vector, CANDIDATES_PER_LIST, namespace)
+        lexical = indexes.lexical.search(query, CANDIDATES_PER_LIST, namespace)
+
+        fused: dict[str, float] = defaultdict(float)
+        metadata_by_doc: dict[str, dict] = {}
+        for results in (dense, lexical):
+            for rank, (doc_id, _, metadata) in enumerate(results, start=1):
+                fused[doc_id] += 1.0 / (RRF_K + rank)
+                metadata_by_doc[doc_id] = metadata
+
+        hits = self._table_hits(fused, metadata_by_doc)
+        for key, boost in named_tables(query, indexes).items():
+            info = indexes.tables[key]
+            if namespace and info.namespace != namespace:
+                continue
+            hit = hits.setdefault(key, TableHit(key, info.full_name, info.catalog, info.namespace, 0.0))
+            hit.score += boost
+        return sorted(hits.values(), key=lambda hit: (-hit.score, hit.full_name))[:k]
+
+    @staticmethod
+    def _table_hits(fused: dict[str, float], metadata_by_doc: dict[str, dict]) -> dict[str, TableHit]:
+        scores_by_table: dict[str, list[float]] = defaultdict(list)
+        columns_by_table: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        table_metadata: dict[str, dict] = {}
+        for doc_id, score in fused.items():
+            metadata = metadata_by_doc[doc_id]
+            key = str(metadata["table_key"])
+            table_metadata.setdefault(key, metadata)
+            scores_by_table[key].append(score)
+            if metadata["kind"] == "column":
+                columns_by_table[key].append((score, str(metadata["column"])))
+
+        hits = {}
+        for key, scores in scores_by_table.items():
+            top = sorted(scores, reverse=True)
+            metadata = table_metadata[key]
+            hits[key] = TableHit(
+                key=key,
+                full_name=str(metadata["table"]),
+                catalog=str(metadata["catalog"]),
+                namespace=str(metadata["namespace"]),
+                score=sum(weight * score for weight, score in zip(DOC_WEIGHTS, top)),
+                matched_columns=[column for _, column in sorted(columns_by_table[key], key=lambda c: -c[0])],
+            )
+        return hits
+
+
+def named_tables(query: str, indexes: OpenIndexes) -> dict[str, float]:
+    """Tables the query names: qualified names (``finance.refunds``) or a bare name alone (``orders``)
+    win outright; a bare name inside a longer question gets a nudge."""
+    words = [word.strip(".-$").lower() for word in WORD.findall(query)]
+    words = [word for word in words if word and word not in FILLER_WORDS]
+    boosts: dict[str, float] = {}
+    for word in words:
+        for key in indexes.tables_by_name.get(name_key(word), ()):
+            info = indexes.tables[key]
+            qualified = name_key(word) in (name_key(info.full_name), name_key(info.key))
+            strong = qualified or len(words) == 1
+            boosts[key] = max(boosts.get(key, 0.0), NAMED_TABLE_BOOST if strong else MENTIONED_TABLE_BOOST)
+    return boosts
