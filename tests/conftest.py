@@ -68,3 +68,28 @@ def aws_env(moto_endpoint):
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def sample_lake_dir(tmp_path_factory) -> Path:
+    """The default sample lake, built once per test session (real Iceberg tables, a few MB)."""
+    from catalog_ingest.sample_lake import build_sample_lake
+
+    data_dir = tmp_path_factory.mktemp("sample")
+    build_sample_lake(data_dir / "lake")
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def sample_settings(sample_lake_dir):
+    """Settings for the sample lake after one ingest: the record store and index exist.
+
+    Shared read-only between tests; a test that changes the lake or index copies the data directory first.
+    """
+    from catalog_ingest.ingest import ingest
+    from catalog_ingest.settings import load_settings
+
+    settings = load_settings(data_dir=sample_lake_dir)
+    report = ingest(settings)
+    assert not report.skipped, report.skipped
+    return settings
