@@ -1,0 +1,49 @@
+"""What the agent's tools need, bundled once at the edge and passed in as LangGraph's runtime context.
+
+Nothing in the agent reads settings or opens stores by itself: the CLI, the API or a test builds one
+``AgentContext`` and hands it to ``LakeAgent``, so tests can swap any part (a fake retriever, a store of
+hand-made records, another engine).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from catalog_ingest.records import TableRecord
+from catalog_ingest.settings import Settings
+from catalog_ingest.store import RecordStore
+
+
+class TableSearch(Protocol):
+    def search(self, query: str, k: int = 5, namespace: str | None = None) -> list[Any]: ...
+
+
+@dataclass
+class AgentContext:
+    settings: Settings
+    store: RecordStore
+    retriever: TableSearch
+    engine_factory: Callable[[list[TableRecord], Settings], Any]
+    """Builds the SQL engine over the catalog's records; called once, on the first ``run_sql``."""
+    _engine: Any = field(default=None, init=False, repr=False)
+    _engine_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AgentContext:
+        from agent.sql.engines import engine_for
+        from catalog_ingest.retrieval import Retriever
+
+        return cls(settings, RecordStore(settings.store_path), Retriever(settings), engine_for)
+
+    def records(self, *, with_partitions: bool = False) -> dict[str, TableRecord]:
+        """``namespace.table`` -> record: what the SQL validator, estimator and engine resolve names in."""
+        return {r.full_name: r for r in self.store.records(with_partitions=with_partitions)}
+
+    def engine(self) -> Any:
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = self.engine_factory(list(self.store.records()), self.settings)
+            return self._engine

@@ -1,0 +1,159 @@
+"""The offline model's vocabulary: word stems, business synonyms, time grains and periods in plain English.
+
+Generic words only: nothing here knows any catalog; table and column names come from tool results.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+WORD = re.compile(r"[a-z0-9_]+")
+STOPWORDS = frozenset(
+    "a an the of for in on to at by per with and or is are was were be been do does did it its this that these "
+    "those there their me my we our you your i can could would should please show give tell list get find what "
+    "which where when who how many much some any all from into about data table tables dataset datasets have "
+    "has had exist exists available contain contains containing store stores stored kept hold holds".split()
+)
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "revenue": ("revenue", "amount", "sales", "gross", "net", "total", "price"),
+    "sales": ("sales", "revenue", "amount", "total"),
+    "spend": ("spend", "cost", "amount"),
+    "cost": ("cost", "spend", "amount", "price"),
+    "amount": ("amount", "value", "total", "price"),
+    "price": ("price", "amount", "cost"),
+    "region": ("region", "country", "area", "territory", "market"),
+    "country": ("country", "nation", "region", "market"),
+    "city": ("city", "town"),
+    "customer": ("customer", "client", "buyer", "user", "account"),
+    "user": ("user", "customer", "account", "member", "visitor"),
+    "product": ("product", "item", "sku", "article"),
+    "quantity": ("quantity", "qty", "units"),
+    "status": ("status", "state"),
+    "category": ("category", "type", "class", "segment"),
+    "channel": ("channel", "source", "medium"),
+    "refund": ("refund", "return", "chargeback"),
+    "order": ("order", "purchase", "transaction"),
+    "event": ("event", "action", "activity"),
+    "date": ("date", "day", "time", "ts", "timestamp"),
+}
+
+GRAINS = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter",
+          "yearly": "year", "annual": "year", "annually": "year"}  # fmt: skip
+GRAIN_PHRASE = re.compile(r"\b(?:by|per|each|every|a|over)\s+(hour|day|week|month|quarter|year)s?\b")
+GRAIN_WORD = re.compile(r"\b(" + "|".join(GRAINS) + r")\b")
+ISO = r"\d{4}-\d{2}(?:-\d{2})?"
+
+
+LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
+"""Common lake layers below the curated one: among equally good tables, the most curated wins."""
+
+
+def layer_rank(table: str) -> int:
+    """2 for a curated table (any namespace not named like a raw or staging layer), 1 staging, 0 raw."""
+    return LAYERS.get(table.partition(".")[0].lower(), 2)
+
+
+def stem(word: str) -> str:
+    """Crude plural folding, enough to meet ``refunds`` with ``refund`` and ``countries`` with ``country``."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+def content_words(text: str, also_drop: frozenset[str] = frozenset()) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS and w not in also_drop and not w.isdigit()]
+
+
+def related(word: str) -> set[str]:
+    """A word's stem and the stems of its business synonyms."""
+    base = stem(word)
+    return {base, *(stem(s) for s in SYNONYMS.get(base, ()))}
+
+
+def grain_of(text: str) -> str | None:
+    if match := GRAIN_WORD.search(text):
+        return GRAINS[match.group(1)]
+    if match := GRAIN_PHRASE.search(text):
+        return match.group(1)
+    return None
+
+
+def strip_grain(text: str) -> str:
+    return GRAIN_PHRASE.sub(" ", GRAIN_WORD.sub(" ", text))
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    """Inclusive."""
+    label: str
+    relative: bool
+
+    def filter(self) -> str:
+        """The range in the ``FROM..TO`` form ``list_partitions`` takes."""
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+def month_end(start: date) -> date:
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def iso_period(text: str) -> tuple[date, date]:
+    """``2026-11`` is the whole month; ``2026-11-05`` one day."""
+    parts = [int(p) for p in text.split("-")]
+    if len(parts) == 2:
+        start = date(parts[0], parts[1], 1)
+        return start, month_end(start)
+    day = date(*parts)
+    return day, day
+
+
+RELATIVE_UNITS = {"day": 1, "week": 7}
+
+
+def period_of(text: str, anchor: date) -> Period | None:
+    """A time range in the question; relative ones (``last week``) end at ``anchor``."""
+    text = text.lower()
+    if match := re.search(rf"\b(?:between|from)\s+({ISO})\s+(?:and|to|until)\s+({ISO})\b", text):
+        start, end = iso_period(match.group(1))[0], iso_period(match.group(2))[1]
+        return Period(start, end, f"{start} to {end}", relative=False)
+    if match := re.search(rf"\bsince\s+({ISO})\b", text):
+        start = iso_period(match.group(1))[0]
+        return Period(start, anchor, f"since {start}", relative=True)
+    if match := re.search(rf"\b({ISO})\b", text):
+        start, end = iso_period(match.group(1))
+        return Period(start, end, match.group(1), relative=False)
+    if match := re.search(r"\b(?:last|past|previous)\s+(\d+)\s+(day|week|month)s?\b", text):
+        count, unit = int(match.group(1)), match.group(2)
+        days = count * RELATIVE_UNITS[unit] if unit in RELATIVE_UNITS else count * 30
+        return relative(anchor, days, f"the last {count} {unit}s")
+    if match := re.search(r"\b(?:last|past|previous)\s+(day|week|month|year)\b", text):
+        days = {"day": 1, "week": 7, "month": 30, "year": 365}[match.group(1)]
+        return relative(anchor, days, f"last {match.group(1)}")
+    if re.search(r"\b(?:this|current)\s+month\b", text):
+        start = anchor.replace(day=1)
+        return Period(start, anchor, f"this month ({start:%Y-%m})", relative=True)
+    if re.search(r"\byesterday\b", text):
+        day = anchor - timedelta(days=1)
+        return Period(day, day, f"yesterday ({day})", relative=True)
+    if re.search(r"\btoday\b", text):
+        return Period(anchor, anchor, f"today ({anchor})", relative=True)
+    return None
+
+
+def relative(anchor: date, days: int, label: str) -> Period:
+    start = anchor - timedelta(days=days - 1)
+    return Period(start, anchor, f"{label} (the {days} days {start} to {anchor})", relative=True)

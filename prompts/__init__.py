@@ -1,0 +1,1 @@
+"""Prompt texts as Markdown files, read by name through ``agent.prompts.load_prompt``."""

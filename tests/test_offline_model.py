@@ -1,0 +1,176 @@
+"""The offline model end to end through the real graph, on each question type it claims.
+
+Expected facts are read from the records, never typed in: the model must have got them from the tools.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from agent_lake import StubEngine, events, make_context, orders, refunds
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.models.offline import Conversation, OfflineChatModel, check_sql
+from agent.models.sql_draft import repair
+from agent.service import LakeAgent
+from agent.tools import human_bytes
+
+TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture
+def engine():
+    return StubEngine()
+
+
+@pytest.fixture
+def agent(tmp_path, engine):
+    return LakeAgent(make_context(tmp_path, engine), model=OfflineChatModel(today=TODAY), checkpointer=InMemorySaver())
+
+
+def test_find_tables_for_a_topic(agent):
+    answer = agent.ask("which table has refunds by region?")
+    assert "The best match for 'refunds region' is `finance.refunds`" in answer.answer
+    assert refunds().comment in answer.answer and "finance.refunds" in answer.tables_cited
+    assert "offline rule-based model" in answer.answer and answer.usage.total_tokens > 0
+
+
+def test_describe_a_table(agent):
+    record = orders()
+    answer = agent.ask("describe sales.orders")
+    for column in record.columns:
+        assert f"`{column.path}` {column.type}" in answer.answer
+    assert record.partition_spec.describe() in answer.answer
+    assert "PII columns (masked in results): email" in answer.answer
+    assert answer.as_of["sales.orders"].snapshot_id == record.current_snapshot_id
+    corrected = agent.ask("describe sales.ordrs")
+    assert [c.args["table"] for c in corrected.tool_calls] == ["sales.ordrs", "sales.orders"]
+    assert corrected.answer.startswith("`sales.orders` (iceberg, parquet)")
+
+
+def test_size_and_freshness(agent):
+    record = orders()
+    answer = agent.ask("how big is orders and when was it last written?")
+    assert f"{record.totals.record_count:,} rows" in answer.answer
+    assert human_bytes(record.totals.total_bytes) in answer.answer
+    assert record.last_updated.isoformat() in answer.answer
+    assert f"current snapshot {record.current_snapshot_id}" in answer.answer
+
+
+def test_partitions_last_week_counts_back_from_the_latest_partition(agent):
+    stats = events().partitions
+    week = stats[-7:]
+    answer = agent.ask("what partitions of events exist for last week?")
+    assert f"`web.events` has 7 partitions for last week (the 7 days {week[0].values['event_time_day']} to" in answer.answer
+    assert f"{sum(s.record_count for s in week):,} rows" in answer.answer
+    assert "counted back from the latest partition" in answer.answer
+    assert [c.args.get("filter") for c in answer.tool_calls] == [None, None, "2026-11-14..2026-11-20"]
+
+
+def test_partitions_in_a_date_range_spec_and_latest(agent):
+    in_range = agent.ask("list partitions of orders between 2026-11-01 and 2026-11-03")
+    assert "`sales.orders` has 3 partitions for 2026-11-01 to 2026-11-03" in in_range.answer
+    spec = agent.ask("how is refunds partitioned?")
+    assert f"is {refunds().partition_spec.describe()}, with 2 partitions from 2026-10-01 to 2026-11-01" in spec.answer
+    latest = agent.ask("what is the latest partition of events?")
+    newest = events().partitions[-1]
+    assert f"The latest partition is `event_time_day={newest.values['event_time_day']}`" in latest.answer
+    assert f"{newest.record_count:,} rows" in latest.answer
+
+
+def test_snapshot_and_schema_history(agent):
+    record = orders()
+    answer = agent.ask("show the snapshot history of orders")
+    for snapshot in record.snapshots:
+        assert f"(snapshot {snapshot.snapshot_id})" in answer.answer
+    assert "schema 1: added column country" in answer.answer
+
+
+def test_count_by_group_drafted_validated_estimated_and_run(agent, engine):
+    answer = agent.ask("count orders by status", run=True)
+    assert answer.sql == "SELECT t.status, COUNT(*) AS orders\nFROM sales.orders AS t\nGROUP BY 1\nORDER BY orders DESC"
+    assert engine.ran == [answer.sql]
+    assert "| shipped | 812 |" in answer.answer and answer.result["rows"] == [["shipped", 812], ["placed", 97]]
+    assert answer.validation["ok"] and "scans every partition" in answer.validation["warnings"][0]
+    assert answer.scan_estimate["files"] == answer.scan_estimate["total_files"]
+    assert [c.name for c in answer.tool_calls][-3:] == ["validate_sql", "estimate_scan", "run_sql"]
+    assert answer.error is None and answer.tables_cited == ["sales.orders"]
+
+
+def test_join_along_a_key_column_and_follow_up(agent):
+    answer = agent.ask("write SQL for weekly active users by country", thread_id="w")
+    assert "date_trunc('week', t.event_time) AS week" in answer.sql
+    assert "COUNT(DISTINCT t.user_id)" in answer.sql and "JOIN crm.users AS u ON t.user_id = u.user_id" in answer.sql
+    assert answer.validation["ok"] and set(answer.tables_cited) == {"web.events", "crm.users"}
+    assert "Ask me to run it" in answer.answer
+    monthly = agent.ask("and by month?", thread_id="w")
+    assert "date_trunc('month', t.event_time) AS month" in monthly.sql and "u.country" in monthly.sql
+
+
+def test_top_n_and_filters(agent):
+    top = agent.ask("top 5 countries by amount in orders")
+    assert "SUM(t.amount) AS total_amount" in top.sql and top.sql.endswith("ORDER BY total_amount DESC\nLIMIT 5")
+    filtered = agent.ask("average amount of orders where status is shipped in 2026-11")
+    assert "AVG(t.amount)" in filtered.sql and "t.status = 'shipped'" in filtered.sql
+    assert "t.order_ts >= DATE '2026-11-01' AND t.order_ts < DATE '2026-12-01'" in filtered.sql
+    assert filtered.validation["warnings"] == []
+    assert filtered.scan_estimate["files"] < filtered.scan_estimate["total_files"]
+
+
+def test_repairs_sql_from_the_validators_hint():
+    bad = "SELECT t.amout FROM sales.orders AS t"
+    assert repair(bad, ["unknown column amout in sales.orders; did you mean amount?"]) == "SELECT t.amount FROM sales.orders AS t"
+    failed = [
+        HumanMessage("sum of amount in orders"),
+        AIMessage("", tool_calls=[{"name": "validate_sql", "args": {"sql": bad}, "id": "v1"}]),
+        ToolMessage('{"error":"the SQL is not valid","errors":["unknown column amout in sales.orders; did you mean amount?"]}',
+                    tool_call_id="v1", status="error"),
+    ]  # fmt: skip
+    step = check_sql(bad, Conversation.read(failed, TODAY))
+    assert step[0].name == "validate_sql" and step[0].args == {"sql": "SELECT t.amount FROM sales.orders AS t"}
+
+
+def test_unknown_questions_get_a_plain_no_and_how_to_configure(agent):
+    answer = agent.ask("what's the weather in Paris tomorrow?")
+    assert answer.answer.startswith("I cannot answer that.")
+    assert "LAKESCOUT_MODEL__NAME" in answer.answer and "LAKESCOUT_MODEL__BASE_URL" in answer.answer
+    assert answer.tool_calls == [] and answer.tables_cited == []
+
+
+def test_bound_tools_limit_what_it_calls():
+    model = OfflineChatModel(today=TODAY)
+    reply = model.invoke([HumanMessage("describe sales.orders")])
+    assert not reply.tool_calls and reply.text.startswith("I cannot answer that.")
+    bound = model.bind_tools([])
+    assert isinstance(bound, OfflineChatModel) and bound.tool_names == ()
+
+
+# The README's questions against the sample lake, with the real index and engine.
+
+
+@pytest.fixture(scope="module")
+def lake_agent(request):
+    from agent_lake import sample_lake_settings
+
+    from agent.context import AgentContext
+
+    context = AgentContext.from_settings(sample_lake_settings(request))
+    return LakeAgent(context, model=OfflineChatModel(today=TODAY), checkpointer=InMemorySaver())
+
+
+def test_sample_lake_readme_questions(lake_agent):
+    store = lake_agent.context.store
+    refunds_answer = lake_agent.ask("which table has refunds by region?")
+    assert "is `finance.refunds`" in refunds_answer.answer
+    orders_record = store.get("marts.orders")
+    size = lake_agent.ask("how big is orders and when was it last written?")
+    assert f"{orders_record.totals.record_count:,} rows" in size.answer
+    assert orders_record.last_updated.isoformat() in size.answer
+    week = lake_agent.ask("what partitions of events exist for last week?")
+    assert "`raw.events` has 7 partitions for last week" in week.answer
+    wau = lake_agent.ask("write SQL for weekly active users by country")
+    assert "date_trunc('week'" in wau.sql and "COUNT(DISTINCT t.user_id)" in wau.sql and wau.validation["ok"]
+    ran = lake_agent.ask("count orders by status", run=True)
+    assert ran.error is None and sum(row[1] for row in ran.result["rows"]) == orders_record.totals.record_count
