@@ -1,0 +1,444 @@
+"""Gold facts computed from the lake itself when the suite runs.
+
+Row counts, partitions and snapshot histories depend on the generated data (scale, seed, the day the lake was
+built), so cases name a fact (``{fact: row_count, table: marts.orders}``) and this module computes it from the
+Iceberg catalog with pyiceberg directly, never from lakescout's record store: an ingest bug must show up as
+a wrong answer, not as a wrong gold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+from pyiceberg.transforms import IdentityTransform, TimeTransform, VoidTransform
+from pyiceberg.types import DateType, TimestampType, TimestamptzType
+
+if TYPE_CHECKING:
+    from catalog_ingest.settings import CatalogConfig
+    from evals.loader import Fact
+
+FACT_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "row_count": ("table",),
+    "file_count": ("table",),
+    "total_bytes": ("table",),
+    "snapshot_count": ("table",),
+    "last_operation": ("table",),
+    "operations": ("table",),
+    "last_updated": ("table",),
+    "partition_count": ("table",),
+    "latest_partition": ("table",),
+    "latest_partition_rows": ("table",),
+    "partition_values": ("table", "start", "end"),
+    "partition_rows": ("table", "start", "end"),
+    "partition_spec": ("table",),
+    "spec_count": ("table",),
+    "column_type": ("table", "column"),
+    "column_comment": ("table", "column"),
+    "column_count": ("table",),
+    "columns": ("table",),
+    "table_comment": ("table",),
+    "schema_count": ("table",),
+    "schema_changes": ("table",),
+    "identifier_fields": ("table",),
+}
+"""Each fact and the case arguments it needs; the loader validates cases against this."""
+
+DEFAULT_TOLERANCE = 0.01
+TIME_TYPES = (DateType, TimestampType, TimestamptzType)
+
+
+class GoldError(LookupError):
+    """The gold cannot be computed (unknown table or column, no snapshot yet, gold SQL that fails): a case bug."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the answer must contain.
+
+    ``number``/``bytes``: a value matched within a relative tolerance (bytes also in KB/MB/MiB/...).
+    ``text``: groups of alternatives; every group must appear, any alternative of a group will do.
+    """
+
+    kind: Literal["number", "bytes", "text"]
+    number: float = 0.0
+    groups: tuple[tuple[str, ...], ...] = ()
+    tolerance: float = DEFAULT_TOLERANCE
+
+    def describe(self) -> str:
+        if self.kind != "text":
+            return f"{self.number:,.0f}" + (" bytes" if self.kind == "bytes" else "")
+        return " and ".join(" or ".join(repr(a) for a in group) for group in self.groups)
+
+
+def number(value: float, tolerance: float | None = None) -> Expected:
+    return Expected("number", number=float(value), tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance)
+
+
+def texts(*groups: tuple[str, ...] | str) -> Expected:
+    return Expected("text", groups=tuple((g,) if isinstance(g, str) else tuple(g) for g in groups))
+
+
+# --- opening the catalogs ----------------------------------------------------------------------------
+
+
+def open_catalogs(configs: list[CatalogConfig]) -> dict[str, Catalog]:
+    """pyiceberg catalogs for lakescout's catalog configurations (Glue ones for their Iceberg tables)."""
+    return {config.name: open_catalog(config) for config in configs}
+
+
+def open_catalog(config: CatalogConfig) -> Catalog:
+    properties = dict(config.properties)
+    name = properties.pop("catalog-name", config.name)  # SQL catalogs key their rows by this name
+    if config.type == "glue":
+        glue_keys = {
+            "region": "glue.region",
+            "endpoint_url": "glue.endpoint",
+            "access_key_id": "glue.access-key-id",
+            "secret_access_key": "glue.secret-access-key",
+            "catalog_id": "glue.id",
+        }
+        properties = {"type": "glue", **{glue_keys[k]: v for k, v in properties.items() if k in glue_keys}}
+    return load_catalog(name, **properties)
+
+
+class FactResolver:
+    """Computes gold facts over pyiceberg catalogs; tables and results are cached for one run."""
+
+    def __init__(self, catalogs: dict[str, Catalog]) -> None:
+        if not catalogs:
+            raise GoldError("no catalogs to compute gold facts from")
+        self.catalogs = catalogs
+        self._tables: dict[str, Table] = {}
+        self._cache: dict[str, Expected] = {}
+
+    def expected(self, fact: Fact) -> Expected:
+        """The expected value of a case fact: a literal as written, or computed from the catalog."""
+        if fact.fact is None:
+            if fact.number is not None:
+                return number(fact.number, fact.tolerance)
+            return texts(tuple(fact.any_of) if fact.any_of else (fact.text or "",))
+        key = fact.label() + f"|{fact.tolerance}"
+        if key not in self._cache:
+            try:
+                resolved = RESOLVERS[fact.fact](self.table(fact.table or ""), fact)
+            except GoldError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a pyiceberg failure is a gold problem, named as such
+                raise GoldError(f"{fact.label()}: {type(exc).__name__}: {exc}") from exc
+            if fact.tolerance is not None and resolved.kind != "text":
+                resolved = Expected(resolved.kind, number=resolved.number, tolerance=fact.tolerance)
+            self._cache[key] = resolved
+        return self._cache[key]
+
+    def table(self, name: str) -> Table:
+        """``namespace.table`` in any catalog, or ``catalog.namespace.table``."""
+        if name not in self._tables:
+            self._tables[name] = self._load(name)
+        return self._tables[name]
+
+    def _load(self, name: str) -> Table:
+        parts = name.split(".")
+        candidates = [(c, parts) for c in self.catalogs.values()]
+        if len(parts) > 2 and parts[0] in self.catalogs:
+            candidates = [(self.catalogs[parts[0]], parts[1:])] + candidates
+        for catalog, identifier in candidates:
+            try:
+                return catalog.load_table(tuple(identifier))
+            except Exception:  # noqa: BLE001 - try the next catalog; the error below names the table
+                continue
+        raise GoldError(f"table {name!r} is in none of the catalogs: {', '.join(self.catalogs)}")
+
+
+# --- the resolvers -----------------------------------------------------------------------------------
+
+
+def current_snapshot(table: Table) -> Any:
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        raise GoldError(f"{table.name()} has no snapshot yet")
+    return snapshot
+
+
+def row_count(table: Table, fact: Fact) -> Expected:
+    return number(table.scan().count())
+
+
+def data_files(table: Table) -> list[dict[str, Any]]:
+    current_snapshot(table)
+    return table.inspect.data_files().select(["file_size_in_bytes"]).to_pylist()
+
+
+def file_count(table: Table, fact: Fact) -> Expected:
+    return number(len(data_files(table)))
+
+
+def total_bytes(table: Table, fact: Fact) -> Expected:
+    size = sum(f["file_size_in_bytes"] for f in data_files(table))
+    return Expected("bytes", number=float(size), tolerance=DEFAULT_TOLERANCE)
+
+
+def snapshot_count(table: Table, fact: Fact) -> Expected:
+    return number(len(table.metadata.snapshots))
+
+
+OPERATION_WORDS = {
+    "append": ("append", "appended", "appends"),
+    "overwrite": ("overwrite", "overwrote", "overwritten", "overwrites"),
+    "delete": ("delete", "deleted", "deletes", "deletion"),
+    "replace": ("replace", "replaced", "replaces", "compaction"),
+}
+
+
+def last_operation(table: Table, fact: Fact) -> Expected:
+    operation = current_snapshot(table).summary.operation.value
+    return texts(OPERATION_WORDS.get(operation, (operation,)))
+
+
+def operations(table: Table, fact: Fact) -> Expected:
+    """Every kind of commit in the table's history (append, overwrite, delete, replace)."""
+    kinds = dict.fromkeys(s.summary.operation.value for s in table.metadata.snapshots if s.summary)
+    if not kinds:
+        raise GoldError(f"{table.name()} has no snapshot yet")
+    return texts(*(OPERATION_WORDS.get(kind, (kind,)) for kind in kinds))
+
+
+def date_variants(moment: datetime) -> tuple[str, ...]:
+    """ISO first, then the ways people write a date in prose."""
+    day = moment.day
+    return (
+        moment.strftime("%Y-%m-%d"),
+        moment.strftime(f"%B {day}, %Y"),
+        moment.strftime(f"%b {day}, %Y"),
+        moment.strftime(f"{day} %B %Y"),
+        moment.strftime(f"{day} %b %Y"),
+    )
+
+
+def last_updated(table: Table, fact: Fact) -> Expected:
+    moment = datetime.fromtimestamp(current_snapshot(table).timestamp_ms / 1000, tz=timezone.utc)
+    return texts(date_variants(moment))
+
+
+def partitions_table(table: Table) -> list[dict[str, Any]]:
+    """Rows of the ``partitions`` metadata table; an unpartitioned table has none."""
+    current_snapshot(table)
+    rows = table.inspect.partitions().to_pylist()
+    return rows if rows and "partition" in rows[0] else []
+
+
+def partition_count(table: Table, fact: Fact) -> Expected:
+    return number(len(partitions_table(table)))
+
+
+def latest_field(table: Table) -> Any:
+    """The partition field "latest" refers to: the current spec's first field over time (a time transform,
+    or the identity of a date or timestamp column)."""
+    for field in table.spec().fields:
+        source_type = table.schema().find_field(field.source_id).field_type
+        if isinstance(field.transform, TimeTransform) or (
+            isinstance(field.transform, IdentityTransform) and isinstance(source_type, TIME_TYPES)
+        ):
+            return field
+    raise GoldError(f"{table.name()} has no time-based partition field, so no latest partition")
+
+
+def latest_partition_value(table: Table) -> tuple[Any, Any]:
+    field = latest_field(table)
+    values = [
+        row["partition"].get(field.name)
+        for row in partitions_table(table)
+        if row["spec_id"] == table.spec().spec_id and row["partition"].get(field.name) is not None
+    ]
+    if not values:
+        raise GoldError(f"{table.name()} has no partitions in its current spec")
+    return field, max(values)
+
+
+def latest_partition(table: Table, fact: Fact) -> Expected:
+    field, value = latest_partition_value(table)
+    return texts(partition_text_variants(partition_text(table, field, value)))
+
+
+def partition_text(table: Table, field: Any, value: Any) -> str:
+    """pyiceberg's text for a partition value: 2026-11-01, 2026-11, 2026-11-01-13, 2026."""
+    if isinstance(value, date):  # the partitions table already gives days and identity dates as dates
+        return value.isoformat()
+    return field.transform.to_human_string(table.schema().find_field(field.source_id).field_type, value)
+
+
+def partition_text_variants(human: str) -> tuple[str, ...]:
+    """pyiceberg's text (2026-11-01, 2026-11, 2026-11-01-13) and the ways people write the same value."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}-\d{2}", human):
+        day, hour = human[:10], human[11:]
+        return (human, f"{day}T{hour}", f"{day} {hour}:00", f"{day}T{hour}:00")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", human):
+        return date_variants(datetime.strptime(human, "%Y-%m-%d"))
+    if re.fullmatch(r"\d{4}-\d{2}", human):
+        month = datetime.strptime(human, "%Y-%m")
+        return (human, month.strftime("%B %Y"), month.strftime("%b %Y"))
+    return (human,)
+
+
+def latest_partition_rows(table: Table, fact: Fact) -> Expected:
+    field, value = latest_partition_value(table)
+    return number(
+        sum(
+            row["record_count"]
+            for row in partitions_table(table)
+            if row["spec_id"] == table.spec().spec_id and row["partition"].get(field.name) == value
+        )
+    )
+
+
+def partitions_between(table: Table, fact: Fact) -> dict[str, int]:
+    """Rows per partition value (as text) of the table's time field whose day lies in [start, end]."""
+    field = latest_field(table)
+    rows: dict[str, int] = {}
+    for row in partitions_table(table):
+        value = row["partition"].get(field.name)
+        if row["spec_id"] != table.spec().spec_id or value is None:
+            continue
+        human = partition_text(table, field, value)
+        if (fact.start or "") <= human[:10] <= (fact.end or ""):
+            rows[human] = rows.get(human, 0) + row["record_count"]
+    if not rows:
+        raise GoldError(f"{table.name()} has no partitions between {fact.start} and {fact.end}")
+    return rows
+
+
+def partition_values(table: Table, fact: Fact) -> Expected:
+    return texts(*(partition_text_variants(v) for v in sorted(partitions_between(table, fact))))
+
+
+def partition_rows(table: Table, fact: Fact) -> Expected:
+    return number(sum(partitions_between(table, fact).values()))
+
+
+TRANSFORM_WORDS = {
+    "year": ("year", "yearly", "years"),
+    "month": ("month", "monthly", "months"),
+    "day": ("day", "daily", "days", "date"),
+    "hour": ("hour", "hourly", "hours"),
+    "bucket": ("bucket", "buckets", "bucketed", "hash", "hashed"),
+    "truncate": ("truncate", "truncated", "truncation"),
+}
+
+
+def partition_spec(table: Table, fact: Fact) -> Expected:
+    """Every source column of the spec, with its transform in words (identity needs the column only)."""
+    spec = table.specs()[min(table.specs())] if fact.which == "first" else table.spec()
+    groups: list[tuple[str, ...]] = []
+    for field in spec.fields:
+        if isinstance(field.transform, VoidTransform):
+            continue
+        groups.append((column_name(table, field.source_id),))
+        if isinstance(field.transform, IdentityTransform):
+            continue
+        kind, _, width = str(field.transform).rstrip("]").partition("[")  # bucket[16] -> bucket, 16
+        groups.append(TRANSFORM_WORDS.get(kind, (kind,)))
+        if width:
+            groups.append((width,))
+    if not groups:
+        raise GoldError(f"{table.name()} spec {spec.spec_id} is not partitioned")
+    return texts(*groups)
+
+
+def column_name(table: Table, field_id: int) -> str:
+    for schema in reversed(table.schemas().values()):
+        if (name := schema.find_column_name(field_id)) is not None:
+            return name
+    raise GoldError(f"{table.name()}: no column with field id {field_id}")
+
+
+def spec_count(table: Table, fact: Fact) -> Expected:
+    return number(len(table.specs()))
+
+
+TYPE_ALIASES = {
+    "long": ("bigint", "int64"),
+    "int": ("integer", "int32"),
+    "string": ("varchar", "text"),
+    "double": ("float64", "double precision"),
+    "float": ("real", "float32"),
+    "boolean": ("bool",),
+    "timestamptz": ("timestamp with time zone", "timestamp_tz"),
+    "timestamp": ("timestamp without time zone",),
+    "binary": ("blob", "bytes"),
+    "list<string>": ("array<string>", "varchar[]", "string[]", "list of strings", "array of strings"),
+}
+
+
+def find_column(table: Table, path: str) -> Any:
+    try:
+        return table.schema().find_field(path, case_sensitive=False)
+    except ValueError as exc:
+        raise GoldError(f"{table.name()} has no column {path!r}") from exc
+
+
+def column_type(table: Table, fact: Fact) -> Expected:
+    name = str(find_column(table, fact.column or "").field_type)
+    return texts((name, *TYPE_ALIASES.get(name, ())))
+
+
+def column_comment(table: Table, fact: Fact) -> Expected:
+    doc = find_column(table, fact.column or "").doc
+    if not doc:
+        raise GoldError(f"{table.name()}.{fact.column} has no comment")
+    return texts(doc.strip().rstrip("."))
+
+
+def top_level_names(schema: Schema) -> list[str]:
+    return [f.name for f in schema.fields]
+
+
+def column_count(table: Table, fact: Fact) -> Expected:
+    return number(len(table.schema().fields))
+
+
+def columns(table: Table, fact: Fact) -> Expected:
+    return texts(*top_level_names(table.schema()))
+
+
+def table_comment(table: Table, fact: Fact) -> Expected:
+    comment = table.properties.get("comment")
+    if not comment:
+        raise GoldError(f"{table.name()} has no comment")
+    return texts(comment.strip().rstrip("."))
+
+
+def schema_count(table: Table, fact: Fact) -> Expected:
+    return number(len(table.schemas()))
+
+
+def schema_changes(table: Table, fact: Fact) -> Expected:
+    """Names of the columns added, renamed, dropped or retyped between the first and the current schema."""
+    schemas = table.schemas()
+    first, current = schemas[min(schemas)], table.schema()
+    before = {f.field_id: f for f in first.fields}
+    after = {f.field_id: f for f in current.fields}
+    names = [f.name for i, f in after.items() if i not in before or before[i].name != f.name]
+    names += [f.name for i, f in after.items() if i in before and before[i].field_type != f.field_type]
+    names += [f.name for i, f in before.items() if i not in after]
+    if not names:
+        raise GoldError(f"{table.name()}: its schema never changed")
+    return texts(*dict.fromkeys(names))
+
+
+def identifier_fields(table: Table, fact: Fact) -> Expected:
+    schema = table.schema()
+    names = [schema.find_column_name(i) for i in schema.identifier_field_ids]
+    if not names:
+        raise GoldError(f"{table.name()} has no identifier fields")
+    return texts(*(n for n in names if n))
+
+
+RESOLVERS: dict[str, Callable[[Table, Fact], Expected]] = {
+    name: globals()[name] for name in FACT_ARGUMENTS
+}
