@@ -17,8 +17,16 @@ demo: $(STAMP)
 	$(BIN)/lakescout ingest
 	$(BIN)/lakescout ask "which table has refunds by region?"
 
-test: $(STAMP)
+test: $(STAMP) vscode/node_modules/.installed
 	$(BIN)/python -m pytest -q
+	cd vscode && npm test
+
+vscode/node_modules/.installed: vscode/package-lock.json
+	cd vscode && npm ci --no-audit --no-fund
+	touch $@
+
+eval: $(STAMP)
+	$(BIN)/lakescout eval
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

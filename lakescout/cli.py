@@ -309,6 +309,42 @@ def serve(
     run_server(settings.model_copy(update={"api": api}))
 
 
+@app.command("eval")
+def eval_command(
+    ctx: typer.Context,
+    api: Annotated[str | None, typer.Option(help="URL of a running lakescout API (default: start one in-process).")] = None,
+    api_key: Annotated[str | None, typer.Option(help="Bearer key for --api.")] = None,
+    cases: Annotated[str | None, typer.Option(help="Glob of case files (default: the bundled cases).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Questions in flight at once.")] = 4,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default DATA_DIR/eval).")] = None,
+    compare: Annotated[Path | None, typer.Option(help="A previous results.json to compare with.")] = None,
+    fast: Annotated[bool, typer.Option("--fast", help="Only the fast gate subset.")] = False,
+) -> None:
+    """Score the chat endpoints on the eval cases: results.json, summary.md and report.html."""
+    from evals.cli import run
+
+    code = run(api, api_key, cases, concurrency, out, compare, subset="fast" if fast else None,
+               settings=settings_of(ctx), console=errors)
+    raise typer.Exit(code)
+
+
+@app.command("api-key")
+def api_key_command(
+    name: Annotated[str, typer.Argument(help="A name for the key's holder, e.g. vscode or ci.")],
+    scope: Annotated[str, typer.Option(help="user (chat, search, SQL) or admin (also ingest).")] = "user",
+) -> None:
+    """Create an API key: prints the key for the client and the line for the server's config."""
+    from api.auth import SCOPES, generate_api_key, hash_api_key
+
+    if scope not in SCOPES:
+        errors.print(f"error: --scope must be one of {', '.join(SCOPES)}", highlight=False)
+        raise typer.Exit(2)
+    key = generate_api_key()
+    print(f"key (give it to the client; it is not stored): {key}")
+    print("config (lakescout.toml, under [api.api_keys]):")
+    print(f'{name} = "{scope}:{hash_api_key(key)}"')
+
+
 def main() -> None:
     try:
         app()
