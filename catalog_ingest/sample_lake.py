@@ -747,9 +747,9 @@ def order_batch(world: World, batch: int, first_order_id: int, n: int) -> dict[s
     model = np.tile(np.arange(len(ATTRIBUTION_MODELS)), int(has_campaign.sum()))
     weight = np.where(model == 2, 0.5, 1.0)
 
-    cdf_rows = np.concatenate([np.arange(n), np.nonzero(status != ORDER_STATUSES.index("pending"))[0]])
-    is_update = np.arange(cdf_rows.size) >= n
-    cdc_ingested = np.where(is_update, ingested[cdf_rows] + np.timedelta64(1, "D"), ingested[cdf_rows])
+    cdc_rows = np.concatenate([np.arange(n), np.nonzero(status != ORDER_STATUSES.index("pending"))[0]])
+    is_update = np.arange(cdc_rows.size) >= n
+    cdc_ingested = np.where(is_update, ingested[cdc_rows] + np.timedelta64(1, "D"), ingested[cdc_rows])
     cdc_ingested = np.minimum(cdc_ingested, ANCHOR - np.timedelta64(1, "s"))
 
     _fold_orders(world.totals, day, customer, country, channel, status, total_usd, line_order, product, quantity, line_amount,
@@ -768,10 +768,10 @@ def order_batch(world: World, batch: int, first_order_id: int, n: int) -> dict[s
             "campaign_id": _nullable(campaign, ~has_campaign),
         },
         "raw.orders": {
-            "order_id": order_id[cdf_rows], "customer_id": customer[cdf_rows],
-            "status": _pick(ORDER_STATUSES, np.where(is_update, status[cdf_rows], ORDER_STATUSES.index("pending"))),
-            "total_amount": np.round(total_usd[cdf_rows] * fx[cdf_rows], 2),
-            "currency": _pick(CURRENCIES, currency[cdf_rows]), "created_at": order_ts[cdf_rows],
+            "order_id": order_id[cdc_rows], "customer_id": customer[cdc_rows],
+            "status": _pick(ORDER_STATUSES, np.where(is_update, status[cdc_rows], ORDER_STATUSES.index("pending"))),
+            "total_amount": np.round(total_usd[cdc_rows] * fx[cdc_rows], 2),
+            "currency": _pick(CURRENCIES, currency[cdc_rows]), "created_at": order_ts[cdc_rows],
             "_op": _pick(["c", "u"], is_update.astype(int)), "_ingested_at": cdc_ingested,
             "ingest_date": cdc_ingested.astype("datetime64[D]"),
         },

@@ -1,0 +1,36 @@
+"""Time building the default sample lake and a scaled one: ``python bench/bench_lake_build.py [SCALE_GB]``.
+
+The default build runs in every test session, the scaled one feeds the crawl and query benchmarks, so both
+numbers matter: seconds, Parquet bytes and write throughput.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from catalog_ingest.sample_lake import build_sample_lake
+
+
+def timed_build(scale: float) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="lakescout-bench-") as tmp:
+        started = time.perf_counter()
+        lake = build_sample_lake(Path(tmp) / "lake", scale=scale)
+        seconds = time.perf_counter() - started
+    return {"scale_gb": scale, "seconds": seconds, "bytes": lake.total_bytes,
+            "mb_per_s": lake.total_bytes / 1e6 / seconds}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    scale = float(args[0]) if args else 1.0
+    print(f"{'scale GB':>9} {'seconds':>8} {'MB':>9} {'MB/s':>7}")
+    for result in map(timed_build, (0.0, scale)):
+        print(f"{result['scale_gb']:>9.2f} {result['seconds']:>8.1f} {result['bytes'] / 1e6:>9.1f} "
+              f"{result['mb_per_s']:>7.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
