@@ -31,6 +31,7 @@ TYPES = [pa.string(), pa.int64(), pa.float64(), pa.timestamp("us"), pa.bool_(), 
 
 def generate_catalog(root: Path, tables: int, columns: int, seed: int = 11) -> dict[str, str]:
     rng = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
     properties = {"type": "sql", "uri": f"sqlite:///{root / 'catalog.db'}", "warehouse": f"file://{root / 'wh'}"}
     catalog = SqlCatalog("bench", **properties)
     for domain in DOMAINS:

@@ -47,13 +47,13 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            errors.print(f"error: {exc}", markup=False, highlight=False)
             raise typer.Exit(2) from None
         except CatalogUnreachable as exc:
-            errors.print(f"[red]error:[/red] {exc}\nThe existing index was left untouched.", highlight=False)
+            errors.print(f"error: {exc}\nThe existing index was left untouched.", markup=False, highlight=False)
             raise typer.Exit(1) from None
         except (UserError, IngestBusy, AmbiguousTable) as exc:
-            errors.print(f"[red]error:[/red] {exc}", highlight=False)
+            errors.print(f"error: {exc}", markup=False, highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -68,7 +68,7 @@ def main_options(
     try:
         ctx.obj = load_settings(config_file=config, data_dir=data_dir)
     except ConfigError as exc:
-        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        errors.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
 
 

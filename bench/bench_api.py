@@ -1,0 +1,186 @@
+"""Load on the API from a second process over loopback: /v1/search at 20 clients, /v1/chat at 10.
+
+Starts ``lakescout serve`` on a free port (offline model, a throwaway key), drives it with httpx from this
+process, bounded in both request count and time, and reports p50, p95, throughput and errors per endpoint.
+Targets on 2 cores: search p95 under 50 ms, offline chat p95 under 500 ms, zero errors.
+
+    python -m bench.bench_api --data-dir .lakescout        # an ingested data directory
+    python -m bench.bench_api                              # builds and ingests the sample lake in a temp dir
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from api.auth import hash_api_key
+
+SEARCHES = [
+    "refunds by region", "daily revenue", "customer email", "ad spend by campaign", "support tickets",
+    "orders", "subscription mrr", "fx rates", "page views by session", "pipeline runs that failed",
+]
+QUESTIONS = [
+    "which table has refunds by region?", "where is daily revenue?", "what is the orders table partitioned by?",
+    "which tables hold customer emails?", "when was the events table last updated?",
+]
+TARGET_P95_MS = {"healthz": 50.0, "search": 50.0, "chat": 500.0}
+"""healthz is the floor: what this harness (httpx in one process, on the same cores) adds to any request."""
+
+
+@dataclass
+class Result:
+    endpoint: str
+    concurrency: int
+    requests: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    throughput_rps: float
+    target_p95_ms: float
+
+    @property
+    def passed(self) -> bool:
+        return self.errors == 0 and self.p95_ms < self.target_p95_ms
+
+
+def lakescout(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+    command = [str(Path(sys.executable).with_name("lakescout")), *args]
+    return subprocess.Popen(command, env={**os.environ, **(env or {})}, **kwargs)
+
+
+def ensure_lake(data_dir: Path) -> None:
+    if (data_dir / "records.sqlite").exists():
+        return
+    for step in (["demo-lake"], ["ingest"]):
+        proc = lakescout("--data-dir", str(data_dir), *step, stdout=subprocess.DEVNULL)
+        if proc.wait() != 0:
+            raise SystemExit(f"lakescout {step[0]} failed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def drive(
+    client: httpx.AsyncClient, endpoint: str, concurrency: int, total: int, seconds: float, warmup: int
+) -> Result:
+    """``concurrency`` clients share a budget of ``total`` requests, stopping early after ``seconds``."""
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors = 0
+
+    def request(i: int):
+        if endpoint == "healthz":
+            return client.get("/healthz")
+        if endpoint == "search":
+            return client.get("/v1/search", params={"q": SEARCHES[i % len(SEARCHES)], "k": 5})
+        return client.post("/v1/chat", json={"message": QUESTIONS[i % len(QUESTIONS)]})
+
+    # Warm every connection and server thread first: steady state is what is measured, not first use.
+    for responses in [await asyncio.gather(*(request(i) for i in range(concurrency))) for _ in range(warmup)]:
+        for response in responses:
+            response.raise_for_status()
+
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        while (i := next(counter)) < total and time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                response = await request(i)
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += not ok
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.monotonic() - started
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    return Result(endpoint, concurrency, len(latencies), errors, round(cuts[49], 1), round(cuts[94], 1),
+                  round(len(latencies) / elapsed, 1), TARGET_P95_MS[endpoint])
+
+
+async def run_load(url: str, key: str, args: argparse.Namespace) -> list[Result]:
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
+        return [
+            await drive(client, "healthz", 20, args.search_requests, args.seconds, warmup=2),
+            await drive(client, "search", 20, args.search_requests, args.seconds, warmup=3),
+            await drive(client, "chat", 10, args.chat_requests, args.seconds, warmup=2),
+        ]
+
+
+def bench(args: argparse.Namespace) -> list[Result]:
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="lakescout-bench-"))
+    ensure_lake(data_dir)
+    key, port = secrets.token_urlsafe(24), free_port()
+    env = {
+        "LAKESCOUT_API__API_KEYS": json.dumps({"bench": f"user:{hash_api_key(key)}"}),
+        "LAKESCOUT_API__RATE_LIMIT_PER_MINUTE": "1000000",
+        "LAKESCOUT_MODEL__NAME": "offline",
+        "LAKESCOUT_API__WORKERS": str(args.workers),
+    }
+    server = lakescout("--data-dir", str(data_dir), "serve", "--port", str(port), env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not become ready within 60 s")
+            time.sleep(0.2)
+        return asyncio.run(run_load(url, key, args))
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="An ingested data directory (default: build the sample lake).")
+    parser.add_argument("--search-requests", type=int, default=1000)
+    parser.add_argument("--chat-requests", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30.0, help="Time bound per endpoint.")
+    parser.add_argument("--workers", type=int, default=1, help="Server worker processes.")
+    parser.add_argument("--json", action="store_true", help="Print results as JSON.")
+    args = parser.parse_args(argv)
+    results = bench(args)
+    if args.json:
+        print(json.dumps([{**asdict(r), "passed": r.passed} for r in results], indent=2))
+    else:
+        print(f"{'endpoint':10}{'clients':>8}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>9}  target")
+        for r in results:
+            verdict = "ok" if r.passed else "MISSED"
+            print(f"{r.endpoint:10}{r.concurrency:>8}{r.requests:>10}{r.errors:>8}{r.p50_ms:>9}{r.p95_ms:>9}"
+                  f"{r.throughput_rps:>9}  p95 < {r.target_p95_ms:.0f} ms, 0 errors: {verdict}")
+    return 0 if all(r.passed for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Shared by the API tests and the uvicorn launcher they start: keys, settings and a slowed-down agent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from api.auth import hash_api_key
+from catalog_ingest.settings import Settings
+
+USER_KEY = "lsk_test_user_key"
+ADMIN_KEY = "lsk_test_admin_key"
+API_KEYS = {"analyst": f"user:{hash_api_key(USER_KEY)}", "ops": f"admin:{hash_api_key(ADMIN_KEY)}"}
+USER = {"Authorization": f"Bearer {USER_KEY}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def with_api(settings: Settings, **api: Any) -> Settings:
+    """``settings`` with the test keys, a generous rate limit and any API overrides."""
+    options = {"api_keys": API_KEYS, "rate_limit_per_minute": 10_000, **api}
+    return settings.model_copy(update={"api": settings.api.model_copy(update=options)})
+
+
+class SlowAgent:
+    """The real agent, pausing before each event but tokens: long enough to disconnect, overlap or time out."""
+
+    def __init__(self, agent: Any, delay: float) -> None:
+        self.agent = agent
+        self.delay = delay
+        self.outcomes: list[str] = []
+
+    async def astream(self, question: str, thread_id: str | None = None, run: bool = False) -> AsyncIterator[Any]:
+        outcome = "cancelled"
+        try:
+            async for event in self.agent.astream(question, thread_id=thread_id, run=run):
+                if event.type != "token":
+                    await asyncio.sleep(self.delay)
+                yield event
+            outcome = "finished"
+        finally:
+            self.outcomes.append(outcome)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.agent, name)
+
+
+def serve_slow(port: int, delay: float) -> None:
+    """Run uvicorn over the real agent slowed down; settings (data dir, keys) come from the environment."""
+    import uvicorn
+
+    from agent.service import LakeAgent
+    from api.app import create_app
+    from catalog_ingest.settings import load_settings
+
+    settings = load_settings()
+    uvicorn.run(create_app(settings, agent=SlowAgent(LakeAgent.from_settings(settings), delay)),
+                host="127.0.0.1", port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_slow(int(sys.argv[1]), float(sys.argv[2]))

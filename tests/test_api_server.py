@@ -1,0 +1,152 @@
+"""A real uvicorn on a free loopback port, started as a subprocess and stopped by its PID."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from api_support import API_KEYS, USER, USER_KEY
+from conftest import free_port, wait_http
+from catalog_ingest.settings import Settings
+
+QUESTION = "which table has refunds by region?"
+SLOW_DELAY = 0.3
+VENV_BIN = Path(sys.executable).parent
+
+
+STARTUP_SECONDS = 120
+"""Imports, the embedding model and the index take seconds; far more on a machine busy with other work."""
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """The server's JSON logs go to a file (a pipe nobody reads would fill up and stall the server)."""
+    with open(log, "w") as sink:
+        return subprocess.Popen(command, env={**os.environ, **env}, cwd=Path(__file__).parent.parent,
+                                stdout=subprocess.DEVNULL, stderr=sink)
+
+
+def stop(proc: subprocess.Popen) -> int:
+    os.kill(proc.pid, signal.SIGTERM)
+    return proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``lakescout serve``, the way a user starts it, with keys from the environment."""
+    port = free_port()
+    proc = start(
+        [str(VENV_BIN / "lakescout"), "--data-dir", str(sample_settings.data_dir), "serve", "--port", str(port)],
+        {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS)},
+        tmp_path_factory.mktemp("serve") / "server.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
+    yield url
+    assert stop(proc) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a clean shutdown
+
+
+@pytest.fixture(scope="module")
+def slow_server(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real agent pausing before each event, so streaming and disconnects can be watched."""
+    port = free_port()
+    proc = start(
+        [sys.executable, str(Path(__file__).with_name("api_support.py")), str(port), str(SLOW_DELAY)],
+        {"LAKESCOUT_DATA_DIR": str(sample_settings.data_dir), "LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS)},
+        tmp_path_factory.mktemp("slow") / "server.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
+    yield url
+    stop(proc)
+
+
+def test_serve_without_keys_explains_how_to_create_one(sample_settings: Settings) -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "lakescout"), "--data-dir", str(sample_settings.data_dir), "serve", "--port", str(free_port())],
+        env={k: v for k, v in os.environ.items() if not k.startswith("LAKESCOUT_")},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "api.api_keys table" in result.stderr and "AUTH_ENABLED=false" in result.stderr
+    assert 'me = "admin:' in result.stderr
+
+
+def test_openai_client_without_streaming(server: str) -> None:
+    client = openai.OpenAI(base_url=f"{server}/v1", api_key=USER_KEY, max_retries=0)
+    completion = client.chat.completions.create(
+        model="lakescout", messages=[{"role": "user", "content": QUESTION}], user="openai-thread-1"
+    )
+    assert completion.choices[0].message.content
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage is not None
+    assert httpx.get(f"{server}/v1/threads/openai-thread-1", headers=USER).status_code == 200
+
+
+def test_openai_client_streaming(server: str) -> None:
+    client = openai.OpenAI(base_url=f"{server}/v1", api_key=USER_KEY, max_retries=0)
+    stream = client.chat.completions.create(
+        model="lakescout", messages=[{"role": "user", "content": QUESTION}], stream=True
+    )
+    chunks = list(stream)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert text.strip()
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_openai_client_sees_auth_and_model_errors(server: str) -> None:
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{server}/v1", api_key="wrong", max_retries=0).chat.completions.create(
+            model="lakescout", messages=[{"role": "user", "content": QUESTION}]
+        )
+    with pytest.raises(openai.NotFoundError):
+        openai.OpenAI(base_url=f"{server}/v1", api_key=USER_KEY, max_retries=0).chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": QUESTION}]
+        )
+
+
+def test_sse_arrives_event_by_event(slow_server: str) -> None:
+    arrivals: list[tuple[float, str]] = []
+    started = time.monotonic()
+    with httpx.stream("POST", f"{slow_server}/v1/chat/stream", json={"message": QUESTION}, headers=USER,
+                      timeout=60) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                arrivals.append((time.monotonic() - started, line.split(":", 1)[1].strip()))
+    kinds = [kind for _, kind in arrivals]
+    assert kinds[-2:] == ["answer", "done"] and "tool_start" in kinds
+    paused = [t for t, kind in arrivals if kind not in ("token", "done")]  # each came SLOW_DELAY after the last
+    assert paused[-1] - paused[0] >= 0.9 * SLOW_DELAY * (len(paused) - 1), arrivals  # not buffered to the end
+
+
+def runs(url: str, outcome: str) -> float:
+    """The server's count of agent runs that ended with ``outcome``."""
+    text = httpx.get(f"{url}/metrics", headers=USER).text
+    prefix = f'lakescout_chat_runs_total{{outcome="{outcome}"}} '
+    return next((float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)), 0.0)
+
+
+def test_disconnect_cancels_the_run_and_keeps_serving(slow_server: str) -> None:
+    cancelled, answered = runs(slow_server, "cancelled"), runs(slow_server, "answered")
+    with httpx.stream("POST", f"{slow_server}/v1/chat/stream", json={"message": QUESTION}, headers=USER,
+                      timeout=60) as response:
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                break  # one event, then hang up
+    deadline = time.monotonic() + 10
+    while runs(slow_server, "cancelled") == cancelled:
+        assert time.monotonic() < deadline, "the run was not cancelled"
+        time.sleep(0.1)
+    assert runs(slow_server, "cancelled") == cancelled + 1
+    assert runs(slow_server, "answered") == answered
+    assert httpx.get(f"{slow_server}/healthz").status_code == 200
