@@ -14,6 +14,7 @@ import difflib
 import json
 import logging
 import re
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -371,13 +372,15 @@ def table_history(
     runtime: Runtime,
     limit: Annotated[int, Field(ge=1, le=200, description="How many snapshots, newest first.")] = 20,
 ) -> tuple[str, dict[str, Any]]:
-    """Snapshots (time, operation, row and file counts) and schema and partition-spec changes of a table."""
+    """Snapshots (time, operation, row and file counts), operation counts over the whole history, and schema and
+    partition-spec changes of a table."""
     record = get_record(runtime.context, table)
     snapshots = sorted(record.snapshots, key=lambda s: s.timestamp, reverse=True)
     payload = {
         "table": record.full_name,
         "current_snapshot_id": record.current_snapshot_id,
         "snapshot_count": len(snapshots),
+        "operations": dict(Counter(s.operation or "unknown" for s in snapshots).most_common()),
         "snapshots": [
             {"snapshot_id": s.snapshot_id, "time": iso(s.timestamp), "operation": s.operation, "schema_id": s.schema_id}
             | {k: s.summary[k] for k in SUMMARY_KEYS if k in s.summary}

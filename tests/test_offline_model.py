@@ -174,3 +174,92 @@ def test_sample_lake_readme_questions(lake_agent):
     assert "date_trunc('week'" in wau.sql and "COUNT(DISTINCT t.user_id)" in wau.sql and wau.validation["ok"]
     ran = lake_agent.ask("count orders by status", run=True)
     assert ran.error is None and sum(row[1] for row in ran.result["rows"]) == orders_record.totals.record_count
+
+
+# Question classes beyond the basics: refusals, column-level schema, history, follow-ups, value filters.
+
+
+def test_unsafe_requests_are_declined_without_tools(agent):
+    for question in ("DROP TABLE sales.orders", "please delete the cancelled orders from sales.orders",
+                     "UPDATE sales.orders SET status = 'x'", "grant select on sales.orders to bob"):
+        answer = agent.ask(question)
+        assert answer.answer.startswith("I can't do that") and "read-only" in answer.answer, question
+        assert answer.tool_calls == [] and answer.sql is None
+    files = agent.ask("run SELECT * FROM read_parquet('/home/me/x.parquet')")
+    assert "files outside the lake" in files.answer and files.tool_calls == []
+
+
+def test_history_questions_are_not_refusals(agent):
+    answer = agent.ask("were rows in sales.orders ever deleted or overwritten?")
+    assert [c.name for c in answer.tool_calls] == ["table_history"]
+    assert "Operations over its history: append (3)" in answer.answer and "only appends" in answer.answer
+    last = agent.ask("what kind of operation was the last commit on finance.refunds?")
+    assert f"the current one is {refunds().current_snapshot_id} (operation: append, at" in last.answer
+
+
+def test_column_level_schema_questions(agent):
+    record = orders()
+    typed = agent.ask("which data type has the amount column of sales.orders?")
+    assert "`amount` in `sales.orders` is of type `decimal(12,2)`" in typed.answer and "Order total in EUR" in typed.answer
+    counted = agent.ask("number of columns in sales.orders?")
+    assert f"`sales.orders` has {len(record.columns)} columns" in counted.answer
+    assert "declares no identifier fields" in agent.ask("what is the primary key of sales.orders?").answer
+    assert "no sort order defined" in agent.ask("how is sales.orders sorted?").answer
+
+
+def test_follow_ups_resolve_it_and_other_tables(agent):
+    agent.ask("where can I find refunds?", thread_id="f")
+    size = agent.ask("how big is that table?", thread_id="f")
+    assert [c.args for c in size.tool_calls] == [{"table": "finance.refunds"}]
+    assert f"{refunds().totals.total_bytes:,} bytes" in size.answer
+    other = agent.ask("and sales.orders?", thread_id="f")
+    assert other.tables_cited == ["sales.orders"] and f"{orders().totals.record_count:,} rows" in other.answer
+    typed = agent.ask("what type is order_ts?", thread_id="f")
+    assert "`order_ts` in `sales.orders` is of type `timestamptz`" in typed.answer
+
+
+def test_regroup_replaces_the_grouping_and_run_it_reruns(agent, engine):
+    agent.ask("count orders by status in sales.orders", thread_id="g")
+    regrouped = agent.ask("now by country instead", thread_id="g")
+    assert regrouped.sql.startswith("SELECT t.country, COUNT(*)") and "status" not in regrouped.sql
+    ran = agent.ask("run it", thread_id="g")
+    assert ran.sql == regrouped.sql and engine.ran[-1] == ran.sql
+
+
+def test_row_count_comes_from_catalog_statistics(agent):
+    answer = agent.ask("how many orders are there in sales.orders?")
+    assert f"`sales.orders` has {orders().totals.record_count:,} rows in its current snapshot" in answer.answer
+    assert answer.sql == "SELECT COUNT(*) AS orders\nFROM sales.orders AS t"
+
+
+def test_missing_data_is_declined_with_the_nearest_tables(agent):
+    answer = agent.ask("which table has employee salaries and payroll?")
+    assert "the lake does not seem to have that data" in answer.answer and answer.sql is None
+
+
+class ValueEngine(StubEngine):
+    """Answers value probes (column_name, value) with the statuses of the orders table."""
+
+    def run(self, sql, limit):
+        from agent.sql.engines.base import QueryResult
+
+        self.ran.append(sql)
+        rows = [("status", v) for v in ("placed", "shipped", "CANCELLED")] + [("country", "DE")]
+        return QueryResult(columns=["column_name", "value"], rows=rows, truncated=False, elapsed_ms=1.0)
+
+
+def test_filters_in_words_are_matched_to_probed_column_values(tmp_path):
+    engine = ValueEngine()
+    agent = LakeAgent(make_context(tmp_path, engine), model=OfflineChatModel(today=TODAY), checkpointer=InMemorySaver())
+    cancelled = agent.ask("how many cancelled orders per country in sales.orders?")
+    assert "SELECT DISTINCT status FROM sales.orders" in engine.ran[0]
+    assert "WHERE t.status = 'CANCELLED'" in cancelled.sql and "GROUP BY 1" in cancelled.sql
+    verb = agent.ask("how many distinct customer_id placed orders in sales.orders?")
+    assert verb.sql == "SELECT COUNT(DISTINCT t.customer_id) AS customer_id\nFROM sales.orders AS t"
+
+
+def test_several_aggregates_units_and_ranked_top_n(agent):
+    both = agent.ask("total amount and average amount by country in sales.orders")
+    assert "SUM(t.amount) AS total_amount, AVG(t.amount) AS avg_amount" in both.sql
+    ranked = agent.ask("which 3 countries have the lowest amount in sales.orders?")
+    assert "SUM(t.amount) AS total_amount" in ranked.sql and ranked.sql.endswith("ORDER BY total_amount ASC\nLIMIT 3")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from datetime import date, timedelta
 
 WORD = re.compile(r"[a-z0-9_]+")
@@ -14,7 +15,8 @@ STOPWORDS = frozenset(
     "a an the of for in on to at by per with and or is are was were be been do does did it its this that these "
     "those there their me my we our you your i can could would should please show give tell list get find what "
     "which where when who how many much some any all from into about data table tables dataset datasets have "
-    "has had exist exists available contain contains containing store stores stored kept hold holds".split()
+    "has had exist exists available contain contains containing store stores stored kept hold holds each every "
+    "right now currently us anything something one".split()
 )
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -35,6 +37,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "category": ("category", "type", "class", "segment"),
     "channel": ("channel", "source", "medium"),
     "refund": ("refund", "return", "chargeback"),
+    "money": ("revenue", "amount", "sales", "usd", "price", "payment"),
+    "earning": ("revenue", "amount", "sales", "income"),
+    "income": ("revenue", "amount", "income"),
+    "click": ("click", "clicks"),
     "order": ("order", "purchase", "transaction"),
     "event": ("event", "action", "activity"),
     "date": ("date", "day", "time", "ts", "timestamp"),
@@ -73,6 +79,32 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str, also_drop: frozenset[str] = frozenset()) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and w not in also_drop and not w.isdigit()]
+
+
+def similar(a: str, b: str, cutoff: float = 0.84) -> bool:
+    """Same word up to a typo: ``refnds`` ~ ``refunds``; short words must match exactly."""
+    if a == b:
+        return True
+    return min(len(a), len(b)) >= 5 and SequenceMatcher(None, a, b).ratio() >= cutoff
+
+
+QUESTION_WORDS = frozenset(
+    "which where table tables dataset datasets partition partitions partitioned column columns describe history "
+    "snapshot snapshots schema".split()
+)
+
+
+def correct_typos(text: str) -> str:
+    """Fix a misspelled question word (``wich`` -> ``which``) so intent detection sees it; others stay."""
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if len(word) < 4 or word.lower() in QUESTION_WORDS or word.lower() in STOPWORDS:
+            return word
+        ratio, best = max((SequenceMatcher(None, word.lower(), w).ratio(), w) for w in QUESTION_WORDS)
+        return best if ratio >= 0.85 else word
+
+    return re.sub(r"[A-Za-z]+", fix, text)
 
 
 def related(word: str) -> set[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,9 +25,32 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from agent.models.language import content_words, grain_of, period_of, stem, strip_grain
-from agent.models.sql_draft import Draft, Table, draft_sql, parse_request, repair, topic_words
+from agent.models.language import (
+    content_words,
+    correct_typos,
+    grain_of,
+    period_of,
+    related,
+    similar,
+    stem,
+    strip_grain,
+    words,
+)
+from agent.models.sql_draft import (
+    Draft,
+    Table,
+    choose_main,
+    draft_sql,
+    has_groups,
+    parse_request,
+    probe_sql,
+    read_probe,
+    repair,
+    strip_groups,
+    topic_words,
+)
 from agent.prompts import load_prompt
+from agent.state import SQL_TOOLS
 
 FOOTER = (
     "_Answered by lakescout's offline rule-based model, from catalog facts only. For open-ended questions "
@@ -40,8 +64,23 @@ CANNOT_ANSWER = (
     "`openai:gpt-4o-mini` (with `LAKESCOUT_MODEL__API_KEY`), or to a model name together with "
     "`LAKESCOUT_MODEL__BASE_URL` for an OpenAI-compatible server (Ollama, vLLM, LM Studio)."
 )
+READ_ONLY = (
+    "lakescout is read-only: it answers questions about the lake and drafts and runs SELECT queries, nothing "
+    "else. The SQL guard enforces this whatever any model drafts: one SELECT or WITH statement over the lake's "
+    "tables, with no DDL or DML (DROP, DELETE, ALTER, INSERT, UPDATE, TRUNCATE, GRANT), no ATTACH, COPY, INSTALL "
+    "or PRAGMA, and no file or network table functions."
+)
+REFUSALS = {
+    "refuse-writes": "I can't do that: it would change data, a schema or permissions, and " + READ_ONLY
+    + " Ask the table's owner to make changes with your lake's own tools.",
+    "refuse-files": "I can't do that: it reads or writes files outside the lake's tables, which is not allowed. "
+    + READ_ONLY + " Ask about a table in the catalog instead.",
+}
 FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|now|same|then|instead|but|only|just)\b[\s,]*")
 RUN = re.compile(r"\b(?:run|execute)\b|--run\b")
+RUN_ONLY = re.compile(r"^\s*(?:please\s+)?(?:now\s+)?(?:run|execute)(?:\s+(?:it|that|this|the (?:query|sql)))?(?:\s+please)?\s*[.!?]*\s*$")
+REPLACES = re.compile(r"\binstead\b|^\s*(?:now|rather)\b")
+CITED_TABLE = re.compile(r"`([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*){1,2})`")
 
 
 # Reading the conversation --------------------------------------------------------------------------------
@@ -58,18 +97,23 @@ class Observed:
 @dataclass
 class Conversation:
     question: str
-    """The current question, merged with the previous one when it is a follow-up ("and by month?")."""
+    """The current question; a follow-up ("and by month?", "run it") is merged with the one before."""
     results: list[Observed]
     run: bool
     today: date
+    previous_table: str | None = None
+    """The table the previous turn's answer was about: what "it" or "that table" refers to."""
 
     @classmethod
     def read(cls, messages: Sequence[BaseMessage], today: date) -> Conversation:
-        question, start = "", 0
+        question, start, previous_table = "", 0, None
         for i, message in enumerate(messages):
             if isinstance(message, HumanMessage):
-                text = message.text.strip()
-                question = merge(question, text) if question and FOLLOW_UP.match(text) else text
+                if question:
+                    previous_table = focus_table(messages[start:i]) or previous_table
+                    question = follow_up(question, message.text.strip())
+                else:
+                    question = message.text.strip()
                 start = i + 1
         calls: dict[str, dict[str, Any]] = {}
         results = []
@@ -81,7 +125,7 @@ class Conversation:
                 results.append(Observed(call["name"], call["args"], message.status != "error", parse(message.text)))
         system = " ".join(m.text for m in messages if isinstance(m, SystemMessage))
         run = bool(RUN.search(question.lower())) or load_prompt("run") in system
-        return cls(question, results, run, today)
+        return cls(question, results, run, today, previous_table)
 
     def result(self, name: str, **args: Any) -> Observed | None:
         """The latest result of a tool called with these arguments (others may differ)."""
@@ -91,12 +135,45 @@ class Conversation:
         return None
 
 
+def focus_table(turn: Sequence[BaseMessage]) -> str | None:
+    """The first table a turn's answer names (`namespace.table`), else the last one its tools were called on."""
+    answers = [m for m in turn if isinstance(m, AIMessage) and not m.tool_calls]
+    if answers and (match := CITED_TABLE.search(answers[-1].text)):
+        return match.group(1)
+    tables = [c["args"]["table"] for m in turn if isinstance(m, AIMessage) for c in m.tool_calls if c["args"].get("table")]
+    return tables[-1] if tables else None
+
+
+def follow_up(previous: str, text: str) -> str:
+    """The question a follow-up stands for: "run it" reruns the previous one, "and by month?" or "now by X
+    instead" amend it, a question with no intent of its own ("which one is the latest?") extends it."""
+    if RUN_ONLY.match(text.lower()):
+        return f"{previous.rstrip('?. ')} and run it"
+    if FOLLOW_UP.match(text):
+        return merge(previous, text)
+    own = detect_intent(text)
+    if (own.kind == "unknown" or (own.kind == "find" and not content_words(text, INTENT_WORDS))) and not own.tables:
+        extended = f"{previous.rstrip('?. ')}; {text}"
+        return extended if detect_intent(extended).kind != "unknown" else text
+    return text
+
+
 def merge(previous: str, follow_up: str) -> str:
-    """'weekly active users by country' + 'and by month?' -> 'active users by country by month'."""
+    """'weekly active users by country' + 'and by month?' -> 'active users by country by month';
+    'count orders by status' + 'now by channel instead' -> 'count orders by channel';
+    'rows of a.x' + 'and b.y?' -> 'rows of b.y'."""
     addition = FOLLOW_UP.sub("", follow_up, count=1)
+    named_before, named_now = TABLE_NAME.search(previous), TABLE_NAME.search(addition)
+    if named_now and not content_words(TABLE_NAME.sub(" ", addition), INTENT_WORDS):
+        if named_before:
+            return previous.replace(named_before.group(1), named_now.group(1))
+        return f"{previous.rstrip('?. ')} in {named_now.group(1)}"
     if grain_of(addition.lower()):
         previous = strip_grain(previous.lower())
-    return f"{previous.rstrip('?. ')} {addition}"
+    if REPLACES.search(follow_up.lower()) and has_groups(addition):
+        previous = strip_groups(previous)
+        addition = REPLACES.sub(" ", addition)
+    return f"{previous.rstrip('?. ')} {addition.strip()}"
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -109,26 +186,60 @@ def parse(text: str) -> dict[str, Any]:
 
 # Intents -------------------------------------------------------------------------------------------------
 
+UNSAFE: list[tuple[str, re.Pattern[str]]] = [
+    ("files", re.compile(
+        r"\bread_(?:csv|csv_auto|parquet|json|json_auto|ndjson|text|blob)\b|\bglob\s*\(|['\"](?:/|~/|[a-z]:\\)"
+        r"|\bhttps?://|(?:^|\s)(?:/etc|/home|/root|/tmp|/var|~)/|\b(?:local|host|server|my) (?:files?|disk|filesystem)\b"
+        r"|\b(?:write|save|export|dump|copy|store)\b[^.?]*\b(?:to|into|as) (?:a |the )?(?:local )?"
+        r"(?:files?|disk|csv|parquet|json|s3|bucket|path|folder|directory)\b")),
+    ("writes", re.compile(
+        r"\b(?:drop|truncate|alter|create(?: or replace)?)\s+(?:table|view|schema|database|index|materialized)\b"
+        r"|\bdelete\s+from\b|\binsert\s+(?:into|overwrite)\b|\bupdate\s+[\w.\"`]+\s+set\b|\bmerge\s+into\b"
+        r"|\b(?:grant|revoke)\s+\w+.*\b(?:on|to|from)\b|\b(?:attach|detach)\s+(?:database\s+)?['\"\w]"
+        r"|\b(?:install|load)\s+(?:extension\s+)?[a-z_]+\s*;?\s*$|\bpragma\b|\bexport\s+database\b"
+        r"|^(?:(?:please|can you|could you|would you|i want to|i need to|let'?s|go ahead and|kindly)\s+)*"
+        r"(?:drop|delete|remove|truncate|insert|update|alter|rename|modify|overwrite|purge|wipe|erase|grant|revoke"
+        r"|add (?:a )?column)\b")),
+]  # fmt: skip
+"""Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data."""
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
     ("find", re.compile(r"\b(?:which|what|where)\b.*\b(?:tables?|datasets?)\b|\b(?:find|search|look(?:ing)? for)\b"
-                        r"|\bwhere (?:can|do|is|are)\b")),
+                        r"|\bwhere (?:can|do|is|are|would)\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
+                        r"|\b(?:do|does) (?:we|you|the lake|the catalog) (?:have|hold|keep|store|track)\b")),
     ("sql", re.compile(r"\b(?:sql|query|queries|select)\b")),
-    ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?)\b")),
+    ("column", re.compile(r"\b(?:what|which)(?:'s| is)? (?:the )?(?:data ?)?type\b|\bdata ?types?\b|\btype (?:of|is) "
+                          r"(?:the )?(?:column|field)\b|\bprimary keys?\b|\buniquely\b|\bidentif(?:y|ies) (?:a|each|one)"
+                          r" (?:row|record)|\bidentifier (?:fields?|columns?)\b|\b(?:row|unique|natural|business) keys?\b"
+                          r"|\bwhat(?:'s| is| are)? (?:the )?keys?\b"
+                          r"|\bhow is\b.*\bsorted\b|\bsort(?:ed)? order\b|\bsorted (?:on|by)\s*(?:what|which)?\s*\?*$"
+                          r"|\b(?:how many|number of) (?:columns|fields)\b|\bcolumn count\b"
+                          r"|\bwhat does\b.*\b(?:mean|contain|hold|represent)\b|\bmeaning of\b")),
+    ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?|operations?)\b"
+                           r"|\b(?:deleted|rewritten|overwritten|overwrites?|compacted|compaction|repartitioned)\b"
+                           r"|\bpartition(?:ing)? (?:specs?|spec history|evolution|changes?)\b|\bspecs?\b")),
     ("partitions", re.compile(r"\bpartition")),
-    ("stats", re.compile(r"\bhow (?:big|large)\b|\bsize\b|\brow ?counts?\b|\b(?:how many|number of) rows\b"
-                         r"|\blast (?:written|updated|modified|write|refresh(?:ed)?|loaded)\b|\bfresh"
+    ("stats", re.compile(r"\bhow (?:big|large)\b|\bsize\b|\brow ?counts?\b|\b(?:how many|number of) (?:rows|records|entries)\b"
+                         r"|\b(?:how many|number of) (?:data )?files\b|\bfile count\b|\b(?:disk|storage|bytes|footprint)\b"
+                         r"|\bhow much space\b|\blast (?:written|updated|modified|write|refresh(?:ed)?|loaded)\b|\bfresh"
                          r"|\bwhen was\b|\bup to date\b|\bstale\b")),
     ("describe", re.compile(r"\b(?:describe|columns?|schema|fields?|structure|owner|owns|owned|pii|details)\b"
                             r"|\bwhat(?: is|'s) in\b|\btell me about\b")),
     ("sql", re.compile(r"\b(?:count|how many|number of|sum|total|average|avg|mean|top|per|by|hourly|daily|weekly"
-                       r"|monthly|yearly|minimum|maximum|min|max)\b")),
+                       r"|monthly|yearly|minimum|maximum|min|max)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
+                       r"|fewest|largest|biggest|smallest)\b")),
 ]  # fmt: skip
+SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type|level)\b")
+"""A grouping or a filter: turns a row-count question into a query."""
+OPEN_QUESTION = re.compile(r"^\s*(?:which|where|is there|are there|do we|does the lake|any)\b")
+"""Questions about what the lake holds that name no question type: searched for rather than declined."""
 INTENT_WORDS = frozenset(
     "describe columns column schema fields field structure owner owns owned pii details partition partitions "
     "partitioned history snapshots snapshot changes changed commits big large size row rows count counts "
     "written updated modified write refresh refreshed loaded fresh freshness stale latest newest recent most "
-    "spec scheme key keys how many number last week weeks day days month months year years exist range "
-    "tell between since yesterday today current".split()
+    "spec specs scheme key keys how many number last week weeks day days month months year years exist range "
+    "tell between since yesterday today current type types data primary sorted sort order identifies uniquely "
+    "identify identifier operation operations deleted rewritten overwritten records record files file disk "
+    "space storage bytes take takes much kinds kind ever committed mean means".split()
 )
 TABLE_NAME = re.compile(r"`?\b([A-Za-z_][\w-]*\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)\b`?")
 
@@ -137,18 +248,28 @@ TABLE_NAME = re.compile(r"`?\b([A-Za-z_][\w-]*\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w
 class Intent:
     kind: str
     topic: list[str]
-    table: str | None
-    """A table the question names outright (``sales.orders``)."""
+    tables: list[str]
+    """Tables the question names outright (``sales.orders``), in order."""
+
+    @property
+    def table(self) -> str | None:
+        return self.tables[0] if self.tables else None
 
 
 def detect_intent(question: str) -> Intent:
+    """What kind of question this is, what it is about, and which tables it names."""
+    question = correct_typos(question)
     text = question.lower()
-    kind = next((kind for kind, pattern in INTENTS if pattern.search(text)), "unknown")
-    named = TABLE_NAME.search(question)
-    table = named.group(1) if named and not re.fullmatch(r"\d+(\.\d+)*", named.group(1)) else None
-    rest = TABLE_NAME.sub(" ", question) if table else question
-    topic = topic_words(rest) if kind in ("sql", "find") else content_words(rest, INTENT_WORDS)
-    return Intent(kind, topic, table)
+    unsafe = next((kind for kind, pattern in UNSAFE if pattern.search(text)), None)
+    kind = "refuse-" + unsafe if unsafe else next((k for k, pattern in INTENTS if pattern.search(text)), "unknown")
+    if kind == "stats" and SQL_SHAPE.search(text) and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):
+        kind = "sql"
+    if kind == "unknown" and OPEN_QUESTION.search(text):
+        kind = "find"
+    tables = [t for t in TABLE_NAME.findall(question) if not re.fullmatch(r"\d+(\.\d+)*", t)]
+    rest = TABLE_NAME.sub(" ", question) if tables else question
+    topic = topic_words(rest) if kind == "sql" else content_words(rest, INTENT_WORDS if kind != "find" else frozenset())
+    return Intent(kind, topic, list(dict.fromkeys(tables)))
 
 
 # Plans -----------------------------------------------------------------------------------------------------
@@ -170,26 +291,29 @@ Step = list[Call] | Answer
 
 
 def pick_table(intent: Intent, convo: Conversation) -> str | Step:
-    """The one table a question is about: named outright (corrected by the tools' suggestion) or searched."""
+    """The one table a question is about: named outright (corrected by the tools' suggestion), the previous
+    answer's table for a question that only refers back ("how big is it?"), or searched."""
     if intent.table:
         failed = next((r for r in convo.results if not r.ok and r.args.get("table") == intent.table), None)
         if failed is None:
             return intent.table
         suggestions = failed.data.get("did_you_mean") or []
         return suggestions[0] if suggestions else Answer(failure(failed))
+    if convo.previous_table and (not intent.topic or intent.kind == "column"):
+        return convo.previous_table
     if not intent.topic:
         return Answer("Which table do you mean? Name it (for example `namespace.table`) or say what it holds.")
     search = convo.result("search_tables")
     if search is None:
         return [Call("search_tables", {"query": " ".join(intent.topic), "k": 5})]
     hits = search.data.get("tables", [])
-    if not hits:
-        return Answer(f"I found no table about '{' '.join(intent.topic)}' in the catalog.")
+    if not hits or (intent.kind != "column" and not covered_words(intent.topic, hits)):
+        return Answer(compose_not_found(hits, intent.topic))
     named = [h for h in hits if any(stem(h["table"].rpartition(".")[2]) == stem(w) for w in intent.topic)]
     return (named or hits)[0]["table"]
 
 
-def single_table(tool: str, compose: Callable[[dict[str, Any]], str]) -> Callable[[Intent, Conversation], Step]:
+def single_table(tool: str, compose: Callable[[dict[str, Any], str], str]) -> Callable[[Intent, Conversation], Step]:
     """Plan for questions one tool call on one table answers: find the table, call the tool, compose."""
 
     def plan(intent: Intent, convo: Conversation) -> Step:
@@ -199,7 +323,7 @@ def single_table(tool: str, compose: Callable[[dict[str, Any]], str]) -> Callabl
         observed = convo.result(tool, table=table)
         if observed is None:
             return [Call(tool, {"table": table})]
-        return Answer(compose(observed.data) if observed.ok else failure(observed))
+        return Answer(compose(observed.data, convo.question) if observed.ok else failure(observed))
 
     return plan
 
@@ -210,7 +334,23 @@ def plan_find(intent: Intent, convo: Conversation) -> Step:
     search = convo.result("search_tables")
     if search is None:
         return [Call("search_tables", {"query": " ".join(intent.topic), "k": 5})]
+    hits = search.data.get("tables", [])
+    if not covered_words(intent.topic, hits):
+        return Answer(compose_not_found(hits, intent.topic))
     return Answer(compose_find(search.data, intent.topic))
+
+
+def hit_words(hit: dict[str, Any]) -> set[str]:
+    """Stemmed words of a search hit: its name, matched columns and description."""
+    names = " ".join([hit["table"], *(hit.get("matched_columns") or [])]).replace(".", " ").replace("_", " ")
+    comment = (hit.get("metadata_untrusted") or {}).get("comment") or ""
+    return {stem(w) for w in words(f"{names} {comment}")}
+
+
+def covered_words(topic: list[str], hits: list[dict[str, Any]]) -> list[str]:
+    """The topic words some hit's name, matched columns or description shares (up to a typo or synonym)."""
+    seen = set().union(*(hit_words(h) for h in hits)) if hits else set()
+    return [w for w in topic if related(w) & seen or any(similar(stem(w), s) for s in seen)]
 
 
 def plan_partitions(intent: Intent, convo: Conversation) -> Step:
@@ -237,13 +377,16 @@ def plan_partitions(intent: Intent, convo: Conversation) -> Step:
 
 
 def plan_sql(intent: Intent, convo: Conversation) -> Step:
+    """Search, describe the likely tables, look up column values the question may name, draft, check."""
     search = convo.result("search_tables")
     if search is None:
         query = " ".join(intent.topic) or convo.question
         return [Call("search_tables", {"query": query, "k": 5})]
-    hits = [h["table"] for h in search.data.get("tables", [])][:3]
-    if intent.table:
-        hits = [intent.table, *[h for h in hits if h != intent.table]][:3]
+    found = search.data.get("tables", [])
+    named = intent.tables or ([convo.previous_table] if convo.previous_table and not intent.topic else [])
+    if not named and lacks_topic(intent.topic, found):
+        return Answer(compose_not_found(found, intent.topic))
+    hits = list(dict.fromkeys([*named, *(h["table"] for h in found)]))[: max(3, len(named))]
     if not hits:
         return Answer(f"I found no table for '{' '.join(intent.topic)}', so I cannot draft SQL for it.")
     described = [convo.result("describe_table", table=t) for t in hits]
@@ -251,16 +394,27 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         return [Call("describe_table", {"table": t}) for t, d in zip(hits, described, strict=True) if d is None]
     tables = [Table.from_description(d.data) for d in described if d is not None and d.ok]
     request = parse_request(convo.question, convo.today)
-    draft = draft_sql(request, tables)
-    if draft is None:
+    main = choose_main(request, tables, named)
+    if main is None:
         return Answer("I could not read any of the matching tables, so I cannot draft SQL.")
-    return check_sql(draft.sql, convo) or Answer(compose_sql(draft, convo))
+    probe = probe_sql(request, main)
+    if probe and (probed := convo.result("run_sql", sql=probe)) is None:
+        return [Call("run_sql", {"sql": probe, "limit": 500})]
+    main.values = read_probe(probed.data) if probe and probed.ok else {}
+    draft = draft_sql(request, tables, main)
+    stored = next((d.data for d in described if d and d.ok and d.data.get("table") == draft.table), {})
+    return check_sql(draft.sql, convo, probe) or Answer(compose_sql(draft, convo, stored, probe))
 
 
-def check_sql(sql: str, convo: Conversation) -> list[Call] | None:
+def lacks_topic(topic: list[str], hits: list[dict[str, Any]]) -> bool:
+    """Most of what the question is about (two words or more) appears in no table the search found."""
+    missing = len(topic) - len(covered_words(topic, hits))
+    return missing >= 2 and 2 * missing >= len(topic)
+
+
+def check_sql(sql: str, convo: Conversation, probe: str | None = None) -> list[Call] | None:
     """Validate, repair from the validator's hints, estimate, run when asked; None when all is done."""
-    sql_results = [r for r in convo.results if r.name in ("validate_sql", "estimate_scan", "run_sql")]
-    current = sql_results[-1].args.get("sql", sql) if sql_results else sql
+    current = current_sql(convo, sql, probe)
     validation = convo.result("validate_sql", sql=current)
     if validation is None:
         return [Call("validate_sql", {"sql": current})]
@@ -276,11 +430,20 @@ def check_sql(sql: str, convo: Conversation) -> list[Call] | None:
     return None
 
 
-def compose_sql(draft: Draft, convo: Conversation) -> str:
-    sql_results = [r for r in convo.results if r.name in ("validate_sql", "run_sql")]
-    sql = sql_results[-1].args["sql"] if sql_results else draft.sql
+def current_sql(convo: Conversation, draft: str, probe: str | None, tools: tuple[str, ...] = SQL_TOOLS) -> str:
+    """The draft as last checked (repaired drafts replace it); the value probe is not a draft."""
+    tried = [r.args.get("sql", draft) for r in convo.results if r.name in tools and r.args.get("sql") != probe]
+    return tried[-1] if tried else draft
+
+
+def compose_sql(draft: Draft, convo: Conversation, stored: dict[str, Any], probe: str | None) -> str:
+    sql = current_sql(convo, draft.sql, probe, ("validate_sql", "run_sql"))
     validation = convo.result("validate_sql", sql=sql)
-    lines = [f"{draft.explanation}." if sql == draft.sql else "I fixed the draft after the validator's errors."]
+    lines = []
+    if draft.whole_table_count and stored.get("rows") is not None:
+        lines.append(f"`{draft.table}` has {stored['rows']:,} rows in its current snapshot {stored.get('snapshot_id')}"
+                     f" (as of {stored.get('as_of') or 'unknown'}), from the catalog's statistics. To count them:")  # fmt: skip
+    lines.append(f"{draft.explanation}." if sql == draft.sql else "I fixed the draft after the validator's errors.")
     lines.append(f"```sql\n{sql}\n```")
     if draft.missing:
         lines.append("I could not match " + "; ".join(draft.missing) + ", so the query leaves that out.")
@@ -295,6 +458,8 @@ def compose_sql(draft: Draft, convo: Conversation) -> str:
 
 
 def plan(intent: Intent, convo: Conversation) -> Step:
+    if intent.kind in REFUSALS:
+        return Answer(REFUSALS[intent.kind])
     if intent.kind not in PLANS:
         return Answer(CANNOT_ANSWER)
     return PLANS[intent.kind](intent, convo)
@@ -347,7 +512,7 @@ def compose_find(data: dict[str, Any], topic: list[str]) -> str:
     return "\n".join(lines)
 
 
-def compose_describe(d: dict[str, Any]) -> str:
+def compose_describe(d: dict[str, Any], question: str = "") -> str:
     meta = d.get("metadata_untrusted", {})
     lines = [f"`{d['table']}` ({d.get('kind')}, {d.get('format') or 'unknown format'})"
              + (f": {quoted(meta.get('comment'))}" if meta.get("comment") else "")]  # fmt: skip
@@ -368,18 +533,36 @@ def compose_describe(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def compose_stats(d: dict[str, Any]) -> str:
+def compose_stats(d: dict[str, Any], question: str = "") -> str:
+    size = f" ({d['bytes']:,} bytes)" if d.get("bytes") is not None else ""
     return (
-        f"`{d['table']}` holds {size_sentence(d)}. It was last written {d.get('last_updated') or 'at an unknown time'}"
+        f"`{d['table']}` holds {size_sentence(d)}{size}. It was last written {d.get('last_updated') or 'at an unknown time'}"
         f" (current snapshot {d.get('snapshot_id') or 'none'}, as of {d.get('as_of') or 'unknown'}); "
         f"{d.get('partitioning')}."
     )
 
 
-def compose_history(d: dict[str, Any]) -> str:
+DELETING = frozenset({"delete", "overwrite", "replace"})
+"""Snapshot operations that remove or rewrite rows (``replace`` rewrites files, e.g. compaction)."""
+
+
+def compose_history(d: dict[str, Any], question: str = "") -> str:
     snapshots = d.get("snapshots", [])
+    current = next((s for s in snapshots if s["snapshot_id"] == d.get("current_snapshot_id")), None)
     lines = [f"`{d['table']}` has {d.get('snapshot_count', len(snapshots))} snapshots; the current one is "
-             f"{d.get('current_snapshot_id')}."]  # fmt: skip
+             f"{d.get('current_snapshot_id')}"
+             + (f" (operation: {current.get('operation') or 'unknown'}, at {current['time']})." if current else ".")]  # fmt: skip
+    operations = d.get("operations") or dict(Counter(s.get("operation") or "unknown" for s in snapshots))
+    if operations:
+        kinds = ", ".join(f"{op} ({n})" for op, n in operations.items())
+        rewrites = [op for op in operations if op in DELETING]
+        lines.append(f"Operations over its history: {kinds}. "
+                     + (f"Rows were deleted or rewritten ({', '.join(rewrites)})." if rewrites
+                        else "No rows were deleted or rewritten: only appends."))  # fmt: skip
+    specs = d.get("partition_specs", [])
+    if specs:
+        lines.append(f"It has had {counted(len(specs), 'partition spec')}: "
+                     + "; ".join(f"spec {p['spec_id']}: {p['spec']}" for p in specs) + ".")  # fmt: skip
     if snapshots:
         lines.append("\nRecent snapshots, newest first:")
     for s in snapshots[:10]:
@@ -392,9 +575,62 @@ def compose_history(d: dict[str, Any]) -> str:
     changes = d.get("schema_changes", [])
     lines.append("\nSchema changes:" if changes else "\nNo schema changes are recorded.")
     lines += [f"- schema {c['schema_id']}: {'; '.join(c['changes'])}" for c in changes]
-    if len(d.get("partition_specs", [])) > 1:
-        lines.append("\nPartition specs over time: " + "; ".join(f"{p['spec_id']}: {p['spec']}" for p in d["partition_specs"]))
     return "\n".join(lines)
+
+
+SORT_Q = re.compile(r"\bsort")
+KEY_Q = re.compile(r"\bkeys?\b|\buniquely\b|\bidentif")
+COUNT_Q = re.compile(r"\b(?:how many|number of|count)\b")
+
+
+def compose_column(d: dict[str, Any], question: str) -> str:
+    """Column-level answers from describe_table: sort order, key columns, column count, a column's type."""
+    text, table = question.lower(), f"`{d['table']}`"
+    columns = d.get("columns", [])
+    if SORT_Q.search(text):
+        order = d.get("sort_order")
+        return f"{table} is sorted by {order}." if order else f"{table} has no sort order defined: it is unsorted."
+    if KEY_Q.search(text):
+        keys = d.get("identifier_fields") or []
+        if keys:
+            return (f"A row of {table} is uniquely identified by {', '.join(f'`{k}`' for k in keys)} "
+                    f"(its identifier fields, the table's primary key).")  # fmt: skip
+        return f"{table} declares no identifier fields, so the catalog records no primary key for it."
+    mentioned = mentioned_columns(TABLE_NAME.sub(" ", question), columns, fuzzy=not COUNT_Q.search(text))
+    if COUNT_Q.search(text) and not mentioned:
+        shown = re.match(r"\d+ of (\d+)", d.get("columns_shown") or "")
+        total = int(shown.group(1)) if shown else len(columns)
+        return f"{table} has {total} columns: " + ", ".join(f"`{c['name']}`" for c in columns) + "."
+    if not mentioned:
+        return compose_describe(d)
+    comments = d.get("metadata_untrusted", {}).get("column_comments", {})
+    lines = []
+    for col in mentioned:
+        flags = [f for f in ("pii", "partition_key") if col.get(f)]
+        note = f", described as {quoted(comments[col['name']])}" if col["name"] in comments else ""
+        lines.append(f"`{col['name']}` in {table} is of type `{col['type']}`"
+                     + (f" ({', '.join(flags)})" if flags else "") + f"{note}.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def mentioned_columns(question: str, columns: list[dict[str, Any]], fuzzy: bool = True) -> list[dict[str, Any]]:
+    """Columns the question names: exactly, with spaces for underscores, or (``fuzzy``) up to a typo."""
+    text = " " + " ".join(words(question.replace(".", " "))) + " "
+    exact = [c for c in columns if f" {c['name'].lower()} " in text or f" {c['name'].lower().replace('_', ' ')} " in text]
+    if exact or not fuzzy:
+        return exact
+    asked = [w for w in words(question) if w not in INTENT_WORDS and len(w) >= 5]
+    return [c for c in columns if any(similar(w, c["name"].lower()) for w in asked)][:1]
+
+
+def compose_not_found(hits: list[dict[str, Any]], topic: list[str]) -> str:
+    """The lake does not seem to hold this; the nearest tables, for the user to judge."""
+    about = " ".join(topic)
+    text = (f"I found no table about '{about}' in the catalog: no table name, column or description matches "
+            "those words, so the lake does not seem to have that data.")  # fmt: skip
+    if hits:
+        text += " The nearest tables, possibly related: " + ", ".join(f"`{h['table']}`" for h in hits[:3]) + "."
+    return text
 
 
 def partition_line(p: dict[str, Any]) -> str:
@@ -443,6 +679,7 @@ def compose_result(d: dict[str, Any]) -> str:
 
 PLANS: dict[str, Callable[[Intent, Conversation], Step]] = dict(
     find=plan_find,
+    column=single_table("describe_table", compose_column),
     describe=single_table("describe_table", compose_describe),
     stats=single_table("describe_table", compose_stats),
     history=single_table("table_history", compose_history),
