@@ -25,6 +25,9 @@ vscode/node_modules/.installed: vscode/package-lock.json
 	cd vscode && npm ci --no-audit --no-fund
 	touch $@
 
+vsix: vscode/node_modules/.installed
+	cd vscode && npm run build && npx vsce package
+
 eval: $(STAMP)
 	$(BIN)/lakescout eval
 
