@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from datetime import date, timedelta
 
+from catalog_ingest.index import stem  # one plural folding for search and the offline model
+
 WORD = re.compile(r"[a-z0-9_]+")
 STOPWORDS = frozenset(
     "a an the of for in on to at by per with and or is are was were be been do does did it its this that these "
@@ -60,17 +62,6 @@ LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging":
 def layer_rank(table: str) -> int:
     """2 for a curated table (any namespace not named like a raw or staging layer), 1 staging, 0 raw."""
     return LAYERS.get(table.partition(".")[0].lower(), 2)
-
-
-def stem(word: str) -> str:
-    """Crude plural folding, enough to meet ``refunds`` with ``refund`` and ``countries`` with ``country``."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("ses", "xes", "ches", "shes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
 
 
 def words(text: str) -> list[str]:

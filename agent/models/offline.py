@@ -50,7 +50,7 @@ from agent.models.sql_draft import (
     topic_words,
 )
 from agent.prompts import load_prompt
-from agent.state import SQL_TOOLS
+from agent.state import SQL_TOOLS, ToolResult
 
 FOOTER = (
     "_Answered by lakescout's offline rule-based model, from catalog facts only. For open-ended questions "
@@ -87,18 +87,10 @@ CITED_TABLE = re.compile(r"`([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*){1,2})`")
 
 
 @dataclass
-class Observed:
-    name: str
-    args: dict[str, Any]
-    ok: bool
-    data: dict[str, Any]
-
-
-@dataclass
 class Conversation:
     question: str
     """The current question; a follow-up ("and by month?", "run it") is merged with the one before."""
-    results: list[Observed]
+    results: list[ToolResult]
     run: bool
     today: date
     previous_table: str | None = None
@@ -122,12 +114,12 @@ class Conversation:
                 calls.update({c["id"]: c for c in message.tool_calls})
             elif isinstance(message, ToolMessage):
                 call = calls.get(message.tool_call_id, {"name": message.name, "args": {}})
-                results.append(Observed(call["name"], call["args"], message.status != "error", parse(message.text)))
+                results.append(ToolResult(call["name"], call["args"], message.status != "error", parse(message.text)))
         system = " ".join(m.text for m in messages if isinstance(m, SystemMessage))
         run = bool(RUN.search(question.lower())) or load_prompt("run") in system
         return cls(question, results, run, today, previous_table)
 
-    def result(self, name: str, **args: Any) -> Observed | None:
+    def result(self, name: str, **args: Any) -> ToolResult | None:
         """The latest result of a tool called with these arguments (others may differ)."""
         for observed in reversed(self.results):
             if observed.name == name and all(observed.args.get(k) == v for k, v in args.items()):
@@ -491,7 +483,7 @@ def size_sentence(d: dict[str, Any]) -> str:
     return ", ".join(p for p in parts if p) or "no size statistics"
 
 
-def failure(observed: Observed) -> str:
+def failure(observed: ToolResult) -> str:
     error = observed.data.get("error", "the tool failed")
     suggestions = observed.data.get("did_you_mean")
     return f"{error}." + (f" Did you mean {', '.join(f'`{s}`' for s in suggestions)}?" if suggestions else "")
