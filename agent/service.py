@@ -135,7 +135,8 @@ class LakeAgent:
         """``checkpointer``: a saver, a SQLite path or a Postgres URL; default ``settings.threads_path``."""
         self.context = context
         self.model = model or chat_model(context.settings.model)
-        self._threads = checkpointer if checkpointer is not None else context.settings.threads_path
+        settings = context.settings
+        self._threads = checkpointer if checkpointer is not None else settings.threads_url or settings.threads_path
         self._exit = ExitStack()
         self._graph: Any = None
         self._graph_lock = threading.Lock()

@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings)
     sql: SqlSettings = Field(default_factory=SqlSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    threads_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")
+    """Keep chat threads in Postgres (``postgresql://...``; install the ``postgres`` extra) instead of
+    ``data_dir/threads.sqlite``."""
     config_file: Path | None = None
 
     @classmethod
