@@ -25,6 +25,12 @@ def retrieval(scale: float) -> None:
     bench_retrieval.main([])
 
 
+def discovery(scale: float) -> None:
+    from bench import bench_discovery
+
+    bench_discovery.main([])
+
+
 def prompt(scale: float) -> None:
     from bench import bench_prompt
 
@@ -51,6 +57,7 @@ def api(scale: float) -> None:
 BENCHMARKS: dict[str, Callable[[float], None]] = {
     "ingest": ingest,
     "retrieval": retrieval,
+    "discovery": discovery,
     "prompt": prompt,
     "lake_and_sql": lake_and_sql,
     "api": api,
