@@ -32,7 +32,16 @@ NAME_CHARS = 200
 class Document:
     id: str
     text: str
+    """What lexical search reads and what is shown."""
     metadata: dict[str, MetadataValue]
+    embed_parts: tuple[str, ...] = ()
+    """Texts whose embeddings, summed and normalised, give the document's vector (empty: the text itself).
+    A column's vector is its own table-independent phrase plus its table's header, so a column that many
+    tables share and each table's header are embedded once: ingest cost grows with distinct texts."""
+
+    @property
+    def vector_texts(self) -> tuple[str, ...]:
+        return self.embed_parts or (self.text,)
 
 
 def clean_text(value: object, limit: int) -> str:
@@ -54,28 +63,34 @@ def documents_for(record: TableRecord) -> list[Document]:
 def table_documents(record: TableRecord) -> list[Document]:
     header = table_header(record)
     overview = "\n".join(line for line in table_facts(record) if line)
-    column_lines = [column_summary(column) for column in unique_columns(record)]
 
-    chunks: list[list[str]] = [[]]
+    columns = unique_columns(record)
+    column_lines = [column_summary(column) for column in columns]
+    chunks: list[list[int]] = [[]]
     used = len(header) + len(overview)
-    for line in column_lines:
+    for index, line in enumerate(column_lines):
         if chunks[-1] and used + len(line) + 2 > TABLE_CHUNK_CHARS:
             chunks.append([])
             used = len(header)
-        chunks[-1].append(line)
+        chunks[-1].append(index)
         used += len(line) + 2
 
     documents = []
-    for i, lines in enumerate(chunks):
+    layout = clean_text(record.partition_spec.describe(), 300)
+    for i, indexes in enumerate(chunks):
         label = "Columns" if i == 0 else f"Columns (continued, part {i + 1})"
         parts = [header, overview if i == 0 else ""]
-        if lines:
-            parts.append(f"{label}: " + "; ".join(lines))
+        if indexes:
+            parts.append(f"{label}: " + "; ".join(column_lines[n] for n in indexes))
+        names = ", ".join(clean_text(columns[n].path, NAME_CHARS) for n in indexes)
         documents.append(
             Document(
                 id=f"{record.key}::table::{i}",
                 text="\n".join(part for part in parts if part),
                 metadata=base_metadata(record, kind="table"),
+                # Types and comments reach the vectors through the column documents; a short text
+                # embeds several times faster than a long one.
+                embed_parts=(f"{header}. {layout}. Columns: {names}",),
             )
         )
     return documents
@@ -85,22 +100,24 @@ def column_documents(record: TableRecord) -> list[Document]:
     table_name = clean_text(record.full_name, NAME_CHARS)
     table_comment = clean_text(record.comment or "", HEADER_COMMENT_CHARS)
     partition_sources = {field.source_column for field in record.partition_spec.fields}
+    header = table_header(record)
     documents = []
     for column in unique_columns(record):
         path = clean_text(column.path, NAME_CHARS)
-        sentences = [f"Column {path} in table {table_name}" + (f" ({table_comment})" if table_comment else "")]
-        sentences.append(f"Type: {clean_text(column.type, NAME_CHARS)}")
-        if column.comment:
-            sentences.append(clean_text(column.comment, COLUMN_COMMENT_CHARS))
+        traits = [clean_text(column.comment, COLUMN_COMMENT_CHARS)] if column.comment else []
         if column.is_partition_key or column.path in partition_sources:
-            sentences.append("Partition key")
+            traits.append("Partition key")
         if column.pii:
-            sentences.append("Personal data (PII)")
+            traits.append("Personal data (PII)")
+        context = f" in table {table_name}" + (f" ({table_comment})" if table_comment else "")
         documents.append(
             Document(
                 id=f"{record.key}::col::{column.path}",
-                text=". ".join(sentences),
+                text=". ".join([f"Column {path}{context}", f"Type: {clean_text(column.type, NAME_CHARS)}", *traits]),
                 metadata=base_metadata(record, kind="column") | {"column": column.path},
+                # The type stays out of the vector (lexical search has it): a column with the same name
+                # and comment in many tables is then embedded once.
+                embed_parts=(". ".join([f"Column {path}", *traits]), header),
             )
         )
     return documents

@@ -9,11 +9,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from catalog_ingest.documents import Document
 from catalog_ingest.settings import ConfigError, IndexSettings
 
 if TYPE_CHECKING:
@@ -45,6 +47,45 @@ class Embedder(Protocol):
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def embed_documents(embedder: Embedder, documents: Sequence[Document]) -> np.ndarray:
+    """Each document's vector: its vector texts' embeddings summed and normalised, every distinct text
+    embedded once across the whole batch (columns such as ids and timestamps repeat across tables)."""
+    if not documents:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    unique = list(dict.fromkeys(text for doc in documents for text in doc.vector_texts))
+    position = {text: i for i, text in enumerate(unique)}
+    embedded = embedder.embed(unique)
+    summed = np.stack([embedded[[position[t] for t in doc.vector_texts]].sum(axis=0) for doc in documents])
+    return l2_normalise(summed)
+
+
+class MemoizedEmbedder:
+    """Remembers vectors by text for the length of an ingest: a column phrase or header that recurs in a
+    later group of tables is not embedded again. Bounded, oldest forgotten first."""
+
+    def __init__(self, embedder: Embedder, max_entries: int = 50_000) -> None:
+        self.inner = embedder
+        self.name = embedder.name
+        self.max_entries = max_entries
+        self._vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
+        if missing:
+            for text, vector in zip(missing, self.inner.embed(missing)):
+                self._vectors[text] = vector
+            for stale in list(self._vectors)[: max(0, len(self._vectors) - self.max_entries)]:
+                del self._vectors[stale]
+        return np.stack([self._vectors[text] for text in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
 
 
 class QueryCache:

@@ -22,7 +22,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.config import Settings as ChromaSettings
 
 from catalog_ingest.documents import Document, MetadataValue, documents_for
-from catalog_ingest.embeddings import Embedder
+from catalog_ingest.embeddings import Embedder, embed_documents
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import Settings
 
@@ -118,9 +118,14 @@ class VectorIndex:
 
     def replace_table(self, table_key: str, docs: list[Document], vectors: np.ndarray) -> None:
         """Swap in a table's documents: its old ones (including vanished columns) are deleted first."""
+        self.replace_tables([table_key], docs, vectors)
+
+    def replace_tables(self, table_keys: list[str], docs: list[Document], vectors: np.ndarray) -> None:
+        """Several tables in one delete and few adds: Chroma's cost is per call far more than per row."""
         if len(docs) != len(vectors):
-            raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors for {table_key}")
-        self.delete_table(table_key)
+            raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors for {', '.join(table_keys)}")
+        if table_keys:
+            self._collection.delete(where={"table_key": {"$in": list(table_keys)}})
         for start in range(0, len(docs), self._max_batch):
             batch = docs[start : start + self._max_batch]
             self._collection.add(
@@ -176,8 +181,7 @@ def index_records(records: Iterable[TableRecord], vector: VectorIndex, lexical: 
     still has to be saved by the caller, once, after the last table.
     """
     per_table = [(record.key, documents_for(record)) for record in records]
-    texts = [doc.text for _, docs in per_table for doc in docs]
-    vectors = vector.embedder.embed(texts)
+    vectors = embed_documents(vector.embedder, [doc for _, docs in per_table for doc in docs])
     start = 0
     for table_key, docs in per_table:
         vector.replace_table(table_key, docs, vectors[start : start + len(docs)])

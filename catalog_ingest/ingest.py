@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
 from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable, crawler_for
 from catalog_ingest.documents import Document, documents_for
-from catalog_ingest.embeddings import Embedder, embedder_for
+from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_documents, embedder_for
 from catalog_ingest.index import IndexMismatchError, LexicalIndex, VectorIndex
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
@@ -97,7 +95,7 @@ class Ingester:
         progress: IngestProgress | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or embedder_for(settings.index)
+        self.embedder = MemoizedEmbedder(embedder or embedder_for(settings.index))
         self.progress = progress or _SilentProgress()
         self.store = RecordStore(settings.store_path)
         self._vectors: VectorIndex | None = None
@@ -205,15 +203,13 @@ class Ingester:
             report.documents_embedded += self._write(pending)
 
     def _write(self, batch: list[tuple[TableRecord, str]]) -> int:
-        """Embed a group of tables together (identical texts once), then write each table: vectors, record."""
-        docs_per_table = [documents_for(record) for record, _ in batch]
-        vectors = embed_unique(self.embedder, [doc.text for docs in docs_per_table for doc in docs])
-        offset = 0
-        for (record, fingerprint), docs in zip(batch, docs_per_table):
-            self.vectors.replace_table(record.key, docs, vectors[offset : offset + len(docs)])
-            offset += len(docs)
+        """Embed a group of tables together (each distinct text once), write their vectors, then their
+        records: a run killed in between leaves records that still say the old version, so it redoes them."""
+        documents = [doc for record, _ in batch for doc in documents_for(record)]
+        self.vectors.replace_tables([record.key for record, _ in batch], documents, embed_documents(self.embedder, documents))
+        for record, fingerprint in batch:
             self.store.put(record, fingerprint)
-        return offset
+        return len(documents)
 
     def _drop_orphan_vectors(self) -> None:
         """Vectors of a table whose record never landed (a run killed mid-table) or was removed."""
@@ -241,16 +237,6 @@ class Ingester:
         ):
             digest.update(f"{key}={version};".encode())
         return digest.hexdigest()[:32]
-
-
-def embed_unique(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    """Embed each distinct text once: column documents repeat across tables (ids, timestamps)."""
-    if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    unique = list(dict.fromkeys(texts))
-    position = {text: i for i, text in enumerate(unique)}
-    vectors = embedder.embed(unique)
-    return vectors[[position[text] for text in texts]]
 
 
 def ingest(
