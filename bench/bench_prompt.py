@@ -20,11 +20,15 @@ from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, load_settings
 from catalog_ingest.store import RecordStore
 
-QUESTIONS = [
-    "which table has refunds by region?",
-    "how big is billing.invoices_daily_1 and when was it last written?",
-    "count rows of sales.orders_agg_0 by status",
-]
+def questions(records: list[TableRecord]) -> list[str]:
+    """A discovery question, then a stats question and a SQL draft about a real table of the catalog."""
+    table = next(r for r in records if any(c.type == "string" for c in r.columns))
+    column = next(c.path for c in table.columns if c.type == "string")
+    return [
+        "which table has refunds by region?",
+        f"how big is {table.full_name} and when was it last written?",
+        f"count rows of {table.full_name} by {column}",
+    ]
 
 
 class MeasuredModel(OfflineChatModel):
@@ -32,9 +36,9 @@ class MeasuredModel(OfflineChatModel):
 
     sent: list[int]
 
-    def _generate(self, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
+    def reply(self, messages: list[Any]) -> Any:
         self.sent.append(sum(len(m.text) for m in messages))
-        return super()._generate(messages, *args, **kwargs)
+        return super().reply(messages)
 
 
 def create_table_ddl(record: TableRecord) -> str:
@@ -51,11 +55,13 @@ def main(argv: list[str]) -> None:
         properties = generate_catalog(root / "lake", tables, 20)
         settings = load_settings(data_dir=root / "data", catalogs=[CatalogConfig(name="bench", properties=properties)])
         ingest(settings)
-        whole_schema = sum(len(create_table_ddl(r)) + 2 for r in RecordStore(settings.store_path).records())
+        records = list(RecordStore(settings.store_path).records())
+        whole_schema = sum(len(create_table_ddl(r)) + 2 for r in records)
         print(f"whole-schema prompt for {tables} tables: {whole_schema:,} characters")
-        sent: list[int] = []
-        agent = LakeAgent(AgentContext.from_settings(settings), model=MeasuredModel(sent=sent))
-        for question in QUESTIONS:
+        model = MeasuredModel(sent=[])  # pydantic copies the list it is given: read model.sent
+        sent = model.sent
+        agent = LakeAgent(AgentContext.from_settings(settings), model=model)
+        for question in questions(records):
             before = len(sent)
             agent.ask(question)
             chars = sum(sent[before:])
