@@ -133,6 +133,7 @@ class Ingester:
                     self._switch_embedder()
                 for config, crawler, refs in listings:
                     self._ingest_catalog(config, crawler, refs, report, full=full, dry_run=dry_run)
+                self._remove_unconfigured_catalogs(report, dry_run=dry_run)
             finally:
                 for _, crawler in crawlers:
                     crawler.close()
@@ -169,8 +170,7 @@ class Ingester:
         for key in sorted(set(stored) - set(listed)):
             report.removed.append(key.split(".", 1)[1])
             if not dry_run:
-                self.vectors.delete_table(key)
-                self.store.delete(key)
+                self._remove(key)
 
         pending: list[tuple[TableRecord, str]] = []
         with ThreadPoolExecutor(max_workers=self.settings.ingest.concurrency) as pool:
@@ -202,6 +202,19 @@ class Ingester:
         if pending:
             report.documents_embedded += self._write(pending)
 
+    def _remove_unconfigured_catalogs(self, report: IngestReport, *, dry_run: bool) -> None:
+        """A catalog taken out of the settings takes its tables out of the index."""
+        configured = {config.name for config in self.settings.effective_catalogs()}
+        for catalog in sorted(self.store.catalogs() - configured):
+            for key in sorted(self.store.versions(catalog)):
+                report.removed.append(key.split(".", 1)[1])
+                if not dry_run:
+                    self._remove(key)
+
+    def _remove(self, key: str) -> None:
+        self.vectors.delete_table(key)
+        self.store.delete(key)
+
     def _write(self, batch: list[tuple[TableRecord, str]]) -> int:
         """Embed a group of tables together (each distinct text once), write their vectors, then their
         records: a run killed in between leaves records that still say the old version, so it redoes them."""
@@ -215,7 +228,7 @@ class Ingester:
         """Vectors of a table whose record never landed (a run killed mid-table) or was removed."""
         known = {summary.key for summary in self.store.list()}
         for key in self.vectors.table_keys() - known:
-            self.vectors.delete_table(key)
+            self.vectors.delete_table(key)  # no record to delete
 
     def _refresh_lexical(self, *, force: bool) -> None:
         """Rebuild the lexical index when the store's contents differ from what it was built from."""
@@ -230,12 +243,8 @@ class Ingester:
 
     def store_generation(self) -> str:
         digest = hashlib.sha256()
-        for key, version in sorted(
-            (key, v.fingerprint)
-            for catalog in {s.catalog for s in self.store.list()}
-            for key, v in self.store.versions(catalog).items()
-        ):
-            digest.update(f"{key}={version};".encode())
+        for key, version in sorted(self.store.versions().items()):
+            digest.update(f"{key}={version.fingerprint};".encode())
         return digest.hexdigest()[:32]
 
 

@@ -133,12 +133,14 @@ class RecordStore:
 
     # Reads ------------------------------------------------------------------------------------------
 
-    def versions(self, catalog: str) -> dict[str, StoredVersion]:
-        """Table key -> what the ingester compares against to skip unchanged tables."""
-        rows = self._connect().execute(
-            "SELECT key, source_version, fingerprint FROM tables WHERE catalog = ?", (catalog,)
-        )
+    def versions(self, catalog: str | None = None) -> dict[str, StoredVersion]:
+        """Table key -> what the ingester compares against to skip unchanged tables (all catalogs by default)."""
+        sql = "SELECT key, source_version, fingerprint FROM tables"
+        rows = self._connect().execute(sql + " WHERE catalog = ?", (catalog,)) if catalog else self._connect().execute(sql)
         return {key: StoredVersion(version, fp) for key, version, fp in rows}
+
+    def catalogs(self) -> set[str]:
+        return {row[0] for row in self._connect().execute("SELECT DISTINCT catalog FROM tables")}
 
     def list(self, *, catalog: str | None = None, namespace: str | None = None) -> list[TableSummary]:
         sql = "SELECT key, catalog, namespace, name, kind, comment FROM tables WHERE 1=1"

@@ -209,3 +209,17 @@ def test_cli_ingest_dry_run_and_errors(tmp_path):
         env={"LAKESCOUT_CATALOGS": '[{"name": "x", "properties": {"type": "sql", "uri": "sqlite:////nope/c.db"}}]'},
     )
     assert unreachable.exit_code == 1 and "left untouched" in unreachable.output
+
+
+def test_catalog_removed_from_settings_leaves_the_index(tmp_path):
+    _, first = make_catalog(tmp_path / "one", tables=2)
+    _, second = make_catalog(tmp_path / "two", tables=1)
+    both = load_settings(
+        data_dir=tmp_path / "data",
+        catalogs=[CatalogConfig(name="small", properties=first), CatalogConfig(name="other", properties={**second, "catalog-name": "small"})],
+    )
+    assert len(ingest(both).added) == 3
+    only_first = load_settings(data_dir=tmp_path / "data", catalogs=[CatalogConfig(name="small", properties=first)])
+    report = ingest(only_first)
+    assert report.removed == ["ops.refunds_0"]
+    assert RecordStore(only_first.store_path).catalogs() == {"small"}
