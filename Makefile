@@ -28,6 +28,11 @@ vscode/node_modules/.installed: vscode/package-lock.json
 vsix: vscode/node_modules/.installed
 	cd vscode && npm run build && npx vsce package
 
+# The extension in a real VS Code (code-server + Chromium); installs are cached under .cache/e2e.
+e2e: $(STAMP) vscode/node_modules/.installed
+	bash vscode/test/e2e/install.sh
+	cd vscode && npm run e2e
+
 eval: $(STAMP)
 	$(BIN)/lakescout eval
 

@@ -409,7 +409,7 @@ def validate_sql(
     from agent.sql.validate import validate_sql as validate
 
     ctx: AgentContext = runtime.context
-    result = as_dict(validate(sql, ctx.records(), ctx.settings.sql))
+    result = validate(sql, ctx.records(), ctx.settings.sql).summary()
     payload = {**result, "sources": sql_sources(ctx, result.get("tables", []))}
     if not payload.get("ok"):
         raise ToolError("the SQL is not valid; fix it and validate again", **payload)

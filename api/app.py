@@ -422,12 +422,17 @@ def validate_and_estimate(context: AgentContext, sql: str) -> schemas.ValidateRe
             log.info("no scan estimate: %s", exc)
     return schemas.ValidateResponse(
         ok=result.ok,
-        errors=[schemas.Issue(message=m) for m in result.errors],
-        warnings=[schemas.Issue(message=m) for m in result.warnings],
+        errors=[issue_out(i) for i in result.error_issues],
+        warnings=[issue_out(i) for i in result.warning_issues],
         tables=result.tables,
         sql=result.sql,
         scan_estimate=estimate,
     )
+
+
+def issue_out(issue: Any) -> schemas.Issue:
+    """A validator finding (``agent.sql.validate.ValidationIssue``) as the API shows it; severity is the list."""
+    return schemas.Issue.model_validate(asdict(issue))
 
 
 @router.post(

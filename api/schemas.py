@@ -152,7 +152,14 @@ class RunRequest(SqlRequest):
 
 
 class Issue(BaseModel):
-    message: str
+    code: str = Field(
+        description="unknown_table, unknown_column, missing_partition_filter, unsafe_sql, parse_error or unresolved_names."
+    )
+    message: str = Field(description="The finding in one sentence, suggestions included.")
+    identifier: str | None = Field(default=None, description="The name at fault, as the query wrote it.")
+    suggestions: list[str] = Field(default_factory=list, description="Real names that could replace it, best first.")
+    line: int | None = Field(default=None, description="1-based line in the submitted SQL; null when unknown.")
+    column: int | None = Field(default=None, description="1-based column on that line; null when unknown.")
 
 
 class ValidateResponse(BaseModel):

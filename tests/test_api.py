@@ -285,8 +285,24 @@ def test_sql_validate_reports_errors_warnings_and_an_estimate(client: TestClient
     assert good["scan_estimate"] is not None
     typo = client.post("/v1/sql/validate", json={"sql": f"SELECT 1 FROM {name}x"}, headers=USER).json()
     assert typo["ok"] is False and name in typo["errors"][0]["message"]
+    assert typo["errors"][0] == {"code": "unknown_table", "message": typo["errors"][0]["message"],
+                                 "identifier": f"{name}x", "suggestions": [name], "line": 1, "column": 15}  # fmt: skip
     unsafe = client.post("/v1/sql/validate", json={"sql": f"DROP TABLE {name}"}, headers=USER).json()
-    assert unsafe["ok"] is False and unsafe["errors"]
+    assert unsafe["ok"] is False and unsafe["errors"][0]["code"] == "unsafe_sql"
+    broken = client.post("/v1/sql/validate", json={"sql": "SELECT *\nFROM\n  WHERE"}, headers=USER).json()
+    assert broken["errors"][0]["code"] == "parse_error" and broken["errors"][0]["line"] == 3
+
+
+def test_sql_validate_locates_unknown_columns_for_editors(client: TestClient) -> None:
+    name, column = a_table_and_column(client)
+    typo = column[:-1] + ("x" if column[-1] != "x" else "y")
+    sql = f"SELECT\n  {column},\n  {typo}\nFROM {name}"
+    body = client.post("/v1/sql/validate", json={"sql": sql}, headers=USER).json()
+    assert body["ok"] is False and body["scan_estimate"] is None
+    [error] = body["errors"]
+    assert set(error) == {"code", "message", "identifier", "suggestions", "line", "column"}
+    assert (error["code"], error["identifier"], error["line"], error["column"]) == ("unknown_column", typo, 3, 3)
+    assert error["suggestions"][0] == column and typo in error["message"]
 
 
 def test_sql_run_returns_capped_rows_and_refuses_unsafe_sql(client: TestClient) -> None:

@@ -263,3 +263,35 @@ def test_several_aggregates_units_and_ranked_top_n(agent):
     assert "SUM(t.amount) AS total_amount, AVG(t.amount) AS avg_amount" in both.sql
     ranked = agent.ask("which 3 countries have the lowest amount in sales.orders?")
     assert "SUM(t.amount) AS total_amount" in ranked.sql and ranked.sql.endswith("ORDER BY total_amount ASC\nLIMIT 3")
+
+
+def test_instructions_to_the_assistant_are_not_topic_words(agent, engine):
+    plain = agent.ask("count refunds by region")
+    for question in (
+        "Draft a SQL query for: refunds by region. Validate it and return the SQL.",
+        "Count refunds by region and make sure it runs. Only the query, please.",
+        "Please explain: refunds by region, then validate it and give me just the SQL without any explanation.",
+        "refunds by region. Return the SQL only.",
+        "Draft a SQL query for: refunds by region (the editor language is postgres). Validate it and return the SQL.",
+        "Refunds by region in DuckDB syntax; no comments.",
+    ):
+        answer = agent.ask(question)
+        assert answer.sql == plain.sql and answer.validation["ok"], question
+        searched = [c.args["query"] for c in answer.tool_calls if c.name == "search_tables"]
+        assert searched == ["refunds region"], question
+        assert not {"validate", "return", "explain", "sure", "only", "please"} & set(searched[0].split()), question
+    assert engine.ran == []  # "make sure it runs" asks for a valid query, not to run it
+    agent.ask("count refunds by region", thread_id="i")
+    told = agent.ask("validate it and return only the SQL", thread_id="i")
+    assert told.sql == plain.sql
+    ran = agent.ask("Draft SQL for refunds by region, validate it and run it.")
+    assert ran.sql == plain.sql and engine.ran[-1] == plain.sql
+
+
+def test_instruction_clauses_are_only_about_the_answer():
+    from agent.models.language import split_instructions
+
+    assert split_instructions("Draft a SQL query for: refunds by region. Validate it and return the SQL.") == (
+        "Draft a SQL query for: refunds by region.", ["Validate it", "and return the SQL"])  # fmt: skip
+    for question in ("show returns by region", "return rate by region", "show it by month", "check that the status column exists"):
+        assert split_instructions(question) == (question, []), question

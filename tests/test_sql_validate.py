@@ -149,3 +149,67 @@ def test_estimate_without_filter_is_the_whole_table(lake):
     events = estimate.tables["sales.events"]
     assert (events.files, events.bytes, events.pruned) == (record.totals.file_count, record.totals.total_bytes, False)
     assert set(estimate.tables) == {"sales.events", "sales.people"}
+
+
+# Structured issues: codes, identifiers, suggestions and positions in the submitted text.
+
+
+def test_unknown_column_issue_points_at_the_column_with_suggestions(lake):
+    result = validate("SELECT id,\n       e.emial\nFROM sales.events AS e\nWHERE ts > '2024-03-02'", lake)
+    [issue] = result.error_issues
+    assert (issue.code, issue.identifier, issue.suggestions) == ("unknown_column", "emial", ["email"])
+    assert (issue.line, issue.column) == (2, 10)
+    assert result.errors == [issue.message] and "did you mean email?" in issue.message
+
+
+def test_each_occurrence_of_a_bad_column_is_its_own_issue(lake):
+    result = validate("SELECT id FROM sales.people WHERE nmae = 'x' OR nmae = 'y'", lake)
+    assert [(i.identifier, i.line, i.column) for i in result.error_issues] == [("nmae", 1, 35), ("nmae", 1, 49)]
+    assert all(i.suggestions[0] == "name" for i in result.error_issues)
+
+
+def test_columns_keep_their_spelling_and_struct_paths(lake):
+    result = validate("SELECT ID, Emial, address.cty FROM sales.events", lake)
+    assert [(i.identifier, i.suggestions[0], i.column) for i in result.error_issues] == [
+        ("Emial", "email", 12), ("address.cty", "address.city", 19)]  # fmt: skip
+
+
+def test_unknown_table_issue_points_at_the_table(lake):
+    result = validate("SELECT *\n  FROM   sales.evnts", lake)
+    [issue] = result.issues
+    assert (issue.code, issue.identifier, issue.suggestions, issue.line, issue.column) == (
+        "unknown_table", "sales.evnts", ["sales.events"], 2, 10)  # fmt: skip
+    bare = validate("SELECT * FROM people", lake).issues[0]
+    assert (bare.identifier, bare.suggestions, bare.column) == ("people", ["sales.people"], 15)
+
+
+def test_cte_column_issue_suggests_the_ctes_columns(lake):
+    result = validate("WITH p AS (SELECT id, name FROM sales.people)\nSELECT p.nam FROM p", lake)
+    [issue] = result.issues
+    assert (issue.code, issue.identifier, issue.suggestions, issue.line, issue.column) == (
+        "unknown_column", "nam", ["name"], 2, 10)  # fmt: skip
+
+
+def test_partition_filter_warning_is_an_issue_on_the_table(lake):
+    result = validate("SELECT count(*)\nFROM sales.events", lake)
+    [issue] = result.warning_issues
+    assert result.ok and result.error_issues == [] and result.warnings == [issue.message]
+    assert (issue.code, issue.severity, issue.identifier, issue.line, issue.column) == (
+        "missing_partition_filter", "warning", "sales.events", 2, 6)  # fmt: skip
+    assert issue.suggestions == []  # the partition column is not a replacement for the table name
+
+
+def test_parse_errors_and_refusals_have_codes_and_positions(lake):
+    parse = validate("SELECT * FROM\n WHERE (", lake).issues[0]
+    assert (parse.code, parse.line, parse.column) == ("parse_error", 2, 2)
+    refused = validate("DROP TABLE sales.events", lake).issues[0]
+    assert refused.code == "unsafe_sql" and "DROP" in refused.message
+    function = validate("SELECT *\nFROM read_csv('/etc/passwd')", lake).issues[0]
+    assert (function.code, function.identifier, function.line, function.column) == ("unsafe_sql", "read_csv", 2, 6)
+
+
+def test_summary_is_what_the_agent_sees(lake):
+    result = validate("SELECT emial FROM sales.events", lake)
+    summary = result.summary()
+    assert summary["ok"] is False and summary["errors"] == result.errors and "issues" not in summary
+    assert set(summary) == {"ok", "errors", "warnings", "tables", "columns", "sql"}

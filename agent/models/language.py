@@ -18,7 +18,7 @@ STOPWORDS = frozenset(
     "those there their me my we our you your i can could would should please show give tell list get find what "
     "which where when who how many much some any all from into about data table tables dataset datasets have "
     "has had exist exists available contain contains containing store stores stored kept hold holds each every "
-    "right now currently us anything something one".split()
+    "right now currently us anything something one kindly pls thanks thank validate verify ensure explain".split()
 )
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -62,6 +62,73 @@ LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging":
 def layer_rank(table: str) -> int:
     """2 for a curated table (any namespace not named like a raw or staging layer), 1 staging, 0 raw."""
     return LAYERS.get(table.partition(".")[0].lower(), 2)
+
+
+# Instructions to the assistant ---------------------------------------------------------------------------
+
+ANSWER_NOUN = r"(?:sql|query|queries|statement|code|result|results|answer|draft|output|reasoning|logic|steps|solution)"
+ANSWER_REF = (rf"(?:(?:(?:the|your|a|an|my|this|that|final|same|whole|full|generated|resulting)\s+)*{ANSWER_NOUN}\b"
+              r"|(?:it|that|this|them)\b)")  # fmt: skip
+"""What an instruction is about: the answer itself ("the SQL", "your query", "it"), never the lake's data."""
+PLAIN_TAIL = (
+    "only just back to me us please now here as is in a an the code block markdown plain text format duckdb sql "
+    "syntax dialect without with no any explanation explanations comment comments commentary prose formatting fence "
+    "fences against catalog first before running it that this works runs run compiles valid correct is are ok okay "
+    "fine so can could i we copy paste properly correctly errors error"
+).split()
+TAIL = r"(?:\s+(?:" + "|".join(sorted(PLAIN_TAIL, key=len, reverse=True)) + r")\b)*"
+"""Words that may follow an instruction's object without making it a question ("return the SQL only")."""
+LEAD = (r"(?:(?:and|then|but|also|so|please|kindly|pls|now|finally|first|just|can you|could you|would you|will you"
+        r"|you should|you must|i want you to|i need you to|i'd like you to|remember to|don't forget to)\s+)*")  # fmt: skip
+CLAUSE_START = r"(?:^|(?<=[.;:!?,\n])|(?<=\s)(?=(?:and|then|but|also|so)\b))\s*"
+CLAUSE_END = r"(?=\s*(?:[.;:!?,\n]|\b(?:and|then|but)\b|$))"
+SENTENCE_END = r"[^.;!?\n]*"
+INSTRUCTIONS = [
+    re.compile(CLAUSE_START + LEAD + p, re.IGNORECASE)
+    for p in (
+        # validate it / check the query against the catalog / validate.
+        r"(?:validate|check|verify|test|lint|double[- ]check|review|proofread|dry[- ]run)"
+        rf"(?:\s+(?:that\s+)?{ANSWER_REF})?{TAIL}{CLAUSE_END}",
+        # make sure it runs / ensure the query is valid / be sure to validate it
+        rf"(?:make sure|ensure|be sure|confirm)\s+(?:that\s+)?(?:to\b|{ANSWER_REF}){SENTENCE_END}",
+        # return the SQL / give me only the query / show your reasoning
+        r"(?:return|give|send|output|print|show|provide|reply with|respond with|paste|share|hand back|write out)"
+        rf"(?:\s+(?:me|us|back))?(?:\s+(?:only|just))?\s+{ANSWER_REF}{TAIL}{CLAUSE_END}",
+        # only the query / just the SQL / SQL only
+        rf"(?:only|just)\s+(?:the\s+)?{ANSWER_NOUN}\b{TAIL}{CLAUSE_END}",
+        rf"(?:the\s+)?{ANSWER_NOUN}\s+only{TAIL}{CLAUSE_END}",
+        # explain / explain it / explain your reasoning / explain how it works
+        rf"explain(?:\s+(?:{ANSWER_REF}|why|how it works|what it does|your \w+))?{TAIL}{CLAUSE_END}",
+        # no explanation / without comments / don't run it
+        r"(?:no|without(?:\s+any)?)\s+(?:explanation|explanations|comments?|commentary|prose|markdown|formatting)"
+        rf"{TAIL}{CLAUSE_END}",
+    )
+] + [
+    # in DuckDB syntax / use the postgres dialect, wherever it stands; (the editor language is sql)
+    re.compile(r"(?:^|(?<=[\s.;:!?,]))(?:use|using|in|with|for)\s+(?:the\s+)?(?:(?:duckdb|ansi|standard)"
+               r"(?:\s+(?:sql|syntax|dialect))?|[\w-]+\s+(?:sql\s+)?(?:syntax|dialect))" + TAIL + CLAUSE_END, re.IGNORECASE),
+    re.compile(r"\s*\([^()]*\b(?:language|dialect|syntax|sql flavou?r)\b[^()]*\)", re.IGNORECASE),
+]  # fmt: skip
+"""Sentences and clauses addressed to the assistant about how to answer, not about what the lake holds;
+also an aside on the SQL dialect ("(the editor language is sql)")."""
+
+
+def split_instructions(text: str) -> tuple[str, list[str]]:
+    """The question without its instructions to the assistant ("validate it", "return only the SQL", "make sure
+    it runs", "explain"), and those instructions. A clause counts only when all of it is about the answer, so
+    "show returns by region" or "return rate by region" stay questions."""
+    said: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for pattern in INSTRUCTIONS:
+            match = pattern.search(text)
+            if match and match.group(0).strip():
+                said.append(match.group(0).strip(" ,"))
+                text = text[: match.start()] + " " + text[match.end() :]
+                changed = True
+    text = re.sub(r"\s*[.;:!?,](?:\s*([.;:!?,]))+", r"\1", " ".join(text.split()))  # "region.." -> "region."
+    return re.sub(r"\s+([.;:!?,])", r"\1", text).lstrip(" .;:!?,"), said
 
 
 def words(text: str) -> list[str]:

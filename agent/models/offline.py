@@ -32,6 +32,7 @@ from agent.models.language import (
     period_of,
     related,
     similar,
+    split_instructions,
     stem,
     strip_grain,
     words,
@@ -116,7 +117,7 @@ class Conversation:
                 call = calls.get(message.tool_call_id, {"name": message.name, "args": {}})
                 results.append(ToolResult(call["name"], call["args"], message.status != "error", parse(message.text)))
         system = " ".join(m.text for m in messages if isinstance(m, SystemMessage))
-        run = bool(RUN.search(question.lower())) or load_prompt("run") in system
+        run = bool(RUN.search(split_instructions(question)[0].lower())) or load_prompt("run") in system
         return cls(question, results, run, today, previous_table)
 
     def result(self, name: str, **args: Any) -> ToolResult | None:
@@ -141,6 +142,8 @@ def follow_up(previous: str, text: str) -> str:
     instead" amend it, a question with no intent of its own ("which one is the latest?") extends it."""
     if RUN_ONLY.match(text.lower()):
         return f"{previous.rstrip('?. ')} and run it"
+    if not split_instructions(text)[0]:  # "validate it and return only the SQL": the same question, told how
+        return f"{previous.rstrip('?. ')}. {text}"
     if FOLLOW_UP.match(text):
         return merge(previous, text)
     own = detect_intent(text)
@@ -220,6 +223,8 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                        r"|monthly|yearly|minimum|maximum|min|max)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
                        r"|fewest|largest|biggest|smallest)\b")),
 ]  # fmt: skip
+SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
+"""An instruction naming one of these asks for a query ("return only the SQL")."""
 SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type|level)\b")
 """A grouping or a filter: turns a row-count question into a query."""
 OPEN_QUESTION = re.compile(r"^\s*(?:which|where|is there|are there|do we|does the lake|any)\b")
@@ -249,11 +254,16 @@ class Intent:
 
 
 def detect_intent(question: str) -> Intent:
-    """What kind of question this is, what it is about, and which tables it names."""
+    """What kind of question this is, what it is about, and which tables it names. Instructions to the
+    assistant ("validate it", "return only the SQL") are not what the question is about; one that asks for SQL
+    makes it a SQL question."""
+    unsafe = next((kind for kind, pattern in UNSAFE if pattern.search(correct_typos(question).lower())), None)
+    question, instructions = split_instructions(question)
     question = correct_typos(question)
     text = question.lower()
-    unsafe = next((kind for kind, pattern in UNSAFE if pattern.search(text)), None)
     kind = "refuse-" + unsafe if unsafe else next((k for k, pattern in INTENTS if pattern.search(text)), "unknown")
+    if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
+        kind = "sql"
     if kind == "stats" and SQL_SHAPE.search(text) and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):
         kind = "sql"
     if kind == "unknown" and OPEN_QUESTION.search(text):

@@ -20,6 +20,7 @@ from agent.models.language import (
     layer_rank,
     period_of,
     related,
+    split_instructions,
     stem,
     strip_grain,
 )
@@ -99,7 +100,7 @@ def parse_measure(phrase: str, default: str) -> tuple[str, list[str], bool]:
 
 
 def parse_request(question: str, today: date) -> Request:
-    text = RUN_WORDS.sub(" ", question.lower())
+    text = RUN_WORDS.sub(" ", split_instructions(question)[0].lower())
     request = Request(grain=grain_of(text), period=period_of(text, today), words=re.findall(r"[a-z0-9_]+", DOTTED.sub(" ", text)))
     request.units = {UNITS[w] for w in request.words if w in UNITS}
     text = strip_grain(text)

@@ -78,11 +78,28 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class UnsafeSQL(ValueError):
-    """The query was refused; the message names what was refused and why."""
+    """The query was refused; the message names what was refused and why.
 
-    def __init__(self, reason: str) -> None:
+    ``code`` is ``parse_error`` when the text is not DuckDB SQL and ``unsafe_sql`` otherwise; ``identifier``
+    names the refused function or table when there is one, and ``line``/``column`` (1-based) point into the
+    submitted text where the parser said.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: str = "unsafe_sql",
+        identifier: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
+        self.identifier = identifier
+        self.line = line
+        self.column = column
 
 
 @dataclass(frozen=True)
@@ -121,7 +138,13 @@ def check_read_only(sql: str) -> ParsedQuery:
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None and not isinstance(s, exp.Semicolon)]
     except (ParseError, TokenError) as exc:
-        raise UnsafeSQL(f"could not parse the query as DuckDB SQL: {ANSI_ESCAPE.sub('', str(exc))}") from None
+        line, column = parse_error_position(exc)
+        raise UnsafeSQL(
+            f"could not parse the query as DuckDB SQL: {ANSI_ESCAPE.sub('', str(exc))}",
+            code="parse_error",
+            line=line,
+            column=column,
+        ) from None
     if not statements:
         raise UnsafeSQL("empty query: send one SELECT statement")
     if len(statements) > 1:
@@ -133,6 +156,17 @@ def check_read_only(sql: str) -> ParsedQuery:
     for node in tree.walk():
         refuse_node(node)
     return ParsedQuery(tree=tree, tables=tuple(referenced_tables(tree)))
+
+
+def parse_error_position(exc: ParseError | TokenError) -> tuple[int | None, int | None]:
+    """Where the parser stopped, 1-based: sqlglot reports the line and the last column of the offending token."""
+    errors = getattr(exc, "errors", None) or [{}]
+    line, end = errors[0].get("line"), errors[0].get("col")
+    if not isinstance(line, int) or not isinstance(end, int):
+        return None, None
+    highlight = ANSI_ESCAPE.sub("", str(errors[0].get("highlight") or ""))
+    width = len(highlight) if highlight and "\n" not in highlight else 1
+    return line, max(1, end - width + 1)
 
 
 def statement_kind(tree: exp.Expression) -> str:
@@ -147,13 +181,16 @@ def refuse_node(node: exp.Expression) -> None:
     if isinstance(node, exp.Func):
         name = function_name(node)
         if is_refused_function(name):
-            raise UnsafeSQL(f"refused: function {name}() reads files, the network or settings")
+            raise UnsafeSQL(f"refused: function {name}() reads files, the network or settings", identifier=name)
         if isinstance(node.parent, exp.Table) and node.parent.this is node and name not in TABLE_FUNCTIONS_ALLOWED:
-            raise UnsafeSQL(f"refused: table function {name}(); query catalog tables by name instead")
+            raise UnsafeSQL(f"refused: table function {name}(); query catalog tables by name instead", identifier=name)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
         for part in node.parts:
             if PATH_LIKE_NAME.search(part.name):
-                raise UnsafeSQL(f"refused: {part.name!r} looks like a file path or URL; query catalog tables by name")
+                raise UnsafeSQL(
+                    f"refused: {part.name!r} looks like a file path or URL; query catalog tables by name",
+                    identifier=part.name,
+                )
 
 
 def referenced_tables(tree: exp.Expression) -> list[str]:

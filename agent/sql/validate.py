@@ -1,14 +1,18 @@
 """Checks a drafted query against the catalog before anything runs: tables, columns, partition filters.
 
-Errors and warnings are plain sentences for both a person and the model; each names the bad identifier
-and the closest real names, so the model can repair its own query in one step.
+Each finding is a ``ValidationIssue``: a code, a plain sentence for both a person and the model, the bad
+identifier, the closest real names, and where the identifier is in the submitted text. The sentences (the
+``errors`` and ``warnings`` the agent's tools show) name the identifier and the suggestions, so the model can
+repair its own query in one step; editors use the code, position and suggestions for diagnostics and fixes.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
@@ -44,17 +48,101 @@ ICEBERG_TO_SQL_TYPES = {
 CONTAINER_SEGMENTS = {"element", "key", "value"}
 
 
+IssueCode = Literal[
+    "unknown_table", "unknown_column", "missing_partition_filter", "unsafe_sql", "parse_error", "unresolved_names"
+]
+Severity = Literal["error", "warning"]
+
+
+@dataclass
+class ValidationIssue:
+    code: IssueCode
+    message: str
+    """The whole finding in one sentence, suggestions included."""
+    identifier: str | None = None
+    """The name at fault as the query wrote it (``sales.evnts``, ``emial``, ``address.cty``)."""
+    suggestions: list[str] = field(default_factory=list)
+    """Real names that could replace ``identifier``, best first."""
+    line: int | None = None
+    """1-based line of ``identifier`` (or of the problem) in the submitted SQL; None when unknown."""
+    column: int | None = None
+    """1-based column on ``line``."""
+    severity: Severity = "error"
+
+
 @dataclass
 class ValidationResult:
-    ok: bool
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    issues: list[ValidationIssue] = field(default_factory=list)
+    """Errors and warnings, in the order found."""
     tables: list[str] = field(default_factory=list)
     """Catalog names (``namespace.table``) of the tables the query reads."""
     columns: list[str] = field(default_factory=list)
     """``namespace.table.column`` for every catalog column the query touches."""
     sql: str | None = None
     """The checked query as it would run; None when the guard refused it."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error_issues
+
+    @property
+    def error_issues(self) -> list[ValidationIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warning_issues(self) -> list[ValidationIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def errors(self) -> list[str]:
+        return [i.message for i in self.error_issues]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [i.message for i in self.warning_issues]
+
+    def summary(self) -> dict[str, object]:
+        """What the agent's ``validate_sql`` tool shows: the sentences, not the positions."""
+        return {"ok": self.ok, "errors": self.errors, "warnings": self.warnings, "tables": self.tables,
+                "columns": self.columns, "sql": self.sql}  # fmt: skip
+
+
+def position(sql: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line_start = sql.rfind("\n", 0, offset) + 1
+    return sql.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def node_position(sql: str, node: exp.Expression | None) -> tuple[int | None, int | None]:
+    """Where the parser found ``node`` (an identifier, or the first identifier under it) in ``sql``."""
+    if node is None:
+        return None, None
+    identifiers = [node] if isinstance(node, exp.Identifier) else list(node.find_all(exp.Identifier))
+    starts = [i.meta["start"] for i in identifiers if isinstance(i.meta.get("start"), int)]
+    return position(sql, min(starts)) if starts else (None, None)
+
+
+def as_written(sql: str, node: exp.Expression | None, name: str) -> str:
+    """``name`` spelled as in the query text (qualifying folds case: ``Emial`` becomes ``emial``)."""
+    meta = node.meta if isinstance(node, exp.Identifier) else {}
+    start, end = meta.get("start"), meta.get("end")
+    if not isinstance(start, int) or not isinstance(end, int):
+        return name
+    written = sql[start : end + 1].strip('"')
+    return written if written.lower() == name.lower() else name
+
+
+def text_position(sql: str, identifier: str | None) -> tuple[int | None, int | None]:
+    """The first occurrence of ``identifier`` in ``sql`` as a whole name (any case, quoted or not, or its last
+    part); for findings the parser kept no position of."""
+    if not identifier:
+        return None, None
+    parts = identifier.split(".")
+    variants = [r"\.".join(rf'"?{re.escape(p)}"?' for p in parts), rf'"?{re.escape(parts[-1])}"?']
+    for variant in variants:
+        if match := re.search(rf"(?<![\w$.]){variant}(?![\w$])", sql, re.IGNORECASE):
+            return position(sql, match.start())
+    return None, None
 
 
 class Catalog:
@@ -117,6 +205,8 @@ class TableScan:
     scope: Scope
     predicates: list[exp.Expression]
     """AND-ed conditions of the scope's WHERE and JOIN ... ON that mention only this table's columns."""
+    node: exp.Table | None = None
+    """The table as the query wrote it (with its position)."""
 
 
 @dataclass
@@ -137,7 +227,7 @@ class QualifiedQuery:
                 if record is None:
                     continue
                 own = [c for c in conjuncts if {col.table for col in c.find_all(exp.Column)} == {alias}]
-                scans.append(TableScan(record=record, alias=alias, scope=scope, predicates=own))
+                scans.append(TableScan(record=record, alias=alias, scope=scope, predicates=own, node=node))
         return scans
 
 
@@ -187,53 +277,65 @@ def qualify_against(parsed: ParsedQuery, catalog: Catalog) -> QualifiedQuery:
 
 
 def validate_sql(sql: str, records: RecordLookup, settings: SqlSettings) -> ValidationResult:
-    """Guard, then catalog checks. ``ok`` is False exactly when ``errors`` is non-empty."""
+    """Guard, then catalog checks. ``ok`` is False exactly when there is an error."""
     try:
         parsed = check_read_only(sql)
     except UnsafeSQL as exc:
-        return ValidationResult(ok=False, errors=[exc.reason])
+        line, column = (exc.line, exc.column) if exc.line else text_position(sql, exc.identifier)
+        issue = ValidationIssue(exc.code, exc.reason, exc.identifier, line=line, column=column)  # type: ignore[arg-type]
+        return ValidationResult(issues=[issue])
     catalog = Catalog(records)
-    result = ValidationResult(ok=True, sql=parsed.sql)
+    result = ValidationResult(sql=parsed.sql)
     try:
         qualified = qualify_against(parsed, catalog)
     except OptimizeError as exc:
-        result.errors.append(unknown_column_message(str(exc), parsed, catalog))
-        result.ok = False
+        result.issues.append(unknown_column_issue(str(exc), parsed, catalog, sql))
         return result
     except SqlglotError as exc:
-        result.errors.append(f"could not resolve the query's names: {exc}")
-        result.ok = False
+        result.issues.append(ValidationIssue("unresolved_names", f"could not resolve the query's names: {exc}"))
         return result
     for name in qualified.missing:
-        result.errors.append(unknown_table_message(name, catalog))
+        result.issues.append(unknown_table_issue(name, catalog, sql, parsed))
     result.tables = list(dict.fromkeys(r.full_name for r in qualified.records.values()))
-    check_columns(qualified, result)
-    result.warnings.extend(partition_filter_warnings(qualified, settings))
-    result.ok = not result.errors
+    check_columns(qualified, result, sql)
+    result.issues.extend(partition_filter_warnings(qualified, settings, sql))
     return result
 
 
-def unknown_table_message(name: str, catalog: Catalog) -> str:
+def unknown_table_issue(name: str, catalog: Catalog, sql: str, parsed: ParsedQuery) -> ValidationIssue:
     suggestions = catalog.closest_names(name)
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else "; search the catalog for the right table"
-    return f"unknown table {name}{hint}"
+    node = next((t for t in parsed.tree.find_all(exp.Table) if table_name(t) == name), None)
+    line, column = node_position(sql, node)
+    if line is None:
+        line, column = text_position(sql, name)
+    return ValidationIssue("unknown_table", f"unknown table {name}{hint}", name, suggestions, line, column)
 
 
-def unknown_column_message(optimizer_message: str, parsed: ParsedQuery, catalog: Catalog) -> str:
+def unknown_column_issue(optimizer_message: str, parsed: ParsedQuery, catalog: Catalog, sql: str) -> ValidationIssue:
     """sqlglot names the column (``Unknown column: x``); add the closest columns of the query's tables."""
     name = optimizer_message.split(":", 1)[-1].strip() if "Unknown column" in optimizer_message else ""
     if not name:
-        return f"could not resolve the query's columns: {optimizer_message}"
+        return ValidationIssue("unresolved_names", f"could not resolve the query's columns: {optimizer_message}")
     records = [r for r in (catalog.get(t) for t in parsed.tables) if r is not None]
-    return column_error(name, records)
+    node = next((c for c in parsed.tree.find_all(exp.Column) if c.name.lower() == name.lower()), None)
+    if node is not None:
+        name = node.name  # as written: sqlglot reports it case-folded
+    return column_issue(name, records, sql, node.this if node is not None else None)
 
 
-def column_error(path: str, records: list[TableRecord]) -> str:
+def column_issue(path: str, records: list[TableRecord], sql: str, node: exp.Expression | None) -> ValidationIssue:
+    """An unknown column of ``records``, with their closest columns; ``node`` is its identifier in the query."""
+    path = as_written(sql, node, path)
     candidates = sorted({c.path for r in records for c in r.columns})
-    suggestions = difflib.get_close_matches(path, candidates, n=3, cutoff=0.5)
+    by_lower = {c.lower(): c for c in candidates}
+    suggestions = [by_lower[m] for m in difflib.get_close_matches(path.lower(), list(by_lower), n=3, cutoff=0.5)]
     where = ", ".join(r.full_name for r in records) or "the tables in scope"
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-    return f"unknown column {path} in {where}{hint}"
+    line, column = node_position(sql, node)
+    if line is None:
+        line, column = text_position(sql, path)
+    return ValidationIssue("unknown_column", f"unknown column {path} in {where}{hint}", path, suggestions, line, column)
 
 
 def column_path(column: exp.Column) -> str:
@@ -246,7 +348,7 @@ def column_path(column: exp.Column) -> str:
     return ".".join(parts)
 
 
-def check_columns(qualified: QualifiedQuery, result: ValidationResult) -> None:
+def check_columns(qualified: QualifiedQuery, result: ValidationResult, sql: str) -> None:
     touched: list[str] = []
     for scope in traverse_scope(qualified.tree):
         sources = dict(scope.selected_sources)
@@ -256,19 +358,22 @@ def check_columns(qualified: QualifiedQuery, result: ValidationResult) -> None:
             if source is None:
                 if not column.table and not has_opaque_source(scope, qualified):
                     records = [qualified.records[table_name(n)] for n in scope_tables(scope, qualified)]
-                    result.errors.append(column_error(path, records))
+                    result.issues.append(column_issue(path, records, sql, column.this))
                 continue
             node = source[1]
             if isinstance(node, exp.Table) and table_name(node) in qualified.records:
                 record = qualified.records[table_name(node)]
                 if not path_exists(record, path):
-                    result.errors.append(column_error(path, [record]))
+                    result.issues.append(column_issue(path, [record], sql, column.this))
                 else:
                     touched.append(f"{record.full_name}.{path}")
             elif isinstance(node, Scope) and not node.expression.is_star and column.name not in node.expression.named_selects:
-                result.errors.append(
-                    f"unknown column {column.name} in {column.table}; it has {', '.join(node.expression.named_selects)}"
-                )
+                selects = node.expression.named_selects
+                line, col = node_position(sql, column.this)
+                result.issues.append(ValidationIssue(
+                    "unknown_column", f"unknown column {column.name} in {column.table}; it has {', '.join(selects)}",
+                    column.name, difflib.get_close_matches(column.name, selects, n=3, cutoff=0.5), line, col,
+                ))  # fmt: skip
     result.columns = list(dict.fromkeys(touched))
 
 
@@ -311,7 +416,9 @@ def path_exists(record: TableRecord, path: str) -> bool:
     return True
 
 
-def partition_filter_warnings(qualified: QualifiedQuery, settings: SqlSettings) -> list[str]:
+def partition_filter_warnings(
+    qualified: QualifiedQuery, settings: SqlSettings, sql: str = ""
+) -> list[ValidationIssue]:
     warnings = []
     for scan in qualified.scans():
         record = scan.record
@@ -322,10 +429,11 @@ def partition_filter_warnings(qualified: QualifiedQuery, settings: SqlSettings) 
         filtered = {column_path(c).lower() for p in scan.predicates for c in p.find_all(exp.Column)}
         if not sources & filtered:
             columns = ", ".join(sorted({f.source_column for f in record.partition_spec.fields}))
-            warnings.append(
-                f"{record.full_name} is {size / 2**20:,.0f} MiB and {record.partition_spec.describe()}; "
-                f"the query has no filter on {columns}, so it scans every partition"
-            )
+            line, column = node_position(sql, scan.node)
+            message = (f"{record.full_name} is {size / 2**20:,.0f} MiB and {record.partition_spec.describe()}; "
+                       f"the query has no filter on {columns}, so it scans every partition")  # fmt: skip
+            written = table_name(scan.node) if scan.node is not None else record.full_name
+            warnings.append(ValidationIssue("missing_partition_filter", message, written, [], line, column, "warning"))
     return warnings
 
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type * as vscode from 'vscode';
-import type { LakescoutClient, ValidationResult } from '../../src/client';
+import { normalizeValidation, type LakescoutClient, type ValidationResult } from '../../src/client';
 import { locateIssue, replacementFor, SqlDiagnostics, toDiagnostics } from '../../src/diagnostics';
 import {
   CodeActionKind,
@@ -97,6 +97,36 @@ describe('toDiagnostics', () => {
     expect(replacementFor('o.amnt', 'amount')).toBe('o.amount');
     expect(replacementFor('o.amnt', 'p.amount')).toBe('p.amount');
     expect(replacementFor('ordrs', 'orders')).toBe('orders');
+  });
+});
+
+describe('the server response of POST /v1/sql/validate', () => {
+  // As lakescout serve sends it: nulls for what is not known, 1-based line/column into the validated text.
+  const TEXT = 'SELECT region, amount\nFROM finance.refunds\nWHERE regionn = 1';
+  const RAW = {
+    ok: false,
+    errors: [
+      { code: 'unknown_column', message: 'unknown column regionn in finance.refunds; did you mean region?', identifier: 'regionn', suggestions: ['region'], line: 3, column: 7 },
+      { code: 'parse_error', message: 'could not parse', identifier: null, suggestions: [], line: null, column: null },
+    ],
+    warnings: [{ code: 'missing_partition_filter', message: 'finance.refunds scans every partition', identifier: 'finance.refunds', suggestions: [], line: 2, column: 6 }],
+    tables: ['finance.refunds'],
+    sql: null,
+    scan_estimate: null,
+  };
+
+  it('lands each issue on its identifier, with codes and a replace fix for suggestions', () => {
+    const result = normalizeValidation(RAW);
+    expect(result.errors[0]).toMatchObject({ code: 'unknown_column', identifier: 'regionn', suggestions: ['region'], line: 3, column: 7 });
+    expect(result.errors[1]).toMatchObject({ code: 'parse_error', identifier: undefined, line: undefined, column: undefined });
+    const { diagnostics, fixes } = toDiagnostics(result, TEXT, pos(0, 0), vUri);
+    expect(diagnostics.map((d) => [d.code, ...rangeOf(d as unknown as Ranged)])).toEqual([
+      ['unknown_column', 2, 6, 2, 13],
+      ['parse_error', 0, 0, 0, 21],
+      ['missing_partition_filter', 1, 5, 1, 20],
+    ]);
+    expect(fixes).toHaveLength(1);
+    expect(fixes[0]).toMatchObject({ original: 'regionn', replacements: ['region'] });
   });
 });
 
