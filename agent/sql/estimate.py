@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlglot import exp
@@ -327,18 +327,29 @@ def iceberg_filter(scan: TableScan, record: TableRecord):
                 term = In(path, typed)
             elif operator == "day":
                 day = typed_value(values[0], "timestamp")
-                term = And(GreaterThanOrEqual(path, day.isoformat()), LessThan(path, (day + timedelta(days=1)).isoformat()))
+                start, end = (iso_time(moment, column_type) for moment in (day, day + timedelta(days=1)))
+                term = And(GreaterThanOrEqual(path, start), LessThan(path, end))
             else:
                 term = builders[operator](path, typed[0])
             result = And(result, term)
     return result
 
 
+def iso_time(moment: datetime, column_type: str) -> str:
+    """ISO text pyiceberg accepts for the column: a date, a naive timestamp, or one with an offset
+    (a literal without a zone on a timestamptz column is read as UTC, as DuckDB does)."""
+    if column_type == "date":
+        return moment.date().isoformat()
+    if column_type == "timestamptz" and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat()
+
+
 def iceberg_literal(value: Any, column_type: str) -> Any:
     """Values pyiceberg converts to the column type itself: ISO text for times, numbers for numbers."""
     typed = typed_value(value, column_type)
     if isinstance(typed, datetime):
-        return typed.date().isoformat() if column_type == "date" else typed.isoformat()
+        return iso_time(typed, column_type)
     if isinstance(typed, float) and column_type in ("int", "long"):
         return int(typed)
     return typed
