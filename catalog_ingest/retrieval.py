@@ -12,11 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog_ingest.embeddings import Embedder, embedder_for
-from catalog_ingest.index import STOPWORDS, WORD, LexicalIndex, VectorIndex, stem
+from catalog_ingest.index import STOPWORDS, WORD, ExactVectors, LexicalIndex, VectorIndex, stem
 from catalog_ingest.settings import Settings
 
 RRF_K = 60
 CANDIDATES_PER_LIST = 50
+EXACT_SEARCH_LIMIT = 200_000
+"""Documents held in memory for exact dense search (about 300 MB of vectors at the limit)."""
 DOC_WEIGHTS = (1.0, 0.5, 0.25)
 """A table's score: its best fused document score, plus half the second and a quarter of the third."""
 NAMED_TABLE_BOOST = 1.0
@@ -49,6 +51,8 @@ class OpenIndexes:
     """What one search reads; ``reload`` swaps the whole object, so a search never mixes old and new."""
 
     vector: VectorIndex
+    dense: VectorIndex | ExactVectors
+    """What dense queries go to: the vectors in memory up to ``EXACT_SEARCH_LIMIT`` documents, else Chroma."""
     lexical: LexicalIndex
     tables: dict[str, TableInfo]
     tables_by_name: dict[str, set[str]]
@@ -66,7 +70,9 @@ def open_indexes(settings: Settings, embedder: Embedder, lexical: LexicalIndex) 
         tables[key] = TableInfo(key, full_name, str(metadata["catalog"]), namespace)
         for name in (key, full_name, full_name[len(namespace) + 1 :]):
             tables_by_name[name_key(name)].add(key)
-    return OpenIndexes(VectorIndex(settings, embedder), lexical, tables, dict(tables_by_name))
+    vector = VectorIndex(settings, embedder)
+    dense = ExactVectors.load(vector) if vector.count() <= EXACT_SEARCH_LIMIT else vector
+    return OpenIndexes(vector, dense, lexical, tables, dict(tables_by_name))
 
 
 class Retriever:
@@ -94,7 +100,7 @@ class Retriever:
         query_vector = self._embedder.embed_query(query)
         with self._vector_lock:
             indexes = self._indexes
-            dense = indexes.vector.query(query_vector, CANDIDATES_PER_LIST, namespace)
+            dense = indexes.dense.query(query_vector, CANDIDATES_PER_LIST, namespace)
         lexical = indexes.lexical.search(query, CANDIDATES_PER_LIST, namespace)
 
         fused: dict[str, float] = defaultdict(float)
