@@ -140,6 +140,8 @@ class LakeAgent:
         self._exit = ExitStack()
         self._graph: Any = None
         self._graph_lock = threading.Lock()
+        self._graph_without_threads = build_graph(self.model)
+        """Compiled once: an async run only attaches its own saver, which is cheap next to compiling."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LakeAgent:
@@ -164,12 +166,12 @@ class LakeAgent:
     @asynccontextmanager
     async def _async_graph(self) -> AsyncIterator[Any]:
         if isinstance(self._threads, BaseCheckpointSaver):
-            yield build_graph(self.model, self._threads)
+            yield self._graph_without_threads.copy(update={"checkpointer": self._threads})
             return
         async with open_async_saver(self._threads) as saver:
             if is_postgres(self._threads):
                 await saver.setup()
-            yield build_graph(self.model, saver)
+            yield self._graph_without_threads.copy(update={"checkpointer": saver})
 
     def _config(self, thread_id: str) -> dict[str, Any]:
         limit = recursion_limit(self.context.settings.model.max_steps)
