@@ -202,13 +202,3 @@ def make_context(tmp_path: Path, engine: StubEngine | None = None, **settings: o
         retriever=KeywordRetriever(store),
         engine_factory=lambda records, settings: stub,
     )
-
-
-def sample_lake_settings(request) -> Settings:
-    """The lead's session fixture of a built and ingested sample lake; skipped until conftest provides it."""
-    import pytest
-
-    try:
-        return request.getfixturevalue("sample_settings")
-    except pytest.FixtureLookupError:
-        pytest.skip("needs the sample_settings fixture (a built and ingested sample lake)")

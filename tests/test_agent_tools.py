@@ -148,11 +148,10 @@ def test_run_sql_returns_rows_and_reports_engine_errors(ctx, engine):
 
 
 @pytest.fixture(scope="module")
-def lake(request):
+def lake(sample_settings):
     from agent.context import AgentContext
-    from agent_lake import sample_lake_settings
 
-    return AgentContext.from_settings(sample_lake_settings(request))
+    return AgentContext.from_settings(sample_settings)
 
 
 def test_sample_lake_search_and_describe(lake):

@@ -151,12 +151,10 @@ def test_bound_tools_limit_what_it_calls():
 
 
 @pytest.fixture(scope="module")
-def lake_agent(request):
-    from agent_lake import sample_lake_settings
-
+def lake_agent(sample_settings):
     from agent.context import AgentContext
 
-    context = AgentContext.from_settings(sample_lake_settings(request))
+    context = AgentContext.from_settings(sample_settings)
     return LakeAgent(context, model=OfflineChatModel(today=TODAY), checkpointer=InMemorySaver())
 
 
