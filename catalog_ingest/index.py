@@ -139,15 +139,19 @@ class VectorIndex:
         self._collection.delete(where={"table_key": table_key})
 
     def table_keys(self) -> set[str]:
-        return {str(m["table_key"]) for m in self._metadatas(where={"kind": "table"})}
+        return {
+            str(m["table_key"])
+            for page in self._pages(where={"kind": "table"}, include=["metadatas"])
+            for m in page["metadatas"] or []
+        }
 
-    def _metadatas(self, where: dict[str, Any]) -> Iterator[Metadata]:
+    def _pages(self, **arguments: Any) -> Iterator[Any]:
+        """``collection.get`` page by page, each under Chroma's batch limit."""
         offset = 0
         while True:
-            page = self._collection.get(where=where, include=["metadatas"], limit=self._max_batch, offset=offset)
-            metadatas = page["metadatas"] or []
-            yield from metadatas
-            if len(metadatas) < self._max_batch:
+            page = self._collection.get(**arguments, limit=self._max_batch, offset=offset)
+            yield page
+            if len(page["ids"]) < self._max_batch:
                 return
             offset += self._max_batch
 
@@ -173,16 +177,11 @@ class VectorIndex:
         ids: list[str] = []
         metadatas: list[Metadata] = []
         vectors: list[np.ndarray] = []
-        offset = 0
-        while True:
-            page = self._collection.get(include=["metadatas", "embeddings"], limit=self._max_batch, offset=offset)
+        for page in self._pages(include=["metadatas", "embeddings"]):
             ids += page["ids"]
             metadatas += [dict(m) for m in page["metadatas"] or []]
             if len(page["ids"]):
                 vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
-            if len(page["ids"]) < self._max_batch:
-                break
-            offset += self._max_batch
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, self.embedder.dim), dtype=np.float32)
         return ids, metadatas, matrix
 

@@ -154,9 +154,10 @@ def named_tables(query: str, indexes: OpenIndexes) -> dict[str, float]:
     words = [word for word in words if word and word not in FILLER_WORDS]
     boosts: dict[str, float] = {}
     for word in words:
-        for key in indexes.tables_by_name.get(name_key(word), ()):
+        word_key = name_key(word)
+        for key in indexes.tables_by_name.get(word_key, ()):
             info = indexes.tables[key]
-            qualified = name_key(word) in (name_key(info.full_name), name_key(info.key))
+            qualified = word_key in (name_key(info.full_name), name_key(info.key))
             strong = qualified or len(words) == 1
             boosts[key] = max(boosts.get(key, 0.0), NAMED_TABLE_BOOST if strong else MENTIONED_TABLE_BOOST)
     return boosts

@@ -69,8 +69,9 @@ from pyiceberg.types import (
 )
 from sqlalchemy import event
 
+from catalog_ingest.crawlers.iceberg import PII_PROPERTY
+
 CATALOG_NAME = "demo"
-PII_PROPERTY = "lakescout.pii"
 ANCHOR = np.datetime64("2026-11-20T00:00:00", "us")
 HISTORY_DAYS = 90
 START = ANCHOR - np.timedelta64(HISTORY_DAYS, "D")

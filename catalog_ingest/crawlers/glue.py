@@ -274,6 +274,7 @@ def hive_record(
         fields=[PartitionField(source_column=key, transform="identity", name=key) for key in partition_keys],
     )
     pii_paths = split_list(parameters.get(PII_PROPERTY)) + pii_flagged_columns(table)
+    columns = glue_columns(table, pii_paths)
     stats = [partition_stat(partition, partition_keys) for partition in partitions]
     snapshots, schema_history = glue_versions_history(versions)
     updated = table.get("UpdateTime") or table.get("CreateTime")
@@ -288,12 +289,12 @@ def hive_record(
         owner=parameters.get("owner") or table.get("Owner"),
         tags=split_list(parameters.get("tags")),
         properties=parameters,
-        columns=glue_columns(table, pii_paths),
+        columns=columns,
         partition_spec=spec,
         partition_spec_history=[spec],
         current_snapshot_id=version_number(table.get("VersionId")) if table.get("VersionId") else None,
         snapshots=snapshots,
-        schema_history=schema_history or [SchemaVersion(schema_id=0, columns=[c.path for c in glue_columns(table)])],
+        schema_history=schema_history or [SchemaVersion(schema_id=0, columns=[c.path for c in columns])],
         partitions=most_recent(stats, max_partitions),
         totals=TableTotals() if is_view else hive_totals(parameters, stats, partitioned=bool(partition_keys)),
         last_updated=updated.astimezone(timezone.utc) if updated else None,
@@ -438,7 +439,7 @@ def glue_versions_history(versions: list[dict[str, Any]]) -> tuple[list[Snapshot
         table = version["Table"]
         number = version_number(version.get("VersionId"))
         columns = glue_columns(table)
-        if previous_columns is None or [c.model_dump() for c in columns] != [c.model_dump() for c in previous_columns]:
+        if columns != previous_columns:
             changes = describe_schema_changes(previous_columns, columns) if previous_columns is not None else []
             history.append(SchemaVersion(schema_id=number, columns=[c.path for c in columns], changes=changes))
             previous_columns = columns
