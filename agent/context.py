@@ -42,6 +42,23 @@ class AgentContext:
         """``namespace.table`` -> record: what the SQL validator, estimator and engine resolve names in."""
         return {r.full_name: r for r in self.store.records(with_partitions=with_partitions)}
 
+    def partition_lookup(self) -> Callable[[str], TableRecord | None]:
+        """Name -> record, resolved exactly as in ``records()``, with partition statistics loaded only for the
+        tables looked up: what the scan estimator needs, without reading every table's partitions."""
+        from agent.sql.validate import Catalog
+
+        catalog = Catalog(self.records())
+        loaded: set[str] = set()
+
+        def lookup(name: str) -> TableRecord | None:
+            record = catalog.get(name)
+            if record is not None and record.key not in loaded:
+                record.partitions = self.store.partitions(record.key)
+                loaded.add(record.key)
+            return record
+
+        return lookup
+
     def engine(self) -> Any:
         with self._engine_lock:
             if self._engine is None:

@@ -80,15 +80,20 @@ def turn_messages(messages: list[AnyMessage]) -> list[AnyMessage]:
     return list(messages)
 
 
+def text_payload(text: str) -> dict[str, Any]:
+    """A tool message's text read as a JSON object; anything else becomes ``{"error": text}``."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"error": text}
+    return data if isinstance(data, dict) else {"error": text}
+
+
 def tool_payload(message: ToolMessage) -> dict[str, Any]:
     """The structured payload of a tool message: its artifact, or its JSON error text."""
     if message.status != "error" and isinstance(message.artifact, dict):
         return message.artifact
-    try:
-        data = json.loads(message.text)
-    except ValueError:
-        return {"error": message.text}
-    return data if isinstance(data, dict) else {"error": message.text}
+    return text_payload(message.text)
 
 
 def turn_facts(messages: list[AnyMessage]) -> TurnFacts:

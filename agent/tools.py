@@ -156,10 +156,9 @@ def get_record(ctx: AgentContext, table: str) -> TableRecord:
     return record
 
 
-def untrusted(record: TableRecord, columns: list[str] | None = None) -> dict[str, Any]:
-    wanted = set(columns) if columns is not None else None
+def untrusted(record: TableRecord, columns: set[str] | None = None) -> dict[str, Any]:
     column_comments = {
-        c.path: clip(c.comment) for c in record.columns if c.comment and (wanted is None or c.path in wanted)
+        c.path: clip(c.comment) for c in record.columns if c.comment and (columns is None or c.path in columns)
     }
     values = {
         "comment": clip(record.comment),
@@ -268,11 +267,12 @@ def search_tables(
 ) -> tuple[str, dict[str, Any]]:
     """Find the tables whose names, columns or descriptions match a topic; returns them best first."""
     ctx: AgentContext = runtime.context
-    hits = []
+    hits, candidates = [], []
     for hit in ctx.retriever.search(query, k=k, namespace=namespace):
         record = ctx.store.get(hit.key, with_partitions=False)
         if record is None:
             continue
+        candidates.append(source(record))
         hits.append(
             {
                 "table": record.full_name,
@@ -284,7 +284,6 @@ def search_tables(
                 "metadata_untrusted": {"comment": clip(record.comment)} if record.comment else {},
             }
         )
-    candidates = [source(ctx.store.get(h["table"], with_partitions=False)) for h in hits]
     payload: dict[str, Any] = {"query": query, "tables": hits, "candidates": candidates}
     if not hits:
         payload["note"] = "no table matched; try other words" + (" or drop the namespace filter" if namespace else "")
@@ -300,6 +299,7 @@ def describe_table(
     """Columns and types, partitioning, size, freshness, current snapshot, PII flags and metadata of a table."""
     record = get_record(runtime.context, table)
     shown = [c for c in record.columns if not columns or columns.lower() in c.path.lower()]
+    paths = {c.path for c in shown}
     payload = {
         "table": record.full_name,
         "catalog": record.catalog,
@@ -319,8 +319,8 @@ def describe_table(
             | ({"partition_key": True} if c.is_partition_key else {})
             for c in shown
         ],
-        "column_stats": {k: v for k, v in record.column_stats.items() if k in {c.path for c in shown}},
-        "metadata_untrusted": untrusted(record, columns=[c.path for c in shown]),
+        "column_stats": {k: v for k, v in record.column_stats.items() if k in paths},
+        "metadata_untrusted": untrusted(record, columns=paths),
         "sources": [source(record)],
     }
     payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
@@ -427,7 +427,7 @@ def estimate_scan(
 
     ctx: AgentContext = runtime.context
     try:
-        per_table = as_dict(estimate(sql, ctx.records(with_partitions=True)))["tables"]
+        per_table = as_dict(estimate(sql, ctx.partition_lookup()))["tables"]
     except (UnsafeSQL, ValueError) as exc:
         raise ToolError(f"cannot estimate this query: {exc}") from None
     payload: dict[str, Any] = {

@@ -51,7 +51,7 @@ from agent.models.sql_draft import (
     topic_words,
 )
 from agent.prompts import load_prompt
-from agent.state import SQL_TOOLS, ToolResult
+from agent.state import SQL_TOOLS, ToolResult, text_payload
 
 FOOTER = (
     "_Answered by lakescout's offline rule-based model, from catalog facts only. For open-ended questions "
@@ -115,7 +115,7 @@ class Conversation:
                 calls.update({c["id"]: c for c in message.tool_calls})
             elif isinstance(message, ToolMessage):
                 call = calls.get(message.tool_call_id, {"name": message.name, "args": {}})
-                results.append(ToolResult(call["name"], call["args"], message.status != "error", parse(message.text)))
+                results.append(ToolResult(call["name"], call["args"], message.status != "error", text_payload(message.text)))
         system = " ".join(m.text for m in messages if isinstance(m, SystemMessage))
         run = bool(RUN.search(split_instructions(question)[0].lower())) or load_prompt("run") in system
         return cls(question, results, run, today, previous_table)
@@ -169,14 +169,6 @@ def merge(previous: str, follow_up: str) -> str:
         previous = strip_groups(previous)
         addition = REPLACES.sub(" ", addition)
     return f"{previous.rstrip('?. ')} {addition.strip()}"
-
-
-def parse(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {"error": text}
-    return data if isinstance(data, dict) else {"error": text}
 
 
 # Intents -------------------------------------------------------------------------------------------------
