@@ -417,7 +417,8 @@ def validate_and_estimate(context: AgentContext, sql: str) -> schemas.ValidateRe
     estimate = None
     if result.ok:
         try:
-            estimate = as_dict(estimate_scan(sql, context.records(with_partitions=True)))
+            # partitions are read only for the tables the query names, as the agent's estimate_scan tool does
+            estimate = as_dict(estimate_scan(sql, context.partition_lookup()))
         except ValueError as exc:  # UnsafeSQL is a ValueError too: no estimate, the validation stands
             log.info("no scan estimate: %s", exc)
     return schemas.ValidateResponse(
@@ -442,7 +443,8 @@ async def sql_run(
     body: schemas.RunRequest, request: Request, _: Any = user, lake: Lake = lake_dep
 ) -> schemas.RunResponse:
     """Run read-only SQL through the agent's engine: same guard, row cap, PII masking and timeout."""
-    cap = min(body.limit or settings_of(request).sql.row_limit, settings_of(request).sql.row_limit)
+    row_limit = settings_of(request).sql.row_limit
+    cap = min(body.limit or row_limit, row_limit)
     result = await anyio.to_thread.run_sync(lambda: lake.context.engine().run(body.sql, cap))
     return schemas.RunResponse(
         columns=result.columns,

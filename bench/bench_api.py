@@ -18,7 +18,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 import httpx
 
 from api.auth import hash_api_key
+from evals.runner import free_port
 
 SEARCHES = [
     "refunds by region", "daily revenue", "customer email", "ad spend by campaign", "support tickets",
@@ -71,12 +71,6 @@ def ensure_lake(data_dir: Path) -> None:
         proc = lakescout("--data-dir", str(data_dir), *step, stdout=subprocess.DEVNULL)
         if proc.wait() != 0:
             raise SystemExit(f"lakescout {step[0]} failed")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def drive(

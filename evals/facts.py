@@ -249,20 +249,29 @@ def latest_field(table: Table) -> Any:
     raise GoldError(f"{table.name()} has no time-based partition field, so no latest partition")
 
 
-def latest_partition_value(table: Table) -> tuple[Any, Any]:
+def time_partitions(table: Table) -> tuple[Any, list[tuple[Any, int]]]:
+    """The time field (``latest_field``) and (value, record count) of each current-spec partition that has one;
+    the partitions table is read once."""
     field = latest_field(table)
-    values = [
-        row["partition"].get(field.name)
+    spec_id = table.spec().spec_id
+    rows = [
+        (value, row["record_count"])
         for row in partitions_table(table)
-        if row["spec_id"] == table.spec().spec_id and row["partition"].get(field.name) is not None
+        if row["spec_id"] == spec_id and (value := row["partition"].get(field.name)) is not None
     ]
-    if not values:
+    return field, rows
+
+
+def latest_partition_value(table: Table) -> tuple[Any, Any, list[tuple[Any, int]]]:
+    """The time field, its latest value and every (value, record count) of the current spec."""
+    field, rows = time_partitions(table)
+    if not rows:
         raise GoldError(f"{table.name()} has no partitions in its current spec")
-    return field, max(values)
+    return field, max(value for value, _ in rows), rows
 
 
 def latest_partition(table: Table, fact: Fact) -> Expected:
-    field, value = latest_partition_value(table)
+    field, value, _ = latest_partition_value(table)
     return texts(partition_text_variants(partition_text(table, field, value)))
 
 
@@ -287,27 +296,18 @@ def partition_text_variants(human: str) -> tuple[str, ...]:
 
 
 def latest_partition_rows(table: Table, fact: Fact) -> Expected:
-    field, value = latest_partition_value(table)
-    return number(
-        sum(
-            row["record_count"]
-            for row in partitions_table(table)
-            if row["spec_id"] == table.spec().spec_id and row["partition"].get(field.name) == value
-        )
-    )
+    _, latest, rows = latest_partition_value(table)
+    return number(sum(count for value, count in rows if value == latest))
 
 
 def partitions_between(table: Table, fact: Fact) -> dict[str, int]:
     """Rows per partition value (as text) of the table's time field whose day lies in [start, end]."""
-    field = latest_field(table)
+    field, partitions = time_partitions(table)
     rows: dict[str, int] = {}
-    for row in partitions_table(table):
-        value = row["partition"].get(field.name)
-        if row["spec_id"] != table.spec().spec_id or value is None:
-            continue
+    for value, count in partitions:
         human = partition_text(table, field, value)
         if (fact.start or "") <= human[:10] <= (fact.end or ""):
-            rows[human] = rows.get(human, 0) + row["record_count"]
+            rows[human] = rows.get(human, 0) + count
     if not rows:
         raise GoldError(f"{table.name()} has no partitions between {fact.start} and {fact.end}")
     return rows

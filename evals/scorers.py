@@ -173,14 +173,15 @@ def results_match(
     missing = [gold["columns"][i] for i, c in enumerate(candidates) if not c]
     if missing:
         return False, f"no column with the values of {', '.join(map(str, missing))}"
+    want = list(zip(*gold_cols))
+    want_rows = Counter(map(repr, want))
     for n, assignment in enumerate(product(*candidates)):
         if n >= MAX_ASSIGNMENTS:
             break
         if len(set(assignment)) < len(assignment):
             continue
-        want = list(zip(*gold_cols))
         have = list(zip(*(got_cols[j] for j in assignment)))
-        if (want == have) if ordered else (Counter(map(repr, want)) == Counter(map(repr, have))):
+        if (want == have) if ordered else (want_rows == Counter(map(repr, have))):
             return True, "same result"
     return False, "same values per column, but not in the same rows" + (" and order" if ordered else "")
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -35,6 +35,12 @@ class UserError(Exception):
     """A failure the user can fix; printed without a traceback."""
 
 
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``error: message`` to stderr as plain text and exit with ``code``."""
+    errors.print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(code) from None
+
+
 def reports_errors(func: F) -> F:
     """Turn known failures into a one-line message and exit code 1 (2 for configuration)."""
 
@@ -47,14 +53,11 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            errors.print(f"error: {exc}", markup=False, highlight=False)
-            raise typer.Exit(2) from None
+            fail(str(exc), 2)
         except CatalogUnreachable as exc:
-            errors.print(f"error: {exc}\nThe existing index was left untouched.", markup=False, highlight=False)
-            raise typer.Exit(1) from None
+            fail(f"{exc}\nThe existing index was left untouched.")
         except (UserError, IngestBusy, AmbiguousTable) as exc:
-            errors.print(f"error: {exc}", markup=False, highlight=False)
-            raise typer.Exit(1) from None
+            fail(str(exc))
 
     return wrapper  # type: ignore[return-value]
 
@@ -68,8 +71,7 @@ def main_options(
     try:
         ctx.obj = load_settings(config_file=config, data_dir=data_dir)
     except ConfigError as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -337,8 +339,7 @@ def api_key_command(
     from api.auth import SCOPES, generate_api_key, hash_api_key
 
     if scope not in SCOPES:
-        errors.print(f"error: --scope must be one of {', '.join(SCOPES)}", highlight=False)
-        raise typer.Exit(2)
+        fail(f"--scope must be one of {', '.join(SCOPES)}", 2)
     key = generate_api_key()
     print(f"key (give it to the client; it is not stored): {key}")
     print("config (lakescout.toml, under [api.api_keys]):")
