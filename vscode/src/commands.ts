@@ -1,8 +1,9 @@
 /** The palette commands. Each is a plain function of its dependencies so it can be unit-tested. */
 import * as vscode from 'vscode';
-import { LakescoutError, type LakescoutClient } from './client';
+import type { LakescoutClient } from './client';
 import type { SqlDiagnostics } from './diagnostics';
 import { errorText, showMarkdown, tableUri, type LakescoutDocs } from './docs';
+import { LakescoutError } from './errors';
 import { renderAnswer, renderQueryResult, renderQueryResultText, summarizeValidation } from './render';
 
 export const API_KEY_SECRET = 'lakescout.apiKey';
@@ -176,7 +177,7 @@ export async function describeTableCommand(deps: CommandDeps, name?: unknown): P
     try {
       const tables = await deps.client.listTables();
       const pick = await vscode.window.showQuickPick(
-        tables.map((t) => ({ label: t.name, description: t.kind, detail: t.comment })),
+        tables.map((t) => ({ label: t.name, description: t.kind, detail: t.comment ?? undefined })),
         { title: 'lakescout: Describe table', matchOnDescription: true, matchOnDetail: true },
       );
       tableName = pick?.label;
