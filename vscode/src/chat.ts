@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { LakescoutClient } from './client';
 import { tableUri } from './docs';
 import { LakescoutError } from './errors';
-import { answerContainsSql, codeBlock, renderTableRecord, toolLabel } from './render';
+import { answerContainsSql, codeBlock, inertProse, renderTableRecord, toolLabel } from './render';
 import { qualifiedName, type ChatAnswer } from './types';
 
 export const PARTICIPANT_ID = 'lakescout.lake';
@@ -16,6 +16,18 @@ export interface LakeChatMetadata {
   thread_id?: string;
   sql?: string;
   tables_cited?: string[];
+}
+
+/**
+ * Markdown for the chat view that can only show text and formatting: not trusted (no command links),
+ * no raw HTML, no theme icons.
+ */
+export function untrustedMarkdown(md: string): vscode.MarkdownString {
+  const out = new vscode.MarkdownString(md);
+  out.isTrusted = false;
+  out.supportHtml = false;
+  out.supportThemeIcons = false;
+  return out;
 }
 
 export interface ChatDeps {
@@ -75,7 +87,7 @@ async function answer(
       switch (ev.type) {
         case 'token':
           streamedText += ev.text;
-          stream.markdown(ev.text);
+          stream.markdown(untrustedMarkdown(ev.text));
           break;
         case 'tool_start':
           stream.progress(`Running ${toolLabel(ev.name, ev.args)}…`);
@@ -99,7 +111,7 @@ async function answer(
   const cited = final.tables_cited ?? [];
 
   if (!streamedText.trim() && final.answer.trim()) {
-    stream.markdown(final.answer);
+    stream.markdown(untrustedMarkdown(inertProse(final.answer)));
     streamedText = final.answer;
   }
   renderSqlAndTables(final, streamedText, stream);
@@ -112,7 +124,7 @@ async function answer(
 export function renderSqlAndTables(final: ChatAnswer, shownText: string, stream: vscode.ChatResponseStream): void {
   if (final.sql) {
     if (!answerContainsSql(shownText, final.sql)) {
-      stream.markdown('\n\n' + codeBlock(final.sql));
+      stream.markdown(untrustedMarkdown('\n\n' + codeBlock(final.sql)));
     }
     stream.button({ command: 'lakescout.insertSql', title: 'Insert SQL into editor', arguments: [final.sql] });
     stream.button({ command: 'lakescout.runSql', title: 'Run SQL', arguments: [final.sql] });
@@ -137,7 +149,7 @@ async function describe(
   stream.progress(`Describing ${name}…`);
   const rec = await deps.client.getTable(name, { signal });
   const table = qualifiedName(rec);
-  stream.markdown(renderTableRecord(rec));
+  stream.markdown(untrustedMarkdown(renderTableRecord(rec)));
   stream.reference(tableUri(table));
   return { metadata: { thread_id: threadId, tables_cited: [table] } satisfies LakeChatMetadata };
 }

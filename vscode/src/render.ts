@@ -44,6 +44,34 @@ export function inertText(s: string): string {
   return s.replace(/[!-/:-@[-`{-~]/g, '\\$&');
 }
 
+/** Fenced code blocks and inline code spans: markdown that shows its content as text already. */
+const CODE = /(^|\n)(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:\n\2[`~]*[ \t]*(?=\n|$)|$)|(`+)[\s\S]*?\3/g;
+
+/**
+ * The server's answer markdown with everything that could come from quoted catalog text made inert:
+ * outside code, `<` (HTML, autolinks), `[`/`]` (links, images) and the `:` of `scheme://` and `.` of
+ * `www.` (bare-URL links) are escaped. Code, emphasis, lists and headings of the answer still render.
+ */
+export function inertProse(md: string): string {
+  const escape = (prose: string) =>
+    prose
+      .replace(/[<[\]]/g, '\\$&')
+      .replace(/:\/\//g, '\\://')
+      .replace(/\b(www)\./gi, '$1\\.');
+  let out = '';
+  let last = 0;
+  for (const m of md.matchAll(CODE)) {
+    out += escape(md.slice(last, m.index)) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + escape(md.slice(last));
+}
+
+/** Text for a notification, whose `[label](target)` links (command: ones too) VS Code makes clickable. */
+export function plainNotice(s: string): string {
+  return s.replace(/\]\(/g, '] (');
+}
+
 /** Catalog text for a table cell: inert, on one line, cut at 200 characters. */
 function inertCell(s: string): string {
   const line = s.replace(/\r?\n|\r/g, ' ');
@@ -118,7 +146,7 @@ export function answerContainsSql(answerText: string, sql: string): boolean {
 export function renderAnswer(question: string, answer: ChatAnswer): string {
   const out: string[] = [];
   out.push(`# ${escapeText(question.split('\n')[0].slice(0, 120))}`, '');
-  out.push(answer.answer.trim() || '_(no answer text)_', '');
+  out.push(inertProse(answer.answer.trim()) || '_(no answer text)_', '');
   if (answer.sql && !answerContainsSql(answer.answer, answer.sql)) {
     out.push('## SQL', '', codeBlock(answer.sql));
   }
