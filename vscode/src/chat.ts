@@ -4,9 +4,11 @@
  * `ChatResult.metadata.thread_id` and is read back from `context.history` on the next turn.
  */
 import * as vscode from 'vscode';
-import { LakescoutError, type ChatAnswer, type LakescoutClient } from './client';
+import type { LakescoutClient } from './client';
 import { tableUri } from './docs';
-import { answerContainsSql, codeBlock, renderTableRecord, toolLabel } from './render';
+import { LakescoutError } from './errors';
+import { answerContainsSql, codeBlock, inertProse, renderTableRecord, toolLabel } from './render';
+import { qualifiedName, type ChatAnswer } from './types';
 
 export const PARTICIPANT_ID = 'lakescout.lake';
 
@@ -14,6 +16,18 @@ export interface LakeChatMetadata {
   thread_id?: string;
   sql?: string;
   tables_cited?: string[];
+}
+
+/**
+ * Markdown for the chat view that can only show text and formatting: not trusted (no command links),
+ * no raw HTML, no theme icons.
+ */
+export function untrustedMarkdown(md: string): vscode.MarkdownString {
+  const out = new vscode.MarkdownString(md);
+  out.isTrusted = false;
+  out.supportHtml = false;
+  out.supportThemeIcons = false;
+  return out;
 }
 
 export interface ChatDeps {
@@ -73,16 +87,13 @@ async function answer(
       switch (ev.type) {
         case 'token':
           streamedText += ev.text;
-          stream.markdown(ev.text);
+          stream.markdown(untrustedMarkdown(ev.text));
           break;
         case 'tool_start':
           stream.progress(`Running ${toolLabel(ev.name, ev.args)}…`);
           break;
         case 'tool_end':
           stream.progress(ev.summary ? `${ev.name}: ${ev.summary}` : `${ev.name} finished`);
-          break;
-        case 'thread':
-          thread = ev.thread_id;
           break;
         case 'answer':
           final = ev.answer;
@@ -95,15 +106,17 @@ async function answer(
     throw e;
   }
   if (!final) throw new LakescoutError('stream_broken', 'The answer was cut off. Please retry.');
-  thread = final.thread_id ?? thread;
+  thread = final.thread_id || thread;
+  const sql = final.sql ?? undefined;
+  const cited = final.tables_cited ?? [];
 
   if (!streamedText.trim() && final.answer.trim()) {
-    stream.markdown(final.answer);
+    stream.markdown(untrustedMarkdown(inertProse(final.answer)));
     streamedText = final.answer;
   }
   renderSqlAndTables(final, streamedText, stream);
-  deps.log?.(`chat: thread=${thread ?? '-'} tables=${final.tables_cited.join(',') || '-'} sql=${final.sql ? 'yes' : 'no'}`);
-  const metadata: LakeChatMetadata = { thread_id: thread, sql: final.sql, tables_cited: final.tables_cited };
+  deps.log?.(`chat: thread=${thread ?? '-'} tables=${cited.join(',') || '-'} sql=${sql ? 'yes' : 'no'}`);
+  const metadata: LakeChatMetadata = { thread_id: thread, sql, tables_cited: cited };
   return { metadata };
 }
 
@@ -111,12 +124,12 @@ async function answer(
 export function renderSqlAndTables(final: ChatAnswer, shownText: string, stream: vscode.ChatResponseStream): void {
   if (final.sql) {
     if (!answerContainsSql(shownText, final.sql)) {
-      stream.markdown('\n\n' + codeBlock(final.sql));
+      stream.markdown(untrustedMarkdown('\n\n' + codeBlock(final.sql)));
     }
     stream.button({ command: 'lakescout.insertSql', title: 'Insert SQL into editor', arguments: [final.sql] });
     stream.button({ command: 'lakescout.runSql', title: 'Run SQL', arguments: [final.sql] });
   }
-  for (const name of final.tables_cited) {
+  for (const name of final.tables_cited ?? []) {
     stream.reference(tableUri(name));
   }
 }
@@ -135,9 +148,10 @@ async function describe(
   }
   stream.progress(`Describing ${name}…`);
   const rec = await deps.client.getTable(name, { signal });
-  stream.markdown(renderTableRecord(rec));
-  stream.reference(tableUri(rec.name));
-  return { metadata: { thread_id: threadId, tables_cited: [rec.name] } satisfies LakeChatMetadata };
+  const table = qualifiedName(rec);
+  stream.markdown(untrustedMarkdown(renderTableRecord(rec)));
+  stream.reference(tableUri(table));
+  return { metadata: { thread_id: threadId, tables_cited: [table] } satisfies LakeChatMetadata };
 }
 
 function reportError(

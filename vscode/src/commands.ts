@@ -1,9 +1,10 @@
 /** The palette commands. Each is a plain function of its dependencies so it can be unit-tested. */
 import * as vscode from 'vscode';
-import { LakescoutError, type LakescoutClient } from './client';
+import type { LakescoutClient } from './client';
 import type { SqlDiagnostics } from './diagnostics';
 import { errorText, showMarkdown, tableUri, type LakescoutDocs } from './docs';
-import { renderAnswer, renderQueryResult, renderQueryResultText, summarizeValidation } from './render';
+import { LakescoutError } from './errors';
+import { plainNotice, renderAnswer, renderQueryResult, renderQueryResultText, summarizeValidation } from './render';
 
 export const API_KEY_SECRET = 'lakescout.apiKey';
 
@@ -38,7 +39,7 @@ export function tableNameAt(line: string, character: number): string | undefined
 /** Show an error from a command: actionable buttons for the common cases. */
 export async function showError(e: unknown, deps?: Pick<CommandDeps, 'output'>): Promise<void> {
   if (e instanceof LakescoutError && e.kind === 'cancelled') return;
-  const msg = errorText(e);
+  const msg = plainNotice(errorText(e));
   deps?.output.appendLine(`[error] ${msg}`);
   if (e instanceof LakescoutError && e.kind === 'unauthorized') {
     const pick = await vscode.window.showErrorMessage(msg, 'Set API key');
@@ -114,7 +115,7 @@ export async function draftSqlCommand(deps: CommandDeps): Promise<void> {
     );
     if (!answer.sql) {
       const more = answer.answer ? ` It said: ${answer.answer.slice(0, 300)}` : '';
-      await vscode.window.showWarningMessage(`lakescout did not draft any SQL.${more}`);
+      await vscode.window.showWarningMessage(plainNotice(`lakescout did not draft any SQL.${more}`));
       return;
     }
     await insertSql(editor, answer.sql);
@@ -176,7 +177,7 @@ export async function describeTableCommand(deps: CommandDeps, name?: unknown): P
     try {
       const tables = await deps.client.listTables();
       const pick = await vscode.window.showQuickPick(
-        tables.map((t) => ({ label: t.name, description: t.kind, detail: t.comment })),
+        tables.map((t) => ({ label: t.name, description: t.kind, detail: t.comment ?? undefined })),
         { title: 'lakescout: Describe table', matchOnDescription: true, matchOnDetail: true },
       );
       tableName = pick?.label;

@@ -8,10 +8,15 @@
  * gives the exact range.
  */
 import * as vscode from 'vscode';
-import type { LakescoutClient, SqlIssue, ValidationResult } from './client';
+import type { LakescoutClient } from './client';
 import { formatScanEstimate, summarizeValidation } from './render';
+import type { SqlIssue, ValidationResult } from './types';
 
 export const SOURCE = 'lakescout';
+
+/** What diagnostics read of an issue and of a validation result. */
+export type IssueView = Pick<SqlIssue, 'message'> & Partial<SqlIssue>;
+export type ValidationView = Partial<Pick<ValidationResult, 'ok' | 'scan_estimate'>> & { errors: IssueView[]; warnings: IssueView[] };
 
 export interface Fix {
   range: vscode.Range;
@@ -61,10 +66,10 @@ function identVariants(ident: string): string[] {
 }
 
 /** Locate an issue inside `text` (0-based local coordinates). */
-export function locateIssue(text: string, issue: SqlIssue): LocalRange {
+export function locateIssue(text: string, issue: IssueView): LocalRange {
   const lines = text.split(/\r\n|\r|\n/);
-  const lineIdx = issue.line !== undefined ? Math.min(Math.max(Math.round(issue.line) - 1, 0), lines.length - 1) : undefined;
-  const colIdx = issue.column !== undefined ? Math.max(Math.round(issue.column) - 1, 0) : undefined;
+  const lineIdx = issue.line != null ? Math.min(Math.max(issue.line - 1, 0), lines.length - 1) : undefined;
+  const colIdx = issue.column != null ? Math.max(issue.column - 1, 0) : undefined;
 
   if (issue.identifier) {
     for (const variant of identVariants(issue.identifier)) {
@@ -104,11 +109,11 @@ function toDocRange(r: LocalRange, base: vscode.Position): vscode.Range {
 
 const PARTITION_HINT = /partition|full scan|scan/i;
 
-function issueMessage(issue: SqlIssue, scan: string | undefined, isWarning: boolean): string {
+function issueMessage(issue: IssueView, suggestions: string[], scan: string | undefined, isWarning: boolean): string {
   let msg = issue.message.trim();
-  const missing = issue.suggestions.filter((s) => !msg.includes(s));
-  if (issue.suggestions.length && missing.length) {
-    msg += ` Did you mean ${issue.suggestions.map((s) => `'${s}'`).join(', ')}?`;
+  const missing = suggestions.filter((s) => !msg.includes(s));
+  if (suggestions.length && missing.length) {
+    msg += ` Did you mean ${suggestions.map((s) => `'${s}'`).join(', ')}?`;
   }
   if (isWarning && scan && (PARTITION_HINT.test(msg) || /partition/i.test(issue.code ?? '')) && !/estimate/i.test(msg)) {
     msg += ` Scan estimate: ${scan}.`;
@@ -121,7 +126,7 @@ function issueMessage(issue: SqlIssue, scan: string | undefined, isWarning: bool
  * where it starts in the document.
  */
 export function toDiagnostics(
-  result: ValidationResult,
+  result: ValidationView,
   text: string,
   base: vscode.Position,
   uri: vscode.Uri,
@@ -130,21 +135,22 @@ export function toDiagnostics(
   const diagnostics: vscode.Diagnostic[] = [];
   const fixes: Fix[] = [];
   const lines = text.split(/\r\n|\r|\n/);
-  const add = (issue: SqlIssue, severity: vscode.DiagnosticSeverity) => {
+  const add = (issue: IssueView, severity: vscode.DiagnosticSeverity) => {
     const local = locateIssue(text, issue);
     const range = toDocRange(local, base);
-    const message = issueMessage(issue, scan, severity === vscode.DiagnosticSeverity.Warning);
+    const suggestions = issue.suggestions ?? [];
+    const message = issueMessage(issue, suggestions, scan, severity === vscode.DiagnosticSeverity.Warning);
     const d = new vscode.Diagnostic(range, message, severity);
     d.source = SOURCE;
     if (issue.code) d.code = issue.code;
-    if (issue.suggestions.length) {
-      d.relatedInformation = issue.suggestions.map(
+    if (suggestions.length) {
+      d.relatedInformation = suggestions.map(
         (s) => new vscode.DiagnosticRelatedInformation(new vscode.Location(uri, range), `Did you mean '${s}'?`),
       );
     }
-    if (local.exact && issue.suggestions.length) {
+    if (local.exact && suggestions.length) {
       const original = lines[local.startLine].slice(local.startChar, local.endChar);
-      fixes.push({ range, message, original, replacements: issue.suggestions.map((s) => replacementFor(original, s)) });
+      fixes.push({ range, message, original, replacements: suggestions.map((s) => replacementFor(original, s)) });
     }
     diagnostics.push(d);
   };

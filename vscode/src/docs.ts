@@ -5,7 +5,8 @@
  * - `lakescout:/answers/<n>.md`, `lakescout:/results/<n>.md`: in-memory answers and query results.
  */
 import * as vscode from 'vscode';
-import { LakescoutError, type LakescoutClient } from './client';
+import type { LakescoutClient } from './client';
+import { LakescoutError } from './errors';
 import { escapeText, inlineCode, renderTableRecord } from './render';
 
 export const SCHEME = 'lakescout';

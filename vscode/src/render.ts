@@ -1,5 +1,9 @@
-/** Markdown rendering of answers, table records, query results and validation results. Pure functions. */
-import type { ChatAnswer, QueryResult, ScanEstimate, TableRecord, TableSummary, ToolCall, ValidationResult } from './client';
+/**
+ * Markdown rendering of answers, table records, query results and validation results. Pure functions.
+ * Catalog text (comments, properties) is escaped with `inertText`, so it renders as the same characters
+ * and never as HTML, an image or a link.
+ */
+import { qualifiedName, type ChatAnswer, type PartitionSpec, type QueryResult, type ScanEstimate, type TableRecord, type TableSummary, type ToolCall, type ValidationResult } from './types';
 
 /** A fenced code block whose fence is longer than any backtick run inside the code. */
 export function codeBlock(code: string, lang = 'sql'): string {
@@ -32,6 +36,48 @@ export function escapeCell(v: unknown): string {
     .replace(/([*_`<>[\]])/g, '\\$1');
 }
 
+/**
+ * Catalog text as inert markdown: every ASCII punctuation character is backslash-escaped (CommonMark lets
+ * any of them be), so no HTML, image, link, autolink or emphasis can start, and linkifiers see no URL.
+ */
+export function inertText(s: string): string {
+  return s.replace(/[!-/:-@[-`{-~]/g, '\\$&');
+}
+
+/** Fenced code blocks and inline code spans: markdown that shows its content as text already. */
+const CODE = /(^|\n)(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:\n\2[`~]*[ \t]*(?=\n|$)|$)|(`+)[\s\S]*?\3/g;
+
+/**
+ * The server's answer markdown with everything that could come from quoted catalog text made inert:
+ * outside code, `<` (HTML, autolinks), `[`/`]` (links, images) and the `:` of `scheme://` and `.` of
+ * `www.` (bare-URL links) are escaped. Code, emphasis, lists and headings of the answer still render.
+ */
+export function inertProse(md: string): string {
+  const escape = (prose: string) =>
+    prose
+      .replace(/[<[\]]/g, '\\$&')
+      .replace(/:\/\//g, '\\://')
+      .replace(/\b(www)\./gi, '$1\\.');
+  let out = '';
+  let last = 0;
+  for (const m of md.matchAll(CODE)) {
+    out += escape(md.slice(last, m.index)) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + escape(md.slice(last));
+}
+
+/** Text for a notification, whose `[label](target)` links (command: ones too) VS Code makes clickable. */
+export function plainNotice(s: string): string {
+  return s.replace(/\]\(/g, '] (');
+}
+
+/** Catalog text for a table cell: inert, on one line, cut at 200 characters. */
+function inertCell(s: string): string {
+  const line = s.replace(/\r?\n|\r/g, ' ');
+  return inertText(line.length > 200 ? line.slice(0, 197) + '...' : line);
+}
+
 /** Escape free text so markdown syntax in it is shown literally. */
 export function escapeText(s: string): string {
   return s.replace(/([\\`*_{}[\]<>#|])/g, '\\$1');
@@ -55,14 +101,20 @@ export function formatNumber(n: unknown): string {
   return n === undefined || n === null ? '?' : String(n);
 }
 
-export function formatScanEstimate(est: ScanEstimate | undefined): string | undefined {
-  if (!est) return undefined;
+/** `files, size` of a validation's scan estimate, summed over the tables the query reads. */
+export function formatScanEstimate(est: ValidationResult['scan_estimate']): string | undefined {
+  const tables = Object.values((est as ScanEstimate | null | undefined)?.tables ?? {});
   const parts: string[] = [];
-  if (est.files !== undefined) parts.push(`${formatNumber(est.files)} file${est.files === 1 ? '' : 's'}`);
-  if (est.bytes !== undefined) parts.push(formatBytes(est.bytes));
-  const rows = (est as Record<string, unknown>).rows ?? (est as Record<string, unknown>).records;
-  if (typeof rows === 'number') parts.push(`${formatNumber(rows)} rows`);
+  const files = sumOf(tables.map((t) => t.files));
+  const bytes = sumOf(tables.map((t) => t.bytes));
+  if (files !== undefined) parts.push(`${formatNumber(files)} file${files === 1 ? '' : 's'}`);
+  if (bytes !== undefined) parts.push(formatBytes(bytes));
   return parts.length ? parts.join(', ') : undefined;
+}
+
+function sumOf(values: (number | null | undefined)[]): number | undefined {
+  const known = values.filter((v): v is number => typeof v === 'number');
+  return known.length ? known.reduce((a, b) => a + b, 0) : undefined;
 }
 
 /** A short label for one tool step: `search_tables` + a compact view of its args. */
@@ -94,18 +146,20 @@ export function answerContainsSql(answerText: string, sql: string): boolean {
 export function renderAnswer(question: string, answer: ChatAnswer): string {
   const out: string[] = [];
   out.push(`# ${escapeText(question.split('\n')[0].slice(0, 120))}`, '');
-  out.push(answer.answer.trim() || '_(no answer text)_', '');
+  out.push(inertProse(answer.answer.trim()) || '_(no answer text)_', '');
   if (answer.sql && !answerContainsSql(answer.answer, answer.sql)) {
     out.push('## SQL', '', codeBlock(answer.sql));
   }
-  if (answer.tables_cited.length) {
+  const cited = answer.tables_cited ?? [];
+  if (cited.length) {
     out.push('## Tables cited', '');
-    for (const t of answer.tables_cited) out.push(`- ${inlineCode(t)}`);
+    for (const t of cited) out.push(`- ${inlineCode(t)}`);
     out.push('');
   }
-  if (answer.tool_calls.length) {
+  const steps = answer.tool_calls ?? [];
+  if (steps.length) {
     out.push('<details><summary>Steps</summary>', '');
-    for (const t of answer.tool_calls) out.push(renderToolStep(t));
+    for (const t of steps) out.push(renderToolStep(t));
     out.push('', '</details>', '');
   }
   if (answer.thread_id) out.push(`<sub>thread ${escapeText(answer.thread_id)}</sub>`, '');
@@ -117,54 +171,36 @@ function renderToolStep(t: ToolCall): string {
   return `- ${inlineCode(toolLabel(t.name, t.args))}${summary}`;
 }
 
-function formatPartitionSpec(spec: unknown): string | undefined {
-  if (spec === undefined || spec === null) return undefined;
-  if (typeof spec === 'string') return spec || undefined;
-  const fields = Array.isArray(spec)
-    ? spec
-    : typeof spec === 'object' && Array.isArray((spec as { fields?: unknown }).fields)
-      ? (spec as { fields: unknown[] }).fields
-      : undefined;
-  if (!fields) return JSON.stringify(spec);
+function formatPartitionSpec(spec: PartitionSpec | undefined): string | undefined {
+  if (!spec) return undefined;
+  const fields = spec.fields ?? [];
   if (fields.length === 0) return 'unpartitioned';
-  return fields
-    .map((f) => {
-      if (typeof f === 'string') return f;
-      if (f && typeof f === 'object') {
-        const o = f as Record<string, unknown>;
-        const source = o.source ?? o.source_column ?? o.column ?? o.source_name ?? o.name;
-        const transform = o.transform;
-        if (transform && source && transform !== 'identity') return `${String(transform)}(${String(source)})`;
-        return String(source ?? o.name ?? JSON.stringify(o));
-      }
-      return String(f);
-    })
-    .join(', ');
+  return fields.map((f) => (f.transform === 'identity' ? f.source_column : `${f.transform}(${f.source_column})`)).join(', ');
 }
 
 const TOTAL_LABELS: Record<string, string> = {
-  rows: 'Rows',
-  records: 'Rows',
-  row_count: 'Rows',
-  files: 'Files',
+  record_count: 'Rows',
   file_count: 'Files',
-  bytes: 'Size',
-  size_bytes: 'Size',
   total_bytes: 'Size',
-  partitions: 'Partitions',
-  snapshots: 'Snapshots',
+  partition_count: 'Partitions',
 };
 
+/** What renderTableRecord reads of a record. */
+export type TableRecordView = Pick<TableRecord, 'name'> &
+  Partial<Pick<TableRecord, 'namespace' | 'catalog' | 'kind' | 'comment' | 'partition_spec' | 'totals'>> & {
+    columns?: { path: string; type: string; comment?: string | null; pii?: boolean }[];
+  };
+
 /** Markdown description of a stored table record. */
-export function renderTableRecord(rec: TableRecord): string {
+export function renderTableRecord(rec: TableRecordView): string {
   const out: string[] = [];
-  out.push(`# ${inlineCode(rec.name)}`, '');
+  out.push(`# ${inlineCode(qualifiedName(rec))}`, '');
   const meta: string[] = [];
   if (rec.kind) meta.push(`**Kind:** ${escapeText(rec.kind)}`);
   if (rec.catalog) meta.push(`**Catalog:** ${escapeText(rec.catalog)}`);
   if (rec.namespace) meta.push(`**Namespace:** ${escapeText(rec.namespace)}`);
   if (meta.length) out.push(meta.join(' · '), '');
-  if (rec.comment) out.push(`> ${escapeText(rec.comment).replace(/\n/g, '\n> ')}`, '');
+  if (rec.comment) out.push(`> ${inertText(rec.comment).replace(/\r?\n|\r/g, '\n> ')}`, '');
   const part = formatPartitionSpec(rec.partition_spec);
   if (part) out.push(`**Partitioned by:** ${escapeText(part)}`, '');
   if (rec.totals && Object.keys(rec.totals).length) {
@@ -175,14 +211,14 @@ export function renderTableRecord(rec: TableRecord): string {
     });
     out.push(items.join(' · '), '');
   }
-  if (rec.columns.length) {
-    const hasPii = rec.columns.some((c) => c.pii !== undefined && c.pii !== false && c.pii !== null && c.pii !== '');
-    out.push(`## Columns (${rec.columns.length})`, '');
+  const columns = rec.columns ?? [];
+  if (columns.length) {
+    const hasPii = columns.some((c) => c.pii);
+    out.push(`## Columns (${columns.length})`, '');
     out.push(hasPii ? '| Column | Type | PII | Comment |' : '| Column | Type | Comment |');
     out.push(hasPii ? '| --- | --- | --- | --- |' : '| --- | --- | --- |');
-    for (const c of rec.columns) {
-      const pii = c.pii === true ? 'yes' : typeof c.pii === 'string' && c.pii ? c.pii : '';
-      const cells = [escapeCell(c.path), escapeCell(c.type), ...(hasPii ? [escapeCell(pii)] : []), escapeCell(c.comment ?? '')];
+    for (const c of columns) {
+      const cells = [escapeCell(c.path), escapeCell(c.type), ...(hasPii ? [c.pii ? 'yes' : ''] : []), inertCell(c.comment ?? '')];
       out.push(`| ${cells.join(' | ')} |`);
     }
     out.push('');
@@ -192,8 +228,11 @@ export function renderTableRecord(rec: TableRecord): string {
   return out.join('\n');
 }
 
+/** What the query-result renderers read. */
+type QueryRows = Pick<QueryResult, 'columns' | 'rows' | 'truncated'>;
+
 /** Markdown table of a query result. */
-export function renderQueryResult(sql: string, res: QueryResult): string {
+export function renderQueryResult(sql: string, res: QueryRows): string {
   const out: string[] = [];
   out.push('# Query result', '', codeBlock(sql));
   if (res.columns.length === 0) {
@@ -213,7 +252,7 @@ export function renderQueryResult(sql: string, res: QueryResult): string {
 }
 
 /** Plain-text query result for an output channel. */
-export function renderQueryResultText(res: QueryResult): string {
+export function renderQueryResultText(res: QueryRows): string {
   const cell = (v: unknown) => (v === null ? 'NULL' : v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const rows = res.rows.map((r) => res.columns.map((_, i) => cell(r[i]).replace(/\s+/g, ' ')));
   const widths = res.columns.map((c, i) => Math.min(40, Math.max(c.length, ...rows.map((r) => r[i].length))));
@@ -224,7 +263,7 @@ export function renderQueryResultText(res: QueryResult): string {
 }
 
 /** One-line summary of a validation result. */
-export function summarizeValidation(v: ValidationResult): string {
+export function summarizeValidation(v: Pick<ValidationResult, 'ok' | 'scan_estimate'> & { errors: unknown[]; warnings: unknown[] }): string {
   const scan = formatScanEstimate(v.scan_estimate);
   const scanText = scan ? ` Scan estimate: ${scan}.` : '';
   if (v.ok && v.errors.length === 0) {
@@ -236,8 +275,10 @@ export function summarizeValidation(v: ValidationResult): string {
 }
 
 /** Group tables by (catalog, namespace) for the tree view; keys are sorted. */
-export function groupTables(tables: TableSummary[]): { key: string; namespace: string; catalog?: string; tables: TableSummary[] }[] {
-  const groups = new Map<string, { key: string; namespace: string; catalog?: string; tables: TableSummary[] }>();
+export function groupTables<T extends Pick<TableSummary, 'name' | 'namespace'> & { catalog?: string }>(
+  tables: T[],
+): { key: string; namespace: string; catalog?: string; tables: T[] }[] {
+  const groups = new Map<string, { key: string; namespace: string; catalog?: string; tables: T[] }>();
   for (const t of tables) {
     const key = `${t.catalog ?? ''}\u0000${t.namespace}`;
     let g = groups.get(key);
@@ -253,7 +294,7 @@ export function groupTables(tables: TableSummary[]): { key: string; namespace: s
 }
 
 /** The part of a table name after its namespace. */
-export function shortTableName(t: TableSummary): string {
+export function shortTableName(t: Pick<TableSummary, 'name' | 'namespace'>): string {
   if (t.namespace && t.name.startsWith(t.namespace + '.')) return t.name.slice(t.namespace.length + 1);
   const dot = t.name.lastIndexOf('.');
   return dot >= 0 ? t.name.slice(dot + 1) : t.name;

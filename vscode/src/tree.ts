@@ -1,7 +1,12 @@
-/** The `lakescout.tables` tree: namespaces -> tables (from `GET /v1/tables`); clicking a table describes it. */
+/**
+ * The `lakescout.tables` tree: namespaces -> tables (from `GET /v1/tables`); clicking a table describes it.
+ * Labels, descriptions and tooltips are plain strings, so catalog text never renders as markup.
+ */
 import * as vscode from 'vscode';
-import { LakescoutError, type LakescoutClient, type TableSummary } from './client';
+import type { LakescoutClient } from './client';
+import { LakescoutError } from './errors';
 import { groupTables, shortTableName } from './render';
+import type { TableSummary } from './types';
 
 export type TableNode =
   | { kind: 'namespace'; label: string; catalog?: string; showCatalog: boolean; tables: TableSummary[] }
@@ -34,7 +39,8 @@ export class TablesTreeProvider implements vscode.TreeDataProvider<TableNode> {
         const t = node.table;
         const item = new vscode.TreeItem(shortTableName(t), vscode.TreeItemCollapsibleState.None);
         item.description = t.kind;
-        item.tooltip = new vscode.MarkdownString(`**${t.name}**${t.kind ? ` (${t.kind})` : ''}${t.comment ? `\n\n${t.comment}` : ''}`);
+        // A plain string, not a MarkdownString: the comment is catalog text and must show as text.
+        item.tooltip = `${t.name}${t.kind ? ` (${t.kind})` : ''}${t.comment ? `\n\n${t.comment}` : ''}`;
         item.iconPath = new vscode.ThemeIcon(t.kind && /view/i.test(t.kind) ? 'eye' : 'table');
         item.contextValue = 'table';
         item.id = `table:${t.catalog ?? ''}:${t.name}`;

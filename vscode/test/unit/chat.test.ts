@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type * as vscode from 'vscode';
 import { createChatHandler, PARTICIPANT_ID, threadIdFromHistory } from '../../src/chat';
-import { LakescoutError, type ChatAnswer, type LakescoutClient, type StreamEvent } from '../../src/client';
+import type { LakescoutClient } from '../../src/client';
+import { LakescoutError } from '../../src/errors';
+import type { ChatAnswer, StreamEvent } from '../../src/types';
 import { CancellationTokenSource, ChatRequestTurn, ChatResponseTurn, FakeChatStream, Uri } from './vscode-mock';
 
 interface Turn {
@@ -133,7 +135,7 @@ describe('@lake chat participant', () => {
   it('keeps the partial answer and says it was cut when the stream breaks', async () => {
     const { client } = fakeClient([
       {
-        events: [{ type: 'thread', thread_id: 'thread-B' }, { type: 'token', text: 'Refunds are in ' }],
+        events: [{ type: 'token', text: 'Refunds are in ' }],
         error: new LakescoutError('stream_broken', 'The answer was cut off: the connection to lakescout closed before it finished. Please retry.'),
       },
     ]);

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type * as vscode from 'vscode';
-import { LakescoutError, type ChatAnswer, type LakescoutClient } from '../../src/client';
+import type { LakescoutClient } from '../../src/client';
+import { LakescoutError } from '../../src/errors';
+import type { ChatAnswer, TableRecord } from '../../src/types';
 import {
   API_KEY_SECRET,
   askCommand,
@@ -160,7 +162,7 @@ describe('Insert and run SQL (chat buttons)', () => {
   });
 
   it('runs SQL with the row limit and shows a result table and text output', async () => {
-    const runSql = vi.fn(async () => ({ columns: ['n'], rows: [[1], [2]], truncated: false }));
+    const runSql = vi.fn(async () => ({ columns: ['n'], rows: [[1], [2]], truncated: false, masked_columns: [] }));
     const { deps, output } = makeDeps({ runSql });
     const previews = capturePreviews(deps);
     await runSqlCommand(deps, 'SELECT n FROM t');
@@ -171,7 +173,7 @@ describe('Insert and run SQL (chat buttons)', () => {
   });
 
   it('runs the editor selection when called without SQL', async () => {
-    const runSql = vi.fn(async () => ({ columns: [], rows: [], truncated: false }));
+    const runSql = vi.fn(async () => ({ columns: [], rows: [], truncated: false, masked_columns: [] }));
     const { deps } = makeDeps({ runSql });
     capturePreviews(deps);
     const doc = new MockTextDocument('SELECT 1;\nSELECT 2;', Uri.file('/w/f.sql'));
@@ -195,7 +197,7 @@ describe('Ask and Describe', () => {
   });
 
   it('describes the dotted name under the cursor through the lakescout: document', async () => {
-    const getTable = vi.fn(async (name: string) => ({ name, columns: [{ path: 'id', type: 'long' }], comment: 'Orders' }));
+    const getTable = vi.fn(async (name: string) => ({ name, columns: [{ path: 'id', type: 'long' }], comment: 'Orders' }) as TableRecord);
     const { deps } = makeDeps({ getTable });
     const previews = capturePreviews(deps);
     const doc = new MockTextDocument('SELECT *\nFROM sales.orders o', Uri.file('/w/g.sql'));
@@ -233,8 +235,9 @@ describe('Validate SQL and Set API key', () => {
       validateSql: async () => ({
         ok: true,
         errors: [],
-        warnings: [{ message: 'Missing partition filter on order_date', suggestions: [] }],
-        scan_estimate: { files: 10, bytes: 1024 ** 3 },
+        warnings: [{ code: 'missing_partition_filter', message: 'Missing partition filter on order_date', suggestions: [] }],
+        tables: ['sales.orders'],
+        scan_estimate: { tables: { 'sales.orders': { files: 10, bytes: 1024 ** 3 } } },
       }),
     });
     const doc = new MockTextDocument('SELECT * FROM sales.orders', Uri.file('/w/i.sql'));

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type * as vscode from 'vscode';
-import { normalizeValidation, type LakescoutClient, type ValidationResult } from '../../src/client';
+import type { LakescoutClient } from '../../src/client';
+import type { ValidationResult } from '../../src/types';
+import type { ValidationView } from '../../src/diagnostics';
 import { locateIssue, replacementFor, SqlDiagnostics, toDiagnostics } from '../../src/diagnostics';
 import {
   CodeActionKind,
@@ -49,7 +51,7 @@ describe('locateIssue', () => {
 });
 
 describe('toDiagnostics', () => {
-  const result: ValidationResult = {
+  const result: ValidationView = {
     ok: false,
     errors: [
       { message: "Unknown table 'sales.ordrs'", code: 'unknown_table', identifier: 'sales.ordrs', suggestions: ['sales.orders', 'sales.orders_v2'] },
@@ -57,7 +59,7 @@ describe('toDiagnostics', () => {
       { message: 'Syntax error', suggestions: [], line: 3, column: 1 },
     ],
     warnings: [{ message: 'No filter on partition column order_date of sales.orders', code: 'missing_partition_filter', identifier: 'sales.ordrs', suggestions: [] }],
-    scan_estimate: { files: 5400, bytes: 1.5 * 1024 ** 4 },
+    scan_estimate: { tables: { 'sales.orders': { files: 5000, bytes: 1024 ** 4 }, 'geo.regions': { files: 400, bytes: 0.5 * 1024 ** 4 } } },
   };
 
   it('maps errors and warnings with ranges, severities, codes, suggestions and the scan estimate', () => {
@@ -116,9 +118,7 @@ describe('the server response of POST /v1/sql/validate', () => {
   };
 
   it('lands each issue on its identifier, with codes and a replace fix for suggestions', () => {
-    const result = normalizeValidation(RAW);
-    expect(result.errors[0]).toMatchObject({ code: 'unknown_column', identifier: 'regionn', suggestions: ['region'], line: 3, column: 7 });
-    expect(result.errors[1]).toMatchObject({ code: 'parse_error', identifier: undefined, line: undefined, column: undefined });
+    const result: ValidationResult = RAW;
     const { diagnostics, fixes } = toDiagnostics(result, TEXT, pos(0, 0), vUri);
     expect(diagnostics.map((d) => [d.code, ...rangeOf(d as unknown as Ranged)])).toEqual([
       ['unknown_column', 2, 6, 2, 13],
@@ -144,7 +144,7 @@ describe('SqlDiagnostics', () => {
     return { diags, collection, sent };
   }
 
-  const RESULT: ValidationResult = {
+  const RESULT: ValidationView = {
     ok: false,
     errors: [{ message: 'Unknown table', identifier: 'sales.ordrs', suggestions: ['sales.orders'] }],
     warnings: [],

@@ -38,8 +38,8 @@ describe('render helpers', () => {
     expect(formatBytes(1536)).toBe('1.5 KB');
     expect(formatBytes(5 * 1024 ** 3)).toBe('5.0 GB');
     expect(formatBytes(undefined)).toBe('?');
-    expect(formatScanEstimate({ files: 1200, bytes: 3 * 1024 ** 4 })).toBe('1,200 files, 3.0 TB');
-    expect(formatScanEstimate({ files: 1 })).toBe('1 file');
+    expect(formatScanEstimate({ tables: { 'a.b': { files: 1000, bytes: 2 * 1024 ** 4 }, 'a.c': { files: 200, bytes: 1024 ** 4 } } })).toBe('1,200 files, 3.0 TB');
+    expect(formatScanEstimate({ tables: { 'a.b': { files: 1, bytes: null } } })).toBe('1 file');
     expect(formatScanEstimate({})).toBeUndefined();
     expect(toolLabel('search_tables', { query: 'refunds', k: 5 })).toBe('search_tables(refunds, 5)');
     expect(toolLabel('list')).toBe('list');
@@ -72,13 +72,19 @@ describe('renderAnswer', () => {
 describe('renderTableRecord', () => {
   it('renders metadata, partitioning, totals and columns (with PII only when present)', () => {
     const md = renderTableRecord({
-      name: 'sales.orders',
+      name: 'orders',
       namespace: 'sales',
       catalog: 'glue',
       kind: 'iceberg',
       comment: 'One row per order',
-      partition_spec: [{ source: 'order_date', transform: 'day' }, { source: 'region', transform: 'identity' }],
-      totals: { rows: 1234567, files: 12, total_bytes: 2 * 1024 ** 3 },
+      partition_spec: {
+        spec_id: 0,
+        fields: [
+          { source_column: 'order_date', transform: 'day', name: 'order_date_day' },
+          { source_column: 'region', transform: 'identity', name: 'region' },
+        ],
+      },
+      totals: { record_count: 1234567, file_count: 12, total_bytes: 2 * 1024 ** 3 },
       columns: [
         { path: 'order_id', type: 'long', comment: 'PK' },
         { path: 'customer.email', type: 'string', pii: true },
@@ -99,7 +105,7 @@ describe('renderTableRecord', () => {
     const md = renderTableRecord({ name: 't', columns: [{ path: 'a', type: 'int' }] });
     expect(md).toContain('| Column | Type | Comment |');
     expect(renderTableRecord({ name: 't', columns: [] })).toContain('_No columns recorded._');
-    expect(renderTableRecord({ name: 't', columns: [], partition_spec: [] })).toContain('unpartitioned');
+    expect(renderTableRecord({ name: 't', columns: [], partition_spec: { spec_id: 0, fields: [] } })).toContain('unpartitioned');
   });
 });
 
@@ -117,7 +123,7 @@ describe('query results', () => {
 
 describe('validation summary and table grouping', () => {
   it('summarises validation', () => {
-    expect(summarizeValidation({ ok: true, errors: [], warnings: [], scan_estimate: { files: 3, bytes: 1024 } })).toBe(
+    expect(summarizeValidation({ ok: true, errors: [], warnings: [], scan_estimate: { tables: { 'a.b': { files: 3, bytes: 1024 } } } })).toBe(
       'lakescout: SQL is valid. Scan estimate: 3 files, 1.0 KB.',
     );
     expect(summarizeValidation({ ok: true, errors: [], warnings: [{ message: 'w', suggestions: [] }] })).toBe('lakescout: SQL is valid with 1 warning.');

@@ -1,12 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type * as vscode from 'vscode';
-import { LakescoutClient, LakescoutError, type TableSummary } from '../../src/client';
+import { LakescoutClient } from '../../src/client';
+import { LakescoutError } from '../../src/errors';
+import type { TableSummary } from '../../src/types';
 import { activate } from '../../src/extension';
 import { TablesTreeProvider, type TableNode } from '../../src/tree';
 import { chat, commands, FakeSecretStorage, ThemeIcon, TreeItemCollapsibleState, Uri, window, __setConfig } from './vscode-mock';
 import { json, startServer, type TestServer } from './helpers/server';
 
-function provider(list: () => Promise<TableSummary[]>) {
+function provider(list: () => Promise<Partial<TableSummary>[]>) {
   return new TablesTreeProvider({ listTables: list } as unknown as LakescoutClient);
 }
 

@@ -145,6 +145,8 @@ export class CodeAction {
 
 export class MarkdownString {
   isTrusted?: boolean | { enabledCommands: string[] };
+  supportHtml?: boolean;
+  supportThemeIcons?: boolean;
   constructor(public value = '') {}
   appendMarkdown(s: string): this {
     this.value += s;
@@ -405,7 +407,10 @@ export const chat = {
 /** Records every call a chat handler makes on its ChatResponseStream. */
 export class FakeChatStream {
   readonly calls: { kind: 'markdown' | 'progress' | 'button' | 'reference' | 'anchor'; value: unknown }[] = [];
+  /** What markdown() was given, as given (strings or MarkdownStrings with their flags). */
+  readonly markdownParts: (string | MarkdownString)[] = [];
   markdown(v: string | MarkdownString): void {
+    this.markdownParts.push(v);
     this.calls.push({ kind: 'markdown', value: typeof v === 'string' ? v : v.value });
   }
   progress(v: string): void {
