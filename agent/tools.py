@@ -13,9 +13,9 @@ import dataclasses
 import difflib
 import json
 import logging
-import re
 from collections import Counter
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Annotated, Any
 
 from langchain.tools import ToolRuntime
@@ -23,7 +23,8 @@ from langchain_core.tools import tool
 from pydantic import Field
 
 from agent.context import AgentContext
-from catalog_ingest.records import PartitionStat, TableRecord
+from catalog_ingest.records import PartitionStat, TableRecord, time_span
+from catalog_ingest.sizes import human_bytes
 from catalog_ingest.store import AmbiguousTable, partition_label
 
 log = logging.getLogger(__name__)
@@ -78,17 +79,6 @@ def clip(text: str | None) -> str | None:
     if text is None or len(text) <= TEXT_CLIP:
         return text
     return text[:TEXT_CLIP] + "…"
-
-
-def human_bytes(size: int | None) -> str | None:
-    if size is None:
-        return None
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -185,26 +175,6 @@ def size_facts(record: TableRecord) -> dict[str, Any]:
 
 # Partition periods ------------------------------------------------------------------------------------
 
-PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:[-T ](\d{2}))?")
-
-
-def period(text: str | None) -> tuple[datetime, datetime] | None:
-    """The time span a partition value or a date covers: ``2026-11`` is all of November."""
-    match = PERIOD.match(text or "")
-    if not match:
-        return None
-    year, month, day, hour = (int(g) if g else None for g in match.groups())
-    if month is None:
-        return datetime(year, 1, 1), datetime(year + 1, 1, 1)
-    if day is None:
-        return datetime(year, month, 1), datetime(year + month // 12, month % 12 + 1, 1)
-    start = datetime(year, month, day, hour or 0)
-    return start, start + (timedelta(hours=1) if hour is not None else timedelta(days=1))
-
-
-def partition_period(stat: PartitionStat) -> tuple[datetime, datetime] | None:
-    return next((p for v in stat.values.values() if (p := period(v))), None)
-
 
 def matches(stat: PartitionStat, wanted: str | None) -> bool:
     """A ``from..to`` range (either side may be open) overlaps the partition's time span; else a substring."""
@@ -213,17 +183,17 @@ def matches(stat: PartitionStat, wanted: str | None) -> bool:
     if ".." not in wanted:
         return wanted.lower() in partition_label(stat).lower()
     low, _, high = (part.strip() for part in wanted.partition(".."))
-    span = partition_period(stat)
-    bounds = period(low), period(high)
-    if span is None or (low and bounds[0] is None) or (high and bounds[1] is None):
+    span = stat.time_span()
+    after, before = time_span(low), time_span(high)
+    if span is None or (low and after is None) or (high and before is None):
         return False
-    return (not low or span[1] > bounds[0][0]) and (not high or span[0] < bounds[1][1])
+    return (after is None or span.end > after.start) and (before is None or span.start < before.end)
 
 
 def check_range(wanted: str | None) -> None:
     if wanted and ".." in wanted:
         low, _, high = (part.strip() for part in wanted.partition(".."))
-        bad = [side for side in (low, high) if side and period(side) is None]
+        bad = [side for side in (low, high) if side and time_span(side) is None]
         if bad or not (low or high):
             raise ToolError(
                 f"cannot read the range '{wanted}'",
@@ -243,10 +213,10 @@ def partition_row(stat: PartitionStat) -> dict[str, Any]:
 
 
 def newest_first(stats: list[PartitionStat]) -> list[PartitionStat]:
-    spans = [partition_period(s) for s in stats]
+    spans = [s.time_span() for s in stats]
     if not any(spans):
         return stats
-    order = sorted(range(len(stats)), key=lambda i: spans[i][0] if spans[i] else datetime.min, reverse=True)
+    order = sorted(range(len(stats)), key=lambda i: spans[i].start if spans[i] else datetime.min, reverse=True)
     return [stats[i] for i in order]
 
 
@@ -343,14 +313,14 @@ def list_partitions(
     record = get_record(ctx, table)
     stored = ctx.store.partitions(record.key)
     matched = newest_first([s for s in stored if matches(s, filter)])
-    spans = [p for s in stored if (p := partition_period(s))]
+    starts = [span.start for s in stored if (span := s.time_span())]
     payload = {
         "table": record.full_name,
         "partitioning": record.partition_spec.describe(),
         "filter": filter,
         "total_partitions": record.totals.partition_count or len(stored),
-        "first": iso(min(spans)[0]) if spans else None,
-        "latest": iso(max(spans)[0]) if spans else None,
+        "first": iso(min(starts)) if starts else None,
+        "latest": iso(max(starts)) if starts else None,
         "matched": len(matched),
         "matched_rows": total(matched, "record_count"),
         "matched_files": total(matched, "file_count"),
@@ -395,9 +365,10 @@ def table_history(
     return respond(payload, "snapshots", "schema_changes")
 
 
-def sql_sources(ctx: AgentContext, tables: list[str]) -> list[dict[str, Any]]:
-    records = (ctx.store.get(t, with_partitions=False) for t in tables)
-    return [source(r) for r in records if r is not None]
+def sql_sources(records: Iterable[TableRecord]) -> list[dict[str, Any]]:
+    """The sources of the records a query's names resolved to: never looked up again by ``namespace.table``,
+    which two catalogs may share."""
+    return [source(record) for record in {record.key: record for record in records}.values()]
 
 
 @tool(response_format="content_and_artifact")
@@ -409,8 +380,9 @@ def validate_sql(
     from agent.sql.validate import validate_sql as validate
 
     ctx: AgentContext = runtime.context
-    result = validate(sql, ctx.records(), ctx.settings.sql).summary()
-    payload = {**result, "sources": sql_sources(ctx, result.get("tables", []))}
+    records = ctx.records()
+    result = validate(sql, records, ctx.settings.sql).summary()
+    payload = {**result, "sources": sql_sources(records[name] for name in result.get("tables", []))}
     if not payload.get("ok"):
         raise ToolError("the SQL is not valid; fix it and validate again", **payload)
     return respond(payload, "warnings")
@@ -426,14 +398,24 @@ def estimate_scan(
     from agent.sql.guard import UnsafeSQL
 
     ctx: AgentContext = runtime.context
+    lookup = ctx.partition_lookup()
+    resolved: dict[str, TableRecord] = {}
+
+    def resolve(name: str) -> TableRecord | None:
+        record = lookup(name)
+        if record is not None:
+            resolved[record.full_name] = record
+        return record
+
     try:
-        per_table = as_dict(estimate(sql, ctx.partition_lookup()))["tables"]
+        per_table = as_dict(estimate(sql, resolve))["tables"]
     except (UnsafeSQL, ValueError) as exc:
         raise ToolError(f"cannot estimate this query: {exc}") from None
     payload: dict[str, Any] = {
         key: sum(t[key] or 0 for t in per_table.values()) for key in ("files", "bytes", "total_files", "total_bytes")
     }
-    payload.update(size=human_bytes(payload["bytes"]), tables=per_table, sources=sql_sources(ctx, list(per_table)))
+    sources = sql_sources(resolved[name] for name in per_table)
+    payload.update(size=human_bytes(payload["bytes"]), tables=per_table, sources=sources)
     return respond(payload, "tables")
 
 
@@ -446,6 +428,7 @@ def run_sql(
     """Run a query and return its rows (capped, PII-tagged columns masked unless allowed)."""
     from agent.sql.engines.base import SqlExecutionError, SqlTimeout
     from agent.sql.guard import UnsafeSQL, check_read_only
+    from agent.sql.validate import Catalog
 
     ctx: AgentContext = runtime.context
     cap = min(limit or ctx.settings.sql.row_limit, ctx.settings.sql.row_limit)
@@ -456,7 +439,9 @@ def run_sql(
         raise ToolError(f"the query timed out: {exc}", hint="filter on the partition column or aggregate more") from None
     except (SqlExecutionError, UnsafeSQL) as exc:
         raise ToolError(f"the query failed: {exc}") from None
-    payload = {**result, "row_count": len(result.get("rows", [])), "sources": sql_sources(ctx, list(tables))}
+    catalog = Catalog(ctx.records())
+    sources = sql_sources(record for name in tables if (record := catalog.get(name)) is not None)
+    payload = {**result, "row_count": len(result.get("rows", [])), "sources": sources}
     return respond(payload, "rows")
 
 

@@ -90,7 +90,7 @@ class CatalogProbe:
         return self._result
 
     def _list_all(self) -> None:
-        from catalog_ingest.crawlers.base import crawler_for
+        from catalog_ingest.crawlers import crawler_for
 
         for config in self.settings.effective_catalogs():
             crawler = crawler_for(config, retries=0)

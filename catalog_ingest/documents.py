@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from catalog_ingest.records import Column, TableRecord
+from catalog_ingest.sizes import human_bytes
 
 MetadataValue = str | int | float | bool
 
@@ -184,14 +185,6 @@ def base_metadata(record: TableRecord, kind: str) -> dict[str, MetadataValue]:
         "table_key": record.key,
         "kind": kind,
     }
-
-
-def human_bytes(size: int) -> str:
-    units = ("bytes", "KB", "MB", "GB", "TB", "PB")
-    value, unit = float(size), 0
-    while value >= 1024 and unit < len(units) - 1:
-        value, unit = value / 1024, unit + 1
-    return f"{size:,} bytes" if unit == 0 else f"{value:,.1f} {units[unit]}"
 
 
 def describe_time(moment: datetime) -> str:

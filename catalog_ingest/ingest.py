@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable, crawler_for
+from catalog_ingest.crawlers import crawler_for
+from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable
 from catalog_ingest.documents import Document, documents_for
 from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_documents, embedder_for
 from catalog_ingest.index import IndexMismatchError, LexicalIndex, VectorIndex

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -85,17 +87,81 @@ class SchemaVersion(BaseModel):
     """In words, against the previous version: ``added column x``, ``renamed a to b``, ``dropped y``."""
 
 
+# Partition values as text -----------------------------------------------------------------------------
+
+EPOCH = datetime(1970, 1, 1)
+PERIOD_TEXT = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:[-T ](\d{2}))?")
+"""The start of an ISO year, month, day or hour (``2026``, ``2026-11``, ``2026-11-01``, ``2026-11-01T13``);
+anything after it (minutes, a zone) is ignored."""
+
+PeriodKind = Literal["year", "month", "day", "hour"]
+
+
+@dataclass(frozen=True)
+class TimeSpan:
+    """The time a partition value (or a date written the same way) covers: ``[start, end)``, naive UTC."""
+
+    start: datetime
+    end: datetime
+    kind: PeriodKind
+
+    def days(self) -> tuple[date, date]:
+        """The first and the last day the span touches, both inclusive."""
+        return self.start.date(), (self.end - timedelta(microseconds=1)).date()
+
+
+def partition_value_text(transform: str, value: Any) -> str | None:
+    """A partition value as records keep it: time transforms as ISO text (``2026-11-01``, ``2026-11``,
+    ``2026-11-01T13``, ``2026``) from Iceberg's ordinals since 1970; dates and times as ISO; others as text.
+    ``transform`` is the spec's own text (``day``, ``identity``, ``bucket[16]``)."""
+    if value is None:
+        return None
+    if transform == "day" and not isinstance(value, date):
+        return (EPOCH + timedelta(days=value)).date().isoformat()
+    if transform == "month":
+        return f"{1970 + value // 12:04d}-{value % 12 + 1:02d}"
+    if transform == "hour":
+        return (EPOCH + timedelta(hours=value)).strftime("%Y-%m-%dT%H")
+    if transform == "year":
+        return f"{1970 + value:04d}"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def time_span(text: str | None) -> TimeSpan | None:
+    """The span a partition value or a date covers, read back from its text: ``2026-11`` is all of November;
+    None for text that does not start like an ISO year."""
+    match = PERIOD_TEXT.match(text or "")
+    if not match:
+        return None
+    year, month, day, hour = (int(g) if g else None for g in match.groups())
+    if month is None:
+        return TimeSpan(datetime(year, 1, 1), datetime(year + 1, 1, 1), "year")
+    if day is None:
+        return TimeSpan(datetime(year, month, 1), datetime(year + month // 12, month % 12 + 1, 1), "month")
+    start = datetime(year, month, day, hour or 0)
+    if hour is None:
+        return TimeSpan(start, start + timedelta(days=1), "day")
+    return TimeSpan(start, start + timedelta(hours=1), "hour")
+
+
 class PartitionStat(BaseModel):
     """One partition, from Iceberg's ``partitions`` metadata table or from Glue's partitions."""
 
     values: dict[str, str | None]
-    """Partition field name -> value as text (dates as ISO, hours as ISO hour, buckets as numbers)."""
+    """Partition field name -> value as text, written by ``partition_value_text`` (dates as ISO, hours as
+    ISO hour, buckets as numbers)."""
     spec_id: int = 0
     record_count: int | None = None
     file_count: int | None = None
     total_bytes: int | None = None
     last_updated: datetime | None = None
     location: str | None = None
+
+    def time_span(self) -> TimeSpan | None:
+        """The span of the first value that reads as a time (a day, month or hour partition)."""
+        return next((span for value in self.values.values() if (span := time_span(value))), None)
 
 
 class TableTotals(BaseModel):

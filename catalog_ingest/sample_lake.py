@@ -69,7 +69,7 @@ from pyiceberg.types import (
 )
 from sqlalchemy import event
 
-from catalog_ingest.crawlers.iceberg import PII_PROPERTY
+from catalog_ingest.crawlers.common import PII_PROPERTY
 
 CATALOG_NAME = "demo"
 ANCHOR = np.datetime64("2026-11-20T00:00:00", "us")

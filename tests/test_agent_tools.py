@@ -13,7 +13,6 @@ from agent.tools import (
     ToolError,
     describe_table,
     estimate_scan,
-    human_bytes,
     list_partitions,
     run_sql,
     search_tables,
@@ -21,6 +20,7 @@ from agent.tools import (
     validate_sql,
 )
 from catalog_ingest.records import Column
+from catalog_ingest.sizes import human_bytes
 
 
 @pytest.fixture
@@ -131,6 +131,15 @@ def test_estimate_scan_prunes_by_partition(ctx):
     )
     assert everything["files"] == everything["total_files"]
     assert one_week["files"] < everything["files"] and one_week["bytes"] < everything["bytes"]
+
+
+def test_sql_tools_cite_the_record_the_query_resolved_to_when_two_catalogs_share_a_name(ctx):
+    ctx.store.put(orders().model_copy(update={"catalog": "backup"}))
+    resolved = ctx.records()["sales.orders"]
+    sql = "SELECT status, count(*) AS orders FROM sales.orders WHERE order_ts >= DATE '2026-11-14' GROUP BY 1"
+    for sql_tool in (validate_sql, estimate_scan, run_sql):
+        _, artifact = call(sql_tool, ctx, sql=sql)
+        assert [(s["table"], s["catalog"]) for s in artifact["sources"]] == [("sales.orders", resolved.catalog)]
 
 
 def test_run_sql_returns_rows_and_reports_engine_errors(ctx, engine):

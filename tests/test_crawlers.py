@@ -40,10 +40,11 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
-from catalog_ingest.crawlers.base import CatalogUnreachable, TableRef, TableUnreadable, crawler_for
+from catalog_ingest.crawlers import crawler_for
+from catalog_ingest.crawlers.base import CatalogUnreachable, TableRef, TableUnreadable
 from catalog_ingest.crawlers.glue import GlueCrawler, column_statistics
 from catalog_ingest.crawlers.iceberg import IcebergCrawler, redact_uri
-from catalog_ingest.records import PartitionField, PartitionSpec
+from catalog_ingest.records import PartitionField, PartitionSpec, TimeSpan, time_span
 from catalog_ingest.settings import CatalogConfig
 from tests.conftest import free_port
 
@@ -261,6 +262,19 @@ def test_partition_values_read_as_text_per_transform(iceberg_crawler):
     assert [p.values for p in record.partitions] == [
         {"month_ts_month": "2026-11", "hour_ts_hour": "2026-11-01T13", "year_date_year": "2026", "code_trunc": "ab"}
     ]
+
+
+def test_partition_value_text_reads_back_as_the_span_it_covers(iceberg_crawler):
+    [stat] = iceberg_crawler.crawl(TableRef("sales.eu", "calendar")).partitions
+    spans = {name: time_span(value) for name, value in stat.values.items()}
+    assert spans == {
+        "month_ts_month": TimeSpan(datetime(2026, 11, 1), datetime(2026, 12, 1), "month"),
+        "hour_ts_hour": TimeSpan(datetime(2026, 11, 1, 13), datetime(2026, 11, 1, 14), "hour"),
+        "year_date_year": TimeSpan(datetime(2026, 1, 1), datetime(2027, 1, 1), "year"),
+        "code_trunc": None,
+    }
+    assert spans["month_ts_month"].days() == (date(2026, 11, 1), date(2026, 11, 30))
+    assert stat.time_span() == spans["month_ts_month"]  # the first value that reads as a time
 
 
 def test_empty_unpartitioned_table(iceberg_crawler):

@@ -25,7 +25,7 @@ from agent.sql.engines import engine_for
 from agent.sql.engines.athena import AthenaEngine
 from agent.sql.engines.base import SqlExecutionError, SqlTimeout
 from agent.sql.engines.duckdb_engine import DuckDBEngine
-from catalog_ingest.crawlers.iceberg import iceberg_record
+from catalog_ingest.crawlers.iceberg_record import iceberg_record
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import Settings, SqlSettings
 

@@ -134,15 +134,6 @@ def test_estimate_agrees_with_files_duckdb_reads(lake, predicate, days):
     assert profile.files_read == estimate.tables["sales.events"].files == len(days) * FILES_PER_DAY
 
 
-def test_estimate_with_pyiceberg_planning_is_exact(lake):
-    sql = "SELECT * FROM sales.events WHERE ts >= '2024-03-02' AND ts < '2024-03-03'"
-    planned = estimate_scan(sql, lake.records, catalog_loader=lake.load).tables["sales.events"]
-    assert planned.method == "pyiceberg-plan"
-    assert (planned.files, planned.bytes) == files_in_days(lake, DAYS[1:2])
-    by_id = estimate_scan("SELECT * FROM sales.events WHERE id = 1500", lake.records, catalog_loader=lake.load)
-    assert by_id.tables["sales.events"].files == 1  # column statistics prune inside the partitions too
-
-
 def test_estimate_without_filter_is_the_whole_table(lake):
     record = lake.records["sales.events"]
     estimate = estimate_scan("SELECT count(*) FROM sales.events e JOIN sales.people p ON e.id = p.id", lake.records)
@@ -213,39 +204,3 @@ def test_summary_is_what_the_agent_sees(lake):
     summary = result.summary()
     assert summary["ok"] is False and summary["errors"] == result.errors and "issues" not in summary
     assert set(summary) == {"ok", "errors", "warnings", "tables", "columns", "sql"}
-
-
-def test_planned_estimate_on_a_timestamptz_partition_column(tmp_path):
-    """A date literal against a timestamptz day partition: pyiceberg needs a zone offset in the filter."""
-    from datetime import datetime, timedelta, timezone
-
-    import pyarrow as pa
-    from pyiceberg.catalog.sql import SqlCatalog
-    from pyiceberg.partitioning import PartitionField, PartitionSpec
-    from pyiceberg.schema import Schema
-    from pyiceberg.transforms import DayTransform
-    from pyiceberg.types import LongType, NestedField, TimestamptzType
-
-    from agent.sql.estimate import estimate_scan
-    from catalog_ingest.crawlers.iceberg import iceberg_record
-
-    catalog = SqlCatalog("tz", uri=f"sqlite:///{tmp_path / 'c.db'}", warehouse=f"file://{tmp_path}")
-    catalog.create_namespace("ns")
-    schema = Schema(NestedField(1, "ts", TimestamptzType()), NestedField(2, "n", LongType()))
-    table = catalog.create_table(
-        "ns.t", schema=schema, partition_spec=PartitionSpec(PartitionField(1, 1000, DayTransform(), "ts_day"))
-    )
-    start = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
-    for day in range(3):
-        rows = pa.table(
-            {"ts": pa.array([start + timedelta(days=day)], pa.timestamp("us", tz="UTC")), "n": pa.array([day], pa.int64())}
-        )
-        table.append(rows)
-    record = iceberg_record("tz", "ns", "t", catalog.load_table("ns.t"), max_partitions=100)
-    estimate = estimate_scan(
-        "SELECT count(*) FROM ns.t WHERE ts >= '2026-11-02' AND ts < '2026-11-03'",
-        {"ns.t": record},
-        catalog_loader=lambda r: catalog.load_table(r.full_name),
-    ).tables["ns.t"]
-    assert estimate.method == "pyiceberg-plan"
-    assert (estimate.files, estimate.total_files) == (1, 3)

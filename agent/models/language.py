@@ -11,6 +11,7 @@ from difflib import SequenceMatcher
 from datetime import date, timedelta
 
 from catalog_ingest.index import stem  # one plural folding for search and the offline model
+from catalog_ingest.records import time_span
 
 WORD = re.compile(r"[a-z0-9_]+")
 STOPWORDS = frozenset(
@@ -196,19 +197,9 @@ class Period:
         return f"{self.start.isoformat()}..{self.end.isoformat()}"
 
 
-def month_end(start: date) -> date:
-    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return following - timedelta(days=1)
-
-
 def iso_period(text: str) -> tuple[date, date]:
-    """``2026-11`` is the whole month; ``2026-11-05`` one day."""
-    parts = [int(p) for p in text.split("-")]
-    if len(parts) == 2:
-        start = date(parts[0], parts[1], 1)
-        return start, month_end(start)
-    day = date(*parts)
-    return day, day
+    """``2026-11`` is the whole month; ``2026-11-05`` one day (first and last day, inclusive)."""
+    return time_span(text).days()
 
 
 RELATIVE_UNITS = {"day": 1, "week": 7}

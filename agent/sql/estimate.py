@@ -1,29 +1,23 @@
 """How much a query will read, before it runs: files and bytes per table after partition pruning.
 
-Without a catalog this uses the partition statistics stored in the table records (exact per partition for
-identity and time transforms; bucket/truncate fields are not pruned). With a catalog loader it asks
-pyiceberg to plan the scan, which also prunes by column statistics in the manifests: exact files and bytes.
+From the partition statistics stored in the table records, so no catalog is asked at question time: exact
+per partition for identity and time transforms; bucket/truncate fields are not pruned.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlglot import exp
 
 from agent.sql.guard import check_read_only
 from agent.sql.validate import Catalog, RecordLookup, TableScan, column_path, qualify_against
-from catalog_ingest.records import PartitionField, PartitionStat, TableRecord
+from catalog_ingest.records import PartitionField, PartitionStat, TableRecord, time_span
 
 TIME_TRANSFORMS = ("year", "month", "day", "hour")
 TEMPORAL_TYPES = ("date", "timestamp", "timestamptz", "timestamp_ns", "timestamptz_ns")
-
-CatalogLoader = Callable[[TableRecord], Any]
-"""Returns the pyiceberg ``Table`` for a record (e.g. ``lambda r: catalog.load_table(r.full_name)``)."""
 
 
 @dataclass
@@ -36,7 +30,7 @@ class TableEstimate:
     pruned: bool
     """True when the filters exclude part of the table."""
     method: str
-    """``pyiceberg-plan``, ``partition-stats`` or ``totals`` (no usable filter or no partition statistics)."""
+    """``partition-stats``, or ``totals`` (no usable filter or no partition statistics)."""
 
 
 @dataclass
@@ -88,7 +82,7 @@ class Bounds:
         return below_high and above_low
 
 
-def estimate_scan(sql: str, records: RecordLookup, catalog_loader: CatalogLoader | None = None) -> ScanEstimate:
+def estimate_scan(sql: str, records: RecordLookup) -> ScanEstimate:
     """Files and bytes each catalog table in ``sql`` will be read for. Raises UnsafeSQL like the guard."""
     qualified = qualify_against(check_read_only(sql), Catalog(records))
     estimate = ScanEstimate()
@@ -96,11 +90,7 @@ def estimate_scan(sql: str, records: RecordLookup, catalog_loader: CatalogLoader
     for scan in qualified.scans():
         by_table.setdefault(scan.record.full_name, []).append(scan)
     for name, scans in by_table.items():
-        record = scans[0].record
-        if catalog_loader is not None and record.kind == "iceberg":
-            estimate.tables[name] = planned_estimate(record, scans, catalog_loader)
-        else:
-            estimate.tables[name] = stats_estimate(record, scans)
+        estimate.tables[name] = stats_estimate(scans[0].record, scans)
     return estimate
 
 
@@ -159,18 +149,8 @@ def partition_range(transform: str, text: str | None, column_type: str) -> tuple
     if text is None:
         return None
     if transform in TIME_TRANSFORMS:
-        numbers = [int(n) for n in re.findall(r"\d+", text)]
-        if transform == "year":
-            start = datetime(numbers[0], 1, 1)
-            return start, datetime(numbers[0] + 1, 1, 1), False
-        if transform == "month":
-            start = datetime(numbers[0], numbers[1], 1)
-            return start, (start + timedelta(days=32)).replace(day=1), False
-        if transform == "day":
-            start = datetime(numbers[0], numbers[1], numbers[2])
-            return start, start + timedelta(days=1), False
-        start = datetime(numbers[0], numbers[1], numbers[2], numbers[3])
-        return start, start + timedelta(hours=1), False
+        span = time_span(text)
+        return (span.start, span.end, False) if span is not None else None
     if transform == "identity":
         value = typed_value(text, column_type)
         if value is None:
@@ -272,85 +252,3 @@ def literal_value(node: exp.Expression) -> Any:
     if isinstance(node, (exp.Date, exp.TsOrDsToDate)) and isinstance(node.this, exp.Literal):
         return node.this.this
     return None
-
-
-def planned_estimate(record: TableRecord, scans: list[TableScan], catalog_loader: CatalogLoader) -> TableEstimate:
-    """pyiceberg's scan plan for the union of the scans' filters: exact after partition and stats pruning."""
-    from pyiceberg.expressions import AlwaysTrue, Or
-
-    table = catalog_loader(record)
-    row_filter = None
-    for scan in scans:
-        scan_filter = iceberg_filter(scan, record)
-        row_filter = scan_filter if row_filter is None else Or(row_filter, scan_filter)
-    tasks = list(table.scan(row_filter=row_filter or AlwaysTrue()).plan_files())
-    size = sum(task.file.file_size_in_bytes + sum(d.file_size_in_bytes for d in task.delete_files) for task in tasks)
-    partitions = {(task.file.spec_id, str(task.file.partition)) for task in tasks}
-    total_files = record.totals.file_count
-    return TableEstimate(
-        files=len(tasks),
-        bytes=size,
-        partitions_matched=len(partitions) if record.partition_spec.is_partitioned else None,
-        total_files=total_files,
-        total_bytes=record.totals.total_bytes,
-        pruned=total_files is not None and len(tasks) < total_files,
-        method="pyiceberg-plan",
-    )
-
-
-def iceberg_filter(scan: TableScan, record: TableRecord):
-    """The scan's recognised predicates on any column, as a pyiceberg expression (AND-ed)."""
-    from pyiceberg.expressions import (
-        AlwaysTrue,
-        And,
-        EqualTo,
-        GreaterThan,
-        GreaterThanOrEqual,
-        In,
-        LessThan,
-        LessThanOrEqual,
-    )
-
-    builders = {">": GreaterThan, ">=": GreaterThanOrEqual, "<": LessThan, "<=": LessThanOrEqual, "=": EqualTo}
-    column_types = {c.path.lower(): (c.path, c.type) for c in record.columns}
-    result = AlwaysTrue()
-    for predicate in scan.predicates:
-        for column, operator, values in comparisons(predicate):
-            known = column_types.get(column_path(column).lower())
-            if known is None:
-                continue
-            path, column_type = known
-            typed = [iceberg_literal(v, column_type) for v in values]
-            if any(v is None for v in typed):
-                continue
-            if operator == "in":
-                term = In(path, typed)
-            elif operator == "day":
-                day = typed_value(values[0], "timestamp")
-                start, end = (iso_time(moment, column_type) for moment in (day, day + timedelta(days=1)))
-                term = And(GreaterThanOrEqual(path, start), LessThan(path, end))
-            else:
-                term = builders[operator](path, typed[0])
-            result = And(result, term)
-    return result
-
-
-def iso_time(moment: datetime, column_type: str) -> str:
-    """ISO text pyiceberg accepts for the column: a date, a naive timestamp, or one with an offset
-    (a literal without a zone on a timestamptz column is read as UTC, as DuckDB does)."""
-    if column_type == "date":
-        return moment.date().isoformat()
-    if column_type == "timestamptz" and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.isoformat()
-
-
-def iceberg_literal(value: Any, column_type: str) -> Any:
-    """Values pyiceberg converts to the column type itself: ISO text for times, numbers for numbers."""
-    typed = typed_value(value, column_type)
-    if isinstance(typed, datetime):
-        return iso_time(typed, column_type)
-    if isinstance(typed, float) and column_type in ("int", "long"):
-        return int(typed)
-    return typed
-

@@ -1,0 +1,17 @@
+"""Crawlers of catalog backends into table records; ``crawler_for`` picks the backend a catalog config names."""
+
+from __future__ import annotations
+
+from catalog_ingest.crawlers.base import Crawler
+from catalog_ingest.settings import CatalogConfig
+
+
+def crawler_for(config: CatalogConfig, *, max_partitions: int = 20000, retries: int = 3) -> Crawler:
+    """Backends are imported on first use: boto3 loads only when a Glue catalog is configured."""
+    if config.type == "glue":
+        from catalog_ingest.crawlers.glue import GlueCrawler
+
+        return GlueCrawler(config, max_partitions=max_partitions, retries=retries)
+    from catalog_ingest.crawlers.iceberg import IcebergCrawler
+
+    return IcebergCrawler(config, max_partitions=max_partitions, retries=retries)

@@ -1,4 +1,8 @@
-"""The crawler interface: one per catalog backend, the shape of pyiceberg's catalog package."""
+"""The crawler interface: one per catalog backend, the shape of pyiceberg's catalog package.
+
+Backends (``iceberg``, ``glue``) import this and the shared modules (``common``, ``pyiceberg_catalogs``,
+``iceberg_record``), never each other; ``catalog_ingest.crawlers.crawler_for`` picks one by config.
+"""
 
 from __future__ import annotations
 
@@ -62,13 +66,3 @@ def admits(config: CatalogConfig, namespace: str, name: str) -> bool:
     if config.include and not any(matches(p) for p in config.include):
         return False
     return not any(matches(p) for p in config.exclude)
-
-
-def crawler_for(config: CatalogConfig, *, max_partitions: int = 20000, retries: int = 3) -> Crawler:
-    if config.type == "glue":
-        from catalog_ingest.crawlers.glue import GlueCrawler
-
-        return GlueCrawler(config, max_partitions=max_partitions, retries=retries)
-    from catalog_ingest.crawlers.iceberg import IcebergCrawler
-
-    return IcebergCrawler(config, max_partitions=max_partitions, retries=retries)
