@@ -296,18 +296,6 @@ def test_gate_thresholds_never_go_down_silently() -> None:
     assert gate.check(summary, current) == ["stats: 0.750 < 0.900"]
 
 
-@pytest.fixture(scope="module")
-def sample_settings(tmp_path_factory: pytest.TempPathFactory):
-    from catalog_ingest.ingest import ingest
-    from catalog_ingest.sample_lake import build_sample_lake
-    from catalog_ingest.settings import load_settings
-
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("eval-lake"))
-    build_sample_lake(settings.lake_dir)
-    ingest(settings)
-    return settings
-
-
 def test_fast_subset_meets_thresholds_with_the_offline_model(sample_settings) -> None:
     thresholds = gate.load_thresholds()
     summary, failures = gate.run_gate(sample_settings, thresholds)
