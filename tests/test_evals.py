@@ -244,6 +244,17 @@ def test_fact_resolvers_on_a_small_lake(small_lake: FactResolver) -> None:
     assert resolve(small_lake, fact="last_updated").groups[0][0] == today
 
 
+def test_a_catalog_that_is_not_there_is_unreachable(tmp_path: Path) -> None:
+    from catalog_ingest.crawlers.base import CatalogUnreachable
+    from catalog_ingest.settings import CatalogConfig
+    from evals.facts import open_catalogs
+
+    missing = CatalogConfig(name="gone", properties={"type": "sql", "uri": f"sqlite:///{tmp_path / 'nope.db'}"})
+    with pytest.raises(CatalogUnreachable, match="nope.db does not exist"):
+        open_catalogs([missing])
+    assert not (tmp_path / "nope.db").exists()
+
+
 def test_fact_errors_name_the_problem(small_lake: FactResolver) -> None:
     with pytest.raises(GoldError, match="shop.nope"):
         small_lake.expected(Fact(fact="row_count", table="shop.nope"))
