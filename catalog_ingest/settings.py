@@ -177,6 +177,13 @@ class Settings(BaseSettings):
     def threads_path(self) -> Path:
         return self.data_dir / "threads.sqlite"
 
+    def with_section(self, section: str, **changes: Any) -> Settings:
+        """A copy with some fields of one section changed (``settings.with_section("api", port=9000)``);
+        ``None`` values leave a field as it is, so optional command-line flags can be passed straight in."""
+        current = getattr(self, section)
+        updated = current.model_copy(update={k: v for k, v in changes.items() if v is not None})
+        return self.model_copy(update={section: updated})
+
     def sample_catalog(self) -> CatalogConfig:
         """The embedded default: the sample lake's local pyiceberg SQL catalog."""
         lake = self.lake_dir.resolve()

@@ -56,10 +56,9 @@ def local_server(settings: Settings) -> Iterator[str]:
     from api.app import create_app
 
     port = free_port()
-    api = settings.api.model_copy(
-        update={"host": "127.0.0.1", "port": port, "auth_enabled": False, "rate_limit_per_minute": 1_000_000}
+    app = create_app(
+        settings.with_section("api", host="127.0.0.1", port=port, auth_enabled=False, rate_limit_per_minute=1_000_000)
     )
-    app = create_app(settings.model_copy(update={"api": api}))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="eval-api", daemon=True)
     thread.start()

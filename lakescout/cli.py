@@ -304,11 +304,7 @@ def serve(
     """Run the chat API with uvicorn."""
     from api.server import run_server
 
-    settings = settings_of(ctx)
-    api = settings.api.model_copy(
-        update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
-    )
-    run_server(settings.model_copy(update={"api": api}))
+    run_server(settings_of(ctx).with_section("api", host=host, port=port, workers=workers))
 
 
 @app.command("eval")
