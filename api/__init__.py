@@ -1,0 +1,1 @@
+"""The chat API: FastAPI routes over the agent, with auth, limits, metrics and ingest jobs."""

@@ -19,6 +19,7 @@ import numpy as np
 from catalog_ingest.documents import documents_for
 from catalog_ingest.embeddings import MiniLMEmbedder
 from catalog_ingest.index import LexicalIndex, VectorIndex
+from catalog_ingest.ingest import EMBED_GROUP_TABLES
 from catalog_ingest.records import Column, PartitionField, PartitionSpec, TableRecord, TableTotals
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import Settings
@@ -150,9 +151,11 @@ def main(argv: list[str] | None = None) -> None:
 
         def write_indexes() -> None:
             start = 0
-            for key, table_docs in per_table:
-                vector_index.replace_table(key, table_docs, vectors[start : start + len(table_docs)])
-                start += len(table_docs)
+            for group in range(0, len(per_table), EMBED_GROUP_TABLES):  # the groups an ingest writes
+                tables = per_table[group : group + EMBED_GROUP_TABLES]
+                group_docs = [doc for _, table_docs in tables for doc in table_docs]
+                vector_index.replace_tables([key for key, _ in tables], group_docs, vectors[start : start + len(group_docs)])
+                start += len(group_docs)
             lexical.build(docs)
             lexical.save(settings.lexical_path)
 

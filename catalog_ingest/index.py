@@ -21,9 +21,8 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.config import Settings as ChromaSettings
 
-from catalog_ingest.documents import Document, MetadataValue, documents_for
-from catalog_ingest.embeddings import Embedder, embed_documents
-from catalog_ingest.records import TableRecord
+from catalog_ingest.documents import Document, MetadataValue
+from catalog_ingest.embeddings import Embedder
 from catalog_ingest.settings import Settings
 
 Metadata = dict[str, MetadataValue]
@@ -116,12 +115,9 @@ class VectorIndex:
             )
         self._max_batch = self._client.get_max_batch_size()
 
-    def replace_table(self, table_key: str, docs: list[Document], vectors: np.ndarray) -> None:
-        """Swap in a table's documents: its old ones (including vanished columns) are deleted first."""
-        self.replace_tables([table_key], docs, vectors)
-
     def replace_tables(self, table_keys: list[str], docs: list[Document], vectors: np.ndarray) -> None:
-        """Several tables in one delete and few adds: Chroma's cost is per call far more than per row."""
+        """Swap in the tables' documents: their old ones (including vanished columns) go first, in one delete
+        and few adds, since Chroma's cost is per call far more than per row."""
         if len(docs) != len(vectors):
             raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors for {', '.join(table_keys)}")
         if table_keys:
@@ -136,6 +132,7 @@ class VectorIndex:
             )
 
     def delete_table(self, table_key: str) -> None:
+        """Drop one table's documents (a table removed from the catalog, or vectors whose record never landed)."""
         self._collection.delete(where={"table_key": table_key})
 
     def table_keys(self) -> set[str]:
@@ -219,22 +216,6 @@ class ExactVectors:
         return [(self._ids[i], float(scores[i]), dict(self._metadatas[i])) for i in top if np.isfinite(scores[i])]
 
 
-def index_records(records: Iterable[TableRecord], vector: VectorIndex, lexical: LexicalIndex) -> int:
-    """Replace each record's documents in both stores; returns the number of documents written.
-
-    All documents are embedded in one call, so batches sorted by length span tables. The lexical index
-    still has to be saved by the caller, once, after the last table.
-    """
-    per_table = [(record.key, documents_for(record)) for record in records]
-    vectors = embed_documents(vector.embedder, [doc for _, docs in per_table for doc in docs])
-    start = 0
-    for table_key, docs in per_table:
-        vector.replace_table(table_key, docs, vectors[start : start + len(docs)])
-        lexical.replace_table(table_key, docs)
-        start += len(docs)
-    return start
-
-
 # ---------------------------------------------------------------------------------------------- lexical
 
 STOPWORDS = frozenset(
@@ -273,8 +254,9 @@ def tokenize(text: str) -> list[str]:
 class LexicalIndex:
     """BM25 over identifier tokens, with document metadata; rebuilt on change, saved as one directory.
 
-    BM25 weights depend on the whole corpus, so tables are replaced in the token store and the scoring
-    matrix is rebuilt lazily before the next search or save (tens of thousands of documents: about a second).
+    BM25 weights depend on the whole corpus, so an ingest builds the index whole from the record store
+    (``build``) and the scoring matrix is made lazily before the first search (tens of thousands of
+    documents: about a second).
     """
 
     FILE = "documents.json"
@@ -293,27 +275,10 @@ class LexicalIndex:
         """Replace the whole index with ``docs``."""
         with self._lock:
             self._tokens, self._metadata = {}, {}
-            self._add(docs)
-
-    def replace_table(self, table_key: str, docs: list[Document]) -> None:
-        with self._lock:
-            self._remove(table_key)
-            self._add(docs)
-
-    def delete_table(self, table_key: str) -> None:
-        with self._lock:
-            self._remove(table_key)
-
-    def _add(self, docs: Iterable[Document]) -> None:
-        for doc in docs:
-            self._tokens[doc.id] = tokenize(doc.text)
-            self._metadata[doc.id] = dict(doc.metadata)
-        self._bm25 = None
-
-    def _remove(self, table_key: str) -> None:
-        for doc_id in [i for i, m in self._metadata.items() if m.get("table_key") == table_key]:
-            del self._tokens[doc_id], self._metadata[doc_id]
-        self._bm25 = None
+            for doc in docs:
+                self._tokens[doc.id] = tokenize(doc.text)
+                self._metadata[doc.id] = dict(doc.metadata)
+            self._bm25 = None
 
     def table_keys(self) -> set[str]:
         return {str(m["table_key"]) for m in self._metadata.values()}

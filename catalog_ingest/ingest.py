@@ -140,7 +140,7 @@ class Ingester:
                     crawler.close()
             if not dry_run:
                 self._drop_orphan_vectors()
-                self._refresh_lexical(force=full)
+                self.refresh_lexical(force=full)
         report.seconds = time.monotonic() - started
         return report
 
@@ -171,7 +171,7 @@ class Ingester:
         for key in sorted(set(stored) - set(listed)):
             report.removed.append(key.split(".", 1)[1])
             if not dry_run:
-                self._remove(key)
+                self.remove(key)
 
         pending: list[tuple[TableRecord, str]] = []
         with ThreadPoolExecutor(max_workers=self.settings.ingest.concurrency) as pool:
@@ -197,11 +197,11 @@ class Ingester:
                 if status != "unchanged" and not dry_run:
                     pending.append((record, fingerprint))
                     if len(pending) >= EMBED_GROUP_TABLES:
-                        report.documents_embedded += self._write(pending)
+                        report.documents_embedded += self.write(pending)
                         pending = []
                 self.progress.advance(record.full_name, status)
         if pending:
-            report.documents_embedded += self._write(pending)
+            report.documents_embedded += self.write(pending)
 
     def _remove_unconfigured_catalogs(self, report: IngestReport, *, dry_run: bool) -> None:
         """A catalog taken out of the settings takes its tables out of the index."""
@@ -210,15 +210,18 @@ class Ingester:
             for key in sorted(self.store.versions(catalog)):
                 report.removed.append(key.split(".", 1)[1])
                 if not dry_run:
-                    self._remove(key)
+                    self.remove(key)
 
-    def _remove(self, key: str) -> None:
+    def remove(self, key: str) -> None:
+        """Take one table out: its vectors, then its record."""
         self.vectors.delete_table(key)
         self.store.delete(key)
 
-    def _write(self, batch: list[tuple[TableRecord, str]]) -> int:
-        """Embed a group of tables together (each distinct text once), write their vectors, then their
-        records: a run killed in between leaves records that still say the old version, so it redoes them."""
+    def write(self, batch: list[tuple[TableRecord, str]]) -> int:
+        """Embed a group of (record, fingerprint) tables together (each distinct text once), write their
+        vectors, then their records: a run killed in between leaves records that still say the old version,
+        so it redoes them. ``run`` calls this per group of crawled tables; tests call it with hand-made
+        records, then ``refresh_lexical``."""
         documents = [doc for record, _ in batch for doc in documents_for(record)]
         self.vectors.replace_tables([record.key for record, _ in batch], documents, embed_documents(self.embedder, documents))
         for record, fingerprint in batch:
@@ -231,7 +234,7 @@ class Ingester:
         for key in self.vectors.table_keys() - known:
             self.vectors.delete_table(key)  # no record to delete
 
-    def _refresh_lexical(self, *, force: bool) -> None:
+    def refresh_lexical(self, *, force: bool = False) -> None:
         """Rebuild the lexical index when the store's contents differ from what it was built from."""
         generation = self.store_generation()
         path = self.settings.lexical_path

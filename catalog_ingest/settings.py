@@ -2,6 +2,13 @@
 
 Built once at the edge (the CLI or the API) and passed down; nothing below reads the environment itself.
 Nested settings use ``__`` in environment variables: ``LAKESCOUT_SQL__ROW_LIMIT=500``.
+
+The sections of the upper layers (``model`` and ``sql`` for the agent, ``api`` for the server) live here,
+in the bottom layer, on purpose. pydantic-settings reads the environment and the TOML file into one
+``BaseSettings`` class, which must name the type of every section; were a section defined in the layer that
+uses it, this module would have to import upward (agent, api), and the one-way layering is worth more than
+the locality. Each section is a plain model that only its own layer reads, and each layer is handed the
+section it needs (``chat_model(settings.model)``, ``SqlSettings`` for the engines, ``KeyRing(settings.api)``).
 """
 
 from __future__ import annotations
@@ -169,6 +176,13 @@ class Settings(BaseSettings):
     @property
     def threads_path(self) -> Path:
         return self.data_dir / "threads.sqlite"
+
+    def with_section(self, section: str, **changes: Any) -> Settings:
+        """A copy with some fields of one section changed (``settings.with_section("api", port=9000)``);
+        ``None`` values leave a field as it is, so optional command-line flags can be passed straight in."""
+        current = getattr(self, section)
+        updated = current.model_copy(update={k: v for k, v in changes.items() if v is not None})
+        return self.model_copy(update={section: updated})
 
     def sample_catalog(self) -> CatalogConfig:
         """The embedded default: the sample lake's local pyiceberg SQL catalog."""

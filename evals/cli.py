@@ -1,7 +1,8 @@
 """``lakescout eval`` (and ``python -m evals``): run the suite, write the reports, compare with the last run.
 
 Exit codes: 0 the suite ran (scores are measurements; the gate is what fails on them), 1 it could not run
-(bad case files, no server, no index), 2 bad configuration.
+(bad case files, no server, no index, a catalog that cannot be opened), 2 bad configuration; the reason is
+one ``error:`` line on stderr, as from every other lakescout command.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from catalog_ingest.crawlers.base import CatalogUnreachable
 from catalog_ingest.settings import ConfigError, Settings, load_settings
-from evals.loader import CaseError
 from evals import report
+from evals.loader import CaseError
 from evals.results import EvalResults
 from evals.runner import EvalError, run_eval
 
@@ -37,6 +39,12 @@ def prepare_sample_index(settings: Settings, console: Console) -> None:
         build_sample_lake(settings.lake_dir)
     console.print("ingesting the sample lake")
     ingest(settings)
+
+
+def failed(console: Console, error: Exception, code: int) -> int:
+    """Say why the suite could not run, as the ``lakescout`` command does: ``error: ...``, unwrapped."""
+    console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+    return code
 
 
 def print_summary(results: EvalResults, console: Console) -> None:
@@ -69,11 +77,9 @@ def run(
             prepare_sample_index(settings, console)
         results = run_eval(api, api_key, cases, concurrency, settings=settings, subset=subset, console=console)
     except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 2
-    except (CaseError, EvalError) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 1
+        return failed(console, exc, 2)
+    except (CaseError, EvalError, CatalogUnreachable) as exc:
+        return failed(console, exc, 1)
     out = out or settings.data_dir / "eval"
     out.mkdir(parents=True, exist_ok=True)
     if compare is None and (out / "results.json").exists():
@@ -107,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(data_dir=args.data_dir)
     except ConfigError as exc:
-        Console(stderr=True).print(f"error: {exc}", highlight=False)
-        return 2
+        return failed(Console(stderr=True), exc, 2)
     return run(args.api, args.api_key, args.cases, args.concurrency, args.out, args.compare, subset=args.subset,
                settings=settings)

@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.catalog import Catalog
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform, TimeTransform, VoidTransform
 from pyiceberg.types import DateType, TimestampType, TimestamptzType
 
+from catalog_ingest.crawlers.glue import pyiceberg_glue_properties
+from catalog_ingest.crawlers.pyiceberg_catalogs import open_catalog
+from catalog_ingest.settings import CatalogConfig
+
 if TYPE_CHECKING:
-    from catalog_ingest.settings import CatalogConfig
     from evals.loader import Fact
 
 FACT_ARGUMENTS: dict[str, tuple[str, ...]] = {
@@ -89,23 +92,16 @@ def texts(*groups: tuple[str, ...] | str) -> Expected:
 
 
 def open_catalogs(configs: list[CatalogConfig]) -> dict[str, Catalog]:
-    """pyiceberg catalogs for lakescout's catalog configurations (Glue ones for their Iceberg tables)."""
-    return {config.name: open_catalog(config) for config in configs}
+    """pyiceberg catalogs for lakescout's catalog configurations, opened the way the crawlers open them (a
+    Glue catalog through pyiceberg's GlueCatalog, for its Iceberg tables). A catalog that cannot be opened
+    raises ``CatalogUnreachable``."""
+    return {config.name: open_catalog(as_iceberg(config)) for config in configs}
 
 
-def open_catalog(config: CatalogConfig) -> Catalog:
-    properties = dict(config.properties)
-    name = properties.pop("catalog-name", config.name)  # SQL catalogs key their rows by this name
-    if config.type == "glue":
-        glue_keys = {
-            "region": "glue.region",
-            "endpoint_url": "glue.endpoint",
-            "access_key_id": "glue.access-key-id",
-            "secret_access_key": "glue.secret-access-key",
-            "catalog_id": "glue.id",
-        }
-        properties = {"type": "glue", **{glue_keys[k]: v for k, v in properties.items() if k in glue_keys}}
-    return load_catalog(name, **properties)
+def as_iceberg(config: CatalogConfig) -> CatalogConfig:
+    if config.type != "glue":
+        return config
+    return CatalogConfig(name=config.name, type="iceberg", properties=pyiceberg_glue_properties(config.properties))
 
 
 class FactResolver:

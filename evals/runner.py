@@ -21,7 +21,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from catalog_ingest.settings import Settings
+from catalog_ingest.settings import CatalogConfig, Settings
 from evals import scorers
 from evals.facts import Expected, FactResolver, GoldError, open_catalogs
 from evals.loader import DEFAULT_GLOB, Case, load_cases
@@ -56,10 +56,9 @@ def local_server(settings: Settings) -> Iterator[str]:
     from api.app import create_app
 
     port = free_port()
-    api = settings.api.model_copy(
-        update={"host": "127.0.0.1", "port": port, "auth_enabled": False, "rate_limit_per_minute": 1_000_000}
+    app = create_app(
+        settings.with_section("api", host="127.0.0.1", port=port, auth_enabled=False, rate_limit_per_minute=1_000_000)
     )
-    app = create_app(settings.model_copy(update={"api": api}))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="eval-api", daemon=True)
     thread.start()
@@ -202,19 +201,13 @@ async def run_all(
     api_url: str,
     api_key: str | None,
     cases: list[Case],
-    resolver: FactResolver,
+    catalogs: list[CatalogConfig],
     concurrency: int,
     on_done: Callable[[CaseResult], None],
 ) -> list[CaseResult]:
+    """Check the server, compute every case's gold from ``catalogs``, then ask the cases concurrently."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     limits = asyncio.Semaphore(max(1, concurrency))
-
-    gold: dict[str, tuple[list[Expected], dict[str, Any]] | GoldError] = {}
-    for case in cases:  # before any question: pyiceberg calls would block the event loop
-        try:
-            gold[case.id] = resolve_gold(case, resolver)
-        except GoldError as exc:
-            gold[case.id] = exc
 
     async def one(client: httpx.AsyncClient, case: Case) -> CaseResult:
         result = new_result(case)
@@ -233,7 +226,20 @@ async def run_all(
 
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=REQUEST_TIMEOUT_S) as client:
         await check_server(client)
+        gold = gold_of(cases, FactResolver(open_catalogs(catalogs)))
         return list(await asyncio.gather(*(one(client, case) for case in cases)))
+
+
+def gold_of(cases: list[Case], resolver: FactResolver) -> dict[str, tuple[list[Expected], dict[str, Any]] | GoldError]:
+    """Each case's gold, or why it cannot be had; computed before any question is asked, since pyiceberg
+    calls would block the event loop."""
+    gold: dict[str, tuple[list[Expected], dict[str, Any]] | GoldError] = {}
+    for case in cases:
+        try:
+            gold[case.id] = resolve_gold(case, resolver)
+        except GoldError as exc:
+            gold[case.id] = exc
+    return gold
 
 
 async def check_server(client: httpx.AsyncClient) -> None:
@@ -261,7 +267,7 @@ def run_eval(
     ``api_url`` the API runs in this process on ``settings``.
     """
     cases = load_cases(cases_glob, subset=subset)
-    resolver = FactResolver(open_catalogs(settings.effective_catalogs()))
+    catalogs = settings.effective_catalogs()
     started = datetime.now(timezone.utc)
     console = console or Console(stderr=True)
     with Progress(
@@ -277,10 +283,10 @@ def run_eval(
             progress.update(task, advance=1, description=f"eval: {passed} passed, last {result.id}")
 
         if api_url:
-            results = asyncio.run(run_all(api_url, api_key, cases, resolver, concurrency, on_done))
+            results = asyncio.run(run_all(api_url, api_key, cases, catalogs, concurrency, on_done))
         else:
             with local_server(settings) as url:
-                results = asyncio.run(run_all(url, None, cases, resolver, concurrency, on_done))
+                results = asyncio.run(run_all(url, None, cases, catalogs, concurrency, on_done))
     return EvalResults(
         started_at=started,
         finished_at=datetime.now(timezone.utc),

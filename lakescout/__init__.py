@@ -1,0 +1,1 @@
+"""The `lakescout` command line."""

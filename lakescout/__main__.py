@@ -1,3 +1,5 @@
+"""`python -m lakescout`: the same command as `lakescout`."""
+
 from lakescout.cli import main
 
 main()

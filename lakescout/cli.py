@@ -37,7 +37,7 @@ class UserError(Exception):
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` to stderr as plain text and exit with ``code``."""
-    errors.print(f"error: {message}", markup=False, highlight=False)
+    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code) from None
 
 
@@ -304,14 +304,11 @@ def serve(
     """Run the chat API with uvicorn."""
     from api.server import run_server
 
-    settings = settings_of(ctx)
-    api = settings.api.model_copy(
-        update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
-    )
-    run_server(settings.model_copy(update={"api": api}))
+    run_server(settings_of(ctx).with_section("api", host=host, port=port, workers=workers))
 
 
 @app.command("eval")
+@reports_errors
 def eval_command(
     ctx: typer.Context,
     api: Annotated[str | None, typer.Option(help="URL of a running lakescout API (default: start one in-process).")] = None,
@@ -322,7 +319,9 @@ def eval_command(
     compare: Annotated[Path | None, typer.Option(help="A previous results.json to compare with.")] = None,
     fast: Annotated[bool, typer.Option("--fast", help="Only the fast gate subset.")] = False,
 ) -> None:
-    """Score the chat endpoints on the eval cases: results.json, summary.md and report.html."""
+    """Score the chat endpoints on the eval cases: results.json, summary.md and report.html.
+
+    The suite reports its own failures (bad cases, no server, no index) with the same one ``error:`` line."""
     from evals.cli import run
 
     code = run(api, api_key, cases, concurrency, out, compare, subset="fast" if fast else None,

@@ -1,14 +1,21 @@
-"""A small hand-made catalog for the agent tests: realistic records in a real RecordStore, a keyword
-retriever in place of the vector index, and a stub SQL engine that records what it was asked to run."""
+"""A small hand-made catalog for the agent tests: realistic records indexed the way an ingest indexes
+crawled ones (real RecordStore, Chroma and BM25 in the test's directory, searched by the real hybrid
+retriever), and a stub SQL engine that records what it was asked to run.
+
+The engine stays a stub: these records describe tables that have no data files, so there is nothing a
+real engine could read; the agent tests check which SQL is sent. Real DuckDB runs against the sample lake
+(``tests/test_agent_tools.py``, ``tests/test_sql_engine.py``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 from agent.context import AgentContext
-from agent.models.language import words
 from agent.sql.engines.base import QueryResult, SqlExecutionError
+from catalog_ingest.embeddings import MiniLMEmbedder
+from catalog_ingest.ingest import Ingester
 from catalog_ingest.records import (
     Column,
     PartitionField,
@@ -19,7 +26,7 @@ from catalog_ingest.records import (
     TableRecord,
     TableTotals,
 )
-from catalog_ingest.retrieval import TableHit
+from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 
@@ -158,26 +165,6 @@ def all_records() -> list[TableRecord]:
     return [orders(), refunds(), events(), users()]
 
 
-class KeywordRetriever:
-    """Stands in for the hybrid index: scores tables by shared words in names, columns and comments."""
-
-    def __init__(self, store: RecordStore) -> None:
-        self.store = store
-
-    def search(self, query: str, k: int = 5, namespace: str | None = None) -> list[TableHit]:
-        wanted = {w.rstrip("s") for w in words(query.replace("_", " "))}
-        hits = []
-        for record in self.store.records():
-            if namespace and record.namespace != namespace:
-                continue
-            name_words = {w.rstrip("s") for w in words(f"{record.name} {record.comment or ''}".replace("_", " "))}
-            columns = [c.path for c in record.columns if wanted & {w.rstrip("s") for w in words(c.path.replace("_", " "))}]
-            score = 2 * len(wanted & name_words) + len(columns)
-            if score:
-                hits.append(TableHit(record.key, record.full_name, record.catalog, record.namespace, float(score), columns))
-        return sorted(hits, key=lambda h: (-h.score, h.full_name))[:k]
-
-
 class StubEngine:
     """Returns one fixed result, or fails for SQL mentioning 'broken'; remembers every query."""
 
@@ -191,14 +178,29 @@ class StubEngine:
         return QueryResult(columns=["status", "orders"], rows=[("shipped", 812), ("placed", 97)], truncated=False, elapsed_ms=3.0)
 
 
+@cache
+def embedder() -> MiniLMEmbedder:
+    """The local MiniLM model, loaded once per test process."""
+    return MiniLMEmbedder()
+
+
+def build_index(settings: Settings, records: list[TableRecord]) -> None:
+    """Index ``records`` through the ingest's own write path: vectors, records, then the lexical index."""
+    ingester = Ingester(settings, embedder=embedder())
+    try:
+        ingester.write([(record, record.fingerprint()) for record in records])
+        ingester.refresh_lexical()
+    finally:
+        ingester.close()
+
+
 def make_context(tmp_path: Path, engine: StubEngine | None = None, **settings: object) -> AgentContext:
-    store = RecordStore(tmp_path / "records.sqlite")
-    for record in all_records():
-        store.put(record)
+    lake = Settings(data_dir=tmp_path, **settings)
+    build_index(lake, all_records())
     stub = engine or StubEngine()
     return AgentContext(
-        settings=Settings(data_dir=tmp_path, **settings),
-        store=store,
-        retriever=KeywordRetriever(store),
+        settings=lake,
+        store=RecordStore(lake.store_path),
+        retriever=Retriever(lake, embedder()),
         engine_factory=lambda records, settings: stub,
     )

@@ -51,23 +51,23 @@ def moto_endpoint():
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+AWS_TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+"""Dummy credentials and a region, so boto3 and pyiceberg never look further than the moto server."""
+
+
+@pytest.fixture(scope="module")
 def aws_env(moto_endpoint):
-    """Dummy credentials and a region so boto3 and pyiceberg never look further than the moto server."""
-    values = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    yield moto_endpoint
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    """The moto endpoint, with ``AWS_TEST_ENVIRONMENT`` set for the requesting module only (its module-scoped
+    Glue fixtures need it too) and the previous environment restored when the module ends."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in AWS_TEST_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        yield moto_endpoint
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The CLI's question mode, chat REPL and search, against the ingested sample lake."""
+"""The CLI's question mode, chat REPL and search, against the ingested sample lake; its one-line errors."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from catalog_ingest.store import RecordStore
 from lakescout.cli import app
+from tests.conftest import free_port
 
 runner = CliRunner()
 
@@ -62,3 +63,15 @@ def test_chat_repl_keeps_the_thread(sample_settings):
     turns = proc.stdout.split("you> ")
     assert len(turns) == 4, proc.stdout  # banner, two answers, the prompt left at end of input
     assert f"{record.totals.record_count:,}" in turns[2]
+
+
+def test_eval_bad_input_is_one_error_line(tmp_path):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    no_cases = runner.invoke(app, ["--data-dir", str(tmp_path), "eval", "--api", nowhere, "--cases", str(tmp_path / "*.yaml")])
+    assert no_cases.exit_code == 1
+    assert no_cases.output == f"error: no case files match {tmp_path / '*.yaml'}\n"
+
+    no_server = runner.invoke(app, ["--data-dir", str(tmp_path), "eval", "--api", nowhere])
+    assert no_server.exit_code == 1
+    [line] = no_server.output.splitlines()
+    assert line.startswith(f"error: no lakescout API at {nowhere}") and "lakescout serve" in line

@@ -244,6 +244,17 @@ def test_fact_resolvers_on_a_small_lake(small_lake: FactResolver) -> None:
     assert resolve(small_lake, fact="last_updated").groups[0][0] == today
 
 
+def test_a_catalog_that_is_not_there_is_unreachable(tmp_path: Path) -> None:
+    from catalog_ingest.crawlers.base import CatalogUnreachable
+    from catalog_ingest.settings import CatalogConfig
+    from evals.facts import open_catalogs
+
+    missing = CatalogConfig(name="gone", properties={"type": "sql", "uri": f"sqlite:///{tmp_path / 'nope.db'}"})
+    with pytest.raises(CatalogUnreachable, match="nope.db does not exist"):
+        open_catalogs([missing])
+    assert not (tmp_path / "nope.db").exists()
+
+
 def test_fact_errors_name_the_problem(small_lake: FactResolver) -> None:
     with pytest.raises(GoldError, match="shop.nope"):
         small_lake.expected(Fact(fact="row_count", table="shop.nope"))
@@ -294,18 +305,6 @@ def test_gate_thresholds_never_go_down_silently() -> None:
     lowered, _ = gate.merge(current, gate.measured(summary, 0.05), allow_lower=True)
     assert lowered.categories["stats"] == 0.7
     assert gate.check(summary, current) == ["stats: 0.750 < 0.900"]
-
-
-@pytest.fixture(scope="module")
-def sample_settings(tmp_path_factory: pytest.TempPathFactory):
-    from catalog_ingest.ingest import ingest
-    from catalog_ingest.sample_lake import build_sample_lake
-    from catalog_ingest.settings import load_settings
-
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("eval-lake"))
-    build_sample_lake(settings.lake_dir)
-    ingest(settings)
-    return settings
 
 
 def test_fast_subset_meets_thresholds_with_the_offline_model(sample_settings) -> None:

@@ -14,7 +14,8 @@ from tokenizers import Tokenizer
 
 from catalog_ingest.documents import documents_for
 from catalog_ingest.embeddings import MINILM_MAX_TOKENS, MiniLMEmbedder, minilm_tokenizer_path
-from catalog_ingest.index import IndexMismatchError, LexicalIndex, VectorIndex, index_records, tokenize
+from catalog_ingest.index import IndexMismatchError, LexicalIndex, VectorIndex, tokenize
+from catalog_ingest.ingest import Ingester
 from catalog_ingest.records import Column, PartitionField, PartitionSpec, TableRecord, TableTotals
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import Settings
@@ -105,15 +106,17 @@ def catalog() -> list[TableRecord]:
     ]
 
 
-def build(settings: Settings, embedder: MiniLMEmbedder, records: list[TableRecord]) -> None:
-    """What an ingest does: replace the tables in both stores, save the lexical index, release Chroma."""
-    lexical = LexicalIndex.load(settings.lexical_path)
-    vector = VectorIndex(settings, embedder)
+def build(settings: Settings, embedder: MiniLMEmbedder, records: list[TableRecord], *, remove: str | None = None) -> None:
+    """What an ingest does with the tables it crawled (or took out): vectors, then records, then the lexical
+    index rebuilt from the record store; Chroma is released at the end."""
+    ingester = Ingester(settings, embedder=embedder)
     try:
-        index_records(records, vector, lexical)
+        if remove:
+            ingester.remove(remove)
+        ingester.write([(record, record.fingerprint()) for record in records])
+        ingester.refresh_lexical()
     finally:
-        vector.close()
-    lexical.save(settings.lexical_path)
+        ingester.close()
 
 
 @pytest.fixture(scope="module")
@@ -219,10 +222,7 @@ def test_replace_and_delete_update_both_stores(tmp_path, embedder):
     assert retriever.search("reimbursement total", namespace="finance")[0].matched_columns == ["reimbursement_total"]
     assert "region" not in retriever.search("refunds by region", namespace="finance")[0].matched_columns
 
-    lexical = LexicalIndex.load(settings.lexical_path)
-    vector.delete_table(refunds.key)
-    lexical.delete_table(refunds.key)
-    lexical.save(settings.lexical_path)
+    build(settings, embedder, [], remove=refunds.key)
     retriever.reload()
     assert refunds.key not in vector.table_keys() | LexicalIndex.load(settings.lexical_path).table_keys()
     for question in ("refunds", "finance.refunds", "reimbursement total", "money given back to customers"):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog_ingest.settings import ConfigError, load_settings
+from catalog_ingest.settings import ConfigError, Settings, load_settings
 
 
 def test_defaults_point_at_the_sample_lake(tmp_path):
@@ -50,3 +50,10 @@ def test_duplicate_catalog_names_refused(tmp_path):
     config.write_text('[[catalogs]]\nname = "a"\n\n[[catalogs]]\nname = "a"\n')
     with pytest.raises(ConfigError, match="repeated: a"):
         load_settings(config_file=config)
+
+
+def test_with_section_changes_only_the_given_fields():
+    settings = Settings(api={"port": 9000, "workers": 2})
+    changed = settings.with_section("api", host="0.0.0.0", port=None, workers=3)
+    assert (changed.api.host, changed.api.port, changed.api.workers) == ("0.0.0.0", 9000, 3)
+    assert settings.api.workers == 2 and changed.sql == settings.sql
