@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.schema import Schema
@@ -24,8 +24,18 @@ from catalog_ingest.crawlers.glue import pyiceberg_glue_properties
 from catalog_ingest.crawlers.pyiceberg_catalogs import open_catalog
 from catalog_ingest.settings import CatalogConfig
 
-if TYPE_CHECKING:
-    from evals.loader import Fact
+
+class Fact(Protocol):
+    """The arguments of a fact as the case loader's ``Fact`` model carries them (a protocol, so the loader,
+    which validates fact names against ``FACT_ARGUMENTS``, and this module do not import each other)."""
+
+    fact: str | None
+    table: str | None
+    column: str | None
+    which: Literal["current", "first"] | None
+    start: str | None
+    end: str | None
+    tolerance: float | None
 
 FACT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "row_count": ("table",),

@@ -41,8 +41,6 @@ BEING_SPLIT = frozenset(
         "agent/sql/validate.py",
         "agent/tools.py",
         "api/app.py",
-        "catalog_ingest/crawlers/glue.py",
-        "catalog_ingest/crawlers/iceberg.py",
         "catalog_ingest/sample_lake.py",
     }
 )
