@@ -299,8 +299,8 @@ def test_gate_thresholds_never_go_down_silently() -> None:
 @pytest.fixture(scope="module")
 def sample_settings(tmp_path_factory: pytest.TempPathFactory):
     from catalog_ingest.ingest import ingest
-    from catalog_ingest.sample_lake import build_sample_lake
     from catalog_ingest.settings import load_settings
+    from sample.build import build_sample_lake
 
     settings = load_settings(data_dir=tmp_path_factory.mktemp("eval-lake"))
     build_sample_lake(settings.lake_dir)
