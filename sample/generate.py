@@ -123,8 +123,7 @@ class World:
 
     def __init__(self, seed: int = 7, scale: float = 0.0, *, sources: Mapping[str, TableSource]) -> None:
         self.seed = seed
-        self.sources = sources
-        """Table name -> the generator of its rows, for the tables other tables draw from."""
+        self.sources = sources  # table name -> the generator of its rows (tables.TABLE_SOURCES)
         self.n_customers = 6_000 + int(scale * 100_000)
         self.n_products = N_PRODUCTS
         self.n_campaigns = N_CAMPAIGNS
