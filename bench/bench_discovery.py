@@ -13,9 +13,9 @@ from pathlib import Path
 
 from catalog_ingest.ingest import ingest
 from catalog_ingest.retrieval import CANDIDATES_PER_LIST, Retriever
-from catalog_ingest.sample_lake import build_sample_lake
 from catalog_ingest.settings import load_settings
 from evals.loader import load_cases
+from sample.build import build_sample_lake
 
 K = 5
 

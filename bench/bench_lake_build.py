@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from catalog_ingest.sample_lake import build_sample_lake
+from sample.build import build_sample_lake
 
 
 def timed_build(scale: float, lake_dir: Path | None = None) -> dict[str, float]:

@@ -22,16 +22,12 @@ from agent.sql.estimate import estimate_scan
 from catalog_ingest.crawlers.iceberg_record import iceberg_record
 from catalog_ingest.crawlers.pyiceberg_catalogs import open_catalog
 from catalog_ingest.records import TableRecord
-from catalog_ingest.settings import CatalogConfig, SqlSettings
+from catalog_ingest.settings import CatalogConfig, SqlSettings, sample_catalog_properties
 
 
 def lake_catalog(lake_dir: Path, name: str) -> CatalogConfig:
-    """The sample lake's layout (see ``Settings.sample_catalog``); a SQL catalog's tables belong to its name."""
-    lake = lake_dir.resolve()
-    return CatalogConfig(
-        name=name,
-        properties={"type": "sql", "uri": f"sqlite:///{lake / 'catalog.db'}", "warehouse": f"file://{lake / 'warehouse'}"},
-    )
+    """The sample lake's layout under another catalog name; a SQL catalog's tables belong to its name."""
+    return CatalogConfig(name=name, properties=sample_catalog_properties(lake_dir))
 
 
 def day_partitioned(record: TableRecord) -> str | None:

@@ -26,6 +26,18 @@ from pydantic_settings import (
 
 DEFAULT_CONFIG_FILE = Path("lakescout.toml")
 
+SAMPLE_CATALOG_NAME = "demo"
+
+
+def sample_catalog_properties(lake_dir: Path) -> dict[str, str]:
+    """pyiceberg SQL catalog properties of the sample lake in ``lake_dir`` (``catalog.db`` and ``warehouse/``).
+
+    The one definition of the layout: the sample builder writes it, ``Settings.sample_catalog`` crawls it.
+    It lives here, not in the ``sample`` package, so settings load without pyarrow or pyiceberg.
+    """
+    lake = Path(lake_dir).resolve()
+    return {"type": "sql", "uri": f"sqlite:///{lake / 'catalog.db'}", "warehouse": f"file://{lake / 'warehouse'}"}
+
 
 class ConfigError(ValueError):
     """Bad configuration: the message names the setting and what is expected."""
@@ -186,16 +198,7 @@ class Settings(BaseSettings):
 
     def sample_catalog(self) -> CatalogConfig:
         """The embedded default: the sample lake's local pyiceberg SQL catalog."""
-        lake = self.lake_dir.resolve()
-        return CatalogConfig(
-            name="demo",
-            type="iceberg",
-            properties={
-                "type": "sql",
-                "uri": f"sqlite:///{lake / 'catalog.db'}",
-                "warehouse": f"file://{lake / 'warehouse'}",
-            },
-        )
+        return CatalogConfig(name=SAMPLE_CATALOG_NAME, type="iceberg", properties=sample_catalog_properties(self.lake_dir))
 
     def effective_catalogs(self) -> list[CatalogConfig]:
         return self.catalogs or [self.sample_catalog()]

@@ -32,7 +32,7 @@ def prepare_sample_index(settings: Settings, console: Console) -> None:
     if settings.catalogs:
         raise EvalError(f"no index in {settings.data_dir}; run `lakescout ingest` first")
     from catalog_ingest.ingest import ingest
-    from catalog_ingest.sample_lake import build_sample_lake
+    from sample.build import build_sample_lake
 
     if not (settings.lake_dir / "catalog.db").exists():
         console.print(f"building the sample lake in {settings.lake_dir}")

@@ -94,7 +94,7 @@ def demo_lake(
     ] = None,
 ) -> None:
     """Build the sample lake (real Iceberg tables in a local SQL catalog) under the data directory."""
-    from catalog_ingest.sample_lake import build_sample_lake
+    from sample.build import build_sample_lake
 
     settings = settings_of(ctx)
     if scale < 0:
@@ -103,7 +103,7 @@ def demo_lake(
         lake = build_sample_lake(settings.lake_dir, scale=scale, seed=seed)
     console.print(f"sample lake: {len(lake.tables)} tables, {lake.total_bytes / 1e6:.1f} MB in {settings.lake_dir}")
     if glue_endpoint:
-        from catalog_ingest.sample_glue import register_sample_in_glue
+        from sample.glue import register_sample_in_glue
 
         summary = register_sample_in_glue(endpoint_url=glue_endpoint, seed=seed)
         console.print(f"registered in Glue at {glue_endpoint}: {summary}")

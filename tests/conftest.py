@@ -73,7 +73,7 @@ def aws_env(moto_endpoint):
 @pytest.fixture(scope="session")
 def sample_lake_dir(tmp_path_factory) -> Path:
     """The default sample lake, built once per test session (real Iceberg tables, a few MB)."""
-    from catalog_ingest.sample_lake import build_sample_lake
+    from sample.build import build_sample_lake
 
     data_dir = tmp_path_factory.mktemp("sample")
     build_sample_lake(data_dir / "lake")

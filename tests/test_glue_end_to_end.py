@@ -7,9 +7,9 @@ import pytest
 from agent.service import LakeAgent
 from catalog_ingest.ingest import ingest
 from catalog_ingest.retrieval import Retriever
-from catalog_ingest.sample_glue import register_sample_in_glue
 from catalog_ingest.settings import CatalogConfig, load_settings
 from catalog_ingest.store import RecordStore
+from sample.glue import register_sample_in_glue
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,11 @@ import pytest
 from pyiceberg.catalog.glue import GlueCatalog
 from pyiceberg.types import ListType
 
-from catalog_ingest.sample_glue import register_sample_in_glue
-from catalog_ingest.sample_lake import (
-    ANCHOR,
-    CATALOG_NAME,
-    FIRST_ORDER_ID,
-    PII_PROPERTY,
-    build_sample_lake,
-    open_sample_catalog,
-    sample_tables,
-)
+from catalog_ingest.crawlers.common import PII_PROPERTY
+from catalog_ingest.settings import SAMPLE_CATALOG_NAME as CATALOG_NAME
+from sample.build import FIRST_ORDER_ID, build_sample_lake, open_sample_catalog, sample_tables
+from sample.glue import register_sample_in_glue
+from sample.reference import ANCHOR
 
 
 @pytest.fixture(scope="module")

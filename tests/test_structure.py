@@ -41,7 +41,6 @@ BEING_SPLIT = frozenset(
         "agent/sql/validate.py",
         "agent/tools.py",
         "api/app.py",
-        "catalog_ingest/sample_lake.py",
     }
 )
 """Modules over the limit while their split is under way (issue 9); empty this at merge. An entry that is

@@ -9,7 +9,7 @@ table a real Glue catalog mixes:
   one unpartitioned CSV table;
 - a ``VIRTUAL_VIEW`` with its SQL in ``ViewOriginalText``.
 
-Rows come from ``sample_lake.sample_tables`` so Glue and the local lake hold the same people and orders.
+Rows come from ``sample.build.sample_tables`` so Glue and the local lake hold the same people and orders.
 Registering again replaces what an earlier call registered (the databases and the bucket's objects).
 """
 
@@ -31,7 +31,11 @@ from pyiceberg.types import (
     StructType,
 )
 
-from catalog_ingest.sample_lake import ANCHOR, PII_PROPERTY, SPECS_BY_NAME, TableSpec, sample_tables
+from catalog_ingest.crawlers.common import PII_PROPERTY
+from sample.build import sample_tables
+from sample.reference import ANCHOR
+from sample.spec import TableSpec
+from sample.tables import SPECS_BY_NAME
 
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 """A local endpoint accepts any keys; fixed ones keep the caller's real credentials out of the way."""
