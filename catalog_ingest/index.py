@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import threading
 import uuid
@@ -24,6 +23,7 @@ from chromadb.config import Settings as ChromaSettings
 from catalog_ingest.documents import Document, MetadataValue
 from catalog_ingest.embeddings import Embedder
 from catalog_ingest.settings import Settings
+from catalog_ingest.text import SEARCH_STOPWORDS, identifier_parts, identifier_words, stem
 
 Metadata = dict[str, MetadataValue]
 SearchResult = tuple[str, float, Metadata]
@@ -218,34 +218,13 @@ class ExactVectors:
 
 # ---------------------------------------------------------------------------------------------- lexical
 
-STOPWORDS = frozenset(
-    """a an and are as at be by can do does for from give had has have how i in into is it its list me my
-    of on or our per show tell that the their them there these this those to want was we were what when
-    where which who whom why will with you your all any find get please""".split()
-)
-WORD = re.compile(r"[A-Za-z0-9_.$-]+")
-IDENTIFIER_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-
-
-def stem(word: str) -> str:
-    """Light plural stripping so 'refunds' meets 'refund' and 'categories' meets 'category'."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
 def tokenize(text: str) -> list[str]:
     """Identifier-aware tokens: ``finance.refundAmount_2`` gives finance, refund, amount, 2 and the whole
     identifier ``finance.refundamount_2``, so both 'refund amount' and the exact name match."""
     tokens: list[str] = []
-    for word in WORD.findall(text):
-        word = word.strip(".-$")
-        parts = [part.lower() for part in IDENTIFIER_PART.findall(word)]
-        tokens.extend(stem(part) for part in parts if part not in STOPWORDS and (len(part) > 1 or part.isdigit()))
+    for word in identifier_words(text):
+        parts = identifier_parts(word)
+        tokens.extend(stem(part) for part in parts if part not in SEARCH_STOPWORDS and (len(part) > 1 or part.isdigit()))
         if len(parts) > 1:
             tokens.append(word.lower())
     return tokens

@@ -12,8 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog_ingest.embeddings import Embedder, embedder_for
-from catalog_ingest.index import STOPWORDS, WORD, ExactVectors, LexicalIndex, VectorIndex, stem
+from catalog_ingest.index import ExactVectors, LexicalIndex, VectorIndex
 from catalog_ingest.settings import Settings
+from catalog_ingest.text import SEARCH_STOPWORDS, identifier_words, stem
 
 RRF_K = 60
 CANDIDATES_PER_LIST = 50
@@ -25,7 +26,8 @@ NAMED_TABLE_BOOST = 1.0
 """Far above any fused score (at most about 0.06): a query that is a table's name gets that table."""
 MENTIONED_TABLE_BOOST = 2.0 / (RRF_K + 1)
 """A table name inside a longer question counts like one more top document in both lists."""
-FILLER_WORDS = STOPWORDS | {"table", "tables", "dataset", "view", "called", "named"}
+FILLER_WORDS = SEARCH_STOPWORDS | {"table", "tables", "dataset", "view", "called", "named"}
+"""Words of a query that never name a table."""
 
 
 @dataclass
@@ -150,7 +152,7 @@ class Retriever:
 def named_tables(query: str, indexes: OpenIndexes) -> dict[str, float]:
     """Tables the query names: qualified names (``finance.refunds``) or a bare name alone (``orders``)
     win outright; a bare name inside a longer question gets a nudge."""
-    words = [word.strip(".-$").lower() for word in WORD.findall(query)]
+    words = [word.lower() for word in identifier_words(query)]
     words = [word for word in words if word and word not in FILLER_WORDS]
     boosts: dict[str, float] = {}
     for word in words:

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.models.offline import Conversation, OfflineChatModel, check_sql
-from agent.models.sql_draft import repair
+from agent.models.sql_writer import repair
 from agent.service import LakeAgent
 from agent.tools import human_bytes
 

@@ -37,7 +37,6 @@ DATA_MODULES: frozenset[str] = frozenset()
 BEING_SPLIT = frozenset(
     {
         "agent/models/offline.py",
-        "agent/models/sql_draft.py",
         "agent/sql/validate.py",
         "agent/tools.py",
         "api/app.py",

@@ -1,6 +1,7 @@
-"""The offline model's vocabulary: word stems, business synonyms, time grains and periods in plain English.
+"""The offline model's vocabulary: business synonyms, time grains and periods, instructions to the assistant.
 
-Generic words only: nothing here knows any catalog; table and column names come from tool results.
+Generic words only: nothing here knows any catalog; table and column names come from tool results. Words
+and stems come from the one text module, `catalog_ingest.text`.
 """
 
 from __future__ import annotations
@@ -10,17 +11,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from datetime import date, timedelta
 
-from catalog_ingest.index import stem  # one plural folding for search and the offline model
 from catalog_ingest.records import time_span
-
-WORD = re.compile(r"[a-z0-9_]+")
-STOPWORDS = frozenset(
-    "a an the of for in on to at by per with and or is are was were be been do does did it its this that these "
-    "those there their me my we our you your i can could would should please show give tell list get find what "
-    "which where when who how many much some any all from into about data table tables dataset datasets have "
-    "has had exist exists available contain contains containing store stores stored kept hold holds each every "
-    "right now currently us anything something one kindly pls thanks thank validate verify ensure explain".split()
-)
+from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "revenue": ("revenue", "amount", "sales", "gross", "net", "total", "price"),
@@ -132,12 +124,9 @@ def split_instructions(text: str) -> tuple[str, list[str]]:
     return re.sub(r"\s+([.;:!?,])", r"\1", text).lstrip(" .;:!?,"), said
 
 
-def words(text: str) -> list[str]:
-    return WORD.findall(text.lower())
-
-
 def content_words(text: str, also_drop: frozenset[str] = frozenset()) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS and w not in also_drop and not w.isdigit()]
+    """The words that say what a question is about: no stop words, no ``also_drop``, no bare numbers."""
+    return [w for w in words(text) if w not in QUESTION_STOPWORDS and w not in also_drop and not w.isdigit()]
 
 
 def similar(a: str, b: str, cutoff: float = 0.84) -> bool:
@@ -158,7 +147,7 @@ def correct_typos(text: str) -> str:
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
-        if len(word) < 4 or word.lower() in QUESTION_WORDS or word.lower() in STOPWORDS:
+        if len(word) < 4 or word.lower() in QUESTION_WORDS or word.lower() in QUESTION_STOPWORDS:
             return word
         ratio, best = max((SequenceMatcher(None, word.lower(), w).ratio(), w) for w in QUESTION_WORDS)
         return best if ratio >= 0.85 else word

@@ -33,25 +33,15 @@ from agent.models.language import (
     related,
     similar,
     split_instructions,
-    stem,
     strip_grain,
-    words,
 )
-from agent.models.sql_draft import (
-    Draft,
-    Table,
-    choose_main,
-    draft_sql,
-    has_groups,
-    parse_request,
-    probe_sql,
-    read_probe,
-    repair,
-    strip_groups,
-    topic_words,
-)
+from agent.models.request import has_groups, parse_request, strip_groups, topic_words
+from agent.models.sql_writer import Draft, choose_main, draft_sql, probe_sql, repair
+from agent.models.tables import Table
+from agent.models.values import read_probe
 from agent.prompts import load_prompt
 from agent.state import SQL_TOOLS, ToolResult, text_payload
+from catalog_ingest.text import stem, words
 
 FOOTER = (
     "_Answered by lakescout's offline rule-based model, from catalog facts only. For open-ended questions "

@@ -1,0 +1,129 @@
+"""A data request read from the words of a question: measure, groups, time grain, period, top N, filters.
+
+Words alone: nothing here knows a table or a column. ``agent.models.sql_writer`` maps the request onto the
+columns of the tables ``describe_table`` returned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from agent.models.language import Period, content_words, grain_of, period_of, split_instructions, strip_grain
+from catalog_ingest.text import words
+
+END = r"(?=\s+(?:by|per|for|in|where|over|across|of|from|during|since|last|this|between|grouped|and)\b|\s*[^\w\s]|$)"
+MEASURES = [
+    ("avg", re.compile(rf"\b(?:average|avg|mean)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
+    ("min", re.compile(rf"\b(?:min|minimum|lowest|smallest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
+    ("max", re.compile(rf"\b(?:max|maximum|highest|largest|biggest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
+    ("total", re.compile(rf"\b(?:sum|total)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
+    ("distinct", re.compile(r"\b(?:unique|distinct|different)\s+([a-z_]+)")),
+    ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
+    ("count", re.compile(rf"\b(?:count|number)\s+(?:of\s+)?(?:the\s+)?(?:all\s+)?([a-z_ ]+?){END}")),
+    ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?){END}")),
+]
+RANKED_BY = r"((?:(?:the\s+)?(?:number|count|sum|total|average|avg)\s+of\s+)?[a-z_ ]+?)"
+TOPS = [
+    (re.compile(r"\btop\s*(\d+)?\s+([a-z_]+)(?:\s+by\s+" + RANKED_BY + ")?" + END), "most"),
+    (re.compile(r"\b(\d+)\s+([a-z_]+)\b[^.?]*?\b(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)"
+                r"\s+" + RANKED_BY + END), None),
+]  # fmt: skip
+ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})
+ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
+UNITS = {"usd": "usd", "dollar": "usd", "dollars": "usd", "eur": "eur", "euro": "eur", "euros": "eur", "gbp": "gbp",
+         "cents": "cents", "local": "local", "seconds": "seconds", "ms": "ms", "minutes": "minutes", "bytes": "bytes"}
+"""Unit words in a question that pick among columns of the same measure (``amount`` vs ``amount_usd``)."""
+GROUP = re.compile(r"\b(?:by|per|for each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
+RUN_WORDS = re.compile(r"--run\b|\b(?:and\s+)?(?:run|execute)(?:\s+(?:it|that|this|the query))?\b")
+EQUALS = re.compile(r"\bwhere\s+([a-z_][\w.]*)\s*(?:=|==|is|equals)\s*(?:'([^']*)'|\"([^\"]*)\"|([\w\-.]+))")
+AGG_WORDS = {"sum": "total", "total": "total", "average": "avg", "avg": "avg", "mean": "avg", "count": "count",
+             "number": "count", "min": "min", "max": "max"}
+FILLER = frozenset({"sql", "query", "write", "draft", "run", "execute", "it", "number", "count", "result", "results",
+                    "instead", "give", "show", "first", "most", "highest", "lowest", "least", "fewest"})
+DOTTED = re.compile(r"\b[a-z_][\w-]*(?:\.[a-z_][\w-]*)+")
+"""Qualified table names, whose parts are never column values."""
+OWNER = re.compile(r"^\s+of\s+(?:the\s+|their\s+|its\s+|each\s+)?([a-z_]+)")
+
+
+@dataclass
+class Request:
+    agg: str = "count"
+    """count, distinct, total (a sum, or a count when nothing numeric matches), avg, min, max."""
+    measure: list[str] = field(default_factory=list)
+    dims: list[str] = field(default_factory=list)
+    grain: str | None = None
+    period: Period | None = None
+    top: int | None = None
+    ascending: bool = False
+    equals: list[tuple[str, str]] = field(default_factory=list)
+    also: list[tuple[str, list[str]]] = field(default_factory=list)
+    """Further aggregates asked for with "and" ("impressions and clicks")."""
+    implicit: bool = False
+    """No aggregate word: a sum when the measure is a numeric column ("revenue by day"), else a count."""
+    owners: dict[str, str] = field(default_factory=dict)
+    """Group words qualified by the table they belong to ("region of their store")."""
+    units: set[str] = field(default_factory=set)
+    words: list[str] = field(default_factory=list)
+    """The question's words in order, for matching column values."""
+
+
+def parse_measure(phrase: str, default: str) -> tuple[str, list[str], bool]:
+    """An aggregate and its words from a phrase ("number of orders", "total amount", "revenue")."""
+    for agg, pattern in MEASURES:
+        if match := pattern.search(phrase):
+            return agg, content_words(match.group(1), FILLER), False
+    return default, content_words(phrase, FILLER), True
+
+
+def parse_request(question: str, today: date) -> Request:
+    text = RUN_WORDS.sub(" ", split_instructions(question)[0].lower())
+    request = Request(grain=grain_of(text), period=period_of(text, today), words=words(DOTTED.sub(" ", text)))
+    request.units = {UNITS[w] for w in request.words if w in UNITS}
+    text = strip_grain(text)
+    request.equals = [(m.group(1), next(g for g in m.groups()[1:] if g is not None)) for m in EQUALS.finditer(text)]
+    text = EQUALS.sub(" ", text)
+    for pattern, direction in TOPS:
+        if top := pattern.search(text):
+            request.top = int(top.group(1) or 10)
+            subject, *rest = top.groups()[1:]
+            request.ascending = (direction or rest[0]) in ASCENDING
+            ranked_by = rest[-1]
+            request.dims = [subject]
+            if ranked_by:
+                request.agg, request.measure, request.implicit = parse_measure(ranked_by, "total")
+            else:
+                request.agg, request.measure = "count", [subject]
+            return request
+    found = [(m.start(), i, agg, m) for i, (agg, pattern) in enumerate(MEASURES) if (m := pattern.search(text))]
+    if found:  # the aggregate said first; "how many"/"count" only when nothing more specific is asked
+        _, _, agg, match = min(found, key=lambda f: (f[2] == "count", *f[:2]))
+        request.agg, request.measure = agg, content_words(match.group(1), FILLER)
+        while also := ALSO.match(text[match.end() :]):
+            request.also.append((AGG_WORDS.get(also.group(1) or "", agg), content_words(also.group(2), FILLER)))
+            text = text[: match.end()] + " " + text[match.end() + also.end() :]
+        text = text[: match.start()] + " " + text[match.end() :]
+    for match in GROUP.finditer(text):
+        parts = [w for part in re.split(r",|\band\b", match.group(1)) for w in content_words(part, FILLER)]
+        request.dims += [w for w in parts if w not in request.dims]
+        if parts and (owner := OWNER.match(text[match.end() :])):
+            request.owners[parts[-1]] = owner.group(1)
+    if not request.measure:
+        request.measure = content_words(text, FILLER)[:1]
+        request.implicit = True
+    return request
+
+
+def has_groups(text: str) -> bool:
+    return GROUP.search(text.lower()) is not None
+
+
+def strip_groups(text: str) -> str:
+    """The text without its "by X" groupings, for a follow-up that replaces them."""
+    return GROUP.sub(" ", text.lower())
+
+
+def topic_words(question: str) -> list[str]:
+    """What to search for: the question's content words without SQL and time vocabulary."""
+    return [w for w in content_words(strip_grain(question.lower()), FILLER) if w not in {"top", "last", "this"}]

@@ -1,0 +1,277 @@
+"""DuckDB SQL for a request over the described tables, built as sqlglot expressions: filters, counts, sums and
+averages by group, top N over one table, and joins along obvious key columns (``user_id`` in both, or
+``user_id`` -> ``users.id``); also the probe that reads column values, and ``repair``, which applies a
+validator's "did you mean" hint to a draft.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import reduce
+
+from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.generators.duckdb import DuckDBGenerator
+
+from agent.models.language import layer_rank
+from agent.models.request import Request
+from agent.models.tables import NUMERIC, Table, join_keys
+from agent.models.values import categorical_columns, value_filters, value_words
+from catalog_ingest.text import stem
+
+PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+"""Names written without quotes; any other (``"Order Date"``) is quoted."""
+AGGREGATES = {"count": (exp.Count, "count"), "distinct": (exp.Count, "count"), "total": (exp.Sum, "sum"),
+              "avg": (exp.Avg, "average"), "min": (exp.Min, "min"), "max": (exp.Max, "max")}  # fmt: skip
+"""An aggregate word -> the SQL function and how an explanation names it."""
+PROBE_VALUES = 40
+
+
+@dataclass
+class Draft:
+    sql: str
+    explanation: str
+    missing: list[str] = field(default_factory=list)
+    table: str = ""
+    whole_table_count: bool = False
+    """A plain count of all rows: the catalog's row count answers it without running anything."""
+
+
+# SQL expressions -----------------------------------------------------------------------------------------
+
+
+class DraftDuckDB(DuckDB):
+    """DuckDB as people write it by hand: a date is ``DATE '2026-11-01'``, not a cast of a string."""
+
+    class Generator(DuckDBGenerator):
+        def cast_sql(self, expression: exp.Cast, safe_prefix: str | None = None) -> str:
+            if expression.is_type(exp.DataType.Type.DATE) and expression.this.is_string:
+                return f"DATE {self.sql(expression, 'this')}"
+            return super().cast_sql(expression, safe_prefix)
+
+
+def identifier(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=not PLAIN_IDENTIFIER.fullmatch(name))
+
+
+def column(name: str, table: str | None = None) -> exp.Expression:
+    """A column, possibly a nested field (``address.city``), of the table aliased ``table``."""
+    first, *fields = name.split(".")
+    ref = exp.column(identifier(first), table=exp.to_identifier(table) if table else None)
+    return exp.Dot.build([ref, *map(identifier, fields)]) if fields else ref
+
+
+def table_as(name: str, alias: str | None = None) -> exp.Expression:
+    table = exp.to_table(name)
+    return exp.alias_(table, alias, table=True) if alias else table
+
+
+def literal(value: str) -> exp.Literal:
+    return exp.Literal.number(value) if re.fullmatch(r"-?\d+(\.\d+)?", value) else exp.Literal.string(value)
+
+
+def date_literal(day: date) -> exp.Expression:
+    return exp.cast(exp.Literal.string(day.isoformat()), exp.DataType.Type.DATE)
+
+
+def render(expression: exp.Expression) -> str:
+    """The expression as DuckDB SQL, function names as written (``date_trunc``)."""
+    return expression.sql(dialect=DraftDuckDB, normalize_functions=False)
+
+
+def render_draft(query: exp.Select) -> str:
+    """One clause a line with its items on that line, the way people write short queries (sqlglot's pretty
+    form gives every item a line of its own)."""
+    clauses = [query.args.get("from_"), *query.args.get("joins", []), *map(query.args.get, ("where", "group", "order", "limit"))]  # fmt: skip
+    head = "SELECT " + ", ".join(render(item) for item in query.expressions)
+    return "\n".join([head, *(render(clause) for clause in clauses if clause)])
+
+
+def is_row_count(expression: exp.Expression) -> bool:
+    return isinstance(expression, exp.Count) and isinstance(expression.this, exp.Star)
+
+
+# Drafting ------------------------------------------------------------------------------------------------
+
+
+def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request: Request) -> tuple[exp.Expression, str] | None:
+    """The aggregate over ``table``, with words explaining it; None when no column fits the measure."""
+    word = measure[-1] if measure else ""
+    numeric = agg in ("total", "avg", "min", "max") or (request.implicit and word and not table.is_about(word))
+    if numeric:
+        found = next((c for w in measure if (c := table.column(w, NUMERIC, ids=False, units=request.units))), None)
+        if found and (agg != "count" or table.match(word, NUMERIC, ids=False)[1] >= 3.5):
+            function, said = AGGREGATES["total" if agg == "count" else agg]
+            return function(this=column(found, alias)), f"{said} of {found}"
+        if agg not in ("total", "count"):
+            return None
+    if not word or table.is_about(word):
+        return exp.Count(this=exp.Star()), f"count of rows in {table.name}"
+    key = table.column(f"{stem(word)}_id") if table.has(f"{stem(word)}_id") else None
+    key = key or (table.column(word) if agg == "distinct" else None)
+    if key:
+        return exp.Count(this=exp.Distinct(expressions=[column(key, alias)])), f"count of distinct {key}"
+    return exp.Count(this=exp.Star()), f"count of rows in {table.name}"
+
+
+def alias_for(agg: str, measure: list[str]) -> str:
+    """The output column of a measure: ``total_amount``, ``avg_price``, ``orders``."""
+    phrase = "_".join(measure) or "rows"
+    prefix = {"total": "total_", "avg": "avg_", "min": "min_", "max": "max_"}.get(agg, "")
+    return re.sub(r"\W+", "_", prefix + phrase)[:40]
+
+
+def coverage(request: Request, table: Table, tables: list[Table]) -> int:
+    """How much of the request a table answers as the main one; counting distinct X favours activity tables
+    that carry ``x_id`` over the table of X itself."""
+    joinable = [t for t in tables if t is not table and join_keys(table, t)]
+    found = sum(table.column(d) is not None or any(t.column(d) for t in joinable) for d in request.dims)
+    found += measure_expr(request.agg, request.measure, table, "t", request) is not None
+    entity = request.measure[-1] if request.measure else ""
+    found += bool(entity) and (table.is_about(entity) or table.has(f"{stem(entity)}_id"))
+    found += bool(entity) and table.is_named(entity)
+    found += 2 * (request.agg == "distinct" and table.has(f"{stem(entity)}_id") and not table.is_about(entity))
+    found += bool((request.grain or request.period) and table.time_column())
+    if request.agg in ("total", "avg", "min", "max"):
+        found += max(table.match(w, NUMERIC, ids=False)[1] for w in request.measure or [""]) >= 6
+    return found
+
+
+def choose_main(request: Request, tables: list[Table], named: list[str] = ()) -> Table | None:
+    """The table the query is over: the first one the question names, else the best-covering one."""
+    forced = [t for n in named for t in tables if t.name == n]
+    if forced:
+        return forced[0]
+    if not tables:
+        return None
+    return max(tables, key=lambda t: (coverage(request, t, tables), layer_rank(t.name), -tables.index(t)))
+
+
+def draft_sql(request: Request, tables: list[Table], main: Table | None = None) -> Draft | None:
+    """The query over the main table, joined to others for groups it lacks; None without tables."""
+    main = main or choose_main(request, tables)
+    if main is None:
+        return None
+    aliases = {main.name: "t"}
+    joins: list[tuple[exp.Expression, exp.Expression]] = []
+    select: list[exp.Expression] = []
+    notes: list[str] = []
+    missing: list[str] = []
+    time_col = main.time_column()
+    if request.grain:
+        if time_col:
+            truncated = exp.Anonymous(this="date_trunc", expressions=[exp.Literal.string(request.grain), column(time_col, "t")])
+            select.append(exp.alias_(truncated, request.grain))
+            notes.append(f"per {request.grain} of {time_col}")
+        else:
+            missing.append(f"a date or timestamp column for '{request.grain}' in {main.name}")
+    for dim in request.dims:
+        owner, found = locate(dim, main, tables, aliases, joins, request.owners.get(dim))
+        if found is None:
+            missing.append(f"a column for '{dim}'")
+            continue
+        select.append(column(found, aliases[owner.name]))
+        notes.append(f"by {found}" + ("" if owner is main else f" from {owner.name}"))
+    groups = len(select)
+    matched = value_filters(request, main)
+    agg = "count" if request.agg == "distinct" and any(w in request.measure for _, _, w in matched) else request.agg
+    measures = []
+    for n, (m_agg, words) in enumerate([(agg, request.measure), *request.also]):
+        expr = measure_expr(m_agg, words, main, "t", request)
+        if expr is None:
+            missing.append(f"a numeric column for '{' '.join(words)}' in {main.name}")
+            expr = (exp.Count(this=exp.Star()), f"count of rows in {main.name}")
+        name = alias_for(m_agg, words) if n else alias_for(request.agg, request.measure)
+        measures.append((expr[0], expr[1], name))
+    where = filters(request, main, time_col, missing)
+    where += [column(found, "t").eq(literal(value)) for found, value, _ in matched]
+    notes += [f"where {found} is {value}" for found, value, _ in matched]
+    first = exp.column(measures[0][2])
+    query = exp.select(*select, *(exp.alias_(m[0], m[2]) for m in measures)).from_(table_as(main.name, "t"))
+    for table, on in joins:
+        query = query.join(table, on=on)
+    if where:
+        query = query.where(*where)
+    if groups:
+        query = query.group_by(*(exp.Literal.number(i) for i in range(1, groups + 1)))
+    if request.top:
+        query = query.order_by(exp.Ordered(this=first, desc=not request.ascending)).limit(request.top)
+    elif groups:
+        query = query.order_by(exp.Literal.number(1) if request.grain else exp.Ordered(this=first, desc=True))
+    said = " and ".join(m[1] for m in measures)
+    explanation = " ".join([said[0].upper() + said[1:], *notes])
+    if request.period:
+        explanation += f", for {request.period.label}"
+    whole = not (groups or where or request.also) and is_row_count(measures[0][0])
+    return Draft(render_draft(query), explanation, missing, main.name, whole)
+
+
+def locate(
+    dim: str,
+    main: Table,
+    tables: list[Table],
+    aliases: dict[str, str],
+    joins: list[tuple[exp.Expression, exp.Expression]],
+    owner: str | None = None,
+) -> tuple[Table, str | None]:
+    """Find a group column in the main table, else in a table that joins to it along a key column; a group
+    qualified by its owner ("region of their store") looks in the table about that owner first."""
+    if (found := main.column(dim)) and not (owner and not main.is_about(owner)):
+        return main, found
+    others = sorted(tables, key=lambda t: not (owner and t.is_about(owner)))
+    for other in others:
+        if other is main or (found := other.column(dim)) is None or (keys := join_keys(main, other)) is None:
+            continue
+        if other.name not in aliases:
+            alias = next(a for a in (other.short[0], f"{other.short[0]}2", "j") if a not in aliases.values())
+            aliases[other.name] = alias
+            joins.append((table_as(other.name, alias), column(keys[0], "t").eq(column(keys[1], alias))))
+        return other, found
+    return (main, found) if found else (main, None)
+
+
+def filters(request: Request, main: Table, time_col: str | None, missing: list[str]) -> list[exp.Expression]:
+    where: list[exp.Expression] = []
+    if request.period:
+        if time_col:
+            end = request.period.end + timedelta(days=1)
+            where.append(column(time_col, "t") >= date_literal(request.period.start))
+            where.append(column(time_col, "t") < date_literal(end))
+        else:
+            missing.append(f"a date column to filter on {request.period.label}")
+    for word, value in request.equals:
+        found = main.column(word)
+        if found is None:
+            missing.append(f"a column for '{word}'")
+            continue
+        where.append(column(found, "t").eq(literal(value)))
+    return where
+
+
+def probe_sql(request: Request, table: Table) -> str | None:
+    """One query reading a few distinct values of each categorical column, when the question has words that
+    may be such values; None when there is nothing to look up."""
+    columns = categorical_columns(table)
+    if not columns or not value_words(request, table):
+        return None
+    parts = [
+        exp.select(exp.alias_(exp.Literal.string(name), "column_name"), exp.alias_(exp.cast(column(name), "VARCHAR"), "value"))
+        .from_(exp.select(column(name)).distinct().from_(table_as(table.name)).limit(PROBE_VALUES).subquery(f"d{i}"))
+        for i, name in enumerate(columns)
+    ]  # fmt: skip
+    return render(reduce(lambda union, part: exp.union(union, part, distinct=False), parts))
+
+
+HINT = re.compile(r"unknown (?:column|table) ([\w.\"]+)[^;]*; did you mean ([\w.\"]+)")
+
+
+def repair(sql: str, errors: list[str]) -> str | None:
+    """Apply each error's first "did you mean" suggestion; None when no error offers one."""
+    fixed = sql
+    for error in errors:
+        if match := HINT.search(error):
+            wrong, right = match.group(1).strip('"'), match.group(2).strip('",?')
+            fixed = re.sub(rf"(?<!\w){re.escape(wrong)}(?!\w)", right, fixed)
+    return fixed if fixed != sql else None

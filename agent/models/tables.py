@@ -1,0 +1,96 @@
+"""The tables the offline model drafts over, as ``describe_table`` returned them: which column fits a word,
+which table a word is about, and the key columns two tables join on."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.models.language import related
+from catalog_ingest.text import name_parts, stem
+
+NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|long|bigint|hugeint|float|double|real|decimal|numeric)")
+TEMPORAL = re.compile(r"^(date|timestamp)")
+
+
+@dataclass
+class Table:
+    name: str
+    columns: list[dict[str, Any]]
+    partition_sources: list[str]
+    comments: dict[str, str]
+    values: dict[str, list[str]] = field(default_factory=dict)
+    """Distinct values of categorical columns, when a probe read them."""
+
+    @classmethod
+    def from_description(cls, described: dict[str, Any]) -> Table:
+        comments = described.get("metadata_untrusted", {}).get("column_comments", {})
+        sources = [f["source_column"] for f in described.get("partition_fields", [])]
+        return cls(described["table"], described.get("columns", []), sources, comments)
+
+    @property
+    def short(self) -> str:
+        return self.name.rpartition(".")[2]
+
+    def has(self, name: str) -> bool:
+        return any(c["name"] == name for c in self.columns)
+
+    def column(self, word: str, kind: re.Pattern[str] | None = None, ids: bool = True, units: set[str] = frozenset()) -> str | None:
+        return self.match(word, kind, ids, units)[0]
+
+    def match(
+        self, word: str, kind: re.Pattern[str] | None = None, ids: bool = True, units: set[str] = frozenset()
+    ) -> tuple[str | None, float]:
+        """The column that best fits a word, with how well: by name (10), a name part (6), a synonym (4),
+        its comment (2); among columns named with one of ``units`` (``amount_usd`` for "in USD") when any fits."""
+        if units:
+            in_unit = [c for c in self.columns if units & set(name_parts(c["name"]))]
+            best = Table(self.name, in_unit, self.partition_sources, self.comments).match(word, kind, ids)
+            if best[0] is not None:
+                return best
+        terms, base = related(word), stem(word)
+        best, best_score = None, 0.0
+        for col in self.columns:
+            name = col["name"]
+            if kind is not None and not kind.match(col["type"].lower()):
+                continue
+            if not ids and (name.endswith("_id") or name == "id"):
+                continue
+            parts = [stem(p) for p in name_parts(name)]
+            score = (
+                10 if stem(name.lower()) == base
+                else 6 if base in parts
+                else 4 if terms & set(parts)
+                else 2 if base in self.comments.get(name, "").lower()
+                else 0
+            )  # fmt: skip
+            score -= len(parts) * 0.1  # the plainest of equal matches
+            if score > best_score:
+                best, best_score = name, score
+        return best, best_score
+
+    def time_column(self) -> str | None:
+        temporal = [c["name"] for c in self.columns if TEMPORAL.match(c["type"].lower())]
+        preferred = [c for c in self.partition_sources if c in temporal]
+        return (preferred or temporal or [None])[0]
+
+    def is_about(self, word: str) -> bool:
+        return stem(self.short.lower()) in related(word) or stem(word) in [stem(p) for p in self.short.split("_")]
+
+    def is_named(self, word: str) -> bool:
+        """The table's whole name is the word (``products`` for "products"), not just a part of it."""
+        return stem(self.short.lower()) == stem(word)
+
+
+def join_keys(main: Table, other: Table) -> tuple[str, str] | None:
+    """``x_id`` in both tables, or ``x_id`` in one and ``id`` in a table named ``x``/``xs``."""
+    for col in main.columns:
+        name = col["name"]
+        if name.endswith("_id") and other.has(name):
+            return name, name
+    for a, b, flip in ((main, other, False), (other, main, True)):
+        key = f"{stem(b.short)}_id"
+        if a.has(key) and b.has("id"):
+            return (key, "id") if not flip else ("id", key)
+    return None

@@ -1,0 +1,77 @@
+"""Column values in a question ("archived orders", "DEBUG logs"): which words may be values, which columns a
+probe reads, what the probe returned, and which words it turned into equality filters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agent.models.language import content_words, grain_of
+from agent.models.request import AGG_WORDS, FILLER, Request
+from agent.models.tables import NUMERIC, Table
+from catalog_ingest.text import name_parts, stem
+
+STRING = re.compile(r"^(string|varchar|text|char)")
+FREE_TEXT = re.compile(r"(?:^|_)(?:id|name|email|phone|address|street|description|comment|message|text|body|url|title"
+                       r"|notes?|path|sku|hash|token|ip|agent|key|code|zip|postal)$")  # fmt: skip
+PROBE_COLUMNS = 8
+PLAIN = frozenset(
+    "rows records many much first last past previous since between today yesterday week month year day hour "
+    "january february march april may june july august september october november december".split()
+)
+"""Words that are never a column value in a question."""
+
+
+def value_words(request: Request, table: Table) -> list[str]:
+    """Question words that may be a value of a column ("archived", "DEBUG"): not a column, not the table,
+    not a group, a time word or a number."""
+    taken = {w for w, _ in request.equals} | {v.lower() for _, v in request.equals} | set(request.dims)
+    taken |= {w for w in request.measure if table.match(w, NUMERIC, ids=False)[1] >= 3.5}
+    found = []
+    for word in content_words(" ".join(request.words), FILLER | PLAIN):
+        if word in taken or word in AGG_WORDS or len(word) < 3 or table.is_about(word) or "_" in word:
+            continue
+        if table.match(word)[1] >= 5.5 or grain_of(word) or word in PLAIN:
+            continue
+        found.append(word)
+    return list(dict.fromkeys(found))
+
+
+def categorical_columns(table: Table) -> list[str]:
+    """The columns worth probing for values: short strings that are not free text or personal data."""
+    return [c["name"] for c in table.columns
+            if STRING.match(c["type"].lower()) and not c.get("pii") and not FREE_TEXT.search(c["name"].lower())
+            ][:PROBE_COLUMNS]  # fmt: skip
+
+
+def read_probe(result: dict[str, Any]) -> dict[str, list[str]]:
+    """column -> the distinct values a probe (``sql_writer.probe_sql``) returned for it."""
+    values: dict[str, list[str]] = {}
+    if result.get("columns") != ["column_name", "value"]:
+        return values
+    for column, value in result.get("rows", []):
+        if isinstance(value, str):
+            values.setdefault(column, []).append(value)
+    return values
+
+
+def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
+    """(column, value, word) for each question word that is a value of a probed column and reads as a filter:
+    next to the column's name ("status archived", "DEBUG level") or before a noun ("expired items"), not after
+    another column's name ("customer_id placed orders" is a verb)."""
+    if not table.values:
+        return []
+    tokens, matched = request.words, []
+    for word in value_words(request, table):
+        for column, values in table.values.items():
+            value = next((v for v in values if v.lower() == word or stem(v.lower()) == stem(word)), None)
+            if value is None:
+                continue
+            i = tokens.index(word)
+            near = {stem(t) for t in tokens[max(0, i - 3) : i + 2]}
+            named = bool(near & {stem(p) for p in name_parts(column)})
+            after_column = i > 0 and table.match(tokens[i - 1])[1] >= 5.5 and not table.is_about(tokens[i - 1])
+            if named or not after_column:
+                matched.append((column, value, word))
+                break
+    return matched
