@@ -20,6 +20,8 @@ from catalog_ingest.store import RecordStore
 class TableSearch(Protocol):
     def search(self, query: str, k: int = 5, namespace: str | None = None) -> list[Any]: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass
 class AgentContext:
@@ -64,3 +66,11 @@ class AgentContext:
             if self._engine is None:
                 self._engine = self.engine_factory(list(self.store.records()), self.settings)
             return self._engine
+
+    def close(self) -> None:
+        """Release what the context opened: the SQL engine (if one was built), the retriever, the store."""
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.close()
+        self.retriever.close()
+        self.store.close()

@@ -117,10 +117,6 @@ def summarize(result: ToolResult) -> str:
 # The agent ----------------------------------------------------------------------------------------------
 
 
-class AgentError(RuntimeError):
-    """A turn that ended in an error event (for callers that want an exception)."""
-
-
 class LakeAgent:
     def __init__(
         self,
@@ -171,14 +167,6 @@ class LakeAgent:
         thread_id = thread_id or uuid.uuid4().hex
         state = self._sync_graph().invoke(self._input(question, run), self._config(thread_id), context=self.context)
         return self._answer(state, thread_id, run)
-
-    async def aask(self, question: str, thread_id: str | None = None, run: bool = False) -> AgentAnswer:
-        async for event in self.astream(question, thread_id=thread_id, run=run):
-            if event.type == "answer":
-                return AgentAnswer.model_validate(event.data)
-            if event.type == "error":
-                raise AgentError(event.data["message"])
-        raise AgentError("the agent finished without an answer")
 
     async def astream(
         self, question: str, thread_id: str | None = None, run: bool = False

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import HTTP_CODES, ApiError, error_response
 from api.metrics import Metrics
 
 log = logging.getLogger("lakescout.api")
@@ -56,6 +57,7 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self._too_large_message = f"request body larger than {max_body_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,7 +81,7 @@ class RequestContextMiddleware:
         try:
             length = headers.get("content-length", "")
             if length.isdigit() and int(length) > self.max_body_bytes:
-                await self._too_large(send_with_id)
+                await error_response(ApiError(413, HTTP_CODES[413], self._too_large_message))(scope, receive, send_with_id)
             else:
                 await self.app(scope, self._limited(receive), send_with_id)
         finally:
@@ -94,18 +96,10 @@ class RequestContextMiddleware:
             message = await receive()
             total += len(message.get("body", b""))
             if total > self.max_body_bytes:
-                raise HTTPException(413, f"request body larger than {self.max_body_bytes} bytes")
+                raise HTTPException(413, self._too_large_message)
             return message
 
         return limited
-
-    async def _too_large(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": {"code": "payload_too_large", "message": f"request body larger than {self.max_body_bytes} bytes"}}
-        ).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
 
     def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"

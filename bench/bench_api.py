@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from api.auth import hash_api_key
-from evals.runner import free_port
+from api.loopback import free_port, wait_http
 
 SEARCHES = [
     "refunds by region", "daily revenue", "customer email", "ad spend by campaign", "support tickets",
@@ -39,6 +39,7 @@ QUESTIONS = [
     "which table has refunds by region?", "where is daily revenue?", "what is the orders table partitioned by?",
     "which tables hold customer emails?", "when was the events table last updated?",
 ]
+READY_SECONDS = 60.0
 TARGET_P95_MS = {"healthz": 50.0, "search": 50.0, "chat": 500.0}
 """healthz is the floor: what this harness (httpx in one process, on the same cores) adds to any request."""
 
@@ -178,16 +179,10 @@ def bench(args: argparse.Namespace) -> list[Result]:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not become ready within 60 s")
-            time.sleep(0.2)
+        try:
+            wait_http(url + "/readyz", server.pid, timeout=READY_SECONDS, status=200)
+        except RuntimeError:
+            raise SystemExit(f"the server did not become ready within {READY_SECONDS:.0f} s") from None
         if shutil.which("wrk") and not args.httpx:
             print("load generator: wrk", flush=True)
             return wrk_load(url, key, args)

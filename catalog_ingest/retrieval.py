@@ -50,7 +50,7 @@ class TableInfo:
 
 @dataclass(frozen=True)
 class OpenIndexes:
-    """What one search reads; ``reload`` swaps the whole object, so a search never mixes old and new."""
+    """What one search reads: the indexes as they were when the retriever opened them."""
 
     vector: VectorIndex
     dense: VectorIndex | ExactVectors
@@ -79,28 +79,26 @@ def open_indexes(settings: Settings, embedder: Embedder, lexical: LexicalIndex) 
 
 class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
-        self._settings = settings
         self._embedder = embedder or embedder_for(settings.index)
         self._vector_lock = threading.Lock()
-        """Held around dense queries and around swapping indexes, so no query runs on a closed client."""
+        """Held around dense queries and around closing, so no query runs on a closed client."""
+        self._closed = False
         self._indexes = open_indexes(settings, self._embedder, LexicalIndex.load(settings.lexical_path))
 
-    def reload(self) -> None:
-        """Re-open both indexes after an ingest, possibly by another process, while serving.
-
-        The old Chroma client must be closed before the new one opens, or the new one would share the
-        old one's cached (stale) vector graph.
-        """
-        lexical = LexicalIndex.load(self._settings.lexical_path)
+    def close(self) -> None:
+        """Release the Chroma client; searches after this raise. To see a new ingest, open a new Retriever:
+        after another process's ingest, close this one first, or the new one shares its cached vector graph."""
         with self._vector_lock:
             self._indexes.vector.close()
-            self._indexes = open_indexes(self._settings, self._embedder, lexical)
+            self._closed = True
 
     def search(self, query: str, k: int = 5, namespace: str | None = None) -> list[TableHit]:
         if not query.strip() or k <= 0:
             return []
         query_vector = self._embedder.embed_query(query)
         with self._vector_lock:
+            if self._closed:
+                raise RuntimeError("this retriever is closed; open a new Retriever")
             indexes = self._indexes
             dense = indexes.dense.query(query_vector, CANDIDATES_PER_LIST, namespace)
         lexical = indexes.lexical.search(query, CANDIDATES_PER_LIST, namespace)

@@ -9,7 +9,6 @@ pyiceberg before any question is asked.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.loopback import free_port
 from catalog_ingest.settings import CatalogConfig, Settings
 from evals import scorers
 from evals.facts import Expected, FactResolver, GoldError, open_catalogs
@@ -39,12 +39,6 @@ class EvalError(RuntimeError):
 
 
 # --- the server ------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -136,7 +136,7 @@ def test_astream_emits_tool_events_tokens_and_the_answer(tmp_path):
     tokens = "".join(e.data["text"] for e in events if e.type == "token")
     assert tokens == events[-1].data["answer"] and kinds.count("token") > 10
     assert events[-1].data["usage"]["total_tokens"] > 0
-    again = asyncio.run(agent.aask("and how many rows?", thread_id="s1"))
+    again = agent.ask("and how many rows?", thread_id="s1")
     assert again.thread_id == "s1" and len(agent.history("s1")) == 4
 
 

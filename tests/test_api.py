@@ -6,8 +6,10 @@ import asyncio
 import hashlib
 import json
 import shutil
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import httpx
@@ -15,8 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import Lake, create_app
+from api.app import create_app
 from api.auth import KeyRing, hash_api_key
+from api.lake import Lake
 from api.ratelimit import RateLimiter
 from api.server import app_from_environment, run_server
 from catalog_ingest.settings import ApiSettings, ConfigError, Settings
@@ -467,6 +470,52 @@ def test_ingest_job_runs_in_background_and_swaps_in_new_data(own_lake: Settings)
         assert admin_client.get("/v1/search", params={"q": "orders"}, headers=USER).json()["hits"]
         again = admin_client.post("/v1/ingest", headers=ADMIN)
         assert again.status_code == 202
+
+
+def wait_for_job(client: TestClient, job_id: str) -> dict:
+    deadline = time.monotonic() + 300
+    while (status := client.get(f"/v1/ingest/{job_id}", headers=ADMIN).json())["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    return status
+
+
+def test_ingest_swap_closes_the_old_lake_once_requests_in_flight_finish(
+    own_lake: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    with TestClient(create_app(own_lake)) as admin_client:
+        before: Lake = admin_client.app.state.lake
+        name, column = a_table_and_column(admin_client)
+        sql = {"sql": f"SELECT {column} FROM {name}", "limit": 1}
+        assert admin_client.post("/v1/sql/run", json=sql, headers=USER).status_code == 200  # opens the SQL engine
+
+        searching, go_on = threading.Event(), threading.Event()
+        real_search = before.context.retriever.search
+
+        def search_after_the_swap(*args, **kwargs):
+            searching.set()
+            assert go_on.wait(timeout=300)
+            return real_search(*args, **kwargs)
+
+        monkeypatch.setattr(before.context.retriever, "search", search_after_the_swap)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            in_flight = pool.submit(admin_client.get, "/v1/search", params={"q": "orders"}, headers=USER)
+            assert searching.wait(timeout=60)
+            job = admin_client.post("/v1/ingest", headers=ADMIN).json()
+            assert wait_for_job(admin_client, job["job"])["status"] == "succeeded"
+            assert admin_client.app.state.lake is not before
+            assert admin_client.post("/v1/sql/run", json=sql, headers=USER).status_code == 200  # the new Lake
+            go_on.set()
+            response = in_flight.result(timeout=120)
+        assert response.status_code == 200 and response.json()["hits"]  # finished on the old Lake, still open
+
+        with pytest.raises(RuntimeError, match="closed"):
+            real_search("orders")  # the old Chroma client is closed
+        with pytest.raises(duckdb.ConnectionException):
+            before.context.engine().run(sql["sql"], 1)  # and so is the old SQL engine
+        assert admin_client.get("/v1/search", params={"q": "orders"}, headers=USER).json()["hits"]
 
 
 def test_ingest_refused_while_another_process_ingests(own_lake: Settings) -> None:

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from api_support import API_KEYS, USER, USER_KEY
-from conftest import free_port, wait_http
+from api.loopback import free_port, wait_http
 from catalog_ingest.settings import Settings
 
 QUESTION = "which table has refunds by region?"

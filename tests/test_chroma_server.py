@@ -13,7 +13,7 @@ import pytest
 from catalog_ingest.ingest import ingest
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import CatalogConfig, load_settings
-from tests.conftest import free_port, wait_http
+from api.loopback import free_port, wait_http
 from tests.test_ingest import make_catalog
 
 

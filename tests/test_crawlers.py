@@ -46,7 +46,7 @@ from catalog_ingest.crawlers.glue import GlueCrawler, column_statistics
 from catalog_ingest.crawlers.iceberg import IcebergCrawler, redact_uri
 from catalog_ingest.records import PartitionField, PartitionSpec, TimeSpan, time_span
 from catalog_ingest.settings import CatalogConfig
-from tests.conftest import free_port
+from api.loopback import free_port
 
 CATALOG = "lake"
 

@@ -223,7 +223,8 @@ def test_replace_and_delete_update_both_stores(tmp_path, embedder):
     assert "region" not in retriever.search("refunds by region", namespace="finance")[0].matched_columns
 
     build(settings, embedder, [], remove=refunds.key)
-    retriever.reload()
+    retriever.close()
+    retriever = Retriever(settings, embedder)
     assert refunds.key not in vector.table_keys() | LexicalIndex.load(settings.lexical_path).table_keys()
     for question in ("refunds", "finance.refunds", "reimbursement total", "money given back to customers"):
         assert all(hit.key != refunds.key for hit in retriever.search(question, k=10))
@@ -278,7 +279,8 @@ def test_reload_sees_an_ingest_by_another_process(tmp_path, embedder):
     )
     done = subprocess.run([sys.executable, "-c", ingest], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    retriever.reload()
+    retriever.close()
+    retriever = Retriever(settings, embedder)
     assert retriever.search(question)[0].full_name == "marketing.ad_spend"
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from agent.context import AgentContext
 from agent.service import LakeAgent
-from tests.conftest import free_port
+from api.loopback import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 

@@ -1,0 +1,141 @@
+"""The read side every request uses: the current ``Lake``, its leases, and the catalog reachability probe.
+
+Everything a request reads lives in one ``Lake`` object, built at startup and rebuilt after an ingest job;
+the app holds a single reference to it (``app.state.lake``), replaced in one assignment, and every request
+takes a lease on that object once, at its start, through ``current_lake``. So in-flight requests finish on
+the data they began with, no request ever sees a new store next to an old index, and a replaced Lake
+closes its Chroma client, SQL engine and store once the last request using it is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from fastapi import Request
+
+from agent.context import AgentContext
+from agent.service import LakeAgent
+from api.errors import NO_INDEX_HINT, ApiError
+from catalog_ingest.settings import Settings
+
+log = logging.getLogger("lakescout.api")
+
+CATALOG_PROBE_SECONDS = 30.0
+"""How long a catalog reachability result is reused by /readyz: listing a Glue catalog is not free."""
+CATALOG_PROBE_TIMEOUT = 10.0
+
+
+@dataclass(eq=False)
+class Lake:
+    """The read side: store and retriever (inside the agent context) and the agent over them.
+
+    Requests hold leases on it; once it is retired (replaced, or the app stops), the last lease to end
+    closes what it opened. An agent handed in from outside (kept across re-ingests) is not the Lake's to close.
+    """
+
+    context: AgentContext
+    agent: Any
+    owns_agent: bool = True
+    _leases: int = field(default=0, init=False, repr=False)
+    _retired: bool = field(default=False, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @classmethod
+    def load(cls, settings: Settings, agent: Any = None) -> Lake | None:
+        """None when nothing was ingested yet; a blocking call (the embedding model loads here)."""
+        if not (settings.store_path.exists() and settings.lexical_path.exists()):
+            return None
+        context = AgentContext.from_settings(settings)
+        context.retriever.search("warm up", k=1)  # loads the embedding model now, not in the first request
+        if agent is not None:
+            return cls(context, agent, owns_agent=False)
+        return cls(context, LakeAgent(context))
+
+    def lease(self) -> bool:
+        """Count one more request on this Lake; False once it is retired (take the current one instead)."""
+        with self._lock:
+            if self._retired:
+                return False
+            self._leases += 1
+            return True
+
+    def release(self) -> bool:
+        """End one lease; True when that was the last one on a retired Lake, which the caller then closes."""
+        with self._lock:
+            self._leases -= 1
+            return self._retired and self._leases == 0
+
+    def retire(self) -> bool:
+        """No new leases from now on; True when none is held, so the caller closes the Lake right away."""
+        with self._lock:
+            self._retired = True
+            return self._leases == 0
+
+    def close(self) -> None:
+        """Release the Chroma client, the SQL engine, the store connection and, if it is ours, the agent."""
+        self.context.close()
+        if self.owns_agent:
+            self.agent.close()
+
+
+def replace_lake(state: Any, lake: Lake | None) -> None:
+    """Serve ``lake`` from now on; the one it replaces closes once no request uses it (blocking: call in a thread)."""
+    old: Lake | None = state.lake
+    state.lake = lake
+    if old is not None and old.retire():
+        old.close()
+
+
+async def current_lake(request: Request) -> AsyncIterator[Lake]:
+    """The Lake a request reads, leased until its response is sent (streamed bodies included)."""
+    while True:
+        lake: Lake | None = request.app.state.lake
+        if lake is None:
+            raise ApiError(503, "no_index", NO_INDEX_HINT)
+        if lake.lease():
+            break  # a Lake retired between the read and the lease was already replaced: read again
+    try:
+        yield lake
+    finally:
+        if lake.release():
+            with anyio.CancelScope(shield=True):  # a client gone mid-stream must not leave the Lake open
+                await anyio.to_thread.run_sync(lake.close)
+
+
+class CatalogProbe:
+    """Can the configured catalogs be listed? Cached, so /readyz stays cheap under frequent probes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._checked_at = -CATALOG_PROBE_SECONDS
+        self._result = "not checked"
+
+    async def check(self) -> str:
+        if time.monotonic() - self._checked_at >= CATALOG_PROBE_SECONDS:
+            try:
+                with anyio.fail_after(CATALOG_PROBE_TIMEOUT):
+                    await anyio.to_thread.run_sync(self._list_all, abandon_on_cancel=True)
+                self._result = "ok"
+            except TimeoutError:
+                self._result = f"catalog listing took longer than {CATALOG_PROBE_TIMEOUT:.0f}s"
+            except Exception as exc:  # reported, not raised; details only in the log (readyz is public)
+                log.warning("catalog probe failed: %s", exc)
+                self._result = f"unreachable ({type(exc).__name__}); the server log has details"
+            self._checked_at = time.monotonic()
+        return self._result
+
+    def _list_all(self) -> None:
+        from catalog_ingest.crawlers import crawler_for
+
+        for config in self.settings.effective_catalogs():
+            crawler = crawler_for(config, retries=0)
+            try:
+                crawler.list_tables()
+            finally:
+                crawler.close()

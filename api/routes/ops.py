@@ -1,0 +1,41 @@
+"""Operations routes: liveness, readiness (index loaded, catalogs reachable) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from api import schemas
+from api.errors import NO_INDEX_HINT
+from api.lake import Lake
+from api.metrics import CONTENT_TYPE
+from api.routes import failures, user
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=schemas.Health)
+async def healthz() -> schemas.Health:
+    """The process is up and its event loop answers: never waits on the agent, the index or a catalog."""
+    return schemas.Health()
+
+
+@router.get("/readyz", response_model=schemas.Readiness, responses={503: {"model": schemas.Readiness}})
+async def readyz(request: Request, response: Response) -> schemas.Readiness:
+    """Ready when the index is loaded and the catalogs answer; 503 (with what is wrong) otherwise."""
+    lake: Lake | None = request.app.state.lake
+    checks = {
+        "index": "ok" if lake is not None else NO_INDEX_HINT,
+        "catalog": await request.app.state.catalog_probe.check(),
+    }
+    problems = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]
+    response.status_code = 503 if problems else 200
+    error = schemas.ErrorDetail(code="not_ready", message="; ".join(problems)) if problems else None
+    return schemas.Readiness(ready=not problems, checks=checks, error=error)
+
+
+@router.get("/metrics", responses={**failures(), 200: {"content": {CONTENT_TYPE: {}}}})
+async def metrics(request: Request, _: Any = user) -> Response:
+    """Prometheus text format: requests and latencies by route, agent runs, tool calls, model tokens."""
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
