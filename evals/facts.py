@@ -85,14 +85,19 @@ class Expected:
 
     ``number``/``bytes``: a value matched within a relative tolerance (bytes also in KB/MB/MiB/...).
     ``text``: groups of alternatives; every group must appear, any alternative of a group will do.
+    ``first_tables``: the first tables of ``universe`` (every table) the answer names are the ``groups``' names,
+    in any order: a ranking, not a list that happens to mention the right table further down.
     """
 
-    kind: Literal["number", "bytes", "text"]
+    kind: Literal["number", "bytes", "text", "first_tables"]
     number: float = 0.0
     groups: tuple[tuple[str, ...], ...] = ()
     tolerance: float = DEFAULT_TOLERANCE
+    universe: tuple[str, ...] = ()
 
     def describe(self) -> str:
+        if self.kind == "first_tables":
+            return "first tables named: " + ", ".join(repr(g[0]) for g in self.groups)
         if self.kind != "text":
             return f"{self.number:,.0f}" + (" bytes" if self.kind == "bytes" else "")
         return " and ".join(" or ".join(repr(a) for a in group) for group in self.groups)
@@ -157,7 +162,7 @@ class FactResolver:
                 raise
             except Exception as exc:  # noqa: BLE001 - a pyiceberg failure is a gold problem, named as such
                 raise GoldError(f"{fact.label()}: {type(exc).__name__}: {exc}") from exc
-            if fact.tolerance is not None and resolved.kind != "text":
+            if fact.tolerance is not None and resolved.kind in ("number", "bytes"):
                 resolved = Expected(resolved.kind, number=resolved.number, tolerance=fact.tolerance)
             self._cache[key] = resolved
         return self._cache[key]
@@ -486,9 +491,11 @@ def identifier_fields(table: Table, fact: Fact) -> Expected:
     return texts(*(n for n in names if n))
 
 
-YES_WORDS = ("yes", "exists", "there is", "it has", "is present", "landed")
-NO_WORDS = ("no", "not", "none", "missing", "doesn't", "does not", "isn't", "is not", "hasn't", "has not", "absent",
-            "there is no", "lacks")
+PRESENT_WORDS = ("yes", "exists", "there is a", "has a", "is present", "has landed", "it has", "does have", "contains")
+ABSENT_WORDS = ("no partition", "no partitions", "no column", "no such", "there is no", "there's no", "does not have",
+                "doesn't have", "has no", "not yet", "missing", "has not landed", "hasn't landed", "no data", "none",
+                "absent", "does not exist", "doesn't exist", "not found", "lacks")
+"""Yes and no in an answer: phrases, not bare "no"/"not", which turn up in any sentence."""
 NOT_PARTITIONED_WORDS = ("not partitioned", "unpartitioned", "no partition", "no partitions", "no partitioning",
                          "isn't partitioned", "has no partition spec", "without partitions")
 
@@ -506,8 +513,8 @@ def has_column(table: Table, fact: Fact) -> Expected:
     try:
         table.schema().find_field(column, case_sensitive=False)
     except ValueError:
-        return texts(NO_WORDS, column)
-    return texts(YES_WORDS, column)
+        return texts(ABSENT_WORDS, column)
+    return texts(PRESENT_WORDS, column)
 
 
 def table_owner(table: Table, fact: Fact) -> Expected:
@@ -542,7 +549,7 @@ def partition_for_day(table: Table, fact: Fact) -> Expected:
     field, partitions = time_partitions(table)
     present = any(covers(partition_text(table, field, value), day) for value, _ in partitions)
     moment = datetime(day.year, day.month, day.day)
-    return texts(YES_WORDS if present else NO_WORDS, date_variants(moment))
+    return texts(PRESENT_WORDS if present else ABSENT_WORDS, date_variants(moment))
 
 
 # --- facts about the catalogs as a whole ----------------------------------------------------------------
@@ -582,7 +589,7 @@ def ranked(resolver: FactResolver, fact: Fact, *, largest: bool) -> Expected:
     if len(measured) > n and measured[n - 1][0] == measured[n][0]:
         tied = [name for value, name in measured if value == measured[n][0]]
         raise GoldError(f"{fact.label()}: {', '.join(tied)} tie at place {n}; ask for another n or measure")
-    return texts(*(name for _, name in measured[:n]))
+    return Expected("first_tables", groups=tuple((name,) for _, name in measured[:n]), universe=tuple(resolver.all_tables()))
 
 
 def largest_tables(resolver: FactResolver, fact: Fact) -> Expected:

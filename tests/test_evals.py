@@ -16,7 +16,7 @@ from pyiceberg.transforms import DayTransform
 from pyiceberg.types import DecimalType, LongType, NestedField, StringType, TimestampType
 
 from evals import gate, scorers
-from evals.facts import NO_WORDS, YES_WORDS, Expected, FactResolver, GoldError, number, open_catalogs, texts, today
+from evals.facts import ABSENT_WORDS, PRESENT_WORDS, Expected, FactResolver, GoldError, number, open_catalogs, texts, today
 from evals.loader import CATEGORIES, CaseError, Fact, load_cases
 from evals.report import compare, write_reports
 from evals.results import CaseResult, EvalResults, summarize
@@ -297,7 +297,10 @@ def test_catalog_wide_facts_on_the_sample_lake(sample_facts: FactResolver) -> No
     assert set(names(sample_fact(sample_facts, fact="namespaces"))) == set(NAMESPACE_COMMENTS)
     gold = sorted(s.name for s in TABLE_SPECS if "gold" in s.tags.split(","))
     assert sorted(names(sample_fact(sample_facts, fact="tables_with_tag", tag="gold"))) == gold
-    assert names(sample_fact(sample_facts, fact="largest_tables", by="rows")) == ["raw.events"]
+    most_rows = sample_fact(sample_facts, fact="largest_tables", by="rows")
+    assert names(most_rows) == ["raw.events"]
+    assert scorers.fact_matches("`raw.events` has the most rows (100,220), then raw.orders.", most_rows)
+    assert not scorers.fact_matches("The best match is marts.customers. 1. marts.customers 2. raw.events", most_rows)
     assert names(sample_fact(sample_facts, fact="largest_tables", by="rows", n=3))[:2] == ["raw.events", "raw.orders"]
     assert names(sample_fact(sample_facts, fact="largest_tables", by="bytes")) == ["raw.events"]
     assert names(sample_fact(sample_facts, fact="smallest_tables", by="rows")) == ["marketing.audiences"]
@@ -320,21 +323,24 @@ def test_table_yes_no_facts_on_the_sample_lake(sample_facts: FactResolver) -> No
     newest = ANCHOR.astype(object).date() - date.resolution  # events stop the day before the anchor
     before = (today() - newest).days
     present = sample_fact(sample_facts, fact="partition_for_day", table="raw.events", days=before)
-    assert present.groups == (YES_WORDS, present.groups[1]) and present.groups[1][0] == newest.isoformat()
+    assert present.groups == (PRESENT_WORDS, present.groups[1]) and present.groups[1][0] == newest.isoformat()
     hourly = sample_fact(sample_facts, fact="partition_for_day", table="ops.app_logs", days=before)
-    assert hourly.groups[0] == YES_WORDS
+    assert hourly.groups[0] == PRESENT_WORDS
     absent = sample_fact(sample_facts, fact="partition_for_day", table="raw.events", days=before - 1)
-    assert absent.groups[0] == NO_WORDS
+    assert absent.groups[0] == ABSENT_WORDS
     yesterday = sample_fact(sample_facts, fact="partition_for_day", table="raw.events", days=1)
     assert scorers.fact_matches(f"No: raw.events has no partition for {yesterday.groups[1][0]}; the newest is "
                                 f"{newest.isoformat()}.", yesterday)
     assert not scorers.fact_matches(f"Yes, the latest partition is {newest.isoformat()}.", yesterday)
+    today_fact = sample_fact(sample_facts, fact="partition_for_day", table="raw.events", days=0)
+    assert not scorers.fact_matches(f"raw.events has 1 partition for today ({newest.isoformat()}), counted from the "
+                                    f"latest partition, not from today; updated {today().isoformat()}T08:00", today_fact)
     assert "not partitioned" in sample_fact(sample_facts, fact="is_partitioned", table="finance.payouts").groups[0]
     assert names(sample_fact(sample_facts, fact="is_partitioned", table="raw.payments"))[:2] == ["provider", "paid_at"]
     assert sample_fact(sample_facts, fact="has_column", table="marts.orders", column="coupon_code").groups \
-        == (NO_WORDS, ("coupon_code",))
+        == (ABSENT_WORDS, ("coupon_code",))
     assert sample_fact(sample_facts, fact="has_column", table="marts.customers", column="lifetime_value_usd").groups \
-        == (YES_WORDS, ("lifetime_value_usd",))
+        == (PRESENT_WORDS, ("lifetime_value_usd",))
     assert names(sample_fact(sample_facts, fact="table_owner", table="finance.refunds")) == [FINANCE]
     assert "email" in names(sample_fact(sample_facts, fact="pii_columns", table="marts.customers"))
 
