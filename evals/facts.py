@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
 from pyiceberg.catalog import Catalog
@@ -20,6 +20,7 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform, TimeTransform, VoidTransform
 from pyiceberg.types import DateType, TimestampType, TimestamptzType
 
+from catalog_ingest.crawlers.common import PII_PROPERTY
 from catalog_ingest.crawlers.glue import pyiceberg_glue_properties
 from catalog_ingest.crawlers.pyiceberg_catalogs import open_catalog
 from catalog_ingest.settings import CatalogConfig
@@ -36,6 +37,11 @@ class Fact(Protocol):
     start: str | None
     end: str | None
     tolerance: float | None
+    namespace: str | None
+    tag: str | None
+    by: Literal["rows", "bytes", "files", "snapshots", "columns"] | None
+    n: int | None
+    days: int | None
 
 FACT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "row_count": ("table",),
@@ -60,8 +66,27 @@ FACT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "schema_count": ("table",),
     "schema_changes": ("table",),
     "identifier_fields": ("table",),
+    "is_partitioned": ("table",),
+    "has_column": ("table", "column"),
+    "table_owner": ("table",),
+    "pii_columns": ("table",),
+    "partition_for_day": ("table", "days"),
+    "no_such_table": ("table",),
+    "largest_tables": ("by",),
+    "smallest_tables": ("by",),
+    "tables_in_namespace": ("namespace",),
+    "table_count": (),
+    "namespaces": (),
+    "tables_with_tag": ("tag",),
+    "tables_not_written_in": ("days",),
 }
 """Each fact and the case arguments it needs; the loader validates cases against this."""
+
+CATALOG_FACTS = frozenset({
+    "no_such_table", "largest_tables", "smallest_tables", "tables_in_namespace", "table_count", "namespaces",
+    "tables_with_tag", "tables_not_written_in",
+})
+"""Facts about the catalogs as a whole (or a table that must not exist): resolved over every table, not one."""
 
 DEFAULT_TOLERANCE = 0.01
 TIME_TYPES = (DateType, TimestampType, TimestamptzType)
@@ -77,14 +102,19 @@ class Expected:
 
     ``number``/``bytes``: a value matched within a relative tolerance (bytes also in KB/MB/MiB/...).
     ``text``: groups of alternatives; every group must appear, any alternative of a group will do.
+    ``first_tables``: the first tables of ``universe`` (every table) the answer names are the ``groups``' names,
+    in any order: a ranking, not a list that happens to mention the right table further down.
     """
 
-    kind: Literal["number", "bytes", "text"]
+    kind: Literal["number", "bytes", "text", "first_tables"]
     number: float = 0.0
     groups: tuple[tuple[str, ...], ...] = ()
     tolerance: float = DEFAULT_TOLERANCE
+    universe: tuple[str, ...] = ()
 
     def describe(self) -> str:
+        if self.kind == "first_tables":
+            return "first tables named: " + ", ".join(repr(g[0]) for g in self.groups)
         if self.kind != "text":
             return f"{self.number:,.0f}" + (" bytes" if self.kind == "bytes" else "")
         return " and ".join(" or ".join(repr(a) for a in group) for group in self.groups)
@@ -123,6 +153,7 @@ class FactResolver:
         self.catalogs = catalogs
         self._tables: dict[str, Table] = {}
         self._cache: dict[str, Expected] = {}
+        self._all_tables: dict[str, Table] | None = None
 
     def expected(self, fact: Fact) -> Expected:
         """The expected value of a case fact: a literal as written, or computed from the catalog."""
@@ -133,12 +164,15 @@ class FactResolver:
         key = fact.label() + f"|{fact.tolerance}"
         if key not in self._cache:
             try:
-                resolved = RESOLVERS[fact.fact](self.table(fact.table or ""), fact)
+                if fact.fact in CATALOG_FACTS:
+                    resolved = CATALOG_RESOLVERS[fact.fact](self, fact)
+                else:
+                    resolved = RESOLVERS[fact.fact](self.table(fact.table or ""), fact)
             except GoldError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a pyiceberg failure is a gold problem, named as such
                 raise GoldError(f"{fact.label()}: {type(exc).__name__}: {exc}") from exc
-            if fact.tolerance is not None and resolved.kind != "text":
+            if fact.tolerance is not None and resolved.kind in ("number", "bytes"):
                 resolved = Expected(resolved.kind, number=resolved.number, tolerance=fact.tolerance)
             self._cache[key] = resolved
         return self._cache[key]
@@ -148,6 +182,28 @@ class FactResolver:
         if name not in self._tables:
             self._tables[name] = self._load(name)
         return self._tables[name]
+
+    def all_tables(self) -> dict[str, Table]:
+        """Every table of every catalog by ``namespace.table`` (``catalog.namespace.table`` when two catalogs
+        hold the same name)."""
+        if self._all_tables is None:
+            found: dict[str, Table] = {}
+            for catalog_name, catalog in self.catalogs.items():
+                for namespace in catalog.list_namespaces():
+                    for identifier in catalog.list_tables(namespace):
+                        name = ".".join(identifier)
+                        if name in found:
+                            name = f"{catalog_name}.{name}"
+                        found[name] = self._tables.setdefault(name, catalog.load_table(identifier))
+            self._all_tables = found
+        return self._all_tables
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.table(name)
+        except GoldError:
+            return False
+        return True
 
     def _load(self, name: str) -> Table:
         parts = name.split(".")
@@ -445,6 +501,168 @@ def identifier_fields(table: Table, fact: Fact) -> Expected:
     return texts(*(n for n in names if n))
 
 
+PRESENT_WORDS = ("yes", "exists", "there is a", "has a", "is present", "has landed", "it has", "does have", "contains")
+ABSENT_WORDS = ("no partition", "no partitions", "no column", "no such", "there is no", "there's no", "does not have",
+                "doesn't have", "has no", "not yet", "missing", "has not landed", "hasn't landed", "no data", "none",
+                "absent", "does not exist", "doesn't exist", "not found", "lacks")
+"""Yes and no in an answer: phrases, not bare "no"/"not", which turn up in any sentence."""
+NOT_PARTITIONED_WORDS = ("not partitioned", "unpartitioned", "no partition", "no partitions", "no partitioning",
+                         "isn't partitioned", "has no partition spec", "without partitions")
+
+
+def is_partitioned(table: Table, fact: Fact) -> Expected:
+    """Its current spec in words when partitioned (``partition_spec``), else a phrase saying it is not."""
+    if not any(not isinstance(f.transform, VoidTransform) for f in table.spec().fields):
+        return texts(NOT_PARTITIONED_WORDS)
+    return partition_spec(table, fact)
+
+
+def has_column(table: Table, fact: Fact) -> Expected:
+    """Yes or no, and the column's name: whether the table has it (any case, nested paths dotted)."""
+    column = fact.column or ""
+    try:
+        table.schema().find_field(column, case_sensitive=False)
+    except ValueError:
+        return texts(ABSENT_WORDS, column)
+    return texts(PRESENT_WORDS, column)
+
+
+def table_owner(table: Table, fact: Fact) -> Expected:
+    owner = table.properties.get("owner")
+    if not owner:
+        raise GoldError(f"{table.name()} has no owner property")
+    return texts(owner)
+
+
+def pii_columns(table: Table, fact: Fact) -> Expected:
+    """Every column path the ``lakescout.pii`` property names; a nested path also as its last part."""
+    paths = [p.strip() for p in table.properties.get(PII_PROPERTY, "").split(",") if p.strip()]
+    if not paths:
+        raise GoldError(f"{table.name()} names no PII columns")
+    return texts(*((p, p.rsplit(".", 1)[-1]) if "." in p else p for p in paths))
+
+
+def today() -> date:
+    """The day the suite runs, in UTC: relative dates in questions are counted back from it."""
+    return datetime.now(timezone.utc).date()
+
+
+def covers(human: str, day: date) -> bool:
+    """A partition's text (2026-11-01, 2026-11, 2026-11-01-13, 2026) holds the day."""
+    return day.isoformat().startswith(human) or human[:10] == day.isoformat()
+
+
+def partition_for_day(table: Table, fact: Fact) -> Expected:
+    """Whether the time partition holding the day ``days`` before today exists, and that day's date: yes or no
+    words, and the date (so the answer says which day it took)."""
+    day = today() - timedelta(days=fact.days or 0)
+    field, partitions = time_partitions(table)
+    present = any(covers(partition_text(table, field, value), day) for value, _ in partitions)
+    moment = datetime(day.year, day.month, day.day)
+    return texts(PRESENT_WORDS if present else ABSENT_WORDS, date_variants(moment))
+
+
+# --- facts about the catalogs as a whole ----------------------------------------------------------------
+
+NOT_FOUND_WORDS = (
+    "does not exist", "doesn't exist", "no such table", "no table", "not found", "could not find", "couldn't find",
+    "can't find", "cannot find", "did not find", "didn't find", "is not in the catalog", "isn't in the catalog",
+    "not in the lake", "unknown table", "there is no",
+)
+
+
+def no_such_table(resolver: FactResolver, fact: Fact) -> Expected:
+    """The table the question names is in none of the catalogs: the answer says so and names it."""
+    name = fact.table or ""
+    if resolver.exists(name):
+        raise GoldError(f"no_such_table({name}): the table exists, so the case is wrong")
+    return texts(NOT_FOUND_WORDS, (name, name.rsplit(".", 1)[-1]))
+
+
+TABLE_MEASURES: dict[str, Callable[[Table], float]] = {
+    "rows": lambda table: table.scan().count(),
+    "bytes": lambda table: sum(f["file_size_in_bytes"] for f in data_files(table)),
+    "files": lambda table: len(data_files(table)),
+    "snapshots": lambda table: len(table.metadata.snapshots),
+    "columns": lambda table: len(table.schema().fields),
+}
+
+
+def ranked(resolver: FactResolver, fact: Fact, *, largest: bool) -> Expected:
+    """The ``n`` (default 1) tables with the most (or least) of ``by``, each as namespace.table; a tie across
+    the cut makes the question ambiguous, which is a case bug."""
+    n = fact.n or 1
+    measured = sorted(
+        ((TABLE_MEASURES[fact.by or "rows"](table), name) for name, table in resolver.all_tables().items()),
+        key=lambda pair: pair[0], reverse=largest,
+    )
+    if len(measured) > n and measured[n - 1][0] == measured[n][0]:
+        tied = [name for value, name in measured if value == measured[n][0]]
+        raise GoldError(f"{fact.label()}: {', '.join(tied)} tie at place {n}; ask for another n or measure")
+    return Expected("first_tables", groups=tuple((name,) for _, name in measured[:n]), universe=tuple(resolver.all_tables()))
+
+
+def largest_tables(resolver: FactResolver, fact: Fact) -> Expected:
+    return ranked(resolver, fact, largest=True)
+
+
+def smallest_tables(resolver: FactResolver, fact: Fact) -> Expected:
+    return ranked(resolver, fact, largest=False)
+
+
+def in_namespace(resolver: FactResolver, namespace: str | None) -> list[str]:
+    names = list(resolver.all_tables())
+    if namespace is None:
+        return names
+    found = [n for n in names if n.split(".")[-2] == namespace]
+    if not found:
+        raise GoldError(f"no tables in namespace {namespace!r}")
+    return found
+
+
+def tables_in_namespace(resolver: FactResolver, fact: Fact) -> Expected:
+    """Every table of the namespace, as namespace.table or the bare table name."""
+    return texts(*((name, name.rsplit(".", 1)[-1]) for name in in_namespace(resolver, fact.namespace)))
+
+
+def table_count(resolver: FactResolver, fact: Fact) -> Expected:
+    """Tables in the namespace, or in every catalog without one."""
+    return number(len(in_namespace(resolver, fact.namespace)))
+
+
+def namespaces(resolver: FactResolver, fact: Fact) -> Expected:
+    return texts(*dict.fromkeys(name.split(".")[-2] for name in resolver.all_tables()))
+
+
+def tables_with_tag(resolver: FactResolver, fact: Fact) -> Expected:
+    """Tables whose comma-separated ``tags`` property holds the tag."""
+    tagged = [name for name, table in resolver.all_tables().items()
+              if fact.tag in [t.strip() for t in table.properties.get("tags", "").split(",")]]
+    if not tagged:
+        raise GoldError(f"no table is tagged {fact.tag!r}")
+    return texts(*tagged)
+
+
+def tables_not_written_in(resolver: FactResolver, fact: Fact) -> Expected:
+    """Tables whose current snapshot (or none) is older than ``days`` days before now; when every table was
+    written since, a phrase saying none is stale."""
+    cutoff = datetime.now(timezone.utc) - timedelta(days=fact.days or 0)
+    everything = resolver.all_tables()
+    stale = [
+        name for name, table in everything.items()
+        if (snapshot := table.current_snapshot()) is None
+        or datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=timezone.utc) < cutoff
+    ]
+    if stale:
+        return texts(*stale)
+    return texts(("none", "no table", "no tables", "not one", "zero tables", "0 tables", "every table", "all tables",
+                  "all of them", "all the tables", "all of the tables", f"all {len(everything)} tables",
+                  f"all {len(everything)}"))
+
+
 RESOLVERS: dict[str, Callable[[Table, Fact], Expected]] = {
-    name: globals()[name] for name in FACT_ARGUMENTS
+    name: globals()[name] for name in FACT_ARGUMENTS if name not in CATALOG_FACTS
+}
+CATALOG_RESOLVERS: dict[str, Callable[[FactResolver, Fact], Expected]] = {
+    name: globals()[name] for name in CATALOG_FACTS
 }

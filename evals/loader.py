@@ -29,6 +29,10 @@ class CaseError(ValueError):
     """One or more cases are malformed; the message names each file and case id."""
 
 
+FACT_FIELDS = ("table", "column", "which", "start", "end", "namespace", "tag", "by", "n", "days")
+"""The arguments a fact may take, in the order labels show them."""
+
+
 class Fact(BaseModel):
     """Something the answer must state: a literal (``text``, ``any_of``, ``number``) or a fact resolved from the
     catalog when the suite runs (``fact`` plus its arguments)."""
@@ -42,6 +46,14 @@ class Fact(BaseModel):
     start: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     end: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     """Inclusive day range of partition facts."""
+    namespace: str | None = None
+    tag: str | None = None
+    by: Literal["rows", "bytes", "files", "snapshots", "columns"] | None = None
+    """What ``largest_tables``/``smallest_tables`` rank by."""
+    n: int | None = Field(default=None, ge=1)
+    """How many tables a ranking names (default 1)."""
+    days: int | None = Field(default=None, ge=0)
+    """Days before today (UTC, the day the suite runs): 1 is yesterday."""
     text: str | None = None
     any_of: list[str] | None = None
     number: float | None = None
@@ -67,7 +79,7 @@ class Fact(BaseModel):
     def label(self) -> str:
         if self.fact is None:
             return f"literal {self.text or self.any_of or self.number}"
-        args = ", ".join(f"{k}={v}" for k in ("table", "column", "which", "start", "end") if (v := getattr(self, k)) is not None)
+        args = ", ".join(f"{k}={v}" for k in FACT_FIELDS if (v := getattr(self, k)) is not None)
         return f"{self.fact}({args})"
 
 

@@ -109,18 +109,30 @@ def edge(char: str) -> str:
     return r"\d" if char.isdigit() else r"[a-z0-9_]" if char.isalnum() or char == "_" else r"(?!)"
 
 
-def text_appears(text: str, wanted: str) -> bool:
-    """The phrase appears whole, case-insensitively, ignoring markdown quoting and spacing around brackets."""
+def find_phrase(text: str, wanted: str) -> re.Match[str] | None:
+    """Where the phrase first appears whole in the text, case-insensitively, ignoring markdown quoting and
+    spacing around brackets."""
     wanted = normalize(wanted)
     if not wanted:
-        return False
-    pattern = rf"(?<!{edge(wanted[0])}){re.escape(wanted)}(?!{edge(wanted[-1])})"
-    return re.search(pattern, normalize(text)) is not None
+        return None
+    return re.search(rf"(?<!{edge(wanted[0])}){re.escape(wanted)}(?!{edge(wanted[-1])})", normalize(text))
+
+
+def text_appears(text: str, wanted: str) -> bool:
+    return find_phrase(text, wanted) is not None
+
+
+def first_named(text: str, names: Iterable[str], n: int) -> set[str]:
+    """The first n of ``names`` the text names (whole, case-insensitive), by where each first appears."""
+    found = sorted((match.start(), name) for name in names if (match := find_phrase(text, name)))
+    return {name for _, name in found[:n]}
 
 
 def fact_matches(answer: str, expected: Expected) -> bool:
     if expected.kind in ("number", "bytes"):
         return number_matches(answer, expected)
+    if expected.kind == "first_tables":
+        return first_named(answer, expected.universe, len(expected.groups)) == {g[0] for g in expected.groups}
     return all(any(text_appears(answer, alt) for alt in group) for group in expected.groups)
 
 

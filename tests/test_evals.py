@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from pyiceberg.transforms import DayTransform
 from pyiceberg.types import DecimalType, LongType, NestedField, StringType, TimestampType
 
 from evals import gate, scorers
-from evals.facts import Expected, FactResolver, GoldError, number, texts
+from evals.facts import ABSENT_WORDS, PRESENT_WORDS, Expected, FactResolver, GoldError, number, open_catalogs, texts, today
 from evals.loader import CATEGORIES, CaseError, Fact, load_cases
 from evals.report import compare, write_reports
 from evals.results import CaseResult, EvalResults, summarize
@@ -262,6 +262,99 @@ def test_fact_errors_name_the_problem(small_lake: FactResolver) -> None:
         resolve(small_lake, fact="column_type", column="nope")
     with pytest.raises(GoldError, match="no partitions between"):
         resolve(small_lake, fact="partition_values", start="2025-01-01", end="2025-01-02")
+
+
+def test_loader_checks_catalog_fact_arguments(tmp_path: Path) -> None:
+    pattern = write(
+        tmp_path,
+        "catalog.yaml",
+        """
+defaults: {category: stats}
+cases:
+  - {id: no-measure, question: biggest, gold: {facts: [{fact: largest_tables}]}}
+  - {id: bad-measure, question: biggest, gold: {facts: [{fact: largest_tables, by: vibes}]}}
+  - {id: no-days, question: yesterday, gold: {facts: [{fact: partition_for_day, table: a.b}]}}
+  - {id: fine, question: tables, gold: {facts: [{fact: tables_in_namespace, namespace: finance}, {fact: table_count}]}}
+""",
+    )
+    with pytest.raises(CaseError) as error:
+        load_cases(pattern)
+    message = str(error.value)
+    for case_id, words in [("no-measure", "needs by"), ("bad-measure", "by"), ("no-days", "needs days")]:
+        assert any(f"case {case_id!r}" in line and words in line for line in message.splitlines()), message
+    assert "'fine'" not in message
+
+
+@pytest.fixture(scope="module")
+def sample_facts(sample_settings) -> FactResolver:
+    return FactResolver(open_catalogs(sample_settings.effective_catalogs()))
+
+
+def sample_fact(resolver: FactResolver, **fact) -> Expected:
+    return resolver.expected(Fact(**fact))
+
+
+def names(expected: Expected) -> list[str]:
+    return [group[0] for group in expected.groups]
+
+
+def test_catalog_wide_facts_on_the_sample_lake(sample_facts: FactResolver) -> None:
+    from sample.tables import NAMESPACE_COMMENTS, TABLE_SPECS
+
+    assert sample_fact(sample_facts, fact="table_count").number == len(TABLE_SPECS)
+    assert sample_fact(sample_facts, fact="table_count", namespace="support").number == 2
+    finance = sorted(s.name for s in TABLE_SPECS if s.name.startswith("finance."))
+    assert sorted(names(sample_fact(sample_facts, fact="tables_in_namespace", namespace="finance"))) == finance
+    assert set(names(sample_fact(sample_facts, fact="namespaces"))) == set(NAMESPACE_COMMENTS)
+    gold = sorted(s.name for s in TABLE_SPECS if "gold" in s.tags.split(","))
+    assert sorted(names(sample_fact(sample_facts, fact="tables_with_tag", tag="gold"))) == gold
+    most_rows = sample_fact(sample_facts, fact="largest_tables", by="rows")
+    assert names(most_rows) == ["raw.events"]
+    assert scorers.fact_matches("`raw.events` has the most rows (100,220), then raw.orders.", most_rows)
+    assert not scorers.fact_matches("The best match is marts.customers. 1. marts.customers 2. raw.events", most_rows)
+    assert names(sample_fact(sample_facts, fact="largest_tables", by="rows", n=3))[:2] == ["raw.events", "raw.orders"]
+    assert names(sample_fact(sample_facts, fact="largest_tables", by="bytes")) == ["raw.events"]
+    assert names(sample_fact(sample_facts, fact="smallest_tables", by="rows")) == ["marketing.audiences"]
+    assert names(sample_fact(sample_facts, fact="largest_tables", by="snapshots")) == ["finance.refunds"]
+    with pytest.raises(GoldError, match="tie at place 1"):  # many one-file tables
+        sample_fact(sample_facts, fact="smallest_tables", by="files")
+    fresh = sample_fact(sample_facts, fact="tables_not_written_in", days=30)  # the lake was just built
+    assert "no table" in fresh.groups[0] and len(fresh.groups) == 1
+    assert len(sample_fact(sample_facts, fact="tables_not_written_in", days=0).groups) == len(TABLE_SPECS)
+    missing = sample_fact(sample_facts, fact="no_such_table", table="finance.invoices_v2")
+    assert scorers.fact_matches("There is no table finance.invoices_v2; did you mean finance.invoices?", missing)
+    assert not scorers.fact_matches("finance.invoices has 4,259 rows.", missing)
+    with pytest.raises(GoldError, match="exists"):
+        sample_fact(sample_facts, fact="no_such_table", table="finance.invoices")
+
+
+def test_table_yes_no_facts_on_the_sample_lake(sample_facts: FactResolver) -> None:
+    from sample.reference import ANCHOR
+    from sample.tables import FINANCE
+
+    newest = ANCHOR.astype(object).date() - date.resolution  # events stop the day before the anchor
+    before = (today() - newest).days
+    present = sample_fact(sample_facts, fact="partition_for_day", table="raw.events", days=before)
+    assert present.groups == (PRESENT_WORDS, present.groups[1]) and present.groups[1][0] == newest.isoformat()
+    hourly = sample_fact(sample_facts, fact="partition_for_day", table="ops.app_logs", days=before)
+    assert hourly.groups[0] == PRESENT_WORDS
+    absent = sample_fact(sample_facts, fact="partition_for_day", table="raw.events", days=before - 1)
+    assert absent.groups[0] == ABSENT_WORDS
+    yesterday = sample_fact(sample_facts, fact="partition_for_day", table="raw.events", days=1)
+    assert scorers.fact_matches(f"No: raw.events has no partition for {yesterday.groups[1][0]}; the newest is "
+                                f"{newest.isoformat()}.", yesterday)
+    assert not scorers.fact_matches(f"Yes, the latest partition is {newest.isoformat()}.", yesterday)
+    today_fact = sample_fact(sample_facts, fact="partition_for_day", table="raw.events", days=0)
+    assert not scorers.fact_matches(f"raw.events has 1 partition for today ({newest.isoformat()}), counted from the "
+                                    f"latest partition, not from today; updated {today().isoformat()}T08:00", today_fact)
+    assert "not partitioned" in sample_fact(sample_facts, fact="is_partitioned", table="finance.payouts").groups[0]
+    assert names(sample_fact(sample_facts, fact="is_partitioned", table="raw.payments"))[:2] == ["provider", "paid_at"]
+    assert sample_fact(sample_facts, fact="has_column", table="marts.orders", column="coupon_code").groups \
+        == (ABSENT_WORDS, ("coupon_code",))
+    assert sample_fact(sample_facts, fact="has_column", table="marts.customers", column="lifetime_value_usd").groups \
+        == (PRESENT_WORDS, ("lifetime_value_usd",))
+    assert names(sample_fact(sample_facts, fact="table_owner", table="finance.refunds")) == [FINANCE]
+    assert "email" in names(sample_fact(sample_facts, fact="pii_columns", table="marts.customers"))
 
 
 # --- reports and comparison ----------------------------------------------------------------------
