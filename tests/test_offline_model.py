@@ -12,7 +12,9 @@ from agent_lake import StubEngine, events, make_context, orders, refunds
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.models.offline import Conversation, OfflineChatModel, check_sql
+from agent.models.offline import OfflineChatModel
+from agent.models.offline.conversation import Conversation
+from agent.models.offline.plans import check_sql
 from agent.models.sql_draft import repair
 from agent.service import LakeAgent
 from agent.tools import human_bytes
