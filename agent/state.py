@@ -15,6 +15,9 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from langgraph.graph import MessagesState
 
 SQL_TOOLS = ("validate_sql", "estimate_scan", "run_sql")
+RUN_REQUESTED = "lakescout_run"
+"""Metadata key of each model call's config: the turn's ``run`` (execute the drafted SQL). A real model
+reads the run prompt; the offline model, which reads no prompt, goes by this flag."""
 Outcome = Literal["answered", "step_budget", "sql_gave_up"]
 
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from agent.models.language import content_words, grain_of, split_instructions, strip_grain
 from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME, detect_intent
 from agent.models.sql_draft import has_groups, strip_groups
-from agent.prompts import load_prompt
 from agent.state import SQL_TOOLS, ToolResult, text_payload
 
 FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|now|same|then|instead|but|only|just)\b[\s,]*")
@@ -33,12 +32,13 @@ class Conversation:
     """The current question; a follow-up ("and by month?", "run it") is merged with the one before."""
     results: list[ToolResult]
     run: bool
+    """Execute the drafted SQL: the turn's ``--run``, or the question asks to ("... and run it")."""
     today: date
     previous_table: str | None = None
     """The table the previous turn's answer was about: what "it" or "that table" refers to."""
 
     @classmethod
-    def read(cls, messages: Sequence[BaseMessage], today: date) -> Conversation:
+    def read(cls, messages: Sequence[BaseMessage], today: date, run_requested: bool = False) -> Conversation:
         question, start, previous_table = "", 0, None
         for i, message in enumerate(messages):
             if isinstance(message, HumanMessage):
@@ -56,8 +56,7 @@ class Conversation:
             elif isinstance(message, ToolMessage):
                 call = calls.get(message.tool_call_id, {"name": message.name, "args": {}})
                 results.append(ToolResult(call["name"], call["args"], message.status != "error", text_payload(message.text)))
-        system = " ".join(m.text for m in messages if isinstance(m, SystemMessage))
-        run = bool(RUN.search(split_instructions(question)[0].lower())) or load_prompt("run") in system
+        run = run_requested or bool(RUN.search(split_instructions(question)[0].lower()))
         return cls(question, results, run, today, previous_table)
 
     def result(self, name: str, **args: Any) -> ToolResult | None:
