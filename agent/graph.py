@@ -3,8 +3,9 @@
     START -> agent -(tool calls)-> tools -> agent ... -(no tool calls)-> finalize -> END
 
 Limits are enforced here, not left to the model: the agent node answers by itself (without calling the
-model) once the step budget is spent or three different SQL drafts have failed, and ``finalize`` always
-appends the SQL block, validation, scan estimate and sources from what the tools actually returned.
+model) once the step budget is spent or ``MAX_FAILED_DRAFTS`` different SQL drafts have failed, and
+``finalize`` always appends the SQL block, validation, scan estimate and sources from what the tools
+actually returned.
 """
 
 from __future__ import annotations
