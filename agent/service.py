@@ -16,10 +16,10 @@ from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any, Literal
 
+from humanize import apnumber
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from humanize import apnumber
 from pydantic import BaseModel, Field
 
 from agent.context import AgentContext
