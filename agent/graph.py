@@ -3,8 +3,9 @@
     START -> agent -(tool calls)-> tools -> agent ... -(no tool calls)-> finalize -> END
 
 Limits are enforced here, not left to the model: the agent node answers by itself (without calling the
-model) once the step budget is spent or three different SQL drafts have failed, and ``finalize`` always
-appends the SQL block, validation, scan estimate and sources from what the tools actually returned.
+model) once the step budget is spent or ``MAX_FAILED_DRAFTS`` different SQL drafts have failed, and
+``finalize`` always appends the SQL block, validation, scan estimate and sources from what the tools
+actually returned.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from langgraph.types import Checkpointer
 
 from agent.context import AgentContext
 from agent.prompts import load_prompt
-from agent.state import AgentState, TurnFacts, turn_facts
+from agent.state import RUN_REQUESTED, AgentState, TurnFacts, turn_facts
 from agent.tools import TOOLS, human_bytes, tool_error_text
 
 
@@ -35,8 +36,9 @@ def build_graph(model: BaseChatModel, checkpointer: Checkpointer = None) -> Any:
             return {"messages": [AIMessage(sql_gave_up_text(facts))], "outcome": "sql_gave_up", **tracked}
         if facts.steps >= runtime.context.settings.model.max_steps:
             return {"messages": [AIMessage(budget_text(facts, runtime.context))], "outcome": "step_budget", **tracked}
-        system = load_prompt("system") + ("\n\n" + load_prompt("run") if state.get("run") else "")
-        response = bound.invoke([SystemMessage(system), *state["messages"]])
+        run = bool(state.get("run"))
+        system = load_prompt("system") + ("\n\n" + load_prompt("run") if run else "")
+        response = bound.invoke([SystemMessage(system), *state["messages"]], {"metadata": {RUN_REQUESTED: run}})
         return {"messages": [response], "outcome": "answered", **tracked, "steps": facts.steps + 1}
 
     builder = StateGraph(AgentState, context_schema=AgentContext)

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any, Literal
 
+from humanize import apnumber
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -24,7 +25,7 @@ from pydantic import BaseModel, Field
 from agent.context import AgentContext
 from agent.graph import build_graph, estimate_line, recursion_limit
 from agent.models import chat_model
-from agent.state import ToolResult, tool_payload, turn_facts, turn_messages
+from agent.state import MAX_FAILED_DRAFTS, ToolResult, tool_payload, turn_facts, turn_messages
 from catalog_ingest.settings import ConfigError, Settings
 
 POSTGRES_PACKAGE = "langgraph-checkpoint-postgres"
@@ -282,7 +283,7 @@ class LakeAgent:
         if outcome == "step_budget":
             return "the step budget ran out before an answer (LAKESCOUT_MODEL__MAX_STEPS)"
         if outcome == "sql_gave_up":
-            return "no valid SQL after three attempts"
+            return f"no valid SQL after {apnumber(MAX_FAILED_DRAFTS)} attempts"
         if run and state.get("sql") and state.get("result") is None:
             return "the SQL was not run successfully"
         return None

@@ -15,6 +15,11 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from langgraph.graph import MessagesState
 
 SQL_TOOLS = ("validate_sql", "estimate_scan", "run_sql")
+RUN_REQUESTED = "lakescout_run"
+"""Metadata key of each model call's config: the turn's ``run`` (execute the drafted SQL). A real model
+reads the run prompt; the offline model, which reads no prompt, goes by this flag."""
+MAX_FAILED_DRAFTS = 3
+"""Different SQL drafts that may fail in one turn before the graph stops it (the system prompt says so too)."""
 Outcome = Literal["answered", "step_budget", "sql_gave_up"]
 
 
@@ -60,9 +65,9 @@ class TurnFacts:
 
     @property
     def sql_gave_up(self) -> bool:
-        """Three different drafts failed and nothing has succeeded since the last failure."""
+        """``MAX_FAILED_DRAFTS`` different drafts failed and nothing has succeeded since the last failure."""
         last = next((r for r in reversed(self.results) if r.name in SQL_TOOLS), None)
-        return len(self.sql_failed) >= 3 and last is not None and not last.ok
+        return len(self.sql_failed) >= MAX_FAILED_DRAFTS and last is not None and not last.ok
 
     def cited(self, answer: str) -> list[dict[str, Any]]:
         """The SQL's tables when a query was drafted, else every table read; plus others the answer names

@@ -36,9 +36,9 @@ class MeasuredModel(OfflineChatModel):
 
     sent: list[int]
 
-    def reply(self, messages: list[Any]) -> Any:
+    def reply(self, messages: list[Any], run: bool = False) -> Any:
         self.sent.append(sum(len(m.text) for m in messages))
-        return super().reply(messages)
+        return super().reply(messages, run)
 
 
 def create_table_ddl(record: TableRecord) -> str:

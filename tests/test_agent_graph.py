@@ -18,6 +18,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.models import OfflineChatModel, chat_model
 from agent.prompts import load_prompt
 from agent.service import LakeAgent
+from agent.state import RUN_REQUESTED
 from catalog_ingest.settings import ConfigError, ModelSettings
 
 GOOD_SQL = "SELECT status, count(*) AS n FROM sales.orders WHERE order_ts >= DATE '2026-11-14' GROUP BY 1"
@@ -32,6 +33,16 @@ class ScriptedModel(GenericFakeChatModel):
 
 def scripted(*replies: AIMessage) -> ScriptedModel:
     return ScriptedModel(messages=iter(replies))
+
+
+class RecordingModel(ScriptedModel):
+    """A scripted model that keeps, per call, the system prompt it was sent and the run flag it was given."""
+
+    seen: list[tuple[str, bool]] = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.seen.append((messages[0].text, run_manager.metadata.get(RUN_REQUESTED)))
+        return super()._generate(messages, stop, run_manager, **kwargs)
 
 
 def calls(name: str, i: int = 0, **args) -> AIMessage:
@@ -76,6 +87,17 @@ def test_three_failed_drafts_end_the_turn(ctx):
     assert "after 3 attempts" in answer.answer and "unknown column nope_2" in answer.answer
     assert answer.error == "no valid SQL after three attempts"
     assert len(answer.tool_calls) == 3
+
+
+def test_a_run_request_reaches_the_model_as_prompt_and_as_flag(ctx):
+    model = RecordingModel(messages=iter([AIMessage("ran"), AIMessage("drafted")]))
+    agent = LakeAgent(ctx, model=model, checkpointer=InMemorySaver())
+    agent.ask("count orders", run=True)
+    agent.ask("count orders")
+    assert model.seen == [
+        (load_prompt("system") + "\n\n" + load_prompt("run"), True),
+        (load_prompt("system"), False),
+    ]
 
 
 def test_step_budget_ends_the_turn(tmp_path):

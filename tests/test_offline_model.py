@@ -9,11 +9,14 @@ from datetime import date
 
 import pytest
 from agent_lake import StubEngine, events, make_context, orders, refunds
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.models.offline import Conversation, OfflineChatModel, check_sql
+from agent.models.offline import OfflineChatModel
+from agent.models.offline.conversation import Conversation
+from agent.models.offline.plans import check_sql
 from agent.models.sql_writer import repair
+from agent.prompts import load_prompt
 from agent.service import LakeAgent
 from agent.tools import human_bytes
 
@@ -99,6 +102,13 @@ def test_count_by_group_drafted_validated_estimated_and_run(agent, engine):
     assert answer.error is None and answer.tables_cited == ["sales.orders"]
 
 
+def test_a_streamed_turn_runs_the_sql_when_asked(agent, engine):
+    events = list(agent.stream("count orders by status", run=True))
+    answer = events[-1].data
+    assert [e.data["name"] for e in events if e.type == "tool_start"][-1] == "run_sql"
+    assert engine.ran == [answer["sql"]] and answer["result"]["rows"] == [["shipped", 812], ["placed", 97]]
+
+
 def test_join_along_a_key_column_and_follow_up(agent):
     answer = agent.ask("write SQL for weekly active users by country", thread_id="w")
     assert "date_trunc('week', t.event_time) AS week" in answer.sql
@@ -130,6 +140,13 @@ def test_repairs_sql_from_the_validators_hint():
     ]  # fmt: skip
     step = check_sql(bad, Conversation.read(failed, TODAY))
     assert step[0].name == "validate_sql" and step[0].args == {"sql": "SELECT t.amount FROM sales.orders AS t"}
+
+
+def test_runs_sql_when_the_graph_or_the_question_asks_not_on_prompt_wording():
+    asked = [SystemMessage(load_prompt("run")), HumanMessage("count orders by status")]
+    assert not Conversation.read(asked, TODAY).run
+    assert Conversation.read(asked, TODAY, run_requested=True).run
+    assert Conversation.read([HumanMessage("count orders by status and run it")], TODAY).run
 
 
 def test_unknown_questions_get_a_plain_no_and_how_to_configure(agent):

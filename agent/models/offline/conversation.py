@@ -1,0 +1,116 @@
+"""Reading the conversation for the offline model: the question this turn answers, its tool results so far.
+
+A follow-up ("and by month?", "run it") is merged with the question before it, "it" is the table the
+previous answer was about, and the SQL draft is the one last checked by a tool.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from agent.models.language import content_words, grain_of, split_instructions, strip_grain
+from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME, detect_intent
+from agent.models.request import has_groups, strip_groups
+from agent.state import SQL_TOOLS, ToolResult, text_payload
+
+FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|now|same|then|instead|but|only|just)\b[\s,]*")
+RUN = re.compile(r"\b(?:run|execute)\b|--run\b")
+RUN_ONLY = re.compile(r"^\s*(?:please\s+)?(?:now\s+)?(?:run|execute)(?:\s+(?:it|that|this|the (?:query|sql)))?(?:\s+please)?\s*[.!?]*\s*$")
+REPLACES = re.compile(r"\binstead\b|^\s*(?:now|rather)\b")
+CITED_TABLE = re.compile(r"`([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*){1,2})`")
+
+
+@dataclass
+class Conversation:
+    question: str
+    """The current question; a follow-up ("and by month?", "run it") is merged with the one before."""
+    results: list[ToolResult]
+    run: bool
+    """Execute the drafted SQL: the turn's ``--run``, or the question asks to ("... and run it")."""
+    today: date
+    previous_table: str | None = None
+    """The table the previous turn's answer was about: what "it" or "that table" refers to."""
+
+    @classmethod
+    def read(cls, messages: Sequence[BaseMessage], today: date, run_requested: bool = False) -> Conversation:
+        question, start, previous_table = "", 0, None
+        for i, message in enumerate(messages):
+            if isinstance(message, HumanMessage):
+                if question:
+                    previous_table = focus_table(messages[start:i]) or previous_table
+                    question = follow_up(question, message.text.strip())
+                else:
+                    question = message.text.strip()
+                start = i + 1
+        calls: dict[str, dict[str, Any]] = {}
+        results = []
+        for message in messages[start:]:
+            if isinstance(message, AIMessage):
+                calls.update({c["id"]: c for c in message.tool_calls})
+            elif isinstance(message, ToolMessage):
+                call = calls.get(message.tool_call_id, {"name": message.name, "args": {}})
+                results.append(ToolResult(call["name"], call["args"], message.status != "error", text_payload(message.text)))
+        run = run_requested or bool(RUN.search(split_instructions(question)[0].lower()))
+        return cls(question, results, run, today, previous_table)
+
+    def result(self, name: str, **args: Any) -> ToolResult | None:
+        """The latest result of a tool called with these arguments (others may differ)."""
+        for observed in reversed(self.results):
+            if observed.name == name and all(observed.args.get(k) == v for k, v in args.items()):
+                return observed
+        return None
+
+
+def focus_table(turn: Sequence[BaseMessage]) -> str | None:
+    """The first table a turn's answer names (`namespace.table`), else the last one its tools were called on."""
+    answers = [m for m in turn if isinstance(m, AIMessage) and not m.tool_calls]
+    if answers and (match := CITED_TABLE.search(answers[-1].text)):
+        return match.group(1)
+    tables = [c["args"]["table"] for m in turn if isinstance(m, AIMessage) for c in m.tool_calls if c["args"].get("table")]
+    return tables[-1] if tables else None
+
+
+def follow_up(previous: str, text: str) -> str:
+    """The question a follow-up stands for: "run it" reruns the previous one, "and by month?" or "now by X
+    instead" amend it, a question with no intent of its own ("which one is the latest?") extends it."""
+    if RUN_ONLY.match(text.lower()):
+        return f"{previous.rstrip('?. ')} and run it"
+    if not split_instructions(text)[0]:  # "validate it and return only the SQL": the same question, told how
+        return f"{previous.rstrip('?. ')}. {text}"
+    if FOLLOW_UP.match(text):
+        return merge(previous, text)
+    own = detect_intent(text)
+    if (own.kind == "unknown" or (own.kind == "find" and not content_words(text, INTENT_WORDS))) and not own.tables:
+        extended = f"{previous.rstrip('?. ')}; {text}"
+        return extended if detect_intent(extended).kind != "unknown" else text
+    return text
+
+
+def merge(previous: str, follow_up: str) -> str:
+    """'weekly active users by country' + 'and by month?' -> 'active users by country by month';
+    'count orders by status' + 'now by channel instead' -> 'count orders by channel';
+    'rows of a.x' + 'and b.y?' -> 'rows of b.y'."""
+    addition = FOLLOW_UP.sub("", follow_up, count=1)
+    named_before, named_now = TABLE_NAME.search(previous), TABLE_NAME.search(addition)
+    if named_now and not content_words(TABLE_NAME.sub(" ", addition), INTENT_WORDS):
+        if named_before:
+            return previous.replace(named_before.group(1), named_now.group(1))
+        return f"{previous.rstrip('?. ')} in {named_now.group(1)}"
+    if grain_of(addition.lower()):
+        previous = strip_grain(previous.lower())
+    if REPLACES.search(follow_up.lower()) and has_groups(addition):
+        previous = strip_groups(previous)
+        addition = REPLACES.sub(" ", addition)
+    return f"{previous.rstrip('?. ')} {addition.strip()}"
+
+
+def current_sql(convo: Conversation, draft: str, probe: str | None, tools: tuple[str, ...] = SQL_TOOLS) -> str:
+    """The draft as last checked (repaired drafts replace it); the value probe is not a draft."""
+    tried = [r.args.get("sql", draft) for r in convo.results if r.name in tools and r.args.get("sql") != probe]
+    return tried[-1] if tried else draft

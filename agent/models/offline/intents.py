@@ -1,0 +1,106 @@
+"""Intent rules for the offline model: what kind of question a text asks, what it is about, which tables it names.
+
+Requests lakescout must decline (reading or writing files, changing data) are recognised first, whatever
+else the question says; then the question types in priority order. Instructions to the assistant ("return
+only the SQL") are not what the question is about, but one that asks for SQL makes it a SQL question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.models.language import content_words, correct_typos, split_instructions
+from agent.models.request import topic_words
+
+UNSAFE: list[tuple[str, re.Pattern[str]]] = [
+    ("files", re.compile(
+        r"\bread_(?:csv|csv_auto|parquet|json|json_auto|ndjson|text|blob)\b|\bglob\s*\(|['\"](?:/|~/|[a-z]:\\)"
+        r"|\bhttps?://|(?:^|\s)(?:/etc|/home|/root|/tmp|/var|~)/|\b(?:local|host|server|my) (?:files?|disk|filesystem)\b"
+        r"|\b(?:write|save|export|dump|copy|store)\b[^.?]*\b(?:to|into|as) (?:a |the )?(?:local )?"
+        r"(?:files?|disk|csv|parquet|json|s3|bucket|path|folder|directory)\b")),
+    ("writes", re.compile(
+        r"\b(?:drop|truncate|alter|create(?: or replace)?)\s+(?:table|view|schema|database|index|materialized)\b"
+        r"|\bdelete\s+from\b|\binsert\s+(?:into|overwrite)\b|\bupdate\s+[\w.\"`]+\s+set\b|\bmerge\s+into\b"
+        r"|\b(?:grant|revoke)\s+\w+.*\b(?:on|to|from)\b|\b(?:attach|detach)\s+(?:database\s+)?['\"\w]"
+        r"|\b(?:install|load)\s+(?:extension\s+)?[a-z_]+\s*;?\s*$|\bpragma\b|\bexport\s+database\b"
+        r"|^(?:(?:please|can you|could you|would you|i want to|i need to|let'?s|go ahead and|kindly)\s+)*"
+        r"(?:drop|delete|remove|truncate|insert|update|alter|rename|modify|overwrite|purge|wipe|erase|grant|revoke"
+        r"|add (?:a )?column)\b")),
+]  # fmt: skip
+"""Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data."""
+INTENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("find", re.compile(r"\b(?:which|what|where)\b.*\b(?:tables?|datasets?)\b|\b(?:find|search|look(?:ing)? for)\b"
+                        r"|\bwhere (?:can|do|is|are|would)\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
+                        r"|\b(?:do|does) (?:we|you|the lake|the catalog) (?:have|hold|keep|store|track)\b")),
+    ("sql", re.compile(r"\b(?:sql|query|queries|select)\b")),
+    ("column", re.compile(r"\b(?:what|which)(?:'s| is)? (?:the )?(?:data ?)?type\b|\bdata ?types?\b|\btype (?:of|is) "
+                          r"(?:the )?(?:column|field)\b|\bprimary keys?\b|\buniquely\b|\bidentif(?:y|ies) (?:a|each|one)"
+                          r" (?:row|record)|\bidentifier (?:fields?|columns?)\b|\b(?:row|unique|natural|business) keys?\b"
+                          r"|\bwhat(?:'s| is| are)? (?:the )?keys?\b"
+                          r"|\bhow is\b.*\bsorted\b|\bsort(?:ed)? order\b|\bsorted (?:on|by)\s*(?:what|which)?\s*\?*$"
+                          r"|\b(?:how many|number of) (?:columns|fields)\b|\bcolumn count\b"
+                          r"|\bwhat does\b.*\b(?:mean|contain|hold|represent)\b|\bmeaning of\b")),
+    ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?|operations?)\b"
+                           r"|\b(?:deleted|rewritten|overwritten|overwrites?|compacted|compaction|repartitioned)\b"
+                           r"|\bpartition(?:ing)? (?:specs?|spec history|evolution|changes?)\b|\bspecs?\b")),
+    ("partitions", re.compile(r"\bpartition")),
+    ("stats", re.compile(r"\bhow (?:big|large)\b|\bsize\b|\brow ?counts?\b|\b(?:how many|number of) (?:rows|records|entries)\b"
+                         r"|\b(?:how many|number of) (?:data )?files\b|\bfile count\b|\b(?:disk|storage|bytes|footprint)\b"
+                         r"|\bhow much space\b|\blast (?:written|updated|modified|write|refresh(?:ed)?|loaded)\b|\bfresh"
+                         r"|\bwhen was\b|\bup to date\b|\bstale\b")),
+    ("describe", re.compile(r"\b(?:describe|columns?|schema|fields?|structure|owner|owns|owned|pii|details)\b"
+                            r"|\bwhat(?: is|'s) in\b|\btell me about\b")),
+    ("sql", re.compile(r"\b(?:count|how many|number of|sum|total|average|avg|mean|top|per|by|hourly|daily|weekly"
+                       r"|monthly|yearly|minimum|maximum|min|max)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
+                       r"|fewest|largest|biggest|smallest)\b")),
+]  # fmt: skip
+SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
+"""An instruction naming one of these asks for a query ("return only the SQL")."""
+SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type|level)\b")
+"""A grouping or a filter: turns a row-count question into a query."""
+OPEN_QUESTION = re.compile(r"^\s*(?:which|where|is there|are there|do we|does the lake|any)\b")
+"""Questions about what the lake holds that name no question type: searched for rather than declined."""
+INTENT_WORDS = frozenset(
+    "describe columns column schema fields field structure owner owns owned pii details partition partitions "
+    "partitioned history snapshots snapshot changes changed commits big large size row rows count counts "
+    "written updated modified write refresh refreshed loaded fresh freshness stale latest newest recent most "
+    "spec specs scheme key keys how many number last week weeks day days month months year years exist range "
+    "tell between since yesterday today current type types data primary sorted sort order identifies uniquely "
+    "identify identifier operation operations deleted rewritten overwritten records record files file disk "
+    "space storage bytes take takes much kinds kind ever committed mean means".split()
+)
+TABLE_NAME = re.compile(r"`?\b([A-Za-z_][\w-]*\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)\b`?")
+
+
+@dataclass
+class Intent:
+    kind: str
+    topic: list[str]
+    tables: list[str]
+    """Tables the question names outright (``sales.orders``), in order."""
+
+    @property
+    def table(self) -> str | None:
+        return self.tables[0] if self.tables else None
+
+
+def detect_intent(question: str) -> Intent:
+    """What kind of question this is, what it is about, and which tables it names. Instructions to the
+    assistant ("validate it", "return only the SQL") are not what the question is about; one that asks for SQL
+    makes it a SQL question."""
+    unsafe = next((kind for kind, pattern in UNSAFE if pattern.search(correct_typos(question).lower())), None)
+    question, instructions = split_instructions(question)
+    question = correct_typos(question)
+    text = question.lower()
+    kind = "refuse-" + unsafe if unsafe else next((k for k, pattern in INTENTS if pattern.search(text)), "unknown")
+    if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
+        kind = "sql"
+    if kind == "stats" and SQL_SHAPE.search(text) and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):
+        kind = "sql"
+    if kind == "unknown" and OPEN_QUESTION.search(text):
+        kind = "find"
+    tables = [t for t in TABLE_NAME.findall(question) if not re.fullmatch(r"\d+(\.\d+)*", t)]
+    rest = TABLE_NAME.sub(" ", question) if tables else question
+    topic = topic_words(rest) if kind == "sql" else content_words(rest, INTENT_WORDS if kind != "find" else frozenset())
+    return Intent(kind, topic, list(dict.fromkeys(tables)))

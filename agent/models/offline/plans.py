@@ -1,0 +1,209 @@
+"""Planners for the offline model: from the intent and this turn's tool results, the next tool calls or the answer.
+
+Each question type has a planner; it is called again after every round of tool results, asks only for what
+it has not seen yet, and hands the results to an answer template once it has all it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent.models.language import period_of, related, similar
+from agent.models.offline.compose import (
+    CANNOT_ANSWER,
+    REFUSALS,
+    compose_column,
+    compose_describe,
+    compose_find,
+    compose_history,
+    compose_not_found,
+    compose_partitions,
+    compose_range,
+    compose_sql,
+    compose_stats,
+    failure,
+)
+from agent.models.offline.conversation import Conversation, current_sql
+from agent.models.offline.intents import Intent
+from agent.models.request import parse_request
+from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
+from agent.models.tables import Table
+from agent.models.values import read_probe
+from catalog_ingest.text import stem, words
+
+
+@dataclass
+class Call:
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Answer:
+    text: str
+
+
+Step = list[Call] | Answer
+"""Tool calls to make next, or the answer."""
+
+
+def pick_table(intent: Intent, convo: Conversation) -> str | Step:
+    """The one table a question is about: named outright (corrected by the tools' suggestion), the previous
+    answer's table for a question that only refers back ("how big is it?"), or searched."""
+    if intent.table:
+        failed = next((r for r in convo.results if not r.ok and r.args.get("table") == intent.table), None)
+        if failed is None:
+            return intent.table
+        suggestions = failed.data.get("did_you_mean") or []
+        return suggestions[0] if suggestions else Answer(failure(failed))
+    if convo.previous_table and (not intent.topic or intent.kind == "column"):
+        return convo.previous_table
+    if not intent.topic:
+        return Answer("Which table do you mean? Name it (for example `namespace.table`) or say what it holds.")
+    search = convo.result("search_tables")
+    if search is None:
+        return [Call("search_tables", {"query": " ".join(intent.topic), "k": 5})]
+    hits = search.data.get("tables", [])
+    if not hits or (intent.kind != "column" and not covered_words(intent.topic, hits)):
+        return Answer(compose_not_found(hits, intent.topic))
+    named = [h for h in hits if any(stem(h["table"].rpartition(".")[2]) == stem(w) for w in intent.topic)]
+    return (named or hits)[0]["table"]
+
+
+def single_table(tool: str, compose: Callable[[dict[str, Any], str], str]) -> Callable[[Intent, Conversation], Step]:
+    """Plan for questions one tool call on one table answers: find the table, call the tool, compose."""
+
+    def plan(intent: Intent, convo: Conversation) -> Step:
+        table = pick_table(intent, convo)
+        if not isinstance(table, str):
+            return table
+        observed = convo.result(tool, table=table)
+        if observed is None:
+            return [Call(tool, {"table": table})]
+        return Answer(compose(observed.data, convo.question) if observed.ok else failure(observed))
+
+    return plan
+
+
+def plan_find(intent: Intent, convo: Conversation) -> Step:
+    if not intent.topic:
+        return Answer("What should the tables be about? For example: 'which table has refunds by region?'")
+    search = convo.result("search_tables")
+    if search is None:
+        return [Call("search_tables", {"query": " ".join(intent.topic), "k": 5})]
+    hits = search.data.get("tables", [])
+    if not covered_words(intent.topic, hits):
+        return Answer(compose_not_found(hits, intent.topic))
+    return Answer(compose_find(search.data, intent.topic))
+
+
+def hit_words(hit: dict[str, Any]) -> set[str]:
+    """Stemmed words of a search hit: its name, matched columns and description."""
+    names = " ".join([hit["table"], *(hit.get("matched_columns") or [])]).replace(".", " ").replace("_", " ")
+    comment = (hit.get("metadata_untrusted") or {}).get("comment") or ""
+    return {stem(w) for w in words(f"{names} {comment}")}
+
+
+def covered_words(topic: list[str], hits: list[dict[str, Any]]) -> list[str]:
+    """The topic words some hit's name, matched columns or description shares (up to a typo or synonym)."""
+    seen = set().union(*(hit_words(h) for h in hits)) if hits else set()
+    return [w for w in topic if related(w) & seen or any(similar(stem(w), s) for s in seen)]
+
+
+def plan_partitions(intent: Intent, convo: Conversation) -> Step:
+    table = pick_table(intent, convo)
+    if not isinstance(table, str):
+        return table
+    overview = convo.result("list_partitions", table=table, filter=None)
+    if overview is None:
+        return [Call("list_partitions", {"table": table, "filter": None, "limit": 5})]
+    if not overview.ok:
+        return Answer(failure(overview))
+    latest = overview.data.get("latest")
+    anchor = min(convo.today, datetime.fromisoformat(latest).date()) if latest else convo.today
+    period = period_of(convo.question, anchor)
+    if period is None or overview.data.get("partitioning") == "not partitioned":
+        return Answer(compose_partitions(overview.data, convo.question))
+    ranged = convo.result("list_partitions", table=table, filter=period.filter())
+    if ranged is None:
+        return [Call("list_partitions", {"table": table, "filter": period.filter(), "limit": 50})]
+    note = ""
+    if period.relative and anchor != convo.today:
+        note = f" Relative dates are counted back from the latest partition ({anchor}), not from today."
+    return Answer(compose_range(ranged.data, period.label, note) if ranged.ok else failure(ranged))
+
+
+def plan_sql(intent: Intent, convo: Conversation) -> Step:
+    """Search, describe the likely tables, look up column values the question may name, draft, check."""
+    search = convo.result("search_tables")
+    if search is None:
+        query = " ".join(intent.topic) or convo.question
+        return [Call("search_tables", {"query": query, "k": 5})]
+    found = search.data.get("tables", [])
+    named = intent.tables or ([convo.previous_table] if convo.previous_table and not intent.topic else [])
+    if not named and lacks_topic(intent.topic, found):
+        return Answer(compose_not_found(found, intent.topic))
+    hits = list(dict.fromkeys([*named, *(h["table"] for h in found)]))[: max(3, len(named))]
+    if not hits:
+        return Answer(f"I found no table for '{' '.join(intent.topic)}', so I cannot draft SQL for it.")
+    described = [convo.result("describe_table", table=t) for t in hits]
+    if any(d is None for d in described):
+        return [Call("describe_table", {"table": t}) for t, d in zip(hits, described, strict=True) if d is None]
+    tables = [Table.from_description(d.data) for d in described if d is not None and d.ok]
+    request = parse_request(convo.question, convo.today)
+    main = choose_main(request, tables, named)
+    if main is None:
+        return Answer("I could not read any of the matching tables, so I cannot draft SQL.")
+    probe = probe_sql(request, main)
+    if probe and (probed := convo.result("run_sql", sql=probe)) is None:
+        return [Call("run_sql", {"sql": probe, "limit": 500})]
+    main.values = read_probe(probed.data) if probe and probed.ok else {}
+    draft = draft_sql(request, tables, main)
+    stored = next((d.data for d in described if d and d.ok and d.data.get("table") == draft.table), {})
+    return check_sql(draft.sql, convo, probe) or Answer(compose_sql(draft, convo, stored, probe))
+
+
+def lacks_topic(topic: list[str], hits: list[dict[str, Any]]) -> bool:
+    """Most of what the question is about (two words or more) appears in no table the search found."""
+    missing = len(topic) - len(covered_words(topic, hits))
+    return missing >= 2 and 2 * missing >= len(topic)
+
+
+def check_sql(sql: str, convo: Conversation, probe: str | None = None) -> list[Call] | None:
+    """Validate, repair from the validator's hints, estimate, run when asked; None when all is done."""
+    current = current_sql(convo, sql, probe)
+    validation = convo.result("validate_sql", sql=current)
+    if validation is None:
+        return [Call("validate_sql", {"sql": current})]
+    if not validation.ok:
+        fixed = repair(current, validation.data.get("errors", []))
+        if fixed is None or convo.result("validate_sql", sql=fixed):
+            return None
+        return [Call("validate_sql", {"sql": fixed})]
+    if convo.result("estimate_scan", sql=current) is None:
+        return [Call("estimate_scan", {"sql": current})]
+    if convo.run and convo.result("run_sql", sql=current) is None:
+        return [Call("run_sql", {"sql": current})]
+    return None
+
+
+PLANS: dict[str, Callable[[Intent, Conversation], Step]] = dict(
+    find=plan_find,
+    column=single_table("describe_table", compose_column),
+    describe=single_table("describe_table", compose_describe),
+    stats=single_table("describe_table", compose_stats),
+    history=single_table("table_history", compose_history),
+    partitions=plan_partitions,
+    sql=plan_sql,
+)
+
+
+def plan(intent: Intent, convo: Conversation) -> Step:
+    if intent.kind in REFUSALS:
+        return Answer(REFUSALS[intent.kind])
+    if intent.kind not in PLANS:
+        return Answer(CANNOT_ANSWER)
+    return PLANS[intent.kind](intent, convo)
