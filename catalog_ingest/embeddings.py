@@ -76,13 +76,19 @@ class MemoizedEmbedder:
         return self.inner.dim
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
-        if missing:
-            for text, vector in zip(missing, self.inner.embed(missing)):
-                self._vectors[text] = vector
-            for stale in list(self._vectors)[: max(0, len(self._vectors) - self.max_entries)]:
-                del self._vectors[stale]
-        return np.stack([self._vectors[text] for text in texts]) if texts else np.zeros((0, self.dim), np.float32)
+        """Vectors for ``texts``, in order. The result is assembled before anything is forgotten, and texts of
+        this call count as the most recently used, so eviction never drops a vector this call returns."""
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        wanted = list(dict.fromkeys(texts))
+        missing = [text for text in wanted if text not in self._vectors]
+        fresh = dict(zip(missing, self.inner.embed(missing))) if missing else {}
+        found = {text: fresh[text] if text in fresh else self._vectors.pop(text) for text in wanted}
+        result = np.stack([found[text] for text in texts])
+        self._vectors.update(found)  # re-inserted last: least recently used entries stay first
+        for stale in list(self._vectors)[: max(0, len(self._vectors) - self.max_entries)]:
+            del self._vectors[stale]
+        return result
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)

@@ -1,0 +1,55 @@
+"""The ingest's embedding memo: bounded, least recently used forgotten first, never losing a vector it returns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from catalog_ingest.embeddings import MemoizedEmbedder
+
+
+class CountingEmbedder:
+    """A deterministic embedder that records every text it was asked to embed."""
+
+    name = "counting"
+    dim = 4
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return np.array([[len(t), sum(map(ord, t)) % 97, 1.0, 0.0] for t in texts], dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def test_a_call_larger_than_the_memo_returns_every_vector():
+    inner = CountingEmbedder()
+    memo = MemoizedEmbedder(inner, max_entries=3)
+    texts = [f"column {i}" for i in range(10)]
+    vectors = memo.embed(texts)
+    assert np.array_equal(vectors, inner.embed(texts))
+    assert len(memo._vectors) == 3
+
+
+def test_remembered_texts_of_a_call_survive_the_eviction_that_call_causes():
+    inner = CountingEmbedder()
+    memo = MemoizedEmbedder(inner, max_entries=4)
+    memo.embed(["a", "b", "c", "d"])
+    # "a" is the oldest entry; asking for it with four new texts used to evict it before it was returned.
+    vectors = memo.embed(["a", "e", "f", "g", "h"])
+    assert np.array_equal(vectors, inner.embed(["a", "e", "f", "g", "h"]))
+
+
+def test_recurring_texts_are_embedded_once_and_recently_used_ones_are_kept():
+    inner = CountingEmbedder()
+    memo = MemoizedEmbedder(inner, max_entries=3)
+    memo.embed(["x", "y", "z"])
+    memo.embed(["x"])  # x becomes the most recently used
+    memo.embed(["w"])  # forgets y, the least recently used
+    inner.calls.clear()
+    memo.embed(["x", "z", "w", "x"])
+    assert inner.calls == []
+    memo.embed(["y"])
+    assert inner.calls == [["y"]]
