@@ -8,13 +8,20 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import httpx2
 import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import StructuredTool, ToolException
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -235,6 +242,86 @@ async def test_api_mount_serves_mcp_next_to_rest(api_server: str) -> None:
     tables = httpx.get(api_server + "/v1/tables", headers={"Authorization": f"Bearer {USER_KEY}"})
     assert tables.status_code == 200
     assert httpx.get(api_server + "/v1/nothing-here").json()["error"]["code"] == "not_found"
+
+
+# A LangGraph agent over the MCP tools ----------------------------------------------------------------
+
+
+def langchain_tool(client: Client, tool: Any) -> StructuredTool:
+    """An MCP tool as a LangChain tool, by hand: its input schema, text for the model, structured artifact."""
+
+    async def call(**arguments: Any) -> tuple[str, Any]:
+        result = await client.call_tool(tool.name, arguments)
+        text = "\n".join(block.text for block in result.content if block.type == "text")
+        if result.is_error:
+            raise ToolException(text)
+        return text, result.structured_content
+
+    return StructuredTool.from_function(
+        coroutine=call, name=tool.name, description=tool.description or tool.name, args_schema=tool.input_schema,
+        response_format="content_and_artifact", handle_tool_error=True,
+    )
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A chat model that plays a script: each step reads the conversation so far and returns the next message."""
+
+    script: list[Callable[[list[BaseMessage]], AIMessage]]
+    step: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedChatModel:
+        return self
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        message = self.script[self.step](messages)
+        self.step += 1
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def call(name: str, **args: Any) -> AIMessage:
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"call_{name}_{len(args)}"}])
+
+
+def last_result(messages: list[BaseMessage]) -> ToolMessage:
+    return next(m for m in reversed(messages) if isinstance(m, ToolMessage))
+
+
+async def test_langgraph_agent_uses_the_mcp_tools(api_server: str, sample_settings: Settings) -> None:
+    def top_table(messages: list[BaseMessage]) -> str:
+        return json.loads(last_result(messages).content)["tables"][0]["table"]
+
+    script = [
+        lambda m: call("search_tables", query="refund amounts per sales region", k=3),
+        lambda m: call("validate_sql", sql=f"SELECT refund_total_nope FROM {top_table(m)}"),
+        lambda m: call("run_sql", sql="SELECT count(*) AS n FROM finance.refunds"),
+        lambda m: AIMessage(content=f"finance.refunds has {last_result(m).artifact['rows'][0][0]} rows."),
+    ]
+    model = ScriptedChatModel(script=script)
+    async with http_client(api_server + "/mcp", USER_KEY) as client:
+        tools = [langchain_tool(client, tool) for tool in (await client.list_tools()).tools]
+        bound = model.bind_tools(tools)
+
+        async def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+            return {"messages": [await bound.ainvoke(state["messages"])]}
+
+        graph = StateGraph(MessagesState)
+        graph.add_node("agent", agent)
+        graph.add_node("tools", ToolNode(tools))
+        graph.add_edge(START, "agent")
+        graph.add_conditional_edges("agent", tools_condition)
+        graph.add_edge("tools", "agent")
+        final = await graph.compile().ainvoke({"messages": [HumanMessage("how many refunds are there?")]})
+
+    results = [m for m in final["messages"] if isinstance(m, ToolMessage)]
+    assert [m.name for m in results] == ["search_tables", "validate_sql", "run_sql"]
+    assert results[1].status == "error" and "refund_total_nope" in results[1].content
+    rows = RecordStore(sample_settings.store_path).get("finance.refunds").totals.record_count
+    assert final["messages"][-1].content == f"finance.refunds has {rows} rows."
+    assert model.step == len(script)
 
 
 # CLI --------------------------------------------------------------------------------------------------
