@@ -21,7 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError as McpToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
 from agent.context import AgentContext
-from agent.tools import TOOLS, ToolError
+from agent.tools import TOOLS, ToolError, dumps
 
 ContextSource = Callable[[], AgentContext | None]
 """Returns the agent context a call reads (the API swaps it after a re-ingest); None before any ingest."""
@@ -72,9 +72,8 @@ def one_line(error: ToolError) -> str:
 
 def caller_scopes(ctx: Context) -> list[str]:
     """Scopes of the HTTP caller's key; the local user (stdio, or HTTP with auth off) holds every scope."""
-    request = ctx.request_context.request if ctx.request_context else None
-    user = getattr(request, "scope", {}).get("user") if request is not None else None
-    token = getattr(user, "access_token", None)
+    request = ctx.request_context.request  # the HTTP request that carried the call; None over stdio
+    token = getattr(request.scope.get("user"), "access_token", None) if request is not None else None
     return list(token.scopes) if token is not None else list(SCOPES)
 
 
@@ -99,7 +98,7 @@ def mcp_tool(
             raise McpToolError(one_line(exc)) from None
         return CallToolResult(
             content=[TextContent(type="text", text=content)],
-            structured_content=json.loads(json.dumps(artifact, default=str)),
+            structured_content=json.loads(dumps(artifact)),
         )
 
     ctx_parameter = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
