@@ -327,6 +327,13 @@ async def test_langgraph_agent_uses_the_mcp_tools(api_server: str, sample_settin
 # CLI --------------------------------------------------------------------------------------------------
 
 
+def test_mcp_http_without_keys_explains_how_to_create_one(sample_settings: Settings) -> None:
+    result = CliRunner().invoke(app, ["--data-dir", str(sample_settings.data_dir), "mcp", "--http"],
+                                env={"LAKESCOUT_API__API_KEYS": "{}"})  # fmt: skip
+    assert result.exit_code == 2
+    assert "api.api_keys table" in result.output and "AUTH_ENABLED=false" in result.output
+
+
 def test_mcp_command_help_and_missing_index(tmp_path: Path) -> None:
     runner = CliRunner()
     shown = runner.invoke(app, ["mcp", "--help"])
