@@ -25,6 +25,7 @@ from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import catalog, chat, ingest, openai_compat, ops, sql
 from catalog_ingest.settings import Settings
+from mcp_server.http import mount_mcp
 
 log = logging.getLogger("lakescout.api")
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    mount_mcp(app, settings, keys, lambda: app.state.lake.context if app.state.lake else None)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -123,6 +123,12 @@ class ApiSettings(BaseModel):
     rate_limit_per_minute: int = Field(default=120, ge=1)
 
 
+class McpSettings(BaseModel):
+    run_sql_scope: Literal["user", "admin", "none"] = "user"
+    """Who may call the MCP ``run_sql`` tool over HTTP: a ``user`` key, only an ``admin`` key, or nobody
+    (``none`` leaves the tool out on every transport). stdio runs as the local user, who holds every scope."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LAKESCOUT_",
@@ -140,6 +146,7 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings)
     sql: SqlSettings = Field(default_factory=SqlSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
     threads_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")
     """Keep chat threads in Postgres (``postgresql://...``; install the ``postgres`` extra) instead of
     ``data_dir/threads.sqlite``."""

@@ -307,6 +307,31 @@ def serve(
     run_server(settings_of(ctx).with_section("api", host=host, port=port, workers=workers))
 
 
+@app.command("mcp")
+@reports_errors
+def mcp_command(
+    ctx: typer.Context,
+    http: Annotated[bool, typer.Option("--http", help="Serve Streamable HTTP at /mcp instead of stdio.")] = False,
+    host: Annotated[str, typer.Option(help="Bind address with --http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port with --http.")] = 8322,
+) -> None:
+    """Run lakescout's MCP server: its read-only tools, table resources and prompts for any MCP client.
+
+    Without --http it speaks MCP on stdin/stdout as the local user (what editors start). With --http it
+    serves http://HOST:PORT/mcp and the API keys apply (api.api_keys; running SQL: mcp.run_sql_scope).
+    """
+    from mcp_server.run import serve_http, serve_stdio
+
+    settings = settings_of(ctx)
+    require_index(settings)
+    if not http:
+        serve_stdio(settings)
+        return
+    from api.auth import KeyRing
+
+    serve_http(settings, KeyRing(settings.api), host, port)
+
+
 @app.command("eval")
 @reports_errors
 def eval_command(

@@ -5,6 +5,7 @@ import { DEFAULT_SERVER_URL, DEFAULT_TIMEOUT_MS, LakescoutClient } from './clien
 import { API_KEY_SECRET, registerCommands } from './commands';
 import { SqlDiagnostics } from './diagnostics';
 import { LakescoutDocs, SCHEME } from './docs';
+import { registerMcpProvider, type McpSettings } from './mcp';
 import { TablesTreeProvider } from './tree';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -20,6 +21,21 @@ export function activate(context: vscode.ExtensionContext): void {
     apiKey: () => context.secrets.get(API_KEY_SECRET),
     userAgent: `lakescout-vscode/${version}`,
   });
+
+  const mcp = registerMcpProvider(
+    {
+      baseUrl: () => client.baseUrl,
+      apiKey: () => context.secrets.get(API_KEY_SECRET),
+      settings: (): McpSettings => ({
+        transport: config().get<string>('mcp.transport', 'http') === 'stdio' ? 'stdio' : 'http',
+        command: config().get<string>('mcp.command', 'lakescout'),
+        args: config().get<string[]>('mcp.args', []),
+      }),
+      version,
+      log: (line) => output.appendLine(line),
+    },
+    context.subscriptions,
+  );
 
   const docs = new LakescoutDocs(client);
   const diagnostics = new SqlDiagnostics(client);
@@ -45,9 +61,12 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidCloseTextDocument((doc) => diagnostics.clear(doc.uri)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('lakescout.serverUrl')) tree.refresh();
+      if (e.affectsConfiguration('lakescout.serverUrl') || e.affectsConfiguration('lakescout.mcp')) mcp?.refresh();
     }),
     context.secrets.onDidChange((e) => {
-      if (e.key === API_KEY_SECRET) tree.refresh();
+      if (e.key !== API_KEY_SECRET) return;
+      tree.refresh();
+      mcp?.refresh();
     }),
     ...registerCommands({
       client,

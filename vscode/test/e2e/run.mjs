@@ -9,7 +9,8 @@
  * Checks: a 401 gives the "Set the API key" message; the palette's "Ask" is answered with a real table;
  * `@lake` answers in the Chat view; "Draft SQL here" inserts SQL into the editor; "Validate SQL in editor"
  * shows a diagnostic for an unknown column in the Problems panel at the column's line and column, and the
- * server's suggestion is offered (and applied) as a "Replace with" quick fix.
+ * server's suggestion is offered (and applied) as a "Replace with" quick fix; VS Code lists the extension's MCP
+ * server definition ("MCP: List Servers") and, started from there, reaches the API's /mcp with the stored key.
  *
  * Environment: LAKESCOUT_BIN (default <repo>/.venv/bin/lakescout), LAKESCOUT_E2E_CACHE (default
  * <repo>/.cache/e2e), LAKESCOUT_E2E_DATA_DIR (reuse an ingested data dir instead of building one; for
@@ -507,6 +508,26 @@ async function main() {
     await clearNotifications();
   });
 
+  // 1b. The MCP server definition: VS Code lists the provider's "lakescout" server; started from the list, it
+  //     connects to the API's /mcp with the key from SecretStorage (the server's request log shows a 200 there).
+  await check('mcp-server-definition', async () => {
+    const serveLog = path.join(logsDir, 'lakescout-serve.log');
+    const mcpRequests = () => readFileSync(serveLog, 'utf8').slice(logStart).split('\n').filter((line) => /"path": "\/mcp"/.test(line));
+    const logStart = readFileSync(serveLog, 'utf8').length; // only requests made from here on count
+    await palette('MCP: List Servers');
+    const row = page.locator(`${QUICK_INPUT} .monaco-list-row`, { hasText: 'lakescout' }).first();
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    await screenshot('01b-mcp-list-servers');
+    await row.click();
+    // Restart when VS Code already started it on its own (before the key was set).
+    const start = page.locator(`${QUICK_INPUT} .monaco-list-row`, { hasText: /(Start|Restart) Server/ }).first();
+    await start.waitFor({ state: 'visible', timeout: 10_000 });
+    await start.click();
+    await until('an authorized MCP request in the server log', () => mcpRequests().some((line) => /"status": 200\b/.test(line)), 30_000, 500);
+    if (mcpRequests().some((line) => /"status": 401\b/.test(line))) throw new Error('VS Code reached /mcp without the API key (a 401 in the server log)');
+    await page.keyboard.press('Escape');
+  }, 90_000);
+
   // 2. The palette's Ask: the answer (a markdown preview) names a real table.
   await check('palette-ask', async () => {
     await palette('lakescout: Ask about the data lake');
@@ -640,7 +661,7 @@ function report() {
  */
 function updateReadmeScreenshot() {
   const target = path.join(EXT_DIR, 'media/screenshot.png');
-  const allPassed = results.length >= 5 && results.every((r) => r.ok);
+  const allPassed = results.length >= 6 && results.every((r) => r.ok);
   if (!chatShot || !existsSync(chatShot) || !allPassed) return;
   if (existsSync(target) && process.env.E2E_UPDATE_SCREENSHOT !== '1') return;
   copyFileSync(chatShot, target);
@@ -661,5 +682,5 @@ try {
 clearTimeout(watchdog);
 updateReadmeScreenshot();
 await cleanup();
-exitCode = report() > 0 || results.length < 5 ? 1 : 0;
+exitCode = report() > 0 || results.length < 6 ? 1 : 0;
 process.exit(exitCode);

@@ -1,7 +1,8 @@
 /**
  * A small hand-written stand-in for the `vscode` module (aliased in vitest.config.ts). It covers only what
  * the extension uses; tests spy on `window`, `commands`, `workspace` members to script user interaction.
- * Also exports test helpers: `MockTextDocument`, `MockTextEditor`, `FakeChatStream`, `FakeSecretStorage`.
+ * Also exports test helpers: `MockTextDocument`, `MockTextEditor`, `FakeChatStream`, `FakeSecretStorage`,
+ * `__setConfig` (a setting's value) and `__changeConfig` (the same, announced to onDidChangeConfiguration).
  */
 
 // ---------------------------------------------------------------------------------------------------------
@@ -336,6 +337,7 @@ export const window = {
 };
 
 const configValues = new Map<string, unknown>();
+const configChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
 
 export const workspace = {
   getConfiguration: (section?: string) => ({
@@ -353,11 +355,16 @@ export const workspace = {
   },
   registerTextDocumentContentProvider: (_scheme: string, _p: unknown) => new Disposable(),
   onDidCloseTextDocument: (_l: unknown) => new Disposable(),
-  onDidChangeConfiguration: (_l: unknown) => new Disposable(),
+  onDidChangeConfiguration: configChanged.event,
 };
 
 export function __setConfig(key: string, value: unknown): void {
   configValues.set(key, value);
+}
+
+export function __changeConfig(key: string, value: unknown): void {
+  configValues.set(key, value);
+  configChanged.fire({ affectsConfiguration: (section) => key === section || key.startsWith(`${section}.`) });
 }
 
 export const commands = {
@@ -395,6 +402,33 @@ export class MockDiagnosticCollection {
 export const languages = {
   createDiagnosticCollection: (name = '') => new MockDiagnosticCollection(name),
   registerCodeActionsProvider: (..._args: unknown[]) => new Disposable(),
+};
+
+export class McpHttpServerDefinition {
+  constructor(
+    readonly label: string,
+    public uri: Uri,
+    public headers: Record<string, string> = {},
+    public version?: string,
+  ) {}
+}
+
+export class McpStdioServerDefinition {
+  constructor(
+    readonly label: string,
+    public command: string,
+    public args: string[] = [],
+    public env: Record<string, string | number | null> = {},
+    public version?: string,
+  ) {}
+}
+
+export const lm = {
+  providers: new Map<string, unknown>(),
+  registerMcpServerDefinitionProvider(id: string, provider: unknown) {
+    lm.providers.set(id, provider);
+    return new Disposable(() => lm.providers.delete(id));
+  },
 };
 
 export const chat = {
