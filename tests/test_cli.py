@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -183,3 +184,21 @@ def test_doctor_names_what_is_broken(sample_settings, tmp_path):
         f"FAIL index: no Chroma index at {broken}/chroma: run `lakescout ingest --full`",
     ]
     assert not (broken / "chroma").exists()
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_and_make_demo_say_how_to_reach_the_command():
+    demo = Path(__file__).resolve().parent.parent.joinpath("Makefile").read_text().split("\ndemo:", 1)[1]
+    last_line = [line for line in demo.split("\n\n", 1)[0].splitlines() if line.startswith("\t")][-1]
+    assert ". $(BIN)/activate" in last_line and "$(BIN)/lakescout" in last_line
+    using_it = README.read_text().split("## Using it", 1)[1].split("```", 1)[0]
+    assert ". .venv/bin/activate" in using_it and ".venv/bin/lakescout" in using_it
+
+
+def test_readme_snippet_opens_the_sample_catalog(sample_settings, capsys):
+    snippet = README.read_text().split("<!-- sample-lake-snippet -->\n```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(snippet.replace(".lakescout", str(sample_settings.data_dir)), "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "('marts', 'orders')" in printed and "'completed'" in printed
