@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/lakescout demo-lake
 	$(BIN)/lakescout ingest
 	$(BIN)/lakescout ask "which table has refunds by region?"
+	@echo "lakescout is installed in $(VENV): run '. $(BIN)/activate' to put it on your PATH (or call $(BIN)/lakescout)"
 
 test: $(STAMP) vscode/node_modules/.installed
 	$(BIN)/python -m pytest -q

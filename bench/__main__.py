@@ -54,6 +54,12 @@ def api(scale: float) -> None:
     bench_api.main([])
 
 
+def cli(scale: float) -> None:
+    from bench import bench_cli
+
+    bench_cli.main([])
+
+
 BENCHMARKS: dict[str, Callable[[float], None]] = {
     "ingest": ingest,
     "retrieval": retrieval,
@@ -61,6 +67,7 @@ BENCHMARKS: dict[str, Callable[[float], None]] = {
     "prompt": prompt,
     "lake_and_sql": lake_and_sql,
     "api": api,
+    "cli": cli,
 }
 
 

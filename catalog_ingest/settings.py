@@ -13,10 +13,12 @@ section it needs (``chat_model(settings.model)``, ``SqlSettings`` for the engine
 
 from __future__ import annotations
 
+import difflib
+import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,7 +45,23 @@ class ConfigError(ValueError):
     """Bad configuration: the message names the setting and what is expected."""
 
 
-class CatalogConfig(BaseModel):
+class Section(BaseModel):
+    """A settings section: an unknown key is an error (a typo must not silently fall back to a default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckedTomlSource(TomlConfigSettingsSource):
+    """The TOML config file, whose syntax errors name the file, line and column instead of a traceback."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            return super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:  # its message ends "(at line L, column C)"
+            raise ConfigError(f"{file_path}: not valid TOML: {exc}") from None
+
+
+class CatalogConfig(Section):
     """One catalog to crawl.
 
     ``type = "iceberg"`` passes ``properties`` to pyiceberg's ``load_catalog`` (``type`` there selects sql,
@@ -60,7 +78,7 @@ class CatalogConfig(BaseModel):
     exclude: list[str] = Field(default_factory=list)
 
 
-class IndexSettings(BaseModel):
+class IndexSettings(Section):
     chroma_host: str | None = None
     """A Chroma server's host; unset means the embedded persistent client under the data directory."""
     chroma_port: int = 8000
@@ -79,7 +97,7 @@ class IndexSettings(BaseModel):
         return value
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     concurrency: int = Field(default=4, ge=1, le=64)
     """Tables crawled at once (and the bound on concurrent catalog calls)."""
     max_partitions: int = Field(default=20000, ge=0)
@@ -87,7 +105,7 @@ class IngestSettings(BaseModel):
     retries: int = Field(default=3, ge=0, le=10)
 
 
-class ModelSettings(BaseModel):
+class ModelSettings(Section):
     name: str = "offline"
     """``offline`` (rule-based, no key), a provider string for ``init_chat_model`` (``openai:gpt-4o-mini``),
     or any model name served by ``base_url`` (an OpenAI-compatible endpoint: Ollama, vLLM, LM Studio)."""
@@ -98,7 +116,7 @@ class ModelSettings(BaseModel):
     max_steps: int = Field(default=12, ge=2, le=100)
 
 
-class SqlSettings(BaseModel):
+class SqlSettings(Section):
     row_limit: int = Field(default=1000, ge=1, le=1_000_000)
     timeout_seconds: float = Field(default=30.0, gt=0)
     allow_pii: bool = False
@@ -111,7 +129,7 @@ class SqlSettings(BaseModel):
     athena_endpoint_url: str | None = None
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8321, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
@@ -164,7 +182,7 @@ class Settings(BaseSettings):
         toml_file = _config_file_from(init_settings, env_settings)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if toml_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+            sources.append(CheckedTomlSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
 
     @model_validator(mode="after")
@@ -225,13 +243,32 @@ def _config_file_from(*sources: PydanticBaseSettingsSource) -> Path | None:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings, turning pydantic's errors into one message that names each bad setting."""
+    """Build settings, turning pydantic's errors into one line that names each bad setting."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            env = "LAKESCOUT_" + "__".join(str(p).upper() for p in err["loc"] if not isinstance(p, int))
-            problems.append(f"{where} ({env}): {err['msg']}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+        problems = [_describe(err["loc"], err["type"], err["msg"]) for err in exc.errors()]
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def _describe(loc: tuple[Any, ...], kind: str, message: str) -> str:
+    where = ".".join(str(p) for p in loc) or "settings"
+    if kind == "extra_forbidden":
+        return f"unknown setting {where}{_closest_known(loc)}"
+    env = "LAKESCOUT_" + "__".join(str(p).upper() for p in loc if not isinstance(p, int))
+    return f"{where} ({env}): {message}"
+
+
+def _closest_known(loc: tuple[Any, ...]) -> str:
+    """``" (did you mean sql.row_limit?)"`` for ``sql.row_limt``, or the known keys when none is close."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        model = next(t for t in (annotation, *get_args(annotation)) if isinstance(t, type) and issubclass(t, BaseModel))
+    known = [name for name in model.model_fields if name != "config_file"]
+    prefix = ".".join(str(p) for p in loc[:-1])
+    prefix = f"{prefix}." if prefix else ""
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f" (did you mean {prefix}{close[0]}?)" if close else f" (known: {', '.join(known)})"

@@ -8,58 +8,29 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
-from catalog_ingest.settings import ConfigError, Settings, load_settings
+from catalog_ingest.settings import Settings, load_settings
+from lakescout.errors import UserError, errors, fail, reports_errors
 
-app = typer.Typer(help="lakescout: an assistant that knows your data lake.", no_args_is_help=True)
-catalog_app = typer.Typer(help="See what was indexed.", no_args_is_help=True)
+app = typer.Typer(help="lakescout: an assistant that knows your data lake.", no_args_is_help=True, rich_markup_mode=None)
+catalog_app = typer.Typer(help="See what was indexed.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(catalog_app, name="catalog")
+"""Plain help (``rich_markup_mode=None``): typer's rich help prints every flag as taking a value
+(``--run <bool>``); the plain formatter shows flags as flags."""
 
 console = Console()
-errors = Console(stderr=True)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class UserError(Exception):
-    """A failure the user can fix; printed without a traceback."""
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print ``error: message`` to stderr as plain text and exit with ``code``."""
-    errors.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code) from None
-
-
-def reports_errors(func: F) -> F:
-    """Turn known failures into a one-line message and exit code 1 (2 for configuration)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from catalog_ingest.crawlers.base import CatalogUnreachable
-        from catalog_ingest.ingest import IngestBusy
-        from catalog_ingest.store import AmbiguousTable
-
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            fail(str(exc), 2)
-        except CatalogUnreachable as exc:
-            fail(f"{exc}\nThe existing index was left untouched.")
-        except (UserError, IngestBusy, AmbiguousTable) as exc:
-            fail(str(exc))
-
-    return wrapper  # type: ignore[return-value]
+NO_INDEX_HINT = (
+    "run `lakescout demo-lake` (the sample lake) or configure a catalog in lakescout.toml, "
+    "then `lakescout ingest`"
+)
 
 
 @app.callback()
@@ -68,19 +39,21 @@ def main_options(
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file (default ./lakescout.toml).")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where lake, index and store live.")] = None,
 ) -> None:
-    try:
-        ctx.obj = load_settings(config_file=config, data_dir=data_dir)
-    except ConfigError as exc:
-        fail(str(exc), 2)
+    ctx.obj = {"config_file": config, "data_dir": data_dir}
 
 
 def settings_of(ctx: typer.Context) -> Settings:
-    return ctx.obj
+    """The settings, loaded on first use inside the command, so a config error is reported the way the
+    command reports errors (one line, or JSON under ``--json``)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = load_settings(**root.obj)
+    return root.obj
 
 
 def require_index(settings: Settings) -> None:
     if not settings.store_path.exists():
-        raise UserError(f"no index in {settings.data_dir} yet; run `lakescout ingest` first")
+        raise UserError(f"no index in {settings.data_dir} yet: {NO_INDEX_HINT}", code="no_index")
 
 
 @app.command("demo-lake")
@@ -110,7 +83,9 @@ def demo_lake(
 
 
 class RichIngestProgress:
-    def __init__(self, progress: Progress) -> None:
+    """Ingest progress as a rich progress bar on stderr, one task per catalog."""
+
+    def __init__(self, progress: Any) -> None:
         self.progress = progress
         self.task: Any = None
 
@@ -129,18 +104,28 @@ def ingest(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
 ) -> None:
     """Crawl the configured catalogs into the record store and the index (incremental)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from catalog_ingest.crawlers.base import CatalogUnreachable
     from catalog_ingest.ingest import ingest as run_ingest
+    from lakescout.fresh_start import DataDirSnapshot, unreachable_hint
 
     settings = settings_of(ctx)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-    ) as bar:
-        report = run_ingest(settings, full=full, dry_run=dry_run, progress=RichIngestProgress(bar))
+    before = DataDirSnapshot.take(settings)
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=errors,
+            transient=True,
+            disable=not errors.is_terminal,
+        ) as bar:
+            report = run_ingest(settings, full=full, dry_run=dry_run, progress=RichIngestProgress(bar))
+    except CatalogUnreachable as exc:
+        before.remove_what_is_new()
+        raise UserError(f"{exc}; {unreachable_hint(settings, before)}", code="catalog_unreachable") from None
     summary = Table(title="ingest" + (" (dry run: nothing written)" if dry_run else ""))
     summary.add_column("result")
     summary.add_column("tables", justify="right")
@@ -148,7 +133,7 @@ def ingest(
         summary.add_row(name, str(count))
     console.print(summary)
     for table, reason in report.skipped:
-        console.print(f"[yellow]skipped[/yellow] {table}: {reason}", highlight=False)
+        console.print(Text.assemble(("skipped", "yellow"), f" {table}: {reason}"), highlight=False)
     console.print(f"{report.documents_embedded} documents embedded in {report.seconds:.1f}s")
 
 
@@ -174,7 +159,7 @@ def search(
     for column in ("table", "score", "matched columns"):
         table.add_column(column)
     for hit in hits:
-        table.add_row(hit.full_name, f"{hit.score:.3f}", ", ".join(hit.matched_columns[:6]))
+        table.add_row(Text(hit.full_name), f"{hit.score:.3f}", Text(", ".join(hit.matched_columns[:6])))
     console.print(table)
 
 
@@ -198,7 +183,7 @@ def catalog_list(
     for column in ("table", "catalog", "kind", "comment"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row.full_name, row.catalog, row.kind, (row.comment or "")[:80])
+        table.add_row(Text(row.full_name), Text(row.catalog), row.kind, Text((row.comment or "")[:80]))
     console.print(table)
 
 
@@ -207,16 +192,22 @@ def catalog_list(
 def catalog_show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="NAMESPACE.TABLE (or CATALOG.NAMESPACE.TABLE)")],
+    as_json: Annotated[bool, typer.Option("--json", help="The whole stored record as JSON.")] = False,
 ) -> None:
-    """The stored record of one table, as JSON."""
+    """One table: columns, partitioning, sizes, freshness, recent snapshots and schema changes."""
     from catalog_ingest.store import RecordStore
 
     settings = settings_of(ctx)
     require_index(settings)
     record = RecordStore(settings.store_path).get(name)
     if record is None:
-        raise UserError(f"no table '{name}' in the index; `lakescout catalog list` shows what there is")
-    print(record.model_dump_json(indent=2))
+        raise UserError(f"no table '{name}' in the index; `lakescout catalog list` shows what there is", "no_table")
+    if as_json:
+        print(record.model_dump_json(indent=2))
+        return
+    from lakescout.table_view import print_record
+
+    print_record(record, console)
 
 
 def build_agent(settings: Settings) -> Any:
@@ -232,7 +223,7 @@ def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="A question about the lake.")],
     run: Annotated[bool, typer.Option("--run", help="Execute the drafted SQL and print the result.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output (errors too).")] = False,
     thread: Annotated[str | None, typer.Option(help="Continue this conversation thread.")] = None,
 ) -> None:
     """Answer one question, citing tables; with --run, also run the SQL it drafted."""
@@ -242,19 +233,26 @@ def ask(
     if as_json:
         print(answer.model_dump_json(indent=2))
     else:
+        from rich.markdown import Markdown
+
         console.print(Markdown(answer.answer))
-        if answer.result:
+        if answer.result and not shows_result(answer.answer, answer.result):
             print_result(answer.result)
     if answer.error:
         raise typer.Exit(1)
 
 
+def shows_result(text: str, result: dict[str, Any]) -> bool:
+    """Whether the answer already holds the result as a Markdown table (the offline model writes one)."""
+    return "| " + " | ".join(str(column) for column in result["columns"]) + " |" in text
+
+
 def print_result(result: dict[str, Any]) -> None:
     table = Table(title="result" + (" (truncated)" if result.get("truncated") else ""))
     for column in result["columns"]:
-        table.add_column(str(column))
+        table.add_column(Text(str(column)))
     for row in result["rows"]:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(table)
 
 
@@ -278,9 +276,9 @@ def chat(
             if event.type == "token":
                 console.print(event.data["text"], end="", markup=False, highlight=False)
             elif event.type == "tool_start":
-                errors.print(f"[dim]→ {event.data['name']}[/dim]")
+                errors.print(Text(f"→ {event.data['name']}", style="dim"))
             elif event.type == "error":
-                errors.print(f"[red]error:[/red] {event.data['message']}")
+                errors.print(Text.assemble(("error: ", "red"), str(event.data["message"])))
         console.print()
 
     while True:
@@ -352,6 +350,15 @@ def eval_command(
     code = run(api, api_key, cases, concurrency, out, compare, subset="fast" if fast else None,
                settings=settings_of(ctx), console=errors)
     raise typer.Exit(code)
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """Check the setup: config, catalogs, embedding model, index, SQL engine, model endpoint (one line each)."""
+    from lakescout.doctor import doctor as run_doctor
+
+    overrides = ctx.find_root().obj
+    raise typer.Exit(run_doctor(overrides if isinstance(overrides, dict) else {}, print))
 
 
 @app.command("api-key")

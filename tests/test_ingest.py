@@ -196,7 +196,7 @@ def test_cli_ingest_dry_run_and_errors(tmp_path):
 
     done = runner.invoke(app, ["--data-dir", data, "ingest"], env=env)
     assert done.exit_code == 0 and "added" in done.output
-    shown = runner.invoke(app, ["--data-dir", data, "catalog", "show", "ops.refunds_0"], env=env)
+    shown = runner.invoke(app, ["--data-dir", data, "catalog", "show", "ops.refunds_0", "--json"], env=env)
     assert shown.exit_code == 0 and '"comment": "one row per refund"' in shown.output
     missing = runner.invoke(app, ["--data-dir", data, "catalog", "show", "ops.nope"], env=env)
     assert missing.exit_code == 1 and "catalog list" in missing.output

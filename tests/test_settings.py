@@ -57,3 +57,36 @@ def test_with_section_changes_only_the_given_fields():
     changed = settings.with_section("api", host="0.0.0.0", port=None, workers=3)
     assert (changed.api.host, changed.api.port, changed.api.workers) == ("0.0.0.0", 9000, 3)
     assert settings.api.workers == 2 and changed.sql == settings.sql
+
+
+def test_malformed_toml_is_one_line_with_file_line_and_column(tmp_path):
+    config = tmp_path / "lakescout.toml"
+    config.write_text('[sql]\nrow_limit = 50\nengine = = "duckdb"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(config_file=config)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"{config}: not valid TOML") and "line 3, column" in message
+
+
+@pytest.mark.parametrize(
+    ("toml", "unknown", "suggestion"),
+    [
+        ("[sql]\nrow_limt = 5\n", "sql.row_limt", "sql.row_limit"),
+        ('[model]\nnmae = "offline"\n', "model.nmae", "model.name"),
+        ('data_dri = "x"\n', "data_dri", "data_dir"),
+        ('[[catalogs]]\nname = "a"\nincldue = ["x.*"]\n', "catalogs.0.incldue", "catalogs.0.include"),
+    ],
+)
+def test_unknown_key_is_refused_with_the_closest_known_one(tmp_path, toml, unknown, suggestion):
+    config = tmp_path / "lakescout.toml"
+    config.write_text(toml)
+    with pytest.raises(ConfigError) as err:
+        load_settings(config_file=config)
+    assert str(err.value) == f"invalid configuration: unknown setting {unknown} (did you mean {suggestion}?)"
+
+
+def test_unknown_nested_environment_variable_is_refused(monkeypatch):
+    monkeypatch.setenv("LAKESCOUT_SQL__ROW_LIMT", "5")
+    with pytest.raises(ConfigError, match=r"unknown setting sql\.row_limt \(did you mean sql\.row_limit\?\)"):
+        load_settings()
