@@ -340,4 +340,4 @@ def test_mcp_command_help_and_missing_index(tmp_path: Path) -> None:
     assert shown.exit_code == 0 and "--http" in shown.output and "stdio" in shown.output
     result = runner.invoke(app, ["--data-dir", str(tmp_path), "mcp"])
     assert result.exit_code == 1
-    assert "run `lakescout ingest` first" in result.output
+    assert "no index in" in result.output and "lakescout demo-lake" in result.output and "`lakescout ingest`" in result.output
