@@ -104,6 +104,8 @@ class SqlSettings(BaseModel):
     """DuckDB's memory limit (its own default is 80% of the machine)."""
     threads: int = Field(default=2, ge=1, le=256)
     """DuckDB worker threads."""
+    temp_directory: str | None = None
+    """Where DuckDB may spill a query that outgrows ``memory_limit``; unset: no spilling, the query fails instead."""
 
 
 class ApiSettings(BaseModel):

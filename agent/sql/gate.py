@@ -108,7 +108,7 @@ def allowed_functions() -> frozenset[str]:
             "SELECT DISTINCT function_name FROM duckdb_functions() "
             "WHERE function_type IN ('scalar', 'aggregate', 'macro') AND internal"
         ).fetchall()
-    names = {normalized(name) for (name,) in rows}
+    names = {normalized(name) for (name,) in rows} | TABLE_FUNCTIONS_ALLOWED  # unnest(x) in a select list too
     return frozenset(n for n in names if n not in FUNCTIONS_DENIED and not is_refused_function(n))
 
 
@@ -127,7 +127,10 @@ class DuckDBParser:
         finally:
             cursor.close()
         if tree.get("error"):
-            raise UnsafeSQL(f"DuckDB could not parse the query: {tree.get('error_message')}", code="parse_error")
+            message = str(tree.get("error_message"))
+            if "Only SELECT statements" in message:  # DuckDB plans a PIVOT without IN list as two statements
+                message = "it is more than one SELECT; write PIVOT ... ON column IN (value, ...) with the values listed"
+            raise UnsafeSQL(f"DuckDB could not check the query: {message}", code="parse_error")
         return tree
 
 

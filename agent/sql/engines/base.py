@@ -63,10 +63,15 @@ class SqlEngine(ABC):
         return deadline or Deadline(self.settings.timeout_seconds)
 
     def pii_positions(self, gated: GatedQuery, columns: list[str], deadline: Deadline) -> list[int]:
-        """Positions of the result columns to report as masked: none when ``allow_pii`` is set."""
+        """Result columns to report as masked (none when ``allow_pii`` is set): those lineage traces to a PII
+        column, and those named like a PII column (or a struct holding one) of the tables read, which covers
+        expansions lineage cannot follow (``COLUMNS(...)``, ``* EXCLUDE``)."""
         if self.settings.allow_pii:
             return []
-        return [p for p in pii_output_columns(gated.parsed, self.catalog.get, deadline) if p < len(columns)]
+        traced = set(pii_output_columns(gated.parsed, self.catalog.get, deadline))
+        paths = [c.path.lower().split(".") for t in gated.tables if (r := self.catalog.get(t)) for c in r.columns if c.pii]
+        names = {path[0] for path in paths} | {path[-1] for path in paths}
+        return [p for p, name in enumerate(columns) if p in traced or name.lower() in names]
 
     def capped_rows(self, batches: Iterable[list[tuple]], limit: int, deadline: Deadline) -> tuple[list[tuple], str | None]:
         """Rows up to ``limit`` and ``sql.max_result_bytes``, and the cap that cut them (None when all fit)."""

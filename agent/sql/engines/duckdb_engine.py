@@ -148,6 +148,7 @@ class DuckDBEngine(SqlEngine):
         self._connection.execute("SET autoload_known_extensions = false")
         self._connection.execute("SET memory_limit = ?", [sql_settings.memory_limit])
         self._connection.execute(f"SET threads = {int(sql_settings.threads)}")
+        self._connection.execute("SET temp_directory = ?", [sql_settings.temp_directory or ""])
         load_packaged_extension(self._connection, "avro")  # before iceberg, which would try to fetch it
         load_packaged_extension(self._connection, "iceberg")
         if any(is_s3(r) for r in self.records):
