@@ -124,7 +124,7 @@ def through_tool(context: AgentContext, sql: str) -> tuple[str, str]:
     try:
         message = run_sql.invoke({"type": "tool_call", "id": "1", "name": "run_sql", "args": {"sql": sql, "runtime": runtime}})
     except ToolError as exc:
-        return "failed", str(exc)
+        return ("timeout" if exc.payload["error"].startswith("the query timed out") else "failed"), str(exc)
     text = message.content + json.dumps(message.artifact, default=str)
     return ("truncated" if message.artifact.get("truncated") else "rows"), text
 
