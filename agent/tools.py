@@ -427,13 +427,13 @@ def run_sql(
 ) -> tuple[str, dict[str, Any]]:
     """Run a query and return its rows (capped, PII-tagged columns masked unless allowed)."""
     from agent.sql.engines.base import SqlExecutionError, SqlTimeout
-    from agent.sql.guard import UnsafeSQL, check_read_only
-    from agent.sql.validate import Catalog
+    from agent.sql.gate import Catalog, gate
+    from agent.sql.guard import UnsafeSQL
 
     ctx: AgentContext = runtime.context
     cap = min(limit or ctx.settings.sql.row_limit, ctx.settings.sql.row_limit)
     try:
-        tables = check_read_only(sql).tables
+        tables = gate(sql, ctx.records(), ctx.settings.sql).tables
         result = as_dict(ctx.engine().run(sql, cap))
     except SqlTimeout as exc:
         raise ToolError(f"the query timed out: {exc}", hint="filter on the partition column or aggregate more") from None

@@ -175,6 +175,8 @@ class RunResponse(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
     truncated: bool
+    truncated_by: Literal["row_limit", "max_result_bytes"] | None = None
+    """Which cap cut the rows: the row limit, or ``sql.max_result_bytes``."""
     masked_columns: list[str]
     elapsed_ms: float | None = None
 

@@ -127,6 +127,22 @@ class SqlSettings(Section):
     athena_output_location: str | None = None
     athena_region: str = "us-east-1"
     athena_endpoint_url: str | None = None
+    max_sql_chars: int = Field(default=50_000, ge=100)
+    """Longest SQL text accepted; longer text is refused before it is parsed."""
+    max_depth: int = Field(default=32, ge=4, le=200)
+    """Deepest nesting of parentheses, brackets, CASE and unary operators (NOT, -), counted before parsing."""
+    max_nodes: int = Field(default=10_000, ge=10)
+    """Most syntax-tree nodes a query may have (columns, literals, operators, ...)."""
+    max_set_operations: int = Field(default=100, ge=0)
+    """Most UNION / INTERSECT / EXCEPT in one query."""
+    max_result_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    """Result rows stop before this many bytes (as JSON); the result then says it was truncated."""
+    memory_limit: str = Field(default="2GB", pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    """DuckDB's memory limit (its own default is 80% of the machine)."""
+    threads: int = Field(default=2, ge=1, le=256)
+    """DuckDB worker threads."""
+    temp_directory: str | None = None
+    """Where DuckDB may spill a query that outgrows ``memory_limit``; unset: no spilling, the query fails instead."""
 
 
 class ApiSettings(Section):

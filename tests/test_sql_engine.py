@@ -297,14 +297,14 @@ def test_athena_refuses_unsafe_sql_before_calling_aws(aws_env):
             engine.run("DROP TABLE sales.events", 10)
 
 
-def stubbed_athena(aws_env, **settings) -> tuple[AthenaEngine, Stubber]:
-    engine = athena_engine(aws_env, **settings)
+def stubbed_athena(aws_env, lake: SmallLake | None = None, **settings) -> tuple[AthenaEngine, Stubber]:
+    engine = athena_engine(aws_env, lake, **settings)
     engine._client = boto3.client("athena", region_name="us-east-1")
     return engine, Stubber(engine._client)
 
 
-def test_athena_failure_reports_state_change_reason(aws_env):
-    engine, stub = stubbed_athena(aws_env)
+def test_athena_failure_reports_state_change_reason(aws_env, lake):
+    engine, stub = stubbed_athena(aws_env, lake)
     stub.add_response("start_query_execution", {"QueryExecutionId": "q1"})
     reason = "COLUMN_NOT_FOUND: line 1:8: Column 'nope' cannot be resolved"
     stub.add_response(
@@ -315,8 +315,8 @@ def test_athena_failure_reports_state_change_reason(aws_env):
         engine.run("SELECT nope FROM sales.events", 10)
 
 
-def test_athena_pages_through_results_and_skips_only_the_first_header(aws_env):
-    engine, stub = stubbed_athena(aws_env, row_limit=5000)
+def test_athena_pages_through_results_and_skips_only_the_first_header(aws_env, lake):
+    engine, stub = stubbed_athena(aws_env, lake, row_limit=5000)
     stub.add_response("start_query_execution", {"QueryExecutionId": "q2"})
     stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}})
 
@@ -332,7 +332,7 @@ def test_athena_pages_through_results_and_skips_only_the_first_header(aws_env):
     stub.add_response("get_query_results", page(["n"] + [str(i) for i in range(999)], "t1"))
     stub.add_response("get_query_results", page([str(i) for i in range(999, 1500)], None))
     with stub:
-        result = engine.run("SELECT n FROM sales.numbers", 2000)
+        result = engine.run("SELECT id AS n FROM events", 2000)  # the gate resolves it in the default database
     assert [r[0] for r in result.rows] == [str(i) for i in range(1500)] and not result.truncated
 
 

@@ -1,6 +1,8 @@
-"""The read-only gate: a query is parsed, and only a single plain read of catalog tables gets through.
+"""The read-only guard: a query is bounded, parsed, and only a single plain read gets through.
 
-Safety is decided here by parsing, never by the model. Engines run ``ParsedQuery.sql`` (regenerated from
+Safety is decided here by parsing, never by the model. Size limits (text length, nesting, set operations)
+are checked on the tokens before the parser runs, the node count right after it, and a parser that still
+recurses too deep is answered as "too complex", never with a RecursionError. Engines run ``ParsedQuery.sql`` (regenerated from
 the checked syntax tree), not the caller's text, so what runs is exactly what was checked: a trick that
 one parser reads differently from another (comments, odd quoting, stacked statements) cannot slip past.
 """
@@ -14,6 +16,9 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from catalog_ingest.settings import SqlSettings
 
 DIALECT = "duckdb"
 
@@ -73,6 +78,11 @@ REFUSED_FUNCTION_PATTERN = re.compile(r"^(read_|from_csv|from_json)|_scan$")
 PATH_LIKE_NAME = re.compile(r"[/\\:*?]|\.[A-Za-z0-9]{1,8}$|^\.|^~")
 """A table name DuckDB would read as a file or URL (``FROM '/etc/passwd'``, ``FROM "x.csv"``, ``'http://..'``)."""
 
+OPENERS = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE, TokenType.CASE}
+CLOSERS = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE, TokenType.END}
+UNARY = {TokenType.NOT, TokenType.DASH, TokenType.PLUS}
+SET_OPERATIONS = {TokenType.UNION, TokenType.INTERSECT, TokenType.EXCEPT}
+
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 """sqlglot underlines the offending token with terminal escapes; messages go to people and models."""
 
@@ -102,16 +112,25 @@ class UnsafeSQL(ValueError):
         self.column = column
 
 
+class SqlTooComplex(UnsafeSQL):
+    """The query is over one of the ``sql.max_*`` limits; the message names the limit and what to do."""
+
+    def __init__(self, what: str, setting: str, limit: int) -> None:
+        super().__init__(
+            f"refused: the query {what}; the limit is sql.{setting} = {limit:,}. "
+            "Split it into smaller queries, or aggregate instead of listing values",
+            code="too_complex",
+        )
+        self.setting = setting
+
+
 @dataclass(frozen=True)
 class ParsedQuery:
     tree: exp.Expression
     tables: tuple[str, ...]
     """Catalog tables read, qualified as written (``sales.events``); CTE names excluded."""
-
-    @property
-    def sql(self) -> str:
-        """The checked query as DuckDB SQL: what engines execute."""
-        return self.tree.sql(dialect=DIALECT, comments=False)
+    sql: str
+    """The checked query as DuckDB SQL: what engines execute."""
 
 
 def normalized_name(name: str) -> str:
@@ -129,14 +148,24 @@ def is_refused_function(name: str) -> bool:
     return name in FUNCTIONS_REFUSED or bool(REFUSED_FUNCTION_PATTERN.search(name))
 
 
-def check_read_only(sql: str) -> ParsedQuery:
-    """Parse ``sql`` and return it if it is one read-only query over named tables; raise UnsafeSQL otherwise."""
+def check_read_only(sql: str, limits: SqlSettings | None = None) -> ParsedQuery:
+    """Parse ``sql`` and return it if it is one read-only query over named tables; raise UnsafeSQL otherwise.
+
+    ``limits`` (``sql.max_*``; the defaults when None) bound the work before and after parsing.
+    """
+    limits = limits or SqlSettings()
     if not sql or not sql.strip():
         raise UnsafeSQL("empty query: send one SELECT statement")
     if "\x00" in sql:
         raise UnsafeSQL("refused: the query contains a NUL character")
+    if len(sql) > limits.max_sql_chars:
+        raise SqlTooComplex(f"is {len(sql):,} characters long", "max_sql_chars", limits.max_sql_chars)
     try:
+        check_token_bounds(sqlglot.Dialect.get_or_raise(DIALECT).tokenize(sql), limits)
         statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None and not isinstance(s, exp.Semicolon)]
+        return checked_statement(statements, limits)
+    except RecursionError:
+        raise SqlTooComplex("nests too deeply for the parser", "max_depth", limits.max_depth) from None
     except (ParseError, TokenError) as exc:
         line, column = parse_error_position(exc)
         raise UnsafeSQL(
@@ -145,6 +174,30 @@ def check_read_only(sql: str) -> ParsedQuery:
             line=line,
             column=column,
         ) from None
+
+
+def check_token_bounds(tokens: list[Token], limits: SqlSettings) -> None:
+    """Nesting depth and set operations, from the tokens alone: cheap, and before any recursive parsing."""
+    depth = deepest = unary_run = set_operations = 0
+    for token in tokens:
+        kind = token.token_type
+        unary_run = unary_run + 1 if kind in UNARY else 0
+        if kind in OPENERS:
+            depth += 1
+        elif kind in CLOSERS:
+            depth = max(0, depth - 1)
+        elif kind in SET_OPERATIONS:
+            set_operations += 1
+        deepest = max(deepest, depth + unary_run)
+    if deepest > limits.max_depth:
+        raise SqlTooComplex(f"nests {deepest} levels deep", "max_depth", limits.max_depth)
+    if set_operations > limits.max_set_operations:
+        raise SqlTooComplex(
+            f"has {set_operations} UNION/INTERSECT/EXCEPT", "max_set_operations", limits.max_set_operations
+        )
+
+
+def checked_statement(statements: list[exp.Expression], limits: SqlSettings) -> ParsedQuery:
     if not statements:
         raise UnsafeSQL("empty query: send one SELECT statement")
     if len(statements) > 1:
@@ -153,9 +206,13 @@ def check_read_only(sql: str) -> ParsedQuery:
     tree = statements[0]
     if not isinstance(tree, READ_ROOTS):
         raise UnsafeSQL(f"refused: {statement_kind(tree)} statement; only SELECT, WITH ... SELECT and UNION are allowed")
+    nodes = 0
     for node in tree.walk():
+        nodes += 1
+        if nodes > limits.max_nodes:
+            raise SqlTooComplex(f"has more than {limits.max_nodes:,} syntax nodes", "max_nodes", limits.max_nodes)
         refuse_node(node)
-    return ParsedQuery(tree=tree, tables=tuple(referenced_tables(tree)))
+    return ParsedQuery(tree=tree, tables=tuple(referenced_tables(tree)), sql=tree.sql(dialect=DIALECT, comments=False))
 
 
 def parse_error_position(exc: ParseError | TokenError) -> tuple[int | None, int | None]:

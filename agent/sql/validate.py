@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,11 +21,11 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
 
-from agent.sql.guard import DIALECT, ParsedQuery, UnsafeSQL, check_read_only
+from agent.sql.deadline import Deadline
+from agent.sql.gate import Catalog, RecordLookup, check_query
+from agent.sql.guard import DIALECT, ParsedQuery, UnsafeSQL
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import SqlSettings
-
-RecordLookup = Mapping[str, TableRecord] | Callable[[str], TableRecord | None]
 
 ICEBERG_TO_SQL_TYPES = {
     "boolean": "BOOLEAN",
@@ -49,7 +49,8 @@ CONTAINER_SEGMENTS = {"element", "key", "value"}
 
 
 IssueCode = Literal[
-    "unknown_table", "unknown_column", "missing_partition_filter", "unsafe_sql", "parse_error", "unresolved_names"
+    "unknown_table", "unknown_column", "missing_partition_filter", "unsafe_sql", "parse_error", "unresolved_names",
+    "too_complex",
 ]
 Severity = Literal["error", "warning"]
 
@@ -145,31 +146,6 @@ def text_position(sql: str, identifier: str | None) -> tuple[int | None, int | N
     return None, None
 
 
-class Catalog:
-    """Table records looked up the way DuckDB resolves names: case-insensitively, with or without catalog."""
-
-    def __init__(self, records: RecordLookup | Iterable[TableRecord]) -> None:
-        if callable(records) and not isinstance(records, Mapping):
-            self._lookup, self._by_name = records, {}
-        else:
-            values = records.values() if isinstance(records, Mapping) else records
-            self._by_name = {r.full_name.lower(): r for r in values}
-            self._by_name.update({r.key.lower(): r for r in self._by_name.copy().values()})
-            self._lookup = lambda name: self._by_name.get(name.lower())
-
-    def get(self, name: str) -> TableRecord | None:
-        return self._lookup(name) or self._lookup(name.lower())
-
-    def closest_names(self, name: str) -> list[str]:
-        names = sorted({r.full_name for r in self._by_name.values()})
-        by_lower = {n.lower(): n for n in names}
-        matches = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.7)
-        if not matches:  # the model often gets the table right and the namespace wrong
-            leaf = name.lower().rsplit(".", 1)[-1]
-            matches = [n for n in by_lower if n.rsplit(".", 1)[-1] == leaf]
-        return [by_lower[m] for m in matches]
-
-
 def column_paths(record: TableRecord) -> set[str]:
     return {c.path.lower() for c in record.columns}
 
@@ -214,7 +190,6 @@ class QualifiedQuery:
     tree: exp.Expression
     records: dict[str, TableRecord]
     """Referenced tables found in the catalog, by the name the query used."""
-    missing: list[str]
     schema: MappingSchema
 
     def scans(self) -> list[TableScan]:
@@ -255,14 +230,7 @@ def split_and(condition: exp.Expression) -> list[exp.Expression]:
 
 def qualify_against(parsed: ParsedQuery, catalog: Catalog) -> QualifiedQuery:
     """Qualify every column with its table using the catalog's schemas. Raises OptimizeError on bad columns."""
-    found: dict[str, TableRecord] = {}
-    missing: list[str] = []
-    for name in parsed.tables:
-        record = catalog.get(name)
-        if record is None:
-            missing.append(name)
-        else:
-            found[name] = record
+    found = {name: record for name in parsed.tables if (record := catalog.get(name)) is not None}
     schema = MappingSchema(sqlglot_schema(found.values()), dialect=DIALECT)
     tree = qualify(
         parsed.tree.copy(),
@@ -273,18 +241,23 @@ def qualify_against(parsed: ParsedQuery, catalog: Catalog) -> QualifiedQuery:
         identify=False,
         expand_alias_refs=True,
     )
-    return QualifiedQuery(tree=tree, records=found, missing=missing, schema=schema)
+    return QualifiedQuery(tree=tree, records=found, schema=schema)
 
 
-def validate_sql(sql: str, records: RecordLookup, settings: SqlSettings) -> ValidationResult:
-    """Guard, then catalog checks. ``ok`` is False exactly when there is an error."""
+def validate_sql(
+    sql: str, records: RecordLookup, settings: SqlSettings, deadline: Deadline | None = None
+) -> ValidationResult:
+    """The gate (guard, system catalogs, functions), then catalog checks. ``ok`` is False exactly when there is
+    an error."""
+    deadline = deadline or Deadline(settings.timeout_seconds)
+    catalog = Catalog(records)
     try:
-        parsed = check_read_only(sql)
+        gated = check_query(sql, catalog, settings, deadline)
     except UnsafeSQL as exc:
         line, column = (exc.line, exc.column) if exc.line else text_position(sql, exc.identifier)
         issue = ValidationIssue(exc.code, exc.reason, exc.identifier, line=line, column=column)  # type: ignore[arg-type]
         return ValidationResult(issues=[issue])
-    catalog = Catalog(records)
+    parsed = gated.parsed
     result = ValidationResult(sql=parsed.sql)
     try:
         qualified = qualify_against(parsed, catalog)
@@ -294,7 +267,12 @@ def validate_sql(sql: str, records: RecordLookup, settings: SqlSettings) -> Vali
     except SqlglotError as exc:
         result.issues.append(ValidationIssue("unresolved_names", f"could not resolve the query's names: {exc}"))
         return result
-    for name in qualified.missing:
+    except RecursionError:
+        message = f"refused: the query nests too deeply to resolve its names; the limit is sql.max_depth = {settings.max_depth}"
+        result.issues.append(ValidationIssue("too_complex", message))
+        return result
+    deadline.check("resolving the query's names")
+    for name in gated.unknown_tables:
         result.issues.append(unknown_table_issue(name, catalog, sql, parsed))
     result.tables = list(dict.fromkeys(r.full_name for r in qualified.records.values()))
     check_columns(qualified, result, sql)
@@ -437,10 +415,13 @@ def partition_filter_warnings(
     return warnings
 
 
-def pii_output_columns(parsed: ParsedQuery, records: RecordLookup | Iterable[TableRecord]) -> list[int]:
-    """Positions of output columns derived from a PII-flagged source column (by lineage; by name if that fails).
+def pii_output_columns(
+    parsed: ParsedQuery, records: RecordLookup | Iterable[TableRecord], deadline: Deadline | None = None
+) -> list[int]:
+    """Positions of output columns computed from a PII-tagged column (by lineage; by name if that fails).
 
-    A struct that holds a PII field counts as PII as a whole, so masking errs toward hiding.
+    This is a report (``QueryResult.masked_columns``), not the masking: the engine's relations mask PII
+    columns before any query sees them. A struct that holds a PII field counts as a whole.
     """
     catalog = Catalog(records)
     try:
@@ -448,12 +429,14 @@ def pii_output_columns(parsed: ParsedQuery, records: RecordLookup | Iterable[Tab
         scope = build_scope(qualified.tree)
         positions = []
         for position in range(len(qualified.tree.named_selects)):
+            if deadline is not None:
+                deadline.check("tracing which result columns come from PII columns")
             node = to_node(position, scope, DIALECT, qualified.schema)
             leaves = [n for n in node.walk() if not n.downstream]
             if any(is_pii_leaf(leaf, qualified) for leaf in leaves):
                 positions.append(position)
         return positions
-    except SqlglotError:
+    except (SqlglotError, RecursionError):
         pii_names = {
             c.path.split(".")[-1].lower() for t in parsed.tables if (r := catalog.get(t)) for c in r.columns if c.pii
         }

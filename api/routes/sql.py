@@ -56,14 +56,23 @@ def issue_out(issue: ValidationIssue) -> schemas.Issue:
 async def sql_run(
     body: schemas.RunRequest, request: Request, _: Any = user, lake: Lake = lake_dep
 ) -> schemas.RunResponse:
-    """Run read-only SQL through the agent's engine: same guard, row cap, PII masking and timeout."""
+    """Run read-only SQL through the agent's engine: same gate, row and byte caps, PII masking and timeout."""
+    from agent.sql.deadline import Deadline
+
     row_limit = request.app.state.settings.sql.row_limit
     cap = min(body.limit or row_limit, row_limit)
-    result = await anyio.to_thread.run_sync(lambda: lake.context.engine().run(body.sql, cap))
+    deadline = Deadline(request.app.state.settings.sql.timeout_seconds)  # one deadline: gate, plan, run, mask, cap
+    try:
+        result = await anyio.to_thread.run_sync(lambda: lake.context.engine().run(body.sql, cap, deadline),
+                                                abandon_on_cancel=True)  # fmt: skip
+    except anyio.get_cancelled_exc_class():
+        deadline.cancel()  # the client went away: interrupt DuckDB instead of finishing the query
+        raise
     return schemas.RunResponse(
         columns=result.columns,
         rows=[list(row) for row in result.rows],
         truncated=result.truncated,
+        truncated_by=result.truncated_by,
         masked_columns=result.masked_columns,
         elapsed_ms=result.elapsed_ms,
     )

@@ -1,17 +1,23 @@
-"""Athena through boto3: start, poll until a final state (stopping it at the timeout), page the results.
+"""Athena through boto3: start, poll until a final state (stopping it at the deadline), page the results.
 
-The guard runs here too; Athena then enforces the rest with the workgroup's own permissions.
+The gate runs here too; Athena then enforces the rest with the workgroup's own permissions. lakescout
+builds no relations in Athena, so PII masking here is only the result-side mask of the columns that
+lineage traces to PII columns: it does not hold for whole-row references, COLUMNS(...), pivots or error
+messages. For masking by construction, give Athena's role Lake Formation column permissions (or data
+filters) that exclude the PII columns, or catalog masking views and grant only those.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agent.sql.engines.base import QueryResult, SqlEngine, SqlExecutionError, SqlTimeout
+from agent.sql.deadline import Deadline
+from agent.sql.engines.base import MASK, QueryResult, SqlEngine, SqlExecutionError, SqlTimeout
+from agent.sql.gate import Catalog
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import SqlSettings
 
@@ -32,22 +38,29 @@ class AthenaEngine(SqlEngine):
         """``records`` let results be PII-masked; ``database`` is the default for unqualified table names."""
         super().__init__(records, sql_settings)
         self.database = database
+        if database:  # unqualified names resolve in the default database, as Athena resolves them
+            tables = self.catalog
+            self.catalog = Catalog(lambda name: tables.get(name) or (tables.get(f"{database}.{name}") if "." not in name else None))
         self._client = boto3.client(
             "athena",
             endpoint_url=endpoint_url or sql_settings.athena_endpoint_url,
             region_name=region or sql_settings.athena_region,
         )
 
-    def run(self, sql: str, limit: int) -> QueryResult:
-        parsed = self.check(sql)
+    def run(self, sql: str, limit: int, deadline: Deadline | None = None) -> QueryResult:
+        deadline = self.deadline(deadline)
+        gated = self.check(sql, deadline)
         limit = max(1, min(limit, self.settings.row_limit))
         started = time.perf_counter()
-        query_id = self._start(parsed.tree.sql(dialect="athena", comments=False))
-        self._wait(query_id)
-        columns, rows, truncated = self._results(query_id, limit)
+        query_id = self._start(gated.parsed.tree.sql(dialect="athena", comments=False))
+        self._wait(query_id, deadline)
+        columns, pages = self._results(query_id)
+        rows, truncated_by = self.capped_rows(pages, limit, deadline)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        rows, masked = self.masked(parsed, columns, rows)
-        return QueryResult(columns=columns, rows=rows, truncated=truncated, elapsed_ms=elapsed_ms, masked_columns=masked)
+        hidden = self.pii_positions(gated, columns, deadline)
+        rows = [tuple(MASK if i in hidden and v is not None else v for i, v in enumerate(row)) for row in rows]
+        return QueryResult(columns=columns, rows=rows, truncated=truncated_by is not None, elapsed_ms=elapsed_ms,
+                           masked_columns=[columns[p] for p in hidden], truncated_by=truncated_by)  # fmt: skip
 
     def _start(self, sql: str) -> str:
         request: dict = {"QueryString": sql, "WorkGroup": self.settings.athena_workgroup}
@@ -60,8 +73,7 @@ class AthenaEngine(SqlEngine):
         except (ClientError, BotoCoreError) as exc:
             raise SqlExecutionError(f"Athena refused the query: {exc}") from None
 
-    def _wait(self, query_id: str) -> None:
-        deadline = time.monotonic() + self.settings.timeout_seconds
+    def _wait(self, query_id: str, deadline: Deadline) -> None:
         for attempt in range(10**9):
             status = self._client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
             state = status["State"]
@@ -70,24 +82,25 @@ class AthenaEngine(SqlEngine):
             if state in FINAL_STATES:
                 reason = status.get("StateChangeReason") or "no reason given"
                 raise SqlExecutionError(f"Athena query {state.lower()}: {reason}")
-            if time.monotonic() >= deadline:
+            if deadline.wait(POLL_SECONDS[min(attempt, len(POLL_SECONDS) - 1)]):
                 self._client.stop_query_execution(QueryExecutionId=query_id)
-                raise SqlTimeout(f"Athena query stopped after {self.settings.timeout_seconds:g}s")
-            time.sleep(POLL_SECONDS[min(attempt, len(POLL_SECONDS) - 1)])
+                deadline.check("running the query in Athena")
 
-    def _results(self, query_id: str, limit: int) -> tuple[list[str], list[tuple], bool]:
-        """Pages of results until ``limit + 1`` rows are seen; the first row of the first page is the header."""
-        columns: list[str] = []
-        rows: list[tuple] = []
-        pages = self._client.get_paginator("get_query_results").paginate(QueryExecutionId=query_id)
-        for page_number, page in enumerate(pages):
-            result_set = page["ResultSet"]
-            if not columns:
-                columns = [c["Name"] for c in result_set.get("ResultSetMetadata", {}).get("ColumnInfo", [])]
-            page_rows = result_set.get("Rows", [])
-            if page_number == 0 and page_rows:
-                page_rows = page_rows[1:]  # the header: column names repeated as a row
-            rows.extend(tuple(cell.get("VarCharValue") for cell in row["Data"]) for row in page_rows)
-            if len(rows) > limit:
-                return columns, rows[:limit], True
-        return columns, rows, False
+    def _results(self, query_id: str) -> tuple[list[str], Iterator[list[tuple]]]:
+        """The column names and the pages of rows; the first row of the first page (the header) is dropped."""
+        pages = iter(self._client.get_paginator("get_query_results").paginate(QueryExecutionId=query_id))
+        first = next(pages, None)
+        result_set = (first or {}).get("ResultSet", {})
+        columns = [c["Name"] for c in result_set.get("ResultSetMetadata", {}).get("ColumnInfo", [])]
+
+        def rows() -> Iterator[list[tuple]]:
+            if first is not None:
+                yield [page_row(row) for row in result_set.get("Rows", [])[1:]]
+            for page in pages:
+                yield [page_row(row) for row in page["ResultSet"].get("Rows", [])]
+
+        return columns, rows()
+
+
+def page_row(row: dict) -> tuple:
+    return tuple(cell.get("VarCharValue") for cell in row["Data"])

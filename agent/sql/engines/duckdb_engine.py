@@ -1,10 +1,16 @@
 """DuckDB over the lake: every catalog table is a view by its catalog name, and user SQL is sandboxed.
 
-Setup (extensions, S3 secret, views) runs first with full access; then external access is switched off
-except for the lake's own directories, and the configuration is locked, so a query can read table data
-through the views and nothing else: no other file, no URL, no INSTALL/LOAD, no SET. DuckDB has no
-read-only form of ``allowed_directories``, so writes into the lake's directories are kept out by the guard
-(the engine only runs SQL regenerated from a checked single SELECT), not by DuckDB.
+Setup (extensions, S3 secret, views, memory and thread limits) runs first with full access; then external
+access is switched off except for the lake's own directories, and the configuration is locked, so a query
+can read table data through the views and nothing else: no other file, no URL, no INSTALL/LOAD, no SET.
+DuckDB has no read-only form of ``allowed_directories``, so writes into the lake's directories, and reads
+of its files around the views (``read_parquet``), are kept out by the gate (the engine only runs SQL
+regenerated from a checked single SELECT whose functions are all allow-listed), not by DuckDB.
+
+PII by construction: unless ``sql.allow_pii`` is set, a table's view is the only name it has, and the view
+itself replaces each PII-tagged column (or struct field) with ``***`` (``SELECT * REPLACE (...)`` over the
+scan). Whole rows, ``COLUMNS(...)``, struct access, pivots and error messages all start from that view, so
+none of them can see a clear value.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from urllib.parse import urlparse
 
 import duckdb
 
-from agent.sql.engines.base import QueryResult, SqlEngine, SqlExecutionError, SqlTimeout
-from agent.sql.guard import ParsedQuery, check_read_only
+from agent.sql.deadline import Deadline
+from agent.sql.engines.base import MASK, QueryResult, SqlEngine, SqlExecutionError, SqlTimeout
+from agent.sql.guard import check_read_only
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import SqlSettings
 
@@ -88,6 +95,35 @@ def view_source(record: TableRecord) -> str | None:
     return None
 
 
+def masked_value(reference: str, kind: duckdb.DuckDBPyType, pii_paths: set[str]) -> str:
+    """``reference`` with the PII paths under it masked: the whole value when it is PII itself or is a list or
+    map holding PII, else a struct rebuilt field by field (NULL stays NULL)."""
+    if "" in pii_paths or kind.id != "struct":
+        return f"CASE WHEN {reference} IS NULL THEN NULL ELSE {sql_string(MASK)} END"
+    fields = []
+    for name, child in kind.children:
+        below = {p.partition(".")[2] for p in pii_paths if p.partition(".")[0] == name.lower()}
+        value = f"struct_extract({reference}, {sql_string(name)})"
+        fields.append(f"{sql_identifier(name)} := {masked_value(value, child, below) if below else value}")
+    return f"CASE WHEN {reference} IS NULL THEN NULL ELSE struct_pack({', '.join(fields)}) END"
+
+
+def masked_source(source: str, record: TableRecord, connection: duckdb.DuckDBPyConnection) -> str:
+    """``source`` with every PII-tagged column of ``record`` masked, by the scan's own column names and types."""
+    pii = [c.path.lower() for c in record.columns if c.pii]
+    if not pii:
+        return source
+    relation = connection.sql(source)
+    replacements = []
+    for name, kind in zip(relation.columns, relation.types):
+        below = {p.partition(".")[2] if "." in p else "" for p in pii if p.partition(".")[0] == name.lower()}
+        if below:
+            replacements.append(f"{masked_value(sql_identifier(name), kind, below)} AS {sql_identifier(name)}")
+    if not replacements:
+        return source
+    return f"SELECT * REPLACE ({', '.join(replacements)}) FROM ({source})"
+
+
 @dataclass
 class ScanProfile:
     """What a query actually read, from DuckDB's own profiler."""
@@ -110,6 +146,9 @@ class DuckDBEngine(SqlEngine):
         self._lock = threading.Lock()
         self._connection = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
         self._connection.execute("SET autoload_known_extensions = false")
+        self._connection.execute("SET memory_limit = ?", [sql_settings.memory_limit])
+        self._connection.execute(f"SET threads = {int(sql_settings.threads)}")
+        self._connection.execute("SET temp_directory = ?", [sql_settings.temp_directory or ""])
         load_packaged_extension(self._connection, "avro")  # before iceberg, which would try to fetch it
         load_packaged_extension(self._connection, "iceberg")
         if any(is_s3(r) for r in self.records):
@@ -131,17 +170,19 @@ class DuckDBEngine(SqlEngine):
         self._connection.execute(f"CREATE SECRET lake_s3 ({body})")
 
     def _create_views(self) -> None:
-        # Tables before views: a catalog view's SQL may read the tables.
+        # Tables before views: a catalog view's SQL may read the tables (through their masked views).
         for record in sorted(self.records, key=lambda r: r.kind == "view"):
             try:
                 source = view_source(record)
                 if source is None:
                     self.skipped[record.full_name] = f"{record.kind} table without a readable location"
                     continue
+                if not self.settings.allow_pii:
+                    source = masked_source(source, record, self._connection)
                 schema = sql_identifier(record.namespace)
                 self._connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                 self._connection.execute(f"CREATE VIEW {schema}.{sql_identifier(record.name)} AS {source}")
-            except Exception as exc:  # one unreadable table must not take the others down
+            except Exception as exc:  # one unreadable table must not take the others down; it gets no view at all
                 self.skipped[record.full_name] = f"{type(exc).__name__}: {exc}"
 
     def _sandbox(self) -> None:
@@ -150,26 +191,28 @@ class DuckDBEngine(SqlEngine):
         self._connection.execute("SET enable_external_access = false")
         self._connection.execute("SET lock_configuration = true")
 
-    def run(self, sql: str, limit: int) -> QueryResult:
-        parsed = self.check(sql)
+    def run(self, sql: str, limit: int, deadline: Deadline | None = None) -> QueryResult:
+        deadline = self.deadline(deadline)
+        gated = self.check(sql, deadline)
         limit = max(1, min(limit, self.settings.row_limit))
-        capped = f"SELECT * FROM ({parsed.sql}) AS lakescout_result LIMIT {limit + 1}"
+        capped = f"SELECT * FROM ({gated.sql}) AS lakescout_result LIMIT {limit + 1}"
         started = time.perf_counter()
-        cursor = self._execute(capped)
+        cursor = self._execute(capped, deadline)
         try:
             columns = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
+            rows, truncated_by = self.capped_rows(iter(lambda: cursor.fetchmany(100), []), limit, deadline)
         finally:
             cursor.close()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        truncated = len(rows) > limit
-        rows, masked = self.masked(parsed, columns, rows[:limit])
-        return QueryResult(columns=columns, rows=rows, truncated=truncated, elapsed_ms=elapsed_ms, masked_columns=masked)
+        masked = [columns[p] for p in self.pii_positions(gated, columns, deadline)]
+        return QueryResult(columns=columns, rows=rows, truncated=truncated_by is not None, elapsed_ms=elapsed_ms,
+                           masked_columns=masked, truncated_by=truncated_by)  # fmt: skip
 
-    def profile(self, sql: str) -> ScanProfile:
+    def profile(self, sql: str, deadline: Deadline | None = None) -> ScanProfile:
         """Run the query under EXPLAIN ANALYZE and report the data files it opened and the bytes it read."""
-        parsed: ParsedQuery = self.check(sql)
-        cursor = self._execute(f"EXPLAIN (ANALYZE, FORMAT json) {parsed.sql}")
+        deadline = self.deadline(deadline)
+        gated = self.check(sql, deadline)
+        cursor = self._execute(f"EXPLAIN (ANALYZE, FORMAT json) {gated.sql}", deadline)
         try:
             plan = json.loads(cursor.fetchall()[0][1])
         finally:
@@ -178,34 +221,36 @@ class DuckDBEngine(SqlEngine):
         return ScanProfile(files_read=files_read, bytes_read=int(plan.get("total_bytes_read", 0)))
 
     def sandboxed_cursor(self) -> duckdb.DuckDBPyConnection:
-        """A raw cursor on the locked-down database, without the guard: for tests of the sandbox itself."""
+        """A raw cursor on the locked-down database, without the gate: for tests of the sandbox itself."""
         with self._lock:
             return self._connection.cursor()
 
-    def _execute(self, sql: str) -> duckdb.DuckDBPyConnection:
-        """Execute on a fresh cursor, interrupted from a timer thread when it runs past the timeout."""
+    def _execute(self, sql: str, deadline: Deadline) -> duckdb.DuckDBPyConnection:
+        """Execute on a fresh cursor, interrupted by a watcher thread when the deadline passes or is cancelled."""
+        deadline.check("planning the query")
         cursor = self.sandboxed_cursor()
-        timed_out = threading.Event()
+        finished = threading.Event()
 
-        def interrupt() -> None:
-            timed_out.set()
-            cursor.interrupt()
+        def watch() -> None:
+            while not finished.is_set():
+                if deadline.wait(0.05):
+                    if not finished.is_set():
+                        cursor.interrupt()
+                    return
 
-        timer = threading.Timer(self.settings.timeout_seconds, interrupt)
-        timer.daemon = True
-        timer.start()
+        watcher = threading.Thread(target=watch, name="lakescout-sql-deadline", daemon=True)
+        watcher.start()
         try:
             cursor.execute(sql)
             return cursor
         except duckdb.Error as exc:
             cursor.close()
-            if timed_out.is_set() or isinstance(exc, duckdb.InterruptException):
-                raise SqlTimeout(
-                    f"query stopped after {self.settings.timeout_seconds:g}s; filter on partition columns or aggregate"
-                ) from None
+            if deadline.over or isinstance(exc, duckdb.InterruptException):
+                deadline.check("running the query")
+                raise SqlTimeout("the query was interrupted; filter on partition columns or aggregate") from None
             raise SqlExecutionError(model_message(exc)) from None
         finally:
-            timer.cancel()
+            finished.set()
 
     def close(self) -> None:
         with self._lock:
