@@ -32,6 +32,7 @@ from api.jobs import IngestJob, IngestJobs
 from api.metrics import CONTENT_TYPE, Metrics
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
+from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import Settings
 
@@ -41,6 +42,8 @@ MODEL_ID = "lakescout"
 CATALOG_PROBE_SECONDS = 30.0
 """How long a catalog reachability result is reused by /readyz: listing a Glue catalog is not free."""
 CATALOG_PROBE_TIMEOUT = 10.0
+GENERATION_HEADER = "X-Lakescout-Generation"
+"""The ingest generation a response's records and search results come from (all of one generation)."""
 
 
 
@@ -60,7 +63,7 @@ class Lake:
     @classmethod
     def load(cls, settings: Settings, agent: Any = None) -> Lake | None:
         """None when nothing was ingested yet; a blocking call (the embedding model loads here)."""
-        if not (settings.store_path.exists() and settings.lexical_path.exists()):
+        if not settings.store_path.exists() or LexicalIndex.saved_location(settings.lexical_path) is None:
             return None
         context = AgentContext.from_settings(settings)
         context.retriever.search("warm up", k=1)  # loads the embedding model now, not in the first request
@@ -143,7 +146,7 @@ def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
             allow_origins=settings.api.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Lakescout-Thread"],
-            expose_headers=["X-Request-ID", "X-Lakescout-Thread", "Retry-After"],
+            expose_headers=["X-Request-ID", "X-Lakescout-Thread", GENERATION_HEADER, "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.api.max_body_bytes)
     return app
@@ -154,10 +157,11 @@ user = Depends(requires("user"))
 admin = Depends(requires("admin"))
 
 
-async def current_lake(request: Request) -> Lake:
+async def current_lake(request: Request, response: Response) -> Lake:
     lake: Lake | None = request.app.state.lake
     if lake is None:
         raise ApiError(503, "no_index", NO_INDEX_HINT)
+    response.headers[GENERATION_HEADER] = str(lake.context.store.generation)
     return lake
 
 
@@ -504,10 +508,10 @@ async def healthz() -> schemas.Health:
     "/readyz", response_model=schemas.Readiness, tags=["operations"], responses={503: {"model": schemas.Readiness}}
 )
 async def readyz(request: Request, response: Response) -> schemas.Readiness:
-    """Ready when the index is loaded and the catalogs answer; 503 (with what is wrong) otherwise."""
+    """Ready when the index is loaded and complete and the catalogs answer; 503 (with what is wrong) otherwise."""
     lake: Lake | None = request.app.state.lake
     checks = {
-        "index": "ok" if lake is not None else NO_INDEX_HINT,
+        "index": lake.context.retriever.health() if lake is not None else NO_INDEX_HINT,
         "catalog": await request.app.state.catalog_probe.check(),
     }
     problems = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]

@@ -176,24 +176,24 @@ class VectorIndex:
     def query(self, vector: np.ndarray, k: int, namespace: str | None = None, *, visible: Visible) -> list[SearchResult]:
         """Nearest documents of the ``visible`` table versions by cosine similarity (1.0 is identical).
 
-        Other versions (an ingest's next generation, the one it replaced) share the collection for a while,
-        so twice ``k`` are fetched and filtered."""
+        Chroma filters on the generations the versions were written in; a replaced version written in one
+        of them (there until its ingest finishes) is dropped afterwards."""
         size = self.count()
-        if size == 0 or k <= 0:
+        if size == 0 or k <= 0 or not visible:
             return []
+        generations: dict[str, Any] = {"generation": {"$in": sorted(set(visible.values()))}}
         result = self._collection.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(2 * k, size),
-            where={"namespace": namespace} if namespace else None,
+            n_results=min(k, size),
+            where={"$and": [generations, {"namespace": namespace}]} if namespace else generations,
             include=["metadatas", "distances"],
         )
         ids, distances, metadatas = result["ids"][0], result["distances"][0], result["metadatas"][0]
-        hits = [
+        return [
             (document_id(chroma_id), 1.0 - float(d), dict(m))
             for chroma_id, d, m in zip(ids, distances, metadatas)
             if is_visible(m, visible)
         ]
-        return hits[:k]
 
     def count(self) -> int:
         return self._collection.count()
