@@ -133,7 +133,8 @@ class VectorIndex:
         if len(docs) != len(vectors):
             raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors for {', '.join(table_keys)}")
         if table_keys:
-            self._collection.delete(where={"$and": [{"table_key": {"$in": list(table_keys)}}, {"generation": generation}]})
+            leftovers = [{"table_key": {"$in": list(table_keys)}}, {"generation": generation}]
+            self._collection.delete(where={"$and": leftovers})
         fault_point("vectors-deleted")
         for start in range(0, len(docs), self._max_batch):
             batch = docs[start : start + self._max_batch]
@@ -173,7 +174,9 @@ class VectorIndex:
                 return
             offset += self._max_batch
 
-    def query(self, vector: np.ndarray, k: int, namespace: str | None = None, *, visible: Visible) -> list[SearchResult]:
+    def query(
+        self, vector: np.ndarray, k: int, namespace: str | None = None, *, visible: Visible
+    ) -> list[SearchResult]:
         """Nearest documents of the ``visible`` table versions by cosine similarity (1.0 is identical).
 
         Chroma filters on the generations the versions were written in; a replaced version written in one

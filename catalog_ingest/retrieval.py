@@ -90,12 +90,17 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
         vector.close()  # all in memory: no client left to share a stale cache with a later ingest here
     else:
         dense = ServedVectors(vector, visible)
-    gaps = {"vectors": len(visible.keys() - dense.table_keys()), "lexical entries": len(visible.keys() - lexical.table_keys())}
+    gaps = {
+        "vectors": len(visible.keys() - dense.table_keys()),
+        "lexical entries": len(visible.keys() - lexical.table_keys()),
+    }
     return OpenIndexes(vector, dense, lexical, tables, dict(tables_by_name), generation, gaps)
 
 
 class Retriever:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, *, store: RecordStore | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, *, store: RecordStore | None = None
+    ) -> None:
         """Searches the generation ``store`` is pinned to (pass the store the caller reads records from),
         by default the one published now."""
         self._settings = settings

@@ -21,6 +21,14 @@ def rows_written_after(store_path, generation: int) -> int:
         return conn.execute("SELECT count(*) FROM tables WHERE born > ?", (generation,)).fetchone()[0]
 
 
+def read(client: TestClient, route: str, on_disk: int) -> tuple[str, int, set[str], int]:
+    """One response of ``/v1/tables`` or ``/v1/search``: (route, its generation, the tables it names, on_disk)."""
+    response = client.get(f"/v1/{route}", params={"q": "zebra ledger entries", "k": 50}, headers=USER)
+    body = response.json()
+    names = {t["name"] for t in body["tables"]} if route == "tables" else {h["full_name"] for h in body["hits"]}
+    return route, int(response.headers[GENERATION_HEADER]), names, on_disk
+
+
 def test_every_response_reads_one_generation_during_an_ingest(sample_settings, tmp_path):
     settings = with_api(copy_lake(sample_settings, tmp_path / "data"))
     with TestClient(create_app(settings)) as client:
@@ -36,15 +44,9 @@ def test_every_response_reads_one_generation_during_an_ingest(sample_settings, t
         while client.get(f"/v1/ingest/{job['job']}", headers=ADMIN).json()["status"] == "running":
             assert time.monotonic() < deadline
             on_disk = rows_written_after(settings.store_path, old_generation)
-            listed = client.get("/v1/tables", headers=USER)
-            seen.append(("tables", int(listed.headers[GENERATION_HEADER]), {t["name"] for t in listed.json()["tables"]}, on_disk))
-            found = client.get("/v1/search", params={"q": "zebra ledger entries", "k": 50}, headers=USER)
-            seen.append(("search", int(found.headers[GENERATION_HEADER]), {h["full_name"] for h in found.json()["hits"]}, on_disk))
+            seen += [read(client, "tables", on_disk), read(client, "search", on_disk)]
         assert client.get(f"/v1/ingest/{job['job']}", headers=ADMIN).json()["status"] == "succeeded"
-        for route in ("/v1/tables", "/v1/search"):
-            after = client.get(route, params={"q": "zebra ledger entries", "k": 50}, headers=USER)
-            names = {t["name"] for t in after.json()["tables"]} if route == "/v1/tables" else {h["full_name"] for h in after.json()["hits"]}
-            seen.append((route.rsplit("/", 1)[1], int(after.headers[GENERATION_HEADER]), names, 0))
+        seen += [read(client, "tables", 0), read(client, "search", 0)]
 
     new_generation = max(generation for _, generation, _, _ in seen)
     assert new_generation > old_generation
