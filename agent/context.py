@@ -38,7 +38,8 @@ class AgentContext:
         from agent.sql.engines import engine_for
         from catalog_ingest.retrieval import Retriever
 
-        return cls(settings, RecordStore(settings.store_path), Retriever(settings), engine_for)
+        store = RecordStore(settings.store_path, pinned=True)  # one generation for records and search
+        return cls(settings, store, Retriever(settings, store=store), engine_for)
 
     def records(self, *, with_partitions: bool = False) -> dict[str, TableRecord]:
         """``namespace.table`` -> record: what the SQL validator, estimator and engine resolve names in."""

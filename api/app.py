@@ -19,7 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.auth import KeyRing
 from api.errors import install_error_handlers
 from api.jobs import IngestJobs
-from api.lake import CatalogProbe, Lake, replace_lake
+from api.lake import GENERATION_HEADER, CatalogProbe, Lake, replace_lake
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
             allow_origins=settings.api.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Lakescout-Thread"],
-            expose_headers=["X-Request-ID", "X-Lakescout-Thread", "Retry-After"],
+            expose_headers=["X-Request-ID", "X-Lakescout-Thread", GENERATION_HEADER, "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.api.max_body_bytes)
     return app

@@ -17,15 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from fastapi import Request
+from fastapi import Request, Response
 
 from agent.context import AgentContext
 from agent.service import LakeAgent
 from api.errors import NO_INDEX_HINT, ApiError
+from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.settings import Settings
 
 log = logging.getLogger("lakescout.api")
 
+GENERATION_HEADER = "X-Lakescout-Generation"
+"""The ingest generation a response's records and search results come from (all of one generation)."""
 CATALOG_PROBE_SECONDS = 30.0
 """How long a catalog reachability result is reused by /readyz: listing a Glue catalog is not free."""
 CATALOG_PROBE_TIMEOUT = 10.0
@@ -49,7 +52,7 @@ class Lake:
     @classmethod
     def load(cls, settings: Settings, agent: Any = None) -> Lake | None:
         """None when nothing was ingested yet; a blocking call (the embedding model loads here)."""
-        if not (settings.store_path.exists() and settings.lexical_path.exists()):
+        if not settings.store_path.exists() or LexicalIndex.saved_location(settings.lexical_path) is None:
             return None
         context = AgentContext.from_settings(settings)
         context.retriever.search("warm up", k=1)  # loads the embedding model now, not in the first request
@@ -92,14 +95,16 @@ def replace_lake(state: Any, lake: Lake | None) -> None:
         old.close()
 
 
-async def current_lake(request: Request) -> AsyncIterator[Lake]:
-    """The Lake a request reads, leased until its response is sent (streamed bodies included)."""
+async def current_lake(request: Request, response: Response) -> AsyncIterator[Lake]:
+    """The Lake a request reads, leased until its response is sent (streamed bodies included); the response
+    names the ingest generation it reads (``X-Lakescout-Generation``)."""
     while True:
         lake: Lake | None = request.app.state.lake
         if lake is None:
             raise ApiError(503, "no_index", NO_INDEX_HINT)
         if lake.lease():
             break  # a Lake retired between the read and the lease was already replaced: read again
+    response.headers[GENERATION_HEADER] = str(lake.context.store.generation)
     try:
         yield lake
     finally:

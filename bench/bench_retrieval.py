@@ -18,11 +18,13 @@ import numpy as np
 
 from catalog_ingest.documents import documents_for
 from catalog_ingest.embeddings import MiniLMEmbedder
-from catalog_ingest.index import LexicalIndex, VectorIndex
+from catalog_ingest.index import VectorIndex
+from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.ingest import EMBED_GROUP_TABLES
 from catalog_ingest.records import Column, PartitionField, PartitionSpec, TableRecord, TableTotals
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import Settings
+from catalog_ingest.store import RecordStore
 
 NAMESPACES = ["finance", "sales", "marketing", "raw", "marts", "staging", "product", "hr", "ops", "logistics"]
 ENTITIES = {
@@ -148,16 +150,21 @@ def main(argv: list[str] | None = None) -> None:
 
         vector_index = VectorIndex(settings, embedder)
         lexical = LexicalIndex()
+        store = RecordStore(settings.store_path)
 
         def write_indexes() -> None:
-            start = 0
+            start, generation = 0, store.begin()
             for group in range(0, len(per_table), EMBED_GROUP_TABLES):  # the groups an ingest writes
                 tables = per_table[group : group + EMBED_GROUP_TABLES]
                 group_docs = [doc for _, table_docs in tables for doc in table_docs]
-                vector_index.replace_tables([key for key, _ in tables], group_docs, vectors[start : start + len(group_docs)])
+                group_vectors = vectors[start : start + len(group_docs)]
+                vector_index.replace_tables([key for key, _ in tables], group_docs, group_vectors, generation)
                 start += len(group_docs)
+            for record in records:  # the search serves the tables of one published record-store generation
+                store.put(record)
+            store.publish()
             lexical.build(docs)
-            lexical.save(settings.lexical_path)
+            lexical.save(settings.lexical_path, generation=str(generation))
 
         timed("write Chroma + BM25 indexes", len(docs), "docs", write_indexes)
 
@@ -177,10 +184,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"hybrid search (query vector cached):  {percentiles(cached)}")
 
         query_vectors = embedder.embed(questions)
+        served = {key: version.generation for key, version in store.versions().items()}
         recalls = []
         for query_vector in query_vectors:
             exact = {docs[i].id for i in np.argsort(-(vectors @ query_vector))[:20]}
-            approximate = {doc_id for doc_id, _, _ in vector_index.query(query_vector, 20)}
+            approximate = {doc_id for doc_id, _, _ in vector_index.query(query_vector, 20, visible=served)}
             recalls.append(len(exact & approximate) / 20)
         print(f"Chroma HNSW recall of exact top-20: {np.mean(recalls):.3f} (min {np.min(recalls):.2f})")
 

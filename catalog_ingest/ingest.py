@@ -1,14 +1,16 @@
 """Ingest: crawl catalogs into the record store, the vector index and the lexical index, incrementally.
 
-Per table the order is fixed: vectors first, then the record. The record carries the version the next run
-compares against, so a run killed between the two simply redoes that table; the previous index stays
-usable throughout. Only tables whose listing version or record fingerprint changed are embedded again.
+A run writes the next generation beside the served one: per table its vectors (tagged with the generation),
+then its record; then the lexical index of the whole generation; then it publishes the generation with one
+update in the record store, saves the lexical index and drops the vectors no served generation needs. A
+run killed anywhere leaves the previous generation served whole; the next run resumes the unpublished one.
+Only tables whose listing version or record fingerprint changed, or whose vectors are missing (a deleted
+Chroma folder, say), are embedded again.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -20,9 +22,11 @@ from typing import Protocol
 
 from catalog_ingest.crawlers import crawler_for
 from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable
-from catalog_ingest.documents import Document, documents_for
+from catalog_ingest.documents import documents_for
 from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_documents, embedder_for
-from catalog_ingest.index import IndexMismatchError, LexicalIndex, VectorIndex
+from catalog_ingest.faults import fault_point
+from catalog_ingest.index import IndexMismatchError, VectorIndex
+from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
 from catalog_ingest.store import RecordStore
@@ -43,6 +47,8 @@ class IngestReport:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    """Unchanged tables embedded again because their vectors were missing."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(table, reason) for tables whose metadata could not be read."""
     documents_embedded: int = 0
@@ -55,6 +61,7 @@ class IngestReport:
             "changed": len(self.changed),
             "removed": len(self.removed),
             "unchanged": len(self.unchanged),
+            "repaired": len(self.repaired),
             "skipped": len(self.skipped),
         }
 
@@ -130,6 +137,8 @@ class Ingester:
             crawlers = [(config, crawler_for(config, **limits)) for config in self.settings.effective_catalogs()]
             try:
                 listings = [(config, crawler, crawler.list_tables()) for config, crawler in crawlers]
+                if not dry_run:
+                    self.store.begin()
                 if full and not dry_run:
                     self._switch_embedder()
                 for config, crawler, refs in listings:
@@ -139,8 +148,7 @@ class Ingester:
                 for _, crawler in crawlers:
                     crawler.close()
             if not dry_run:
-                self._drop_orphan_vectors()
-                self.refresh_lexical(force=full)
+                self.publish(force=full)
         report.seconds = time.monotonic() - started
         return report
 
@@ -155,14 +163,17 @@ class Ingester:
         dry_run: bool,
     ) -> None:
         stored = self.store.versions(config.name)
-        embedded = self.vectors.table_keys()
+        embedded = self.vectors.table_versions()
         listed = {f"{config.name}.{ref.full_name}": ref for ref in refs}
         self.progress.start(config.name, len(refs))
+
+        def has_vectors(key: str) -> bool:
+            return (key, stored[key].generation) in embedded
 
         to_crawl: list[TableRef] = []
         for key, ref in listed.items():
             previous = stored.get(key)
-            if not full and previous and key in embedded and ref.version and previous.source_version == ref.version:
+            if not full and previous and has_vectors(key) and ref.version and previous.source_version == ref.version:
                 report.unchanged.append(ref.full_name)
                 self.progress.advance(ref.full_name, "unchanged")
             else:
@@ -189,8 +200,10 @@ class Ingester:
                 previous = stored.get(record.key)
                 if previous is None:
                     status = "added"
-                elif previous.fingerprint != fingerprint or full or record.key not in embedded:
+                elif previous.fingerprint != fingerprint or full:
                     status = "changed"
+                elif not has_vectors(record.key):
+                    status = "repaired"
                 else:
                     status = "unchanged"
                 getattr(report, status).append(record.full_name)
@@ -213,43 +226,47 @@ class Ingester:
                     self.remove(key)
 
     def remove(self, key: str) -> None:
-        """Take one table out: its vectors, then its record."""
-        self.vectors.delete_table(key)
+        """Take one table out of the generation being written; its vectors go once that is published."""
+        self.store.begin()
         self.store.delete(key)
 
     def write(self, batch: list[tuple[TableRecord, str]]) -> int:
         """Embed a group of (record, fingerprint) tables together (each distinct text once), write their
-        vectors, then their records: a run killed in between leaves records that still say the old version,
-        so it redoes them. ``run`` calls this per group of crawled tables; tests call it with hand-made
-        records, then ``refresh_lexical``."""
+        vectors, then their records, into the generation being written: a run killed in between leaves
+        records that still say the old version, so the next run redoes them. ``run`` calls this per group of
+        crawled tables; tests call it with hand-made records, then ``publish``."""
+        generation = self.store.begin()
         documents = [doc for record, _ in batch for doc in documents_for(record)]
-        self.vectors.replace_tables([record.key for record, _ in batch], documents, embed_documents(self.embedder, documents))
+        vectors = embed_documents(self.embedder, documents)
+        self.vectors.replace_tables([record.key for record, _ in batch], documents, vectors, generation)
+        fault_point("vectors-written")
         for record, fingerprint in batch:
             self.store.put(record, fingerprint)
         return len(documents)
 
-    def _drop_orphan_vectors(self) -> None:
-        """Vectors of a table whose record never landed (a run killed mid-table) or was removed."""
-        known = {summary.key for summary in self.store.list()}
-        for key in self.vectors.table_keys() - known:
-            self.vectors.delete_table(key)  # no record to delete
-
-    def refresh_lexical(self, *, force: bool = False) -> None:
-        """Rebuild the lexical index when the store's contents differ from what it was built from."""
-        generation = self.store_generation()
+    def publish(self, *, force: bool = False) -> None:
+        """Serve the generation written (if it changed anything, or ``force``), with its lexical index, then
+        drop the vectors no served generation reads. With nothing to publish, the served generation's
+        lexical index is still checked and rebuilt if it is missing, stale or lacks a table."""
         path = self.settings.lexical_path
-        if not force and LexicalIndex.stored_generation(path) == generation:
-            return
-        documents: list[Document] = [doc for record in self.store.records() for doc in documents_for(record)]
-        lexical = LexicalIndex()
-        lexical.build(documents)
-        lexical.save(path, generation=generation)
+        if self.store.publish(force=force):
+            fault_point("generation-published")
+            self._save_lexical(path)
+        else:
+            saved = LexicalIndex.load_generation(path, str(self.store.generation))
+            if saved is None or saved.table_keys() != set(self.store.versions()):
+                self._save_lexical(path)
+        fault_point("lexical-saved")
+        self._drop_unserved_vectors()
 
-    def store_generation(self) -> str:
-        digest = hashlib.sha256()
-        for key, version in sorted(self.store.versions().items()):
-            digest.update(f"{key}={version.fingerprint};".encode())
-        return digest.hexdigest()[:32]
+    def _save_lexical(self, path: Path) -> None:
+        LexicalIndex.from_records(self.store.records()).save(path, generation=str(self.store.generation))
+
+    def _drop_unserved_vectors(self) -> None:
+        """Vectors of versions the served generation does not read: replaced, removed, or never published
+        (a run killed between a table's vectors and its record)."""
+        served = {(key, version.generation) for key, version in self.store.versions().items()}
+        self.vectors.delete_versions(self.vectors.table_versions() - served)
 
 
 def ingest(

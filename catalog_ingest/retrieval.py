@@ -12,8 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog_ingest.embeddings import Embedder, embedder_for
-from catalog_ingest.index import ExactVectors, LexicalIndex, VectorIndex
+from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex
+from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.settings import Settings
+from catalog_ingest.store import RecordStore
 from catalog_ingest.text import SEARCH_STOPWORDS, identifier_words, stem
 
 RRF_K = 60
@@ -50,21 +52,33 @@ class TableInfo:
 
 @dataclass(frozen=True)
 class OpenIndexes:
-    """What one search reads: the indexes as they were when the retriever opened them."""
+    """What one search reads, all of one record-store generation: the indexes as they were when the retriever
+    opened them."""
 
     vector: VectorIndex
-    dense: VectorIndex | ExactVectors
+    dense: ServedVectors | ExactVectors
     """What dense queries go to: the vectors in memory up to ``EXACT_SEARCH_LIMIT`` documents, else Chroma."""
     lexical: LexicalIndex
     tables: dict[str, TableInfo]
     tables_by_name: dict[str, set[str]]
+    generation: int
+    gaps: dict[str, int]
+    """Tables of the generation missing from an index ("vectors", "lexical" -> count)."""
 
 
 def name_key(name: str) -> str:
     return stem(name.lower())
 
 
-def open_indexes(settings: Settings, embedder: Embedder, lexical: LexicalIndex) -> OpenIndexes:
+def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> OpenIndexes:
+    """The indexes of the generation ``store`` reads (pinned). The lexical index comes from its save for
+    that generation, or is built from the store's records when that save is missing (an ingest killed
+    after publishing); the vectors are those tagged with each table's version."""
+    generation = store.generation
+    visible = {key: version.generation for key, version in store.versions().items()}
+    lexical = LexicalIndex.load_generation(settings.lexical_path, str(generation)) or LexicalIndex.from_records(
+        store.records()
+    )
     tables: dict[str, TableInfo] = {}
     tables_by_name: dict[str, set[str]] = defaultdict(set)
     for key, metadata in lexical.table_metadata().items():
@@ -73,17 +87,43 @@ def open_indexes(settings: Settings, embedder: Embedder, lexical: LexicalIndex) 
         for name in (key, full_name, full_name[len(namespace) + 1 :]):
             tables_by_name[name_key(name)].add(key)
     vector = VectorIndex(settings, embedder)
-    dense = ExactVectors.load(vector) if vector.count() <= EXACT_SEARCH_LIMIT else vector
-    return OpenIndexes(vector, dense, lexical, tables, dict(tables_by_name))
+    if vector.count() <= EXACT_SEARCH_LIMIT:
+        dense: ServedVectors | ExactVectors = ExactVectors.load(vector, visible)
+        vector.close()  # all in memory: no client left to share a stale cache with a later ingest here
+    else:
+        dense = ServedVectors(vector, visible)
+    gaps = {
+        "vectors": len(visible.keys() - dense.table_keys()),
+        "lexical entries": len(visible.keys() - lexical.table_keys()),
+    }
+    return OpenIndexes(vector, dense, lexical, tables, dict(tables_by_name), generation, gaps)
 
 
 class Retriever:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, *, store: RecordStore | None = None
+    ) -> None:
+        """Searches the generation ``store`` is pinned to (pass the store the caller reads records from),
+        by default the one published now."""
+        self._settings = settings
         self._embedder = embedder or embedder_for(settings.index)
         self._vector_lock = threading.Lock()
         """Held around dense queries and around closing, so no query runs on a closed client."""
         self._closed = False
-        self._indexes = open_indexes(settings, self._embedder, LexicalIndex.load(settings.lexical_path))
+        store = store or RecordStore(settings.store_path, pinned=True)
+        self._indexes = open_indexes(settings, self._embedder, store)
+
+    @property
+    def generation(self) -> int:
+        return self._indexes.generation
+
+    def health(self) -> str:
+        """"ok", or "degraded: ..." with what is missing: tables without vectors or lexical entries (counted
+        when the indexes opened), or the embedded Chroma store gone from disk (checked now)."""
+        problems = [f"{n} tables without {index}" for index, n in self._indexes.gaps.items() if n]
+        if not self._settings.index.chroma_host and not (self._settings.chroma_path / "chroma.sqlite3").is_file():
+            problems.append("the vector store's folder is missing; run an ingest to rebuild it")
+        return "degraded: " + "; ".join(problems) if problems else "ok"
 
     def close(self) -> None:
         """Release the Chroma client; searches after this raise. To see a new ingest, open a new Retriever:

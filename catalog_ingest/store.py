@@ -1,8 +1,12 @@
-"""The record store: each table's full record in SQLite, read exactly by the agent's tools.
+"""The record store: each table's full record in SQLite, read exactly by the agent's tools, by generation.
 
-One row per table holds the record as JSON; partition statistics get their own rows so a tool can filter
-and page them without loading a whole table's record. Every write for a table happens in one transaction,
-so a killed ingest leaves each table either fully old or fully new.
+One row per table version holds the record as JSON; partition statistics get their own rows so a tool can
+filter and page them without loading a whole table's record. Rows are versioned by ingest generation
+(``born``: the generation that wrote it, ``died``: the one that replaced or removed it), so an ingest writes
+its generation beside the one being served and publishes it with one update of the ``generation`` row: a
+reader sees a whole generation or the previous one, never a mix, and a killed ingest leaves the previous
+generation intact (its unpublished rows are resumed by the next run). A pinned store (the API's) keeps
+reading the generation it opened on; rows are collected once they are older than the previous generation.
 """
 
 from __future__ import annotations
@@ -11,14 +15,18 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from catalog_ingest.records import PartitionStat, TableRecord
 
-SCHEMA = """
+SCHEMA_VERSION = 2
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS tables (
-    key TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    born INTEGER NOT NULL,
+    died INTEGER,
     catalog TEXT NOT NULL,
     namespace TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -27,18 +35,35 @@ CREATE TABLE IF NOT EXISTS tables (
     source_version TEXT,
     fingerprint TEXT NOT NULL,
     record_json TEXT NOT NULL,
-    ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (key, born)
 );
 CREATE INDEX IF NOT EXISTS tables_by_name ON tables (namespace, name);
 CREATE TABLE IF NOT EXISTS partitions (
-    key TEXT NOT NULL REFERENCES tables(key) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    born INTEGER NOT NULL,
     ordinal INTEGER NOT NULL,
     spec_id INTEGER NOT NULL,
     label TEXT NOT NULL,
     stat_json TEXT NOT NULL,
-    PRIMARY KEY (key, ordinal)
+    PRIMARY KEY (key, born, ordinal),
+    FOREIGN KEY (key, born) REFERENCES tables(key, born) ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS generation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    published INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO generation VALUES (1, 0);
+PRAGMA user_version = {SCHEMA_VERSION};
 """
+LEGACY_SCHEMA = "DROP TABLE IF EXISTS partitions; DROP TABLE IF EXISTS tables;"
+"""A store from before generations: derived data, so it is dropped and the next ingest rebuilds it."""
+
+
+def visible(generation: int, table: str = "tables") -> str:
+    """SQL condition: the row of ``table`` is part of ``generation`` (an int from the store, never user text)."""
+    g = int(generation)
+    return f"({table}.born <= {g} AND ({table}.died IS NULL OR {table}.died > {g}))"
 
 
 class AmbiguousTable(LookupError):
@@ -63,6 +88,8 @@ class TableSummary:
 class StoredVersion:
     source_version: str | None
     fingerprint: str
+    generation: int
+    """The generation that wrote this version: its vectors carry the same number."""
 
 
 def partition_label(stat: PartitionStat) -> str:
@@ -71,19 +98,31 @@ def partition_label(stat: PartitionStat) -> str:
 
 
 class RecordStore:
-    """Thread-safe: one connection per thread, WAL so readers never wait for an ingest."""
+    """Thread-safe: one connection per thread, WAL so readers never wait for an ingest.
 
-    def __init__(self, path: Path) -> None:
+    Reads see the published generation as of each call, or, with ``pinned``, the one published when the
+    store opened. ``begin`` makes this store the writer of the next generation (its reads then see that
+    generation as written so far) and ``publish`` makes it the served one. A write outside ``begin`` is
+    published on its own.
+    """
+
+    def __init__(self, path: Path, *, pinned: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._connect() as conn:
+        conn = self._connect()
+        with conn:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version < SCHEMA_VERSION:
+                conn.executescript(LEGACY_SCHEMA)
             conn.executescript(SCHEMA)
+        self._pinned = self.published_generation() if pinned else None
+        self._writing: int | None = None
 
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
@@ -95,24 +134,88 @@ class RecordStore:
             conn.close()
             self._local.conn = None
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One SQLite transaction: reads inside it see one snapshot, writes land together or not at all."""
+        conn = self._connect()
+        if conn.in_transaction:  # nested: part of the caller's transaction
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # Generations ------------------------------------------------------------------------------------
+
+    def published_generation(self) -> int:
+        return self._connect().execute("SELECT published FROM generation").fetchone()[0]
+
+    @property
+    def generation(self) -> int:
+        """The generation this store reads: the one it writes, else its pinned one, else the published one."""
+        if self._writing is not None:
+            return self._writing
+        return self._pinned if self._pinned is not None else self.published_generation()
+
+    def begin(self) -> int:
+        """Write the next generation (resuming what a killed run left of it); idempotent until ``publish``."""
+        if self._writing is None:
+            self._writing = self.published_generation() + 1
+        return self._writing
+
+    def pending(self) -> bool:
+        """Whether the generation being written differs from the published one."""
+        if self._writing is None:
+            return False
+        g = self._writing
+        row = self._connect().execute("SELECT 1 FROM tables WHERE born = ? OR died = ? LIMIT 1", (g, g)).fetchone()
+        return row is not None
+
+    def publish(self, *, force: bool = False) -> bool:
+        """Serve the generation being written, in one update, and collect rows no generation from the
+        previous one on can see (the previous one stays whole for readers still pinned to it). Without
+        changes (and without ``force``) writing just ends. True when a new generation was published."""
+        if self._writing is None:
+            return False
+        g = self._writing
+        changed = force or self.pending()
+        if changed:
+            with self._transaction() as conn:
+                conn.execute("UPDATE generation SET published = ?", (g,))
+                conn.execute("DELETE FROM tables WHERE died IS NOT NULL AND died < ?", (g,))
+        self._writing = None
+        if self._pinned is not None:
+            self._pinned = self.published_generation()
+        return changed
+
+    @contextmanager
+    def _writing_generation(self) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """The connection and generation a write goes to; a write outside ``begin`` is published at once."""
+        own = self._writing is None
+        g = self.begin()
+        with self._transaction() as conn:
+            yield conn, g
+        if own:
+            self.publish()
+
     # Writes -----------------------------------------------------------------------------------------
 
     def put(self, record: TableRecord, fingerprint: str | None = None) -> None:
-        """Store one table and its partitions atomically (replacing what was there)."""
+        """Store one table and its partitions atomically, as the generation's version of that table."""
         fingerprint = fingerprint or record.fingerprint()
-        partitions = [
-            (record.key, i, stat.spec_id, partition_label(stat), stat.model_dump_json())
-            for i, stat in enumerate(record.partitions)
-        ]
         body = record.model_copy(update={"partitions": []}).model_dump_json()
-        conn = self._connect()
-        with conn:
-            conn.execute("DELETE FROM partitions WHERE key = ?", (record.key,))
+        with self._writing_generation() as (conn, g):
+            self._retire(conn, record.key, g)
             conn.execute(
-                "INSERT OR REPLACE INTO tables (key, catalog, namespace, name, kind, comment, source_version,"
-                " fingerprint, record_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tables (key, born, catalog, namespace, name, kind, comment, source_version,"
+                " fingerprint, record_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.key,
+                    g,
                     record.catalog,
                     record.namespace,
                     record.name,
@@ -123,27 +226,40 @@ class RecordStore:
                     body,
                 ),
             )
-            conn.executemany("INSERT INTO partitions VALUES (?, ?, ?, ?, ?)", partitions)
+            conn.executemany(
+                "INSERT INTO partitions VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (record.key, g, i, stat.spec_id, partition_label(stat), stat.model_dump_json())
+                    for i, stat in enumerate(record.partitions)
+                ],
+            )
 
     def delete(self, key: str) -> None:
-        conn = self._connect()
-        with conn:
-            conn.execute("DELETE FROM partitions WHERE key = ?", (key,))
-            conn.execute("DELETE FROM tables WHERE key = ?", (key,))
+        """Take the table out of the generation being written (the served one keeps it)."""
+        with self._writing_generation() as (conn, g):
+            self._retire(conn, key, g)
+
+    @staticmethod
+    def _retire(conn: sqlite3.Connection, key: str, g: int) -> None:
+        """End the table's current version at generation ``g``: older ones die, one written in ``g`` goes."""
+        conn.execute("DELETE FROM tables WHERE key = ? AND born = ?", (key, g))
+        conn.execute("UPDATE tables SET died = ? WHERE key = ? AND died IS NULL", (g, key))
 
     # Reads ------------------------------------------------------------------------------------------
 
     def versions(self, catalog: str | None = None) -> dict[str, StoredVersion]:
         """Table key -> what the ingester compares against to skip unchanged tables (all catalogs by default)."""
-        sql = "SELECT key, source_version, fingerprint FROM tables"
-        rows = self._connect().execute(sql + " WHERE catalog = ?", (catalog,)) if catalog else self._connect().execute(sql)
-        return {key: StoredVersion(version, fp) for key, version, fp in rows}
+        sql = f"SELECT key, source_version, fingerprint, born FROM tables WHERE {visible(self.generation)}"
+        conn = self._connect()
+        rows = conn.execute(sql + " AND catalog = ?", (catalog,)) if catalog else conn.execute(sql)
+        return {key: StoredVersion(version, fp, born) for key, version, fp, born in rows}
 
     def catalogs(self) -> set[str]:
-        return {row[0] for row in self._connect().execute("SELECT DISTINCT catalog FROM tables")}
+        sql = f"SELECT DISTINCT catalog FROM tables WHERE {visible(self.generation)}"
+        return {row[0] for row in self._connect().execute(sql)}
 
     def list(self, *, catalog: str | None = None, namespace: str | None = None) -> list[TableSummary]:
-        sql = "SELECT key, catalog, namespace, name, kind, comment FROM tables WHERE 1=1"
+        sql = f"SELECT key, catalog, namespace, name, kind, comment FROM tables WHERE {visible(self.generation)}"
         args: list[str] = []
         if catalog:
             sql += " AND catalog = ?"
@@ -155,7 +271,7 @@ class RecordStore:
         return [TableSummary(*row) for row in rows]
 
     def count(self) -> int:
-        return self._connect().execute("SELECT count(*) FROM tables").fetchone()[0]
+        return self._connect().execute(f"SELECT count(*) FROM tables WHERE {visible(self.generation)}").fetchone()[0]
 
     def resolve(self, name: str) -> str | None:
         """Key for ``catalog.namespace.table`` or ``namespace.table`` (or a bare table name when unique).
@@ -163,34 +279,39 @@ class RecordStore:
         Raises AmbiguousTable when the name fits tables in several catalogs or namespaces.
         """
         name = name.strip().strip("`\"")
+        seen = visible(self.generation)
         conn = self._connect()
-        if conn.execute("SELECT 1 FROM tables WHERE key = ?", (name,)).fetchone():
+        if conn.execute(f"SELECT 1 FROM tables WHERE key = ? AND {seen}", (name,)).fetchone():
             return name
         namespace, _, table = name.rpartition(".")
         if namespace:
             rows = conn.execute(
-                "SELECT key FROM tables WHERE lower(namespace) = lower(?) AND lower(name) = lower(?)",
+                f"SELECT key FROM tables WHERE lower(namespace) = lower(?) AND lower(name) = lower(?) AND {seen}",
                 (namespace, table),
             ).fetchall()
         else:
-            rows = conn.execute("SELECT key FROM tables WHERE lower(name) = lower(?)", (table,)).fetchall()
+            rows = conn.execute(f"SELECT key FROM tables WHERE lower(name) = lower(?) AND {seen}", (table,)).fetchall()
         keys = sorted(r[0] for r in rows)
         if len(keys) > 1:
             raise AmbiguousTable(f"'{name}' matches several tables: {', '.join(keys)}; use the full name")
         return keys[0] if keys else None
 
     def get(self, name: str, *, with_partitions: bool = True) -> TableRecord | None:
-        key = self.resolve(name)
-        if key is None:
-            return None
-        row = self._connect().execute("SELECT record_json FROM tables WHERE key = ?", (key,)).fetchone()
-        record = TableRecord.model_validate_json(row[0])
-        if with_partitions:
-            record.partitions = self.partitions(key)
+        with self._transaction() as conn:  # the name, the record and its partitions from one snapshot
+            key = self.resolve(name)
+            if key is None:
+                return None
+            row = conn.execute(
+                f"SELECT record_json FROM tables WHERE key = ? AND {visible(self.generation)}", (key,)
+            ).fetchone()
+            record = TableRecord.model_validate_json(row[0])
+            if with_partitions:
+                record.partitions = self.partitions(key)
         return record
 
     def records(self, *, with_partitions: bool = False) -> Iterator[TableRecord]:
-        rows = self._connect().execute("SELECT key, record_json FROM tables ORDER BY key").fetchall()
+        sql = f"SELECT key, record_json FROM tables WHERE {visible(self.generation)} ORDER BY key"
+        rows = self._connect().execute(sql).fetchall()
         for key, body in rows:
             record = TableRecord.model_validate_json(body)
             if with_partitions:
@@ -199,13 +320,16 @@ class RecordStore:
 
     def partitions(self, key: str, *, contains: str | None = None, limit: int | None = None) -> list[PartitionStat]:
         """Partition stats of one table in stored order; ``contains`` filters on the ``field=value`` label."""
-        sql = "SELECT stat_json FROM partitions WHERE key = ?"
+        sql = (
+            "SELECT p.stat_json FROM partitions p JOIN tables ON tables.key = p.key AND tables.born = p.born"
+            f" WHERE p.key = ? AND {visible(self.generation)}"
+        )
         args: list[object] = [key]
         if contains:
-            sql += " AND label LIKE ? ESCAPE '\\'"
+            sql += " AND p.label LIKE ? ESCAPE '\\'"
             escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             args.append(f"%{escaped}%")
-        sql += " ORDER BY ordinal"
+        sql += " ORDER BY p.ordinal"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)

@@ -190,7 +190,7 @@ def build_index(settings: Settings, records: list[TableRecord]) -> None:
     ingester = Ingester(settings, embedder=embedder())
     try:
         ingester.write([(record, record.fingerprint()) for record in records])
-        ingester.refresh_lexical()
+        ingester.publish()
     finally:
         ingester.close()
 

@@ -14,7 +14,8 @@ from tokenizers import Tokenizer
 
 from catalog_ingest.documents import documents_for
 from catalog_ingest.embeddings import MINILM_MAX_TOKENS, MiniLMEmbedder, minilm_tokenizer_path
-from catalog_ingest.index import IndexMismatchError, LexicalIndex, VectorIndex, tokenize
+from catalog_ingest.index import IndexMismatchError, VectorIndex, tokenize
+from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.ingest import Ingester
 from catalog_ingest.records import Column, PartitionField, PartitionSpec, TableRecord, TableTotals
 from catalog_ingest.retrieval import Retriever
@@ -114,7 +115,7 @@ def build(settings: Settings, embedder: MiniLMEmbedder, records: list[TableRecor
         if remove:
             ingester.remove(remove)
         ingester.write([(record, record.fingerprint()) for record in records])
-        ingester.refresh_lexical()
+        ingester.publish()
     finally:
         ingester.close()
 

@@ -16,7 +16,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from typer.testing import CliRunner
 
 from catalog_ingest.crawlers.base import CatalogUnreachable
-from catalog_ingest.index import LexicalIndex
+from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.ingest import IngestBusy, ingest, ingest_lock
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import CatalogConfig, load_settings

@@ -23,10 +23,10 @@ async def healthz() -> schemas.Health:
 
 @router.get("/readyz", response_model=schemas.Readiness, responses={503: {"model": schemas.Readiness}})
 async def readyz(request: Request, response: Response) -> schemas.Readiness:
-    """Ready when the index is loaded and the catalogs answer; 503 (with what is wrong) otherwise."""
+    """Ready when the index is loaded and complete and the catalogs answer; 503 (with what is wrong) otherwise."""
     lake: Lake | None = request.app.state.lake
     checks = {
-        "index": "ok" if lake is not None else NO_INDEX_HINT,
+        "index": lake.context.retriever.health() if lake is not None else NO_INDEX_HINT,
         "catalog": await request.app.state.catalog_probe.check(),
     }
     problems = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]
