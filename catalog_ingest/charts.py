@@ -123,7 +123,7 @@ def history_chart(record: TableRecord) -> Chart:
     snapshots = sorted(record.snapshots, key=lambda s: s.timestamp)
     rows = [
         {
-            "time": s.timestamp.isoformat(),
+            "time": s.timestamp.isoformat(timespec="seconds"),
             "snapshot_id": str(s.snapshot_id),  # 64-bit ids lose digits as JavaScript numbers
             "operation": s.operation,
             "records": summary_number(s, "total-records"),
@@ -234,7 +234,7 @@ def freshness_chart(records: list[TableRecord], label: dict[str, str], now: date
             "table": label[record.key] + "." + record.name,
             "namespace": label[record.key],
             "days": round(max((now - written).total_seconds(), 0.0) / SECONDS_PER_DAY, 2),
-            "last_write": written.isoformat(),
+            "last_write": written.isoformat(timespec="seconds"),
         })
     rows.sort(key=lambda r: (-r["days"], r["table"]))
     return horizontal_bars(

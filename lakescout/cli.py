@@ -207,6 +207,7 @@ def catalog_list(
 def catalog_show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="NAMESPACE.TABLE (or CATALOG.NAMESPACE.TABLE)")],
+    chart: Annotated[bool, typer.Option("--chart", help="Draw rows, bytes and files per snapshot and partitions by size.")] = False,
 ) -> None:
     """The stored record of one table, as JSON."""
     from catalog_ingest.store import RecordStore
@@ -216,7 +217,33 @@ def catalog_show(
     record = RecordStore(settings.store_path).get(name)
     if record is None:
         raise UserError(f"no table '{name}' in the index; `lakescout catalog list` shows what there is")
+    if chart:
+        from catalog_ingest.charts import table_charts
+        from lakescout.charts import render_charts
+
+        console.print(render_charts(table_charts(record), console.width))
+        return
     print(record.model_dump_json(indent=2))
+
+
+@app.command()
+@reports_errors
+def lake(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="The charts as Vega-Lite specs.")] = False,
+) -> None:
+    """The lake at a glance: bytes and tables per namespace, days since each table's last write."""
+    from catalog_ingest.charts import lake_charts
+    from catalog_ingest.store import RecordStore
+    from lakescout.charts import render_charts
+
+    settings = settings_of(ctx)
+    require_index(settings)
+    charts = lake_charts(RecordStore(settings.store_path).records())
+    if as_json:
+        print(json.dumps({"charts": [{"id": c.id, "title": c.title, "spec": c.spec} for c in charts]}, indent=2))
+        return
+    console.print(render_charts(charts, console.width))
 
 
 def build_agent(settings: Settings) -> Any:
