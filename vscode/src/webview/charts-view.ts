@@ -32,8 +32,10 @@ function themeConfig(): Record<string, unknown> {
   };
 }
 
+/** Draws one chart; its title is already the section's heading, so the spec's own is left out. */
 const draw: DrawChart = async (box, chart) => {
-  await embed(box, chart.spec as never, {
+  const { title: _heading, ...spec } = chart.spec;
+  await embed(box, spec as never, {
     renderer: 'canvas',
     actions: false,
     ast: true,

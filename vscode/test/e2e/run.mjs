@@ -623,7 +623,7 @@ async function main() {
       if (/Content Security Policy|Refused to/i.test(msg.text())) cspComplaints.push(msg.text());
     };
     page.on('console', onConsole);
-    await palette('View: Close All Editors');
+    // The panel opens in the active editor group (Close All Editors would stop at a save dialog here).
     await palette('lakescout: Show table charts');
     await answerInputBox('Show table charts', 'raw.events');
     const drawn = await until(
@@ -631,12 +631,16 @@ async function main() {
       async () => {
         for (const frame of page.frames()) {
           const found = await frame
-            .evaluate(() => ({
-              heading: document.querySelector('h1.heading')?.textContent ?? '',
-              titles: [...document.querySelectorAll('h2.chart-title')].map((h) => h.textContent),
-              canvases: [...document.querySelectorAll('.chart-box canvas')].map((c) => c.width),
-              errors: [...document.querySelectorAll('.error')].map((e) => e.textContent),
-            }))
+            .evaluate(() => {
+              const root = document.getElementById('charts'); // only the charts page, not the workbench
+              if (!root) return null;
+              return {
+                heading: root.querySelector('h1.heading')?.textContent ?? '',
+                titles: [...root.querySelectorAll('h2.chart-title')].map((h) => h.textContent),
+                canvases: [...root.querySelectorAll('.chart-box canvas')].map((c) => c.width),
+                errors: [...root.querySelectorAll('.error')].map((e) => e.textContent),
+              };
+            })
             .catch(() => null);
           if (found?.errors.length) return found;
           if (found && found.heading.includes('raw.events') && found.canvases.length >= 2) return found;
