@@ -12,25 +12,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from catalog_ingest.settings import Settings, load_settings
+from catalog_ingest.settings import Settings
+from lakescout.catalog_commands import catalog_app, lake
+from lakescout.command_context import console, require_index, settings_of
 from lakescout.errors import UserError, errors, fail, reports_errors
 
 app = typer.Typer(help="lakescout: an assistant that knows your data lake.", no_args_is_help=True, rich_markup_mode=None)
-catalog_app = typer.Typer(help="See what was indexed.", no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(catalog_app, name="catalog")
 """Plain help (``rich_markup_mode=None``): typer's rich help prints every flag as taking a value
 (``--run <bool>``); the plain formatter shows flags as flags."""
-
-console = Console()
-
-NO_INDEX_HINT = (
-    "run `lakescout demo-lake` (the sample lake) or configure a catalog in lakescout.toml, "
-    "then `lakescout ingest`"
-)
+app.add_typer(catalog_app, name="catalog")
+app.command()(lake)
 
 
 @app.callback()
@@ -40,20 +34,6 @@ def main_options(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where lake, index and store live.")] = None,
 ) -> None:
     ctx.obj = {"config_file": config, "data_dir": data_dir}
-
-
-def settings_of(ctx: typer.Context) -> Settings:
-    """The settings, loaded on first use inside the command, so a config error is reported the way the
-    command reports errors (one line, or JSON under ``--json``)."""
-    root = ctx.find_root()
-    if not isinstance(root.obj, Settings):
-        root.obj = load_settings(**root.obj)
-    return root.obj
-
-
-def require_index(settings: Settings) -> None:
-    if not settings.store_path.exists():
-        raise UserError(f"no index in {settings.data_dir} yet: {NO_INDEX_HINT}", code="no_index")
 
 
 @app.command("demo-lake")
@@ -161,53 +141,6 @@ def search(
     for hit in hits:
         table.add_row(Text(hit.full_name), f"{hit.score:.3f}", Text(", ".join(hit.matched_columns[:6])))
     console.print(table)
-
-
-@catalog_app.command("list")
-@reports_errors
-def catalog_list(
-    ctx: typer.Context,
-    namespace: Annotated[str | None, typer.Option(help="Only this namespace.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Every indexed table."""
-    from catalog_ingest.store import RecordStore
-
-    settings = settings_of(ctx)
-    require_index(settings)
-    rows = RecordStore(settings.store_path).list(namespace=namespace)
-    if as_json:
-        print(json.dumps([{**row.__dict__, "name": row.full_name} for row in rows], indent=2))
-        return
-    table = Table(title=f"{len(rows)} tables")
-    for column in ("table", "catalog", "kind", "comment"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(Text(row.full_name), Text(row.catalog), row.kind, Text((row.comment or "")[:80]))
-    console.print(table)
-
-
-@catalog_app.command("show")
-@reports_errors
-def catalog_show(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="NAMESPACE.TABLE (or CATALOG.NAMESPACE.TABLE)")],
-    as_json: Annotated[bool, typer.Option("--json", help="The whole stored record as JSON.")] = False,
-) -> None:
-    """One table: columns, partitioning, sizes, freshness, recent snapshots and schema changes."""
-    from catalog_ingest.store import RecordStore
-
-    settings = settings_of(ctx)
-    require_index(settings)
-    record = RecordStore(settings.store_path).get(name)
-    if record is None:
-        raise UserError(f"no table '{name}' in the index; `lakescout catalog list` shows what there is", "no_table")
-    if as_json:
-        print(record.model_dump_json(indent=2))
-        return
-    from lakescout.table_view import print_record
-
-    print_record(record, console)
 
 
 def build_agent(settings: Settings) -> Any:

@@ -1,5 +1,6 @@
 /** Activation: wiring only. */
 import * as vscode from 'vscode';
+import { registerChartCommands } from './charts';
 import { createChatHandler, PARTICIPANT_ID } from './chat';
 import { DEFAULT_SERVER_URL, DEFAULT_TIMEOUT_MS, LakescoutClient } from './client';
 import { API_KEY_SECRET, registerCommands } from './commands';
@@ -77,6 +78,7 @@ export function activate(context: vscode.ExtensionContext): void {
       rowLimit: () => config().get<number>('runRowLimit', 200),
       refreshTables: () => tree.refresh(),
     }),
+    ...registerChartCommands({ client, extensionUri: context.extensionUri, output }),
   );
 }
 

@@ -635,6 +635,50 @@ async function main() {
     await fix.click();
     await until('the fix applied in the editor', async () => /^\s*region\s*$/m.test(await activeEditorText()), 10_000);
   }, 90_000);
+
+  // 6. Show table charts: the webview draws raw.events' history and partitions with the bundled vega-embed
+  //    (one canvas per chart, nothing from a CDN); CSP complaints from the page are logged.
+  await check('table-charts', async () => {
+    const cspComplaints = [];
+    const onConsole = (msg) => {
+      if (/Content Security Policy|Refused to/i.test(msg.text())) cspComplaints.push(msg.text());
+    };
+    page.on('console', onConsole);
+    // The panel opens in the active editor group (Close All Editors would stop at a save dialog here).
+    await palette('lakescout: Show table charts');
+    await answerInputBox('Show table charts', 'raw.events');
+    const drawn = await until(
+      'both charts drawn in the webview',
+      async () => {
+        for (const frame of page.frames()) {
+          const found = await frame
+            .evaluate(() => {
+              const root = document.getElementById('charts'); // only the charts page, not the workbench
+              if (!root) return null;
+              return {
+                heading: root.querySelector('h1.heading')?.textContent ?? '',
+                titles: [...root.querySelectorAll('h2.chart-title')].map((h) => h.textContent),
+                canvases: [...root.querySelectorAll('.chart-box canvas')].map((c) => c.width),
+                errors: [...root.querySelectorAll('.error')].map((e) => e.textContent),
+              };
+            })
+            .catch(() => null);
+          if (found?.errors.length) return found;
+          if (found && found.heading.includes('raw.events') && found.canvases.length >= 2) return found;
+        }
+        return undefined;
+      },
+      30_000,
+      500,
+    );
+    page.off('console', onConsole);
+    if (drawn.errors.length) throw new Error(`the charts page shows an error: ${drawn.errors.join(' | ')}`);
+    if (!drawn.titles.includes('raw.events: partitions by size')) throw new Error(`unexpected chart titles: ${drawn.titles.join(', ')}`);
+    if (drawn.canvases.some((w) => w < 100)) throw new Error(`a chart canvas is empty: widths ${drawn.canvases.join(', ')}`);
+    for (const line of cspComplaints) log(`csp: ${line.slice(0, 300)}`);
+    await sleep(800);
+    await screenshot('06-table-charts');
+  }, 90_000);
 }
 
 const watchdog = setTimeout(async () => {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type * as vscode from 'vscode';
 import type { LakescoutClient } from '../../src/client';
+import { registerChartCommands } from '../../src/charts';
 import { LakescoutError } from '../../src/errors';
 import type { ChatAnswer, TableRecord } from '../../src/types';
 import {
@@ -275,7 +276,8 @@ describe('Validate SQL and Set API key', () => {
 
   it('registers every contributed command', async () => {
     const { deps } = makeDeps({});
-    const disposables = registerCommands(deps);
+    const charts = registerChartCommands({ client: deps.client, extensionUri: Uri.file('/ext') as never, output: deps.output });
+    const disposables = [...registerCommands(deps), ...charts];
     const pkg = (await import('../../package.json')).default as { contributes: { commands: { command: string }[] } };
     expect([...commands.registered.keys()].sort()).toEqual(pkg.contributes.commands.map((c) => c.command).sort());
     disposables.forEach((d) => d.dispose());

@@ -332,9 +332,65 @@ export const window = {
   showTextDocument: async (doc: unknown, _opts?: unknown): Promise<unknown> => doc,
   createOutputChannel: (name: string) => createMockOutputChannel(name),
   registerTreeDataProvider: (_id: string, _p: unknown) => new Disposable(),
+  createWebviewPanel: (viewType: string, title: string, _column: unknown, options: MockWebviewOptions) => {
+    const panel = new MockWebviewPanel(viewType, title, options);
+    window.panels.push(panel);
+    return panel;
+  },
+  panels: [] as MockWebviewPanel[],
   withProgress: async <T>(_opts: unknown, task: (progress: { report(v: unknown): void }, token: CancellationTokenSource['token']) => Promise<T>): Promise<T> =>
     task({ report: () => undefined }, new CancellationTokenSource().token),
 };
+
+export enum ViewColumn {
+  Active = -1,
+  Beside = -2,
+  One = 1,
+}
+
+export interface MockWebviewOptions {
+  enableScripts?: boolean;
+  localResourceRoots?: Uri[];
+}
+
+/** A webview that keeps what it was given: its html, the messages posted to it; `receive` plays the page. */
+export class MockWebview {
+  html = '';
+  readonly cspSource = 'https://webview.test';
+  readonly posted: unknown[] = [];
+  private readonly received = new EventEmitter<unknown>();
+  readonly onDidReceiveMessage = this.received.event;
+  asWebviewUri(uri: Uri): Uri {
+    return uri.with({ scheme: 'https', authority: 'webview.test' });
+  }
+  async postMessage(message: unknown): Promise<boolean> {
+    this.posted.push(message);
+    return true;
+  }
+  receive(message: unknown): void {
+    this.received.fire(message);
+  }
+}
+
+export class MockWebviewPanel {
+  readonly webview = new MockWebview();
+  revealed = 0;
+  disposed = false;
+  private readonly disposedEmitter = new EventEmitter<void>();
+  readonly onDidDispose = this.disposedEmitter.event;
+  constructor(
+    readonly viewType: string,
+    public title: string,
+    readonly options: MockWebviewOptions,
+  ) {}
+  reveal(_column?: unknown): void {
+    this.revealed++;
+  }
+  dispose(): void {
+    this.disposed = true;
+    this.disposedEmitter.fire();
+  }
+}
 
 const configValues = new Map<string, unknown>();
 const configChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
