@@ -14,7 +14,6 @@ from typing import Any
 
 from catalog_ingest.settings import DEFAULT_CONFIG_FILE, ConfigError, Settings, load_settings
 
-SHOWN_NAMES = 5
 """Table names listed in a failing index line before ``and N more``."""
 
 
@@ -42,12 +41,6 @@ def failed(name: str, detail: str) -> Check:
     return Check("FAIL", name, detail)
 
 
-def some(names: set[str]) -> str:
-    shown = sorted(names)[:SHOWN_NAMES]
-    more = len(names) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more else "")
-
-
 def guarded(name: str, check: Callable[[], Check]) -> Check:
     """A check that raised is a failed check naming the error, not a traceback."""
     try:
@@ -68,7 +61,8 @@ def check_catalog(settings: Settings, config: Any) -> Check:
 
 
 def check_index(settings: Settings, embedder: Any) -> Check:
-    from catalog_ingest.index import LexicalIndex, VectorIndex
+    from catalog_ingest.lexical import LexicalIndex
+    from catalog_ingest.retrieval import Retriever
     from catalog_ingest.store import RecordStore
 
     if not settings.store_path.exists():
@@ -77,22 +71,18 @@ def check_index(settings: Settings, embedder: Any) -> Check:
         return failed("index", f"no Chroma index at {settings.chroma_path}: run `lakescout ingest --full`")
     if LexicalIndex.saved_location(settings.lexical_path) is None:
         return failed("index", f"no lexical index at {settings.lexical_path}: run `lakescout ingest --full`")
-    store = RecordStore(settings.store_path)
+    store = RecordStore(settings.store_path, pinned=True)
     try:
-        stored = set(store.versions())
+        stored = store.versions()
+        retriever = Retriever(settings, embedder, store=store)
+        try:
+            health = retriever.health()  # the same check /readyz makes: vectors and lexical entries per table
+        finally:
+            retriever.close()
     finally:
         store.close()
-    vectors = VectorIndex(settings, embedder)
-    try:
-        with_vectors = vectors.table_keys()
-    finally:
-        vectors.close()
-    with_lexical = LexicalIndex.load(settings.lexical_path).table_keys()
-    gaps = [f"without vectors: {some(stored - with_vectors)}" if stored - with_vectors else "",
-            f"without lexical entries: {some(stored - with_lexical)}" if stored - with_lexical else ""]
-    problems = "; ".join(gap for gap in gaps if gap)
-    if problems:
-        return failed("index", f"{problems}; run `lakescout ingest --full`")
+    if health != "ok":
+        return failed("index", f"{health.removeprefix('degraded: ')}; run `lakescout ingest`")
     return ok("index", f"{len(stored)} tables, each with vectors and lexical entries")
 
 
