@@ -14,8 +14,6 @@ from typing import Any
 
 from catalog_ingest.settings import DEFAULT_CONFIG_FILE, ConfigError, Settings, load_settings
 
-"""Table names listed in a failing index line before ``and N more``."""
-
 
 @dataclass(frozen=True)
 class Check:
