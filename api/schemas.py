@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.service import AgentAnswer
+from agent.service import AgentAnswer, ThreadInfo
 
 ThreadId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$", description="A conversation thread id.")]
 
@@ -48,6 +48,10 @@ class ThreadHistory(BaseModel):
     messages: list[Turn]
 
 
+class ThreadList(BaseModel):
+    threads: list[ThreadInfo]
+
+
 # OpenAI-compatible chat completions ---------------------------------------------------------------------
 
 
@@ -70,7 +74,9 @@ class CompletionRequest(BaseModel):
     model: str = "lakescout"
     messages: list[CompletionMessage] = Field(min_length=1)
     stream: bool = False
-    user: ThreadId | None = Field(default=None, description="Used as the thread id (or send X-Lakescout-Thread).")
+    user: ThreadId | None = Field(
+        default=None, description="Used as the thread id, in the calling key's own threads (or send X-Lakescout-Thread)."
+    )
 
 
 class CompletionChoiceMessage(BaseModel):
