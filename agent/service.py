@@ -195,7 +195,9 @@ class LakeAgent:
     ) -> AgentAnswer:
         thread_id = thread_id or uuid.uuid4().hex
         config = self._config(thread_id, owner)
-        state = self._sync_graph().invoke(self._input(question, run), config, context=self.context)
+        graph = self._sync_graph()
+        self._settle(graph, config)
+        state = graph.invoke(self._input(question, run), config, context=self.context)
         return self._answer(state, thread_id, run)
 
     async def astream(
@@ -243,13 +245,15 @@ class LakeAgent:
 
         The graph appends citations and the SQL block after the model's last token; that remainder arrives
         as one more ``token`` event, so concatenated tokens equal the final answer text. Closing the stream
-        early stops the graph and settles the thread (see ``_settle``), so its next turn starts cleanly.
+        early stops the graph at its next event; what the stopped turn left open is settled when the thread's
+        next turn starts (``_settle``).
         """
         thread_id = thread_id or uuid.uuid4().hex
         config = self._config(thread_id, owner)
         streamed = ""
         try:
             graph = self._sync_graph()
+            self._settle(graph, config)
             chunks = graph.stream(self._input(question, run), config, context=self.context, stream_mode=["messages", "updates"])
             for mode, chunk in chunks:
                 for event in self._events(mode, chunk):
@@ -259,9 +263,8 @@ class LakeAgent:
                         streamed += event.data["text"]
                     yield event
             state = graph.get_state(config).values
-        except GeneratorExit:  # the caller stopped listening: stop the graph, then leave the thread well-formed
+        except GeneratorExit:  # the caller stopped listening: stop the graph now, not when it is collected
             chunks.close()
-            self._settle(graph, config)
             raise
         except Exception as exc:  # noqa: BLE001 - streamed to the client, which has no traceback to see
             yield AgentEvent(type="error", data={"message": f"{type(exc).__name__}: {exc}", "thread_id": thread_id})
@@ -326,9 +329,12 @@ class LakeAgent:
 
     @staticmethod
     def _settle(graph: Any, config: dict[str, Any]) -> None:
-        """After a stopped turn: answer the tool calls it left open, so the thread's next turn is well-formed
-        (a model API refuses a conversation with an unanswered tool call)."""
-        messages = graph.get_state(config).values.get("messages", [])
+        """Before a turn: answer the tool calls an earlier turn left open when it was stopped (client gone,
+        timeout, server killed) while its tools ran, so the conversation stays well-formed (a model API
+        refuses an unanswered tool call). Reads the saved checkpoint itself: writes of an unfinished step
+        are not part of the thread and LangGraph drops them when the next turn starts."""
+        saved = graph.checkpointer.get_tuple(config)
+        messages = saved.checkpoint["channel_values"].get("messages", []) if saved else []
         answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
         last_ai = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
         open_calls = [c for c in (last_ai.tool_calls if last_ai else []) if c["id"] not in answered]

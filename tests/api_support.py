@@ -11,9 +11,16 @@ from catalog_ingest.settings import Settings
 
 USER_KEY = "lsk_test_user_key"
 ADMIN_KEY = "lsk_test_admin_key"
-API_KEYS = {"analyst": f"user:{hash_api_key(USER_KEY)}", "ops": f"admin:{hash_api_key(ADMIN_KEY)}"}
+OTHER_KEY = "lsk_test_other_user_key"
+API_KEYS = {
+    "analyst": f"user:{hash_api_key(USER_KEY)}",
+    "ops": f"admin:{hash_api_key(ADMIN_KEY)}",
+    "intruder": f"user:{hash_api_key(OTHER_KEY)}",
+}
 USER = {"Authorization": f"Bearer {USER_KEY}"}
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+OTHER = {"Authorization": f"Bearer {OTHER_KEY}"}
+"""A second user key: it must never reach the analyst's threads."""
 
 
 def with_api(settings: Settings, **api: Any) -> Settings:
