@@ -16,8 +16,10 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from catalog_ingest.settings import ConfigError, Settings, load_settings
 
@@ -252,9 +254,9 @@ def ask(
 def print_result(result: dict[str, Any]) -> None:
     table = Table(title="result" + (" (truncated)" if result.get("truncated") else ""))
     for column in result["columns"]:
-        table.add_column(str(column))
+        table.add_column(Text(str(column)))  # Text, not str: rich would read [..] in data as markup
     for row in result["rows"]:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(table)
 
 
@@ -280,7 +282,7 @@ def chat(
             elif event.type == "tool_start":
                 errors.print(f"[dim]→ {event.data['name']}[/dim]")
             elif event.type == "error":
-                errors.print(f"[red]error:[/red] {event.data['message']}")
+                errors.print(f"[red]error:[/red] {escape(event.data['message'])}")
         console.print()
 
     while True:

@@ -1,5 +1,5 @@
-"""Chat threads in Postgres (``threads_url``), one space per owner: a real server from the machine's PostgreSQL, started per test
-module as the ``postgres`` user on a free port and stopped by PID."""
+"""Chat threads in Postgres (``threads_url``), one space per owner: a real server from the machine's
+PostgreSQL, started per test module as the ``postgres`` user on a free port and stopped by PID."""
 
 from __future__ import annotations
 

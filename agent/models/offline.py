@@ -25,6 +25,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from agent.inert import inert as quoted  # catalog-written text, quoted and never rendered
 from agent.models.language import (
     content_words,
     correct_typos,
@@ -456,14 +457,6 @@ def number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def quoted(text: str | None, limit: int = 160) -> str:
-    """Catalog-written text, shown as a quotation and never acted on."""
-    if not text:
-        return ""
-    text = " ".join(text.split())
-    return '"' + (text[:limit] + "…" if len(text) > limit else text) + '"'
-
-
 def counted(value: int | None, noun: str) -> str | None:
     """``1 file``, ``1,234 files``; None when the catalog has no count."""
     return None if value is None else f"{value:,} {noun}{'' if value == 1 else 's'}"
@@ -504,7 +497,7 @@ def compose_describe(d: dict[str, Any], question: str = "") -> str:
     lines.append(f"- Size: {size_sentence(d)}; last written {d.get('last_updated') or 'unknown'}")
     lines.append(f"- Current snapshot: {d.get('snapshot_id') or 'none'} (as of {d.get('as_of') or 'unknown'})")
     if meta.get("owner") or meta.get("tags"):
-        lines.append(f"- Owner: {quoted(meta.get('owner')) or 'unknown'}; tags: {', '.join(meta.get('tags', [])) or 'none'}")
+        lines.append(f"- Owner: {quoted(meta.get('owner')) or 'unknown'}; tags: {', '.join(map(quoted, meta.get('tags', []))) or 'none'}")
     if d.get("pii_columns"):
         lines.append(f"- PII columns (masked in results): {', '.join(d['pii_columns'])}")
     comments = meta.get("column_comments", {})
