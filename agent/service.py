@@ -4,6 +4,10 @@ Threads are LangGraph checkpoints: a SQLite file (``settings.threads_path``) by 
 a ``postgresql://`` URL (needs ``langgraph-checkpoint-postgres``), or any checkpointer passed in. One graph
 is compiled with one saver and shared: async callers run it in a thread per turn (``astream``), so no
 connection is bound to an event loop and a CLI calling ``asyncio.run`` per turn works as an ASGI server does.
+
+Each owner (an API key's name) has a thread space of its own: the checkpointer stores ``owner/thread_id``
+(thread ids never hold a ``/``), so one key's ``t1`` is not another's and no caller can reach, or learn of,
+a thread outside its space. Owner ``None`` is the single local space (the CLI, the API with auth off).
 """
 
 from __future__ import annotations
@@ -66,6 +70,12 @@ class AgentAnswer(BaseModel):
     """Set when the agent stopped without a full answer (step budget, SQL attempts, a failed run)."""
 
 
+class ThreadInfo(BaseModel):
+    thread_id: str
+    owner: str | None = Field(description="The key whose thread it is; null in the local space (auth off, CLI).")
+    updated_at: str | None = Field(default=None, description="When its last checkpoint was written.")
+
+
 class AgentEvent(BaseModel):
     type: Literal["token", "tool_start", "tool_end", "answer", "error"]
     data: dict[str, Any]
@@ -94,6 +104,23 @@ def open_saver(target: Path | str) -> AbstractContextManager[BaseCheckpointSaver
 
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     return SqliteSaver.from_conn_string(str(target))
+
+
+# Thread spaces -----------------------------------------------------------------------------------------
+
+
+def thread_key(thread_id: str, owner: str | None) -> str:
+    """The checkpointer's id for ``owner``'s thread ``thread_id``."""
+    return thread_id if owner is None else f"{owner}/{thread_id}"
+
+
+def split_thread_key(key: str) -> tuple[str | None, str]:
+    """``(owner, thread_id)`` of a checkpointer id; the last ``/`` separates them (thread ids hold none)."""
+    owner, slash, thread_id = key.rpartition("/")
+    return (owner if slash else None), thread_id
+
+
+STOPPED_TOOL_TEXT = "not run: the turn was stopped (the client went away or the time ran out)"
 
 
 # Tool call summaries -------------------------------------------------------------------------------------
@@ -154,9 +181,9 @@ class LakeAgent:
                 self._graph = build_graph(self.model, saver)
             return self._graph
 
-    def _config(self, thread_id: str) -> dict[str, Any]:
+    def _config(self, thread_id: str, owner: str | None = None) -> dict[str, Any]:
         limit = recursion_limit(self.context.settings.model.max_steps)
-        return {"configurable": {"thread_id": thread_id}, "recursion_limit": limit}
+        return {"configurable": {"thread_id": thread_key(thread_id, owner)}, "recursion_limit": limit}
 
     @staticmethod
     def _input(question: str, run: bool) -> dict[str, Any]:
@@ -164,13 +191,18 @@ class LakeAgent:
 
     # Asking ---------------------------------------------------------------------------------------------
 
-    def ask(self, question: str, thread_id: str | None = None, run: bool = False) -> AgentAnswer:
+    def ask(
+        self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None
+    ) -> AgentAnswer:
         thread_id = thread_id or uuid.uuid4().hex
-        state = self._sync_graph().invoke(self._input(question, run), self._config(thread_id), context=self.context)
+        config = self._config(thread_id, owner)
+        graph = self._sync_graph()
+        self._settle(graph, config)
+        state = graph.invoke(self._input(question, run), config, context=self.context)
         return self._answer(state, thread_id, run)
 
     async def astream(
-        self, question: str, thread_id: str | None = None, run: bool = False
+        self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None
     ) -> AsyncIterator[AgentEvent]:
         """``stream`` for async callers: the run goes on in a thread of its own and hands its events over.
 
@@ -190,7 +222,7 @@ class LakeAgent:
                 stop.set()
 
         def produce() -> None:
-            turn = self.stream(question, thread_id=thread_id, run=run)
+            turn = self.stream(question, thread_id=thread_id, run=run, owner=owner)
             try:
                 for event in turn:
                     if stop.is_set():
@@ -207,17 +239,22 @@ class LakeAgent:
         finally:
             stop.set()
 
-    def stream(self, question: str, thread_id: str | None = None, run: bool = False) -> Iterator[AgentEvent]:
+    def stream(
+        self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None
+    ) -> Iterator[AgentEvent]:
         """Tokens as the model writes them, tool starts and ends, then the whole answer (or an error).
 
         The graph appends citations and the SQL block after the model's last token; that remainder arrives
-        as one more ``token`` event, so concatenated tokens equal the final answer text.
+        as one more ``token`` event, so concatenated tokens equal the final answer text. Closing the stream
+        early stops the graph at its next event; what the stopped turn left open is settled when the thread's
+        next turn starts (``_settle``).
         """
         thread_id = thread_id or uuid.uuid4().hex
-        config = self._config(thread_id)
+        config = self._config(thread_id, owner)
         streamed = ""
         try:
             graph = self._sync_graph()
+            self._settle(graph, config)
             chunks = graph.stream(self._input(question, run), config, context=self.context, stream_mode=["messages", "updates"])
             for mode, chunk in chunks:
                 for event in self._events(mode, chunk):
@@ -227,6 +264,9 @@ class LakeAgent:
                         streamed += event.data["text"]
                     yield event
             state = graph.get_state(config).values
+        except GeneratorExit:  # the caller stopped listening: stop the graph now, not when it is collected
+            chunks.close()
+            raise
         except Exception as exc:  # noqa: BLE001 - streamed to the client, which has no traceback to see
             yield AgentEvent(type="error", data={"message": f"{type(exc).__name__}: {exc}", "thread_id": thread_id})
             return
@@ -288,11 +328,30 @@ class LakeAgent:
             return "the SQL was not run successfully"
         return None
 
+    @staticmethod
+    def _settle(graph: Any, config: dict[str, Any]) -> None:
+        """Before a turn: answer the tool calls an earlier turn left open when it was stopped (client gone,
+        timeout, server killed) while its tools ran, so the conversation stays well-formed (a model API
+        refuses an unanswered tool call). Reads the saved checkpoint itself: writes of an unfinished step
+        are not part of the thread and LangGraph drops them when the next turn starts."""
+        saved = graph.checkpointer.get_tuple(config)
+        messages = saved.checkpoint["channel_values"].get("messages", []) if saved else []
+        answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+        last_ai = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
+        open_calls = [c for c in (last_ai.tool_calls if last_ai else []) if c["id"] not in answered]
+        if open_calls:
+            stopped = [ToolMessage(STOPPED_TOOL_TEXT, tool_call_id=c["id"], name=c["name"], status="error")
+                       for c in open_calls]  # fmt: skip
+            graph.update_state(config, {"messages": stopped}, as_node="tools")
+
     # Threads --------------------------------------------------------------------------------------------
 
-    def history(self, thread_id: str) -> list[dict[str, str]] | None:
+    def has_thread(self, thread_id: str, owner: str | None = None) -> bool:
+        return bool(self._sync_graph().get_state(self._config(thread_id, owner)).values)
+
+    def history(self, thread_id: str, owner: str | None = None) -> list[dict[str, str]] | None:
         """The conversation as user and assistant turns; None for a thread that does not exist."""
-        snapshot = self._sync_graph().get_state(self._config(thread_id))
+        snapshot = self._sync_graph().get_state(self._config(thread_id, owner))
         if not snapshot.values:
             return None
         turns = []
@@ -303,9 +362,19 @@ class LakeAgent:
                 turns.append({"role": "assistant", "content": message.text})
         return turns
 
-    def delete_thread(self, thread_id: str) -> bool:
+    def delete_thread(self, thread_id: str, owner: str | None = None) -> bool:
         graph = self._sync_graph()
-        if not graph.get_state(self._config(thread_id)).values:
+        if not graph.get_state(self._config(thread_id, owner)).values:
             return False
-        graph.checkpointer.delete_thread(thread_id)
+        graph.checkpointer.delete_thread(thread_key(thread_id, owner))
         return True
+
+    def threads(self) -> list[ThreadInfo]:
+        """Every thread of every owner, most recently written first (for admins: reads every checkpoint)."""
+        seen: dict[str, ThreadInfo] = {}
+        for saved in self._sync_graph().checkpointer.list(None):
+            key = saved.config["configurable"]["thread_id"]
+            if key not in seen and not saved.config["configurable"].get("checkpoint_ns"):
+                owner, thread_id = split_thread_key(key)
+                seen[key] = ThreadInfo(thread_id=thread_id, owner=owner, updated_at=saved.checkpoint.get("ts"))
+        return sorted(seen.values(), key=lambda t: t.updated_at or "", reverse=True)

@@ -1,12 +1,16 @@
-"""One agent turn as a stream of (event, data): the single path behind every chat endpoint."""
+"""One agent turn as a stream of (event, data): the single path behind every chat endpoint.
+
+Streamed answers stop when the client goes (sse-starlette cancels the generator); ``unless_disconnected``
+does the same for whole answers, which Starlette would otherwise compute for a client long gone.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import Request
@@ -18,6 +22,40 @@ from api.metrics import Metrics
 
 log = logging.getLogger("lakescout.api")
 
+T = TypeVar("T")
+
+
+async def unless_disconnected(request: Request, work: Callable[[], Awaitable[T]]) -> T:
+    """``work()``, cancelled as soon as the client disconnects (its request body has been read by then).
+
+    The cancellation reaches the agent run (``AgentRun.events`` closes its stream, which stops the turn at
+    its next event) or whatever ``work`` awaits; the client is gone, so nothing is sent.
+    """
+    done: list[T] = []
+    failed: list[Exception] = []
+    async with anyio.create_task_group() as group:
+
+        async def run() -> None:
+            try:
+                done.append(await work())
+            except Exception as exc:  # raised below, outside the task group (which would wrap it)
+                failed.append(exc)
+            group.cancel_scope.cancel()
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            log.info("client disconnected; request cancelled")
+            group.cancel_scope.cancel()
+
+        group.start_soon(run)
+        group.start_soon(watch)
+    if failed:
+        raise failed[0]
+    if not done:
+        raise ApiError(499, "client_closed", "the client closed the connection")
+    return done[0]
+
 
 class AgentRun:
     """One agent turn, owning what every chat endpoint shares.
@@ -27,10 +65,13 @@ class AgentRun:
     the client goes away, which cancels the run.
     """
 
-    def __init__(self, request: Request, lake: Lake, question: str, thread_id: str | None, run: bool) -> None:
+    def __init__(
+        self, request: Request, lake: Lake, question: str, thread_id: str | None, run: bool, owner: str | None
+    ) -> None:
+        """``owner``: whose thread space ``thread_id`` is in (``Principal.thread_owner``)."""
         self.metrics: Metrics = request.app.state.metrics
         self.timeout = request.app.state.settings.model.timeout_seconds
-        self.stream = lake.agent.astream(question, thread_id=thread_id, run=run)
+        self.stream = lake.agent.astream(question, thread_id=thread_id, run=run, owner=owner)
 
     async def events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         outcome = "cancelled"

@@ -53,12 +53,19 @@ def missing_keys_message() -> str:
 class Principal:
     name: str
     scope: Scope
+    keyed: bool = True
+    """Authenticated by a key; False only for ``LOCAL``."""
 
     def allows(self, scope: Scope) -> bool:
         return SCOPES.index(self.scope) >= SCOPES.index(scope)
 
+    @property
+    def thread_owner(self) -> str | None:
+        """Whose thread space this caller's threads live in: its key's name; None (one space) with auth off."""
+        return self.name if self.keyed else None
 
-LOCAL = Principal("local", "admin")
+
+LOCAL = Principal("local", "admin", keyed=False)
 """Who every caller is when auth is off."""
 
 

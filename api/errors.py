@@ -11,8 +11,9 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from agent.sql.engines.base import SqlExecutionError, SqlTimeout
 from agent.sql.guard import UnsafeSQL
@@ -31,9 +32,11 @@ HTTP_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "rate_limited",
+    431: "headers_too_large",
     503: "unavailable",
     504: "timeout",
 }
@@ -75,6 +78,16 @@ def error_response(error: ApiError) -> JSONResponse:
     )
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers, across all its routes (Starlette names only the first's)."""
+    routes = request.app.router.routes
+    allowed = [m for m in METHODS if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)]
+    return ", ".join([*allowed, "OPTIONS"])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_known(request: Request, exc: Exception) -> JSONResponse:
         error = as_api_error(exc)
@@ -88,10 +101,15 @@ def install_error_handlers(app: FastAPI) -> None:
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         return error_response(ApiError(422, "invalid_request", "; ".join(problems) or "invalid request"))
 
-    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+            if request.method == "OPTIONS":  # a plain OPTIONS (CORS preflights are answered before routing)
+                return Response(status_code=204, headers=headers)
         code = HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(ApiError(exc.status_code, code, message, dict(exc.headers or {})))
+        return error_response(ApiError(exc.status_code, code, message, headers))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         rid = request_id_of(request)

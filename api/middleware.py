@@ -1,4 +1,4 @@
-"""Per request: an id, a body size limit, one structured JSON log line and the request metrics.
+"""Per request: an id, size limits (target, head, body), one structured JSON log line and the request metrics.
 
 Plain ASGI rather than ``BaseHTTPMiddleware``, so streamed responses pass through untouched and a client
 disconnect still reaches the endpoint (which cancels its agent run).
@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import HTTP_CODES, ApiError, error_response
+from api.http_protocol import MAX_REQUEST_HEAD_BYTES, MAX_TARGET_BYTES
 from api.metrics import Metrics
 
 log = logging.getLogger("lakescout.api")
@@ -79,13 +80,25 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            length = headers.get("content-length", "")
-            if length.isdigit() and int(length) > self.max_body_bytes:
-                await error_response(ApiError(413, HTTP_CODES[413], self._too_large_message))(scope, receive, send_with_id)
+            refusal = self._refusal(scope, headers)
+            if refusal is not None:
+                await error_response(refusal)(scope, receive, send_with_id)
             else:
                 await self.app(scope, self._limited(receive), send_with_id)
         finally:
             self._record(scope, request_id, status, time.perf_counter() - started)
+
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> ApiError | None:
+        """A request too large to look at: its target, its head or its declared body."""
+        target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
+        if target > MAX_TARGET_BYTES:
+            return ApiError(414, HTTP_CODES[414], f"path and query longer than {MAX_TARGET_BYTES} bytes")
+        if target + sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_REQUEST_HEAD_BYTES:
+            return ApiError(431, HTTP_CODES[431], f"request line and headers larger than {MAX_REQUEST_HEAD_BYTES} bytes")
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            return ApiError(413, HTTP_CODES[413], self._too_large_message)
+        return None
 
     def _limited(self, receive: Receive) -> Receive:
         """Count streamed (chunked) bodies too; FastAPI turns the HTTPException into our JSON 413."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from agent.service import AgentAnswer
+from agent.service import AgentAnswer, ThreadInfo
 
 ThreadId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$", description="A conversation thread id.")]
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields refused; its booleans are ``StrictBool`` (``0`` or ``"true"`` is a 422)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -31,7 +33,7 @@ class ErrorBody(BaseModel):
 class ChatRequest(Strict):
     message: str = Field(min_length=1, max_length=20_000)
     thread_id: ThreadId | None = None
-    run: bool = Field(default=False, description="Also execute the SQL the agent drafts (read-only, row-limited).")
+    run: StrictBool = Field(default=False, description="Also execute the SQL the agent drafts (read-only, row-limited).")
 
 
 ChatResponse = AgentAnswer
@@ -46,6 +48,10 @@ class Turn(BaseModel):
 class ThreadHistory(BaseModel):
     thread_id: str
     messages: list[Turn]
+
+
+class ThreadList(BaseModel):
+    threads: list[ThreadInfo]
 
 
 # OpenAI-compatible chat completions ---------------------------------------------------------------------
@@ -69,8 +75,10 @@ class CompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str = "lakescout"
     messages: list[CompletionMessage] = Field(min_length=1)
-    stream: bool = False
-    user: ThreadId | None = Field(default=None, description="Used as the thread id (or send X-Lakescout-Thread).")
+    stream: StrictBool = False
+    user: ThreadId | None = Field(
+        default=None, description="Used as the thread id, in the calling key's own threads (or send X-Lakescout-Thread)."
+    )
 
 
 class CompletionChoiceMessage(BaseModel):
@@ -185,7 +193,7 @@ class RunResponse(BaseModel):
 
 
 class IngestRequest(Strict):
-    full: bool = Field(default=False, description="Re-crawl and re-embed every table.")
+    full: StrictBool = Field(default=False, description="Re-crawl and re-embed every table.")
 
 
 class IngestJobOut(BaseModel):

@@ -4,6 +4,9 @@ With one worker the app is built here from the settings as given. Several worker
 that each build their own app, so they rebuild settings the way the CLI does: from the environment and the
 config file, with the CLI's --config and --data-dir carried in LAKESCOUT_CONFIG_FILE and LAKESCOUT_DATA_DIR.
 Each worker then has its own rate-limit buckets, metrics and ingest jobs.
+
+The HTTP protocol is uvicorn's h11 one with the request head bounded and its parse errors answered in the
+API's JSON error shape (``api.http_protocol``), so no plain-text uvicorn answer can be reached.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import KeyRing
+from api.http_protocol import MAX_REQUEST_HEAD_BYTES
 from api.middleware import configure_logging
 from catalog_ingest.settings import Settings, load_settings
 
@@ -29,6 +33,8 @@ def run_server(settings: Settings) -> None:
         "log_config": None,
         "access_log": False,
         "timeout_graceful_shutdown": 10,
+        "http": "api.http_protocol:JsonErrorH11Protocol",
+        "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES,
     }
     if settings.api.workers == 1:
         uvicorn.run(create_app(settings), **options)

@@ -126,9 +126,11 @@ def failures_first(cases: list[CaseResult], comparison: Comparison | None) -> li
 
 
 def environment() -> Environment:
+    """Autoescape on for every HTML template (``report.html.j2``): answers, questions and failures carry
+    catalog text. Only our own charts go in raw, as ``Markup``; Markdown templates are not HTML-escaped."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
+        autoescape=select_autoescape(["html", "html.j2"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -183,7 +183,7 @@ def shows_result(text: str, result: dict[str, Any]) -> bool:
 def print_result(result: dict[str, Any]) -> None:
     table = Table(title="result" + (" (truncated)" if result.get("truncated") else ""))
     for column in result["columns"]:
-        table.add_column(Text(str(column)))
+        table.add_column(Text(str(column)))  # Text, not str: rich would read [..] in data as markup
     for row in result["rows"]:
         table.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(table)

@@ -11,9 +11,16 @@ from catalog_ingest.settings import Settings
 
 USER_KEY = "lsk_test_user_key"
 ADMIN_KEY = "lsk_test_admin_key"
-API_KEYS = {"analyst": f"user:{hash_api_key(USER_KEY)}", "ops": f"admin:{hash_api_key(ADMIN_KEY)}"}
+OTHER_KEY = "lsk_test_other_user_key"
+API_KEYS = {
+    "analyst": f"user:{hash_api_key(USER_KEY)}",
+    "ops": f"admin:{hash_api_key(ADMIN_KEY)}",
+    "intruder": f"user:{hash_api_key(OTHER_KEY)}",
+}
 USER = {"Authorization": f"Bearer {USER_KEY}"}
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+OTHER = {"Authorization": f"Bearer {OTHER_KEY}"}
+"""A second user key: it must never reach the analyst's threads."""
 
 
 def with_api(settings: Settings, **api: Any) -> Settings:
@@ -30,10 +37,12 @@ class SlowAgent:
         self.delay = delay
         self.outcomes: list[str] = []
 
-    async def astream(self, question: str, thread_id: str | None = None, run: bool = False) -> AsyncIterator[Any]:
+    async def astream(
+        self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None
+    ) -> AsyncIterator[Any]:
         outcome = "cancelled"
         try:
-            async for event in self.agent.astream(question, thread_id=thread_id, run=run):
+            async for event in self.agent.astream(question, thread_id=thread_id, run=run, owner=owner):
                 if event.type != "token":
                     await asyncio.sleep(self.delay)
                 yield event

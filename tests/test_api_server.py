@@ -150,3 +150,54 @@ def test_disconnect_cancels_the_run_and_keeps_serving(slow_server: str) -> None:
     assert runs(slow_server, "cancelled") == cancelled + 1
     assert runs(slow_server, "answered") == answered
     assert httpx.get(f"{slow_server}/healthz").status_code == 200
+
+
+def raw_exchange(url: str, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send ``request`` bytes as they are; the status line, headers and body that come back."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    return status, {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}, body
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "code"), [
+    (b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),  # a 100 KB path
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 40_000 + b"\r\n\r\n", 431, "headers_too_large"),
+    (b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "bad_request"),
+    (b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello", 400, "bad_request"),
+    (b"NOT AN HTTP REQUEST\r\n\r\n", 400, "bad_request"),
+], ids=["long-path", "big-header", "bad-content-length", "two-content-lengths", "garbage"])  # fmt: skip
+def test_malformed_requests_get_the_json_error_shape(server: str, request_bytes: bytes, status: int, code: str) -> None:
+    answer, headers, body = raw_exchange(server, request_bytes)
+    assert answer.startswith(f"HTTP/1.1 {status}"), answer
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == code
+    assert httpx.get(f"{server}/healthz").status_code == 200
+
+
+def test_a_head_that_never_ends_is_cut_off_with_the_json_error(server: str) -> None:
+    """Sent slowly, in pieces: the server's parser refuses it once it outgrows the bound, before it is whole."""
+    import socket
+
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        received = b""
+        try:
+            for _ in range(200):  # 200 headers of 1 KB, never the blank line that ends the head
+                sock.sendall(b"X-Drip: " + b"d" * 1024 + b"\r\n")
+                time.sleep(0.005)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
+    assert json.loads(body)["error"]["code"] == "bad_request"

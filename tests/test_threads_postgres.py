@@ -1,5 +1,5 @@
-"""Chat threads in Postgres (``threads_url``): a real server from the machine's PostgreSQL, started per test
-module as the ``postgres`` user on a free port and stopped by PID."""
+"""Chat threads in Postgres (``threads_url``), one space per owner: a real server from the machine's
+PostgreSQL, started per test module as the ``postgres`` user on a free port and stopped by PID."""
 
 from __future__ import annotations
 
@@ -65,3 +65,17 @@ def test_threads_live_in_postgres_across_agents(sample_settings, postgres_url):
     assert [turn["role"] for turn in again.history("pg-thread")] == ["user", "assistant", "user", "assistant"]
     assert again.delete_thread("pg-thread") and again.history("pg-thread") is None
     again.close()
+
+
+def test_each_owner_has_its_own_thread_space_in_postgres(sample_settings, postgres_url):
+    agent = LakeAgent(AgentContext.from_settings(sample_settings.model_copy(update={"threads_url": postgres_url})))
+    agent.ask("describe marts.orders", thread_id="shared-name", owner="analyst")
+    agent.ask("how big is finance.refunds?", thread_id="shared-name", owner="intruder")
+    analyst, intruder = agent.history("shared-name", owner="analyst"), agent.history("shared-name", owner="intruder")
+    assert analyst[0]["content"] == "describe marts.orders" and intruder[0]["content"] == "how big is finance.refunds?"
+    assert agent.history("shared-name") is None  # nor is it in the local space
+    listed = {(t.owner, t.thread_id) for t in agent.threads()}
+    assert {("analyst", "shared-name"), ("intruder", "shared-name")} <= listed
+    assert agent.delete_thread("shared-name", owner="intruder")
+    assert agent.history("shared-name", owner="intruder") is None and agent.history("shared-name", owner="analyst")
+    agent.close()

@@ -16,6 +16,13 @@ admin = Depends(requires("admin"))
 lake_dep = Depends(current_lake)
 
 
-def failures(*extra: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the error statuses a route can answer, besides those every route can."""
-    return {status: {"model": schemas.ErrorBody} for status in (401, 403, 422, 429, 503, *extra)}
+ANY_ROUTE = (400, 413, 414, 431, 500)
+"""What any request can get: a malformed request (refused by the server's parser), a body, a target or a
+head over its limit, an unexpected failure."""
+
+
+def failures(*extra: int, keyed: bool = True) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for every error status a route can answer: those of any route, then (``keyed``)
+    those of a route behind a key (401, 403, 429), its input (422) and the index (503), then ``extra``."""
+    statuses = (*ANY_ROUTE, *((401, 403, 422, 429, 503) if keyed else ()), *extra)
+    return {status: {"model": schemas.ErrorBody} for status in sorted(statuses)}

@@ -13,7 +13,8 @@ from sse_starlette import EventSourceResponse
 
 from agent.service import Usage
 from api import schemas
-from api.agent_run import AgentRun
+from api.agent_run import AgentRun, unless_disconnected
+from api.auth import Principal
 from api.errors import ApiError
 from api.lake import Lake
 from api.routes import failures, lake_dep, user
@@ -23,19 +24,20 @@ MODEL_ID = "lakescout"
 router = APIRouter(tags=["openai"])
 
 
-@router.post("/v1/chat/completions", response_model=schemas.ChatCompletion, responses=failures(404, 504))
+@router.post("/v1/chat/completions", response_model=schemas.ChatCompletion, responses=failures(404, 502, 504))
 async def chat_completions(
     body: schemas.CompletionRequest,
     request: Request,
     response: Response,
-    _: Any = user,
+    principal: Principal = user,
     lake: Lake = lake_dep,
     x_lakescout_thread: str | None = Header(default=None, pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$"),
 ) -> Any:
     """OpenAI-compatible: the last user message is the question; earlier turns live in the thread.
 
     Pass a thread id in ``user`` or the ``X-Lakescout-Thread`` header to keep a conversation; the answer's
-    thread id comes back in that header.
+    thread id comes back in that header. Either names a thread in the calling key's own space (made when
+    new), so the same ``user`` sent with two keys is two conversations.
     """
     if body.model != MODEL_ID:
         raise ApiError(404, "model_not_found", f"unknown model '{body.model}'; this server offers '{MODEL_ID}'")
@@ -43,12 +45,12 @@ async def chat_completions(
     if not question:
         raise ApiError(422, "invalid_request", "messages: no user message with text")
     thread_id = x_lakescout_thread or body.user or uuid.uuid4().hex
-    agent_run = AgentRun(request, lake, question, thread_id, False)
+    agent_run = AgentRun(request, lake, question, thread_id, False, principal.thread_owner)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     headers = {"X-Lakescout-Thread": thread_id}
 
     if not body.stream:
-        answer = await agent_run.answer()
+        answer = await unless_disconnected(request, agent_run.answer)
         response.headers.update(headers)
         return schemas.ChatCompletion(
             id=completion_id,

@@ -15,13 +15,14 @@ from api.routes import failures, user
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", response_model=schemas.Health)
+@router.get("/healthz", response_model=schemas.Health, responses=failures(keyed=False))
 async def healthz() -> schemas.Health:
     """The process is up and its event loop answers: never waits on the agent, the index or a catalog."""
     return schemas.Health()
 
 
-@router.get("/readyz", response_model=schemas.Readiness, responses={503: {"model": schemas.Readiness}})
+@router.get("/readyz", response_model=schemas.Readiness,
+            responses={**failures(keyed=False), 503: {"model": schemas.Readiness}})  # fmt: skip
 async def readyz(request: Request, response: Response) -> schemas.Readiness:
     """Ready when the index is loaded and complete and the catalogs answer; 503 (with what is wrong) otherwise."""
     lake: Lake | None = request.app.state.lake

@@ -20,7 +20,7 @@ log = logging.getLogger("lakescout.api")
 router = APIRouter(tags=["sql"])
 
 
-@router.post("/v1/sql/validate", response_model=schemas.ValidateResponse, responses=failures())
+@router.post("/v1/sql/validate", response_model=schemas.ValidateResponse, responses=failures(504))
 async def sql_validate(body: schemas.SqlRequest, _: Any = user, lake: Lake = lake_dep) -> schemas.ValidateResponse:
     """The agent's checks without running anything: read-only guard, tables, columns, partition filters."""
     return await anyio.to_thread.run_sync(validate_and_estimate, lake.context, body.sql)

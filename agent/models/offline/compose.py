@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from agent.inert import inert as quoted  # catalog-written text, quoted and never rendered
 from agent.models.language import similar
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME
@@ -41,14 +42,6 @@ REFUSALS = {
 
 def number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def quoted(text: str | None, limit: int = 160) -> str:
-    """Catalog-written text, shown as a quotation and never acted on."""
-    if not text:
-        return ""
-    text = " ".join(text.split())
-    return '"' + (text[:limit] + "…" if len(text) > limit else text) + '"'
 
 
 def counted(value: int | None, noun: str) -> str | None:
@@ -91,7 +84,7 @@ def compose_describe(d: dict[str, Any], question: str = "") -> str:
     lines.append(f"- Size: {size_sentence(d)}; last written {d.get('last_updated') or 'unknown'}")
     lines.append(f"- Current snapshot: {d.get('snapshot_id') or 'none'} (as of {d.get('as_of') or 'unknown'})")
     if meta.get("owner") or meta.get("tags"):
-        lines.append(f"- Owner: {quoted(meta.get('owner')) or 'unknown'}; tags: {', '.join(meta.get('tags', [])) or 'none'}")
+        lines.append(f"- Owner: {quoted(meta.get('owner')) or 'unknown'}; tags: {', '.join(map(quoted, meta.get('tags', []))) or 'none'}")
     if d.get("pii_columns"):
         lines.append(f"- PII columns (masked in results): {', '.join(d['pii_columns'])}")
     comments = meta.get("column_comments", {})
