@@ -10,8 +10,10 @@ import anyio
 from fastapi import APIRouter, Request
 
 from agent.context import AgentContext
+from agent.sql.engines.base import QueryResult
 from agent.sql.validate import ValidationIssue, validate_sql
 from api import schemas
+from api.agent_run import unless_disconnected
 from api.lake import Lake
 from api.routes import failures, lake_dep, user
 
@@ -62,12 +64,16 @@ async def sql_run(
     row_limit = request.app.state.settings.sql.row_limit
     cap = min(body.limit or row_limit, row_limit)
     deadline = Deadline(request.app.state.settings.sql.timeout_seconds)  # one deadline: gate, plan, run, mask, cap
-    try:
-        result = await anyio.to_thread.run_sync(lambda: lake.context.engine().run(body.sql, cap, deadline),
-                                                abandon_on_cancel=True)  # fmt: skip
-    except anyio.get_cancelled_exc_class():
-        deadline.cancel()  # the client went away: interrupt DuckDB instead of finishing the query
-        raise
+
+    async def work() -> QueryResult:
+        try:
+            return await anyio.to_thread.run_sync(lambda: lake.context.engine().run(body.sql, cap, deadline),
+                                                  abandon_on_cancel=True)  # fmt: skip
+        except anyio.get_cancelled_exc_class():
+            deadline.cancel()  # the client went away: interrupt DuckDB instead of finishing the query
+            raise
+
+    result = await unless_disconnected(request, work)
     return schemas.RunResponse(
         columns=result.columns,
         rows=[list(row) for row in result.rows],
