@@ -24,7 +24,9 @@ from pydantic import BaseModel, Field
 
 from agent.context import AgentContext
 from agent.graph import build_graph, estimate_line, recursion_limit
+from agent.model_output import MAX_MALFORMED_TURNS
 from agent.models import chat_model
+from agent.outages import outage
 from agent.state import MAX_FAILED_DRAFTS, ToolResult, tool_payload, turn_facts, turn_messages
 from catalog_ingest.settings import ConfigError, Settings
 
@@ -57,6 +59,7 @@ class AgentAnswer(BaseModel):
     """Per cited table: the snapshot id and time its facts come from."""
     tool_calls: list[ToolCallInfo] = Field(default_factory=list)
     thread_id: str
+    """Empty for a stateless turn (the caller sent the history; nothing was kept)."""
     usage: Usage = Field(default_factory=Usage)
     validation: dict[str, Any] | None = None
     scan_estimate: dict[str, Any] | None = None
@@ -64,6 +67,10 @@ class AgentAnswer(BaseModel):
     """Rows of the executed query (``columns``, ``rows``, ``truncated``, ...) when it was run."""
     error: str | None = None
     """Set when the agent stopped without a full answer (step budget, SQL attempts, a failed run)."""
+
+
+Turn = tuple[Literal["user", "assistant"], str]
+"""One earlier turn a stateless caller sends along (an OpenAI client's ``messages``): role and text."""
 
 
 class AgentEvent(BaseModel):
@@ -132,6 +139,7 @@ class LakeAgent:
         self._threads = checkpointer if checkpointer is not None else settings.threads_url or settings.threads_path
         self._exit = ExitStack()
         self._graph: Any = None
+        self._stateless_graph: Any = None
         self._graph_lock = threading.Lock()
 
     @classmethod
@@ -142,9 +150,15 @@ class LakeAgent:
         self._exit.close()
         self._graph = None
 
-    def _sync_graph(self) -> Any:
-        """Built on first use, once, even when the API calls in from several worker threads."""
+    def _sync_graph(self, history: list[Turn] | None = None) -> Any:
+        """Built on first use, once, even when the API calls in from several worker threads.
+
+        A turn that brings its own ``history`` runs on a graph without a checkpointer: nothing is kept.
+        """
         with self._graph_lock:
+            if history is not None:
+                self._stateless_graph = self._stateless_graph or build_graph(self.model)
+                return self._stateless_graph
             if self._graph is None:
                 saver = self._threads
                 if not isinstance(saver, BaseCheckpointSaver):
@@ -159,18 +173,31 @@ class LakeAgent:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": limit}
 
     @staticmethod
-    def _input(question: str, run: bool) -> dict[str, Any]:
-        return {"messages": [HumanMessage(question)], "run": run}
+    def _input(question: str, run: bool, history: list[Turn] | None) -> dict[str, Any]:
+        earlier = [HumanMessage(text) if role == "user" else AIMessage(text) for role, text in history or []]
+        return {"messages": [*earlier, HumanMessage(question)], "run": run}
 
     # Asking ---------------------------------------------------------------------------------------------
 
-    def ask(self, question: str, thread_id: str | None = None, run: bool = False) -> AgentAnswer:
-        thread_id = thread_id or uuid.uuid4().hex
-        state = self._sync_graph().invoke(self._input(question, run), self._config(thread_id), context=self.context)
+    def ask(
+        self, question: str, thread_id: str | None = None, run: bool = False, history: list[Turn] | None = None
+    ) -> AgentAnswer:
+        """One whole turn. With ``history`` (earlier turns the caller kept), no thread is read or written.
+
+        Raises ``ServiceUnavailable`` when the model, Chroma or Postgres is down or too slow.
+        """
+        thread_id = "" if history is not None else thread_id or uuid.uuid4().hex
+        try:
+            graph = self._sync_graph(history)
+            state = graph.invoke(self._input(question, run, history), self._config(thread_id), context=self.context)
+        except Exception as exc:
+            if (down := outage(exc, self.context.settings)) is not None:
+                raise down from exc
+            raise
         return self._answer(state, thread_id, run)
 
     async def astream(
-        self, question: str, thread_id: str | None = None, run: bool = False
+        self, question: str, thread_id: str | None = None, run: bool = False, history: list[Turn] | None = None
     ) -> AsyncIterator[AgentEvent]:
         """``stream`` for async callers: the run goes on in a thread of its own and hands its events over.
 
@@ -190,7 +217,7 @@ class LakeAgent:
                 stop.set()
 
         def produce() -> None:
-            turn = self.stream(question, thread_id=thread_id, run=run)
+            turn = self.stream(question, thread_id=thread_id, run=run, history=history)
             try:
                 for event in turn:
                     if stop.is_set():
@@ -207,32 +234,38 @@ class LakeAgent:
         finally:
             stop.set()
 
-    def stream(self, question: str, thread_id: str | None = None, run: bool = False) -> Iterator[AgentEvent]:
+    def stream(
+        self, question: str, thread_id: str | None = None, run: bool = False, history: list[Turn] | None = None
+    ) -> Iterator[AgentEvent]:
         """Tokens as the model writes them, tool starts and ends, then the whole answer (or an error).
 
         The graph appends citations and the SQL block after the model's last token; that remainder arrives
-        as one more ``token`` event, so concatenated tokens equal the final answer text.
+        as one more ``token`` event, so concatenated tokens equal the final answer text (up to the
+        whitespace the model ended with). An outage's error event carries its ``code`` and ``retry_after``.
         """
-        thread_id = thread_id or uuid.uuid4().hex
-        config = self._config(thread_id)
-        streamed = ""
+        thread_id = "" if history is not None else thread_id or uuid.uuid4().hex
+        streamed, state = "", {}
         try:
-            graph = self._sync_graph()
-            chunks = graph.stream(self._input(question, run), config, context=self.context, stream_mode=["messages", "updates"])
+            graph = self._sync_graph(history)
+            modes = ["messages", "updates", "values"]
+            chunks = graph.stream(self._input(question, run, history), self._config(thread_id), context=self.context, stream_mode=modes)
             for mode, chunk in chunks:
+                if mode == "values":
+                    state = chunk
+                    continue
                 for event in self._events(mode, chunk):
                     if event.type == "tool_start":
                         streamed = ""
                     elif event.type == "token":
                         streamed += event.data["text"]
                     yield event
-            state = graph.get_state(config).values
         except Exception as exc:  # noqa: BLE001 - streamed to the client, which has no traceback to see
-            yield AgentEvent(type="error", data={"message": f"{type(exc).__name__}: {exc}", "thread_id": thread_id})
+            down = outage(exc, self.context.settings)
+            data = down.event_data() if down else {"message": f"{type(exc).__name__}: {exc}"}
+            yield AgentEvent(type="error", data={**data, "thread_id": thread_id})
             return
         answer = self._answer(state, thread_id, run)
-        rest = answer.answer[len(streamed) :] if answer.answer.startswith(streamed) else answer.answer
-        if rest:
+        if rest := remainder(answer.answer, streamed):
             yield AgentEvent(type="token", data={"text": rest})
         yield AgentEvent(type="answer", data=answer.model_dump(mode="json"))
 
@@ -248,7 +281,9 @@ class LakeAgent:
                 if node == "agent" and isinstance(message, AIMessage):
                     for call in message.tool_calls:
                         yield AgentEvent(type="tool_start", data={"id": call["id"], "name": call["name"], "args": call["args"]})
-                elif node == "tools" and isinstance(message, ToolMessage):
+                    for bad in message.invalid_tool_calls:  # answered by the graph's "malformed" node
+                        yield AgentEvent(type="tool_start", data={"id": bad.get("id"), "name": bad.get("name") or "", "args": {}})
+                elif node in ("tools", "malformed") and isinstance(message, ToolMessage):
                     result = ToolResult(message.name or "", {}, message.status != "error", tool_payload(message))
                     data = {"id": message.tool_call_id, "name": result.name, "ok": result.ok, "summary": summarize(result)}
                     yield AgentEvent(type="tool_end", data=data)
@@ -284,6 +319,8 @@ class LakeAgent:
             return "the step budget ran out before an answer (LAKESCOUT_MODEL__MAX_STEPS)"
         if outcome == "sql_gave_up":
             return f"no valid SQL after {apnumber(MAX_FAILED_DRAFTS)} attempts"
+        if outcome == "malformed_tool_calls":
+            return f"the model sent malformed tool calls {apnumber(MAX_MALFORMED_TURNS)} times; nothing was checked"
         if run and state.get("sql") and state.get("result") is None:
             return "the SQL was not run successfully"
         return None
@@ -309,3 +346,18 @@ class LakeAgent:
             return False
         graph.checkpointer.delete_thread(thread_id)
         return True
+
+
+def remainder(answer: str, streamed: str) -> str:
+    """What of ``answer`` the stream has not shown yet.
+
+    ``finalize`` right-strips the model's text before adding its footer, so the streamed text may end in
+    whitespace the answer does not have at that point: compare without it, or the whole answer would be
+    sent a second time.
+    """
+    shown = streamed.rstrip()
+    if not answer.startswith(shown):
+        return answer
+    rest = answer[len(shown) :]
+    trailing = streamed[len(shown) :]
+    return rest[len(trailing) :] if rest.startswith(trailing) else rest.lstrip(" \t")

@@ -63,6 +63,14 @@ class CompletionMessage(BaseModel):
         return self.content or ""
 
 
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="text, json_object (the answer and its facts as JSON) or json_schema.")
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="OpenAI's {name, schema, strict}: properties filled from the answer's fields."
+    )
+
+
 class CompletionRequest(BaseModel):
     """OpenAI's request body; fields lakescout has no use for (temperature, max_tokens, ...) are accepted."""
 
@@ -71,6 +79,10 @@ class CompletionRequest(BaseModel):
     messages: list[CompletionMessage] = Field(min_length=1)
     stream: bool = False
     user: ThreadId | None = Field(default=None, description="Used as the thread id (or send X-Lakescout-Thread).")
+    response_format: ResponseFormat | None = None
+    tools: list[dict[str, Any]] | None = Field(
+        default=None, description="Refused with 400: lakescout runs its own tools; use its MCP server for yours."
+    )
 
 
 class CompletionChoiceMessage(BaseModel):

@@ -30,10 +30,12 @@ class SlowAgent:
         self.delay = delay
         self.outcomes: list[str] = []
 
-    async def astream(self, question: str, thread_id: str | None = None, run: bool = False) -> AsyncIterator[Any]:
+    async def astream(
+        self, question: str, thread_id: str | None = None, run: bool = False, **turn: Any
+    ) -> AsyncIterator[Any]:
         outcome = "cancelled"
         try:
-            async for event in self.agent.astream(question, thread_id=thread_id, run=run):
+            async for event in self.agent.astream(question, thread_id=thread_id, run=run, **turn):
                 if event.type != "token":
                     await asyncio.sleep(self.delay)
                 yield event
