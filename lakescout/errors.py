@@ -61,7 +61,7 @@ def outage_of(exc: Exception, ctx: typer.Context | None) -> Exception | None:
     """The model endpoint, a Chroma server or Postgres down or slow (``agent.outages``): its URL and setting."""
     from agent.outages import outage
 
-    settings = getattr(ctx, "obj", None)
+    settings = ctx.find_root().obj if ctx is not None else None  # loaded there by ``settings_of``
     return outage(exc, settings) if isinstance(settings, Settings) else None
 
 
