@@ -89,7 +89,11 @@ async def chat_completions(
         return {"data": json.dumps(payload)}
 
     events = agent_run.events()
-    first = await anext(events, ("error", {"message": "the agent finished without an answer"}))
+    try:
+        first = await anext(events, ("error", {"message": "the agent finished without an answer"}))
+    except BaseException:  # the client left before the first event: stop the run now
+        await events.aclose()
+        raise
     if first[0] == "error":  # the model is down, say, before anything was streamed: a proper HTTP error
         await events.aclose()
         raise run_error(first[1])
