@@ -1,26 +1,37 @@
 """The agent graph: a model node and a tool node in a loop, then a finalize node that adds citations.
 
     START -> agent -(tool calls)-> tools -> agent ... -(no tool calls)-> finalize -> END
+    agent -(malformed tool calls)-> malformed -> tools or agent   (see agent.model_output)
 
 Limits are enforced here, not left to the model: the agent node answers by itself (without calling the
-model) once the step budget is spent or ``MAX_FAILED_DRAFTS`` different SQL drafts have failed, and
+model) once the step budget is spent, ``MAX_FAILED_DRAFTS`` different SQL drafts have failed or the model
+kept sending tool calls it could not write as JSON, and
 ``finalize`` always appends the SQL block, validation, scan estimate and sources from what the tools
 actually returned.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
 from agent.context import AgentContext
+from agent.model_output import (
+    MAX_MALFORMED_TURNS,
+    answer_malformed,
+    malformed_text,
+    malformed_turns,
+    route_after_agent,
+    route_after_malformed,
+    squash,
+    unchecked_sql_warning,
+)
 from agent.prompts import load_prompt
 from agent.state import RUN_REQUESTED, AgentState, TurnFacts, turn_facts
 from agent.tools import TOOLS, human_bytes, tool_error_text
@@ -34,6 +45,8 @@ def build_graph(model: BaseChatModel, checkpointer: Checkpointer = None) -> Any:
         tracked = {"steps": facts.steps, "sql_attempts": len(facts.sql_tried)}
         if facts.sql_gave_up:
             return {"messages": [AIMessage(sql_gave_up_text(facts))], "outcome": "sql_gave_up", **tracked}
+        if (malformed := malformed_turns(state["messages"])) >= MAX_MALFORMED_TURNS:
+            return {"messages": [AIMessage(malformed_text(malformed))], "outcome": "malformed_tool_calls", **tracked}
         if facts.steps >= runtime.context.settings.model.max_steps:
             return {"messages": [AIMessage(budget_text(facts, runtime.context))], "outcome": "step_budget", **tracked}
         run = bool(state.get("run"))
@@ -44,9 +57,11 @@ def build_graph(model: BaseChatModel, checkpointer: Checkpointer = None) -> Any:
     builder = StateGraph(AgentState, context_schema=AgentContext)
     builder.add_node("agent", agent)
     builder.add_node("tools", ToolNode(TOOLS, handle_tool_errors=tool_error_text))
+    builder.add_node("malformed", answer_malformed)
     builder.add_node("finalize", finalize)
     builder.add_edge(START, "agent")
-    builder.add_conditional_edges("agent", tools_condition, {"tools": "tools", END: "finalize"})
+    builder.add_conditional_edges("agent", route_after_agent, {"malformed": "malformed", "tools": "tools", END: "finalize"})
+    builder.add_conditional_edges("malformed", route_after_malformed, {"tools": "tools", "agent": "agent"})
     builder.add_edge("tools", "agent")
     builder.add_edge("finalize", END)
     return builder.compile(checkpointer=checkpointer, name="lakescout")
@@ -88,7 +103,7 @@ def finalize(state: AgentState) -> dict[str, Any]:
     answer = state["messages"][-1]
     text = answer.text
     cited = facts.cited(text)
-    footer = sql_footer(facts, text) + sources_footer(cited)
+    footer = sql_footer(facts, text) + unchecked_sql_warning(facts, text) + sources_footer(cited)
     update: dict[str, Any] = {
         "tables_cited": cited,
         "sql": facts.sql,
@@ -101,10 +116,6 @@ def finalize(state: AgentState) -> dict[str, Any]:
     if footer:
         update["messages"] = [answer.model_copy(update={"content": text.rstrip() + "\n\n" + footer})]
     return update
-
-
-def squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def sql_footer(facts: TurnFacts, text: str) -> str:

@@ -16,109 +16,24 @@ import asyncio
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from humanize import apnumber
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from pydantic import BaseModel, Field
 
+from agent.answers import AgentAnswer, AgentEvent, SourceInfo, ThreadInfo, ToolCallInfo, Turn, Usage
 from agent.context import AgentContext
 from agent.graph import build_graph, estimate_line, recursion_limit
+from agent.model_output import MAX_MALFORMED_TURNS
 from agent.models import chat_model
+from agent.outages import outage
 from agent.state import MAX_FAILED_DRAFTS, ToolResult, tool_payload, turn_facts, turn_messages
-from catalog_ingest.settings import ConfigError, Settings
-
-POSTGRES_PACKAGE = "langgraph-checkpoint-postgres"
-
-
-class Usage(BaseModel):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int = 0
-
-
-class ToolCallInfo(BaseModel):
-    name: str
-    args: dict[str, Any]
-    summary: str
-
-
-class SourceInfo(BaseModel):
-    catalog: str | None = None
-    snapshot_id: int | None = None
-    as_of: str | None = None
-
-
-class AgentAnswer(BaseModel):
-    answer: str
-    sql: str | None = None
-    tables_cited: list[str] = Field(default_factory=list)
-    as_of: dict[str, SourceInfo] = Field(default_factory=dict)
-    """Per cited table: the snapshot id and time its facts come from."""
-    tool_calls: list[ToolCallInfo] = Field(default_factory=list)
-    thread_id: str
-    usage: Usage = Field(default_factory=Usage)
-    validation: dict[str, Any] | None = None
-    scan_estimate: dict[str, Any] | None = None
-    result: dict[str, Any] | None = None
-    """Rows of the executed query (``columns``, ``rows``, ``truncated``, ...) when it was run."""
-    error: str | None = None
-    """Set when the agent stopped without a full answer (step budget, SQL attempts, a failed run)."""
-
-
-class ThreadInfo(BaseModel):
-    thread_id: str
-    owner: str | None = Field(description="The key whose thread it is; null in the local space (auth off, CLI).")
-    updated_at: str | None = Field(default=None, description="When its last checkpoint was written.")
-
-
-class AgentEvent(BaseModel):
-    type: Literal["token", "tool_start", "tool_end", "answer", "error"]
-    data: dict[str, Any]
-
-
-# Checkpointers ------------------------------------------------------------------------------------------
-
-
-def is_postgres(target: object) -> bool:
-    return isinstance(target, str) and target.startswith(("postgres://", "postgresql://"))
-
-
-def _postgres_module() -> Any:
-    try:
-        return __import__("langgraph.checkpoint.postgres", fromlist=["_"])
-    except ImportError:
-        raise ConfigError(
-            f"threads in Postgres need the {POSTGRES_PACKAGE} package: pip install {POSTGRES_PACKAGE}"
-        ) from None
-
-
-def open_saver(target: Path | str) -> AbstractContextManager[BaseCheckpointSaver]:
-    if is_postgres(target):
-        return _postgres_module().PostgresSaver.from_conn_string(str(target))
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    Path(target).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteSaver.from_conn_string(str(target))
-
-
-# Thread spaces -----------------------------------------------------------------------------------------
-
-
-def thread_key(thread_id: str, owner: str | None) -> str:
-    """The checkpointer's id for ``owner``'s thread ``thread_id``."""
-    return thread_id if owner is None else f"{owner}/{thread_id}"
-
-
-def split_thread_key(key: str) -> tuple[str | None, str]:
-    """``(owner, thread_id)`` of a checkpointer id; the last ``/`` separates them (thread ids hold none)."""
-    owner, slash, thread_id = key.rpartition("/")
-    return (owner if slash else None), thread_id
-
+from agent.threads import is_postgres, open_saver, split_thread_key, thread_key
+from catalog_ingest.settings import Settings
 
 STOPPED_TOOL_TEXT = "not run: the turn was stopped (the client went away or the time ran out)"
 
@@ -159,6 +74,7 @@ class LakeAgent:
         self._threads = checkpointer if checkpointer is not None else settings.threads_url or settings.threads_path
         self._exit = ExitStack()
         self._graph: Any = None
+        self._stateless_graph: Any = None
         self._graph_lock = threading.Lock()
 
     @classmethod
@@ -169,9 +85,15 @@ class LakeAgent:
         self._exit.close()
         self._graph = None
 
-    def _sync_graph(self) -> Any:
-        """Built on first use, once, even when the API calls in from several worker threads."""
+    def _sync_graph(self, history: list[Turn] | None = None) -> Any:
+        """Built on first use, once, even when the API calls in from several worker threads.
+
+        A turn that brings its own ``history`` runs on a graph without a checkpointer: nothing is kept.
+        """
         with self._graph_lock:
+            if history is not None:
+                self._stateless_graph = self._stateless_graph or build_graph(self.model)
+                return self._stateless_graph
             if self._graph is None:
                 saver = self._threads
                 if not isinstance(saver, BaseCheckpointSaver):
@@ -186,23 +108,45 @@ class LakeAgent:
         return {"configurable": {"thread_id": thread_key(thread_id, owner)}, "recursion_limit": limit}
 
     @staticmethod
-    def _input(question: str, run: bool) -> dict[str, Any]:
-        return {"messages": [HumanMessage(question)], "run": run}
+    def _input(question: str, run: bool, history: list[Turn] | None) -> dict[str, Any]:
+        earlier = [HumanMessage(text) if role == "user" else AIMessage(text) for role, text in history or []]
+        return {"messages": [*earlier, HumanMessage(question)], "run": run}
 
     # Asking ---------------------------------------------------------------------------------------------
 
     def ask(
-        self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None
+        self,
+        question: str,
+        thread_id: str | None = None,
+        run: bool = False,
+        owner: str | None = None,
+        history: list[Turn] | None = None,
     ) -> AgentAnswer:
-        thread_id = thread_id or uuid.uuid4().hex
+        """One whole turn in ``owner``'s thread space. With ``history`` (earlier turns the caller kept), no
+        thread is read or written.
+
+        Raises ``ServiceUnavailable`` when the model, Chroma or Postgres is down or too slow.
+        """
+        thread_id = "" if history is not None else thread_id or uuid.uuid4().hex
         config = self._config(thread_id, owner)
-        graph = self._sync_graph()
-        self._settle(graph, config)
-        state = graph.invoke(self._input(question, run), config, context=self.context)
+        try:
+            graph = self._sync_graph(history)
+            if history is None:
+                self._settle(graph, config)
+            state = graph.invoke(self._input(question, run, history), config, context=self.context)
+        except Exception as exc:
+            if (down := outage(exc, self.context.settings)) is not None:
+                raise down from exc
+            raise
         return self._answer(state, thread_id, run)
 
     async def astream(
-        self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None
+        self,
+        question: str,
+        thread_id: str | None = None,
+        run: bool = False,
+        owner: str | None = None,
+        history: list[Turn] | None = None,
     ) -> AsyncIterator[AgentEvent]:
         """``stream`` for async callers: the run goes on in a thread of its own and hands its events over.
 
@@ -222,7 +166,7 @@ class LakeAgent:
                 stop.set()
 
         def produce() -> None:
-            turn = self.stream(question, thread_id=thread_id, run=run, owner=owner)
+            turn = self.stream(question, thread_id=thread_id, run=run, owner=owner, history=history)
             try:
                 for event in turn:
                     if stop.is_set():
@@ -240,39 +184,50 @@ class LakeAgent:
             stop.set()
 
     def stream(
-        self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None
+        self,
+        question: str,
+        thread_id: str | None = None,
+        run: bool = False,
+        owner: str | None = None,
+        history: list[Turn] | None = None,
     ) -> Iterator[AgentEvent]:
         """Tokens as the model writes them, tool starts and ends, then the whole answer (or an error).
 
         The graph appends citations and the SQL block after the model's last token; that remainder arrives
-        as one more ``token`` event, so concatenated tokens equal the final answer text. Closing the stream
-        early stops the graph at its next event; what the stopped turn left open is settled when the thread's
-        next turn starts (``_settle``).
+        as one more ``token`` event, so concatenated tokens equal the final answer text (up to the
+        whitespace the model ended with). An outage's error event carries its ``code`` and ``retry_after``.
+        Closing the stream early stops the graph at its next event; what the stopped turn left open is
+        settled when the thread's next turn starts (``_settle``).
         """
-        thread_id = thread_id or uuid.uuid4().hex
+        thread_id = "" if history is not None else thread_id or uuid.uuid4().hex
         config = self._config(thread_id, owner)
-        streamed = ""
+        streamed, state = "", {}
         try:
-            graph = self._sync_graph()
-            self._settle(graph, config)
-            chunks = graph.stream(self._input(question, run), config, context=self.context, stream_mode=["messages", "updates"])
+            graph = self._sync_graph(history)
+            if history is None:
+                self._settle(graph, config)
+            modes = ["messages", "updates", "values"]
+            chunks = graph.stream(self._input(question, run, history), config, context=self.context, stream_mode=modes)
             for mode, chunk in chunks:
+                if mode == "values":
+                    state = chunk
+                    continue
                 for event in self._events(mode, chunk):
                     if event.type == "tool_start":
                         streamed = ""
                     elif event.type == "token":
                         streamed += event.data["text"]
                     yield event
-            state = graph.get_state(config).values
         except GeneratorExit:  # the caller stopped listening: stop the graph now, not when it is collected
             chunks.close()
             raise
         except Exception as exc:  # noqa: BLE001 - streamed to the client, which has no traceback to see
-            yield AgentEvent(type="error", data={"message": f"{type(exc).__name__}: {exc}", "thread_id": thread_id})
+            down = outage(exc, self.context.settings)
+            data = down.event_data() if down else {"message": f"{type(exc).__name__}: {exc}"}
+            yield AgentEvent(type="error", data={**data, "thread_id": thread_id})
             return
         answer = self._answer(state, thread_id, run)
-        rest = answer.answer[len(streamed) :] if answer.answer.startswith(streamed) else answer.answer
-        if rest:
+        if rest := remainder(answer.answer, streamed):
             yield AgentEvent(type="token", data={"text": rest})
         yield AgentEvent(type="answer", data=answer.model_dump(mode="json"))
 
@@ -288,7 +243,9 @@ class LakeAgent:
                 if node == "agent" and isinstance(message, AIMessage):
                     for call in message.tool_calls:
                         yield AgentEvent(type="tool_start", data={"id": call["id"], "name": call["name"], "args": call["args"]})
-                elif node == "tools" and isinstance(message, ToolMessage):
+                    for bad in message.invalid_tool_calls:  # answered by the graph's "malformed" node
+                        yield AgentEvent(type="tool_start", data={"id": bad.get("id"), "name": bad.get("name") or "", "args": {}})
+                elif node in ("tools", "malformed") and isinstance(message, ToolMessage):
                     result = ToolResult(message.name or "", {}, message.status != "error", tool_payload(message))
                     data = {"id": message.tool_call_id, "name": result.name, "ok": result.ok, "summary": summarize(result)}
                     yield AgentEvent(type="tool_end", data=data)
@@ -324,6 +281,8 @@ class LakeAgent:
             return "the step budget ran out before an answer (LAKESCOUT_MODEL__MAX_STEPS)"
         if outcome == "sql_gave_up":
             return f"no valid SQL after {apnumber(MAX_FAILED_DRAFTS)} attempts"
+        if outcome == "malformed_tool_calls":
+            return f"the model sent malformed tool calls {apnumber(MAX_MALFORMED_TURNS)} times; nothing was checked"
         if run and state.get("sql") and state.get("result") is None:
             return "the SQL was not run successfully"
         return None
@@ -378,3 +337,18 @@ class LakeAgent:
                 owner, thread_id = split_thread_key(key)
                 seen[key] = ThreadInfo(thread_id=thread_id, owner=owner, updated_at=saved.checkpoint.get("ts"))
         return sorted(seen.values(), key=lambda t: t.updated_at or "", reverse=True)
+
+
+def remainder(answer: str, streamed: str) -> str:
+    """What of ``answer`` the stream has not shown yet.
+
+    ``finalize`` right-strips the model's text before adding its footer, so the streamed text may end in
+    whitespace the answer does not have at that point: compare without it, or the whole answer would be
+    sent a second time.
+    """
+    shown = streamed.rstrip()
+    if not answer.startswith(shown):
+        return answer
+    rest = answer[len(shown) :]
+    trailing = streamed[len(shown) :]
+    return rest[len(trailing) :] if rest.startswith(trailing) else rest.lstrip(" \t")

@@ -20,7 +20,7 @@ RUN_REQUESTED = "lakescout_run"
 reads the run prompt; the offline model, which reads no prompt, goes by this flag."""
 MAX_FAILED_DRAFTS = 3
 """Different SQL drafts that may fail in one turn before the graph stops it (the system prompt says so too)."""
-Outcome = Literal["answered", "step_budget", "sql_gave_up"]
+Outcome = Literal["answered", "step_budget", "sql_gave_up", "malformed_tool_calls"]
 
 
 class AgentState(MessagesState):

@@ -66,12 +66,21 @@ class AgentRun:
     """
 
     def __init__(
-        self, request: Request, lake: Lake, question: str, thread_id: str | None, run: bool, owner: str | None
+        self,
+        request: Request,
+        lake: Lake,
+        question: str,
+        thread_id: str | None,
+        run: bool,
+        owner: str | None,
+        **turn: Any,
     ) -> None:
-        """``owner``: whose thread space ``thread_id`` is in (``Principal.thread_owner``)."""
+        """``owner``: whose thread space ``thread_id`` is in (``Principal.thread_owner``); ``turn``: more of
+        the agent's ``astream`` arguments (``history`` for a stateless turn)."""
         self.metrics: Metrics = request.app.state.metrics
-        self.timeout = request.app.state.settings.model.timeout_seconds
-        self.stream = lake.agent.astream(question, thread_id=thread_id, run=run, owner=owner)
+        self.model = request.app.state.settings.model
+        self.timeout = self.model.timeout_seconds
+        self.stream = lake.agent.astream(question, thread_id=thread_id, run=run, owner=owner, **turn)
 
     async def events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         outcome = "cancelled"
@@ -90,6 +99,11 @@ class AgentRun:
                     outcome = "error"
                     event.data = {"code": "agent_error", **event.data}
                 yield event.type, event.data
+        except TimeoutError:
+            outcome = "timeout"
+            message = (f"the agent (model '{self.model.name}') did not finish within {self.timeout:g}s "
+                       "(model.timeout_seconds, LAKESCOUT_MODEL__TIMEOUT_SECONDS)")  # fmt: skip
+            yield "error", {"code": "timeout", "message": message}
         except Exception as exc:
             error = as_api_error(exc)
             if error is None:
@@ -109,6 +123,13 @@ class AgentRun:
                 if kind == "answer":
                     return schemas.ChatResponse.model_validate(data)
                 if kind == "error":
-                    status = {"timeout": 504, "internal": 500}.get(data.get("code", ""), 502)
-                    raise ApiError(status, data.get("code", "agent_error"), data.get("message", "the agent failed"))
+                    raise run_error(data)
         raise ApiError(502, "agent_error", "the agent finished without an answer")
+
+
+def run_error(data: dict[str, Any]) -> ApiError:
+    """The HTTP error an agent's error event stands for: 503 with ``Retry-After`` for a model outage."""
+    code = data.get("code", "agent_error")
+    status = {"timeout": 504, "internal": 500, "model_unavailable": 503}.get(code, 502)
+    wait = {"Retry-After": str(data["retry_after"])} if data.get("retry_after") else None
+    return ApiError(status, code, data.get("message", "the agent failed"), wait)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from agent.service import AgentAnswer
+from agent.answers import AgentAnswer
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 

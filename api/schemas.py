@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from agent.service import AgentAnswer, ThreadInfo
+from agent.answers import AgentAnswer, ThreadInfo
 
 ThreadId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@\-]{1,128}$", description="A conversation thread id.")]
 
@@ -69,6 +69,14 @@ class CompletionMessage(BaseModel):
         return self.content or ""
 
 
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="text, json_object (the answer and its facts as JSON) or json_schema.")
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="OpenAI's {name, schema, strict}: properties filled from the answer's fields."
+    )
+
+
 class CompletionRequest(BaseModel):
     """OpenAI's request body; fields lakescout has no use for (temperature, max_tokens, ...) are accepted."""
 
@@ -78,6 +86,10 @@ class CompletionRequest(BaseModel):
     stream: StrictBool = False
     user: ThreadId | None = Field(
         default=None, description="Used as the thread id, in the calling key's own threads (or send X-Lakescout-Thread)."
+    )
+    response_format: ResponseFormat | None = None
+    tools: list[dict[str, Any]] | None = Field(
+        default=None, description="Refused with 400: lakescout runs its own tools; use its MCP server for yours."
     )
 
 

@@ -114,6 +114,9 @@ class ModelSettings(Section):
     temperature: float = 0.0
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_steps: int = Field(default=12, ge=2, le=100)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    """Retries of a model call that got a 429, a 5xx or no connection, with backoff that honours the
+    endpoint's ``Retry-After``; after the last one the API answers 503."""
 
 
 class SqlSettings(Section):

@@ -15,7 +15,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from catalog_ingest.settings import ConfigError
+from catalog_ingest.settings import ConfigError, Settings
 
 errors = Console(stderr=True)
 
@@ -57,9 +57,17 @@ def classify(exc: Exception) -> tuple[str, int] | None:
     return None
 
 
+def outage_of(exc: Exception, ctx: typer.Context | None) -> Exception | None:
+    """The model endpoint, a Chroma server or Postgres down or slow (``agent.outages``): its URL and setting."""
+    from agent.outages import outage
+
+    settings = ctx.find_root().obj if ctx is not None else None  # loaded there by ``settings_of``
+    return outage(exc, settings) if isinstance(settings, Settings) else None
+
+
 def reports_errors(func: F) -> F:
     """Turn known failures into one message and exit code 1 (2 for configuration); JSON when the command
-    was asked for ``--json``."""
+    was asked for ``--json``. An outage of a service the agent needs is one line too."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -68,10 +76,13 @@ def reports_errors(func: F) -> F:
         except typer.Exit:
             raise
         except Exception as exc:
+            as_json = bool(kwargs.get("as_json"))
+            if (down := outage_of(exc, kwargs.get("ctx"))) is not None:
+                fail(str(down), 1, as_json=as_json, error_code="service_unavailable")
             known = classify(exc)
             if known is None:
                 raise
             error_code, exit_code = known
-            fail(str(exc), exit_code, as_json=bool(kwargs.get("as_json")), error_code=error_code)
+            fail(str(exc), exit_code, as_json=as_json, error_code=error_code)
 
     return wrapper  # type: ignore[return-value]

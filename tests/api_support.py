@@ -38,11 +38,11 @@ class SlowAgent:
         self.outcomes: list[str] = []
 
     async def astream(
-        self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None
+        self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None, **turn: Any
     ) -> AsyncIterator[Any]:
         outcome = "cancelled"
         try:
-            async for event in self.agent.astream(question, thread_id=thread_id, run=run, owner=owner):
+            async for event in self.agent.astream(question, thread_id=thread_id, run=run, owner=owner, **turn):
                 if event.type != "token":
                     await asyncio.sleep(self.delay)
                 yield event

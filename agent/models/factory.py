@@ -22,12 +22,15 @@ def chat_model(settings: ModelSettings) -> BaseChatModel:
     if settings.name == "offline":
         return OfflineChatModel()
     key = settings.api_key.get_secret_value() if settings.api_key else None
-    common = {"temperature": settings.temperature, "timeout": settings.timeout_seconds}
+    common = {"temperature": settings.temperature, "timeout": settings.timeout_seconds, "max_retries": settings.max_retries}
     if settings.base_url:
         from langchain_openai import ChatOpenAI
 
-        # Local servers (Ollama, vLLM) accept any key; the client still insists on one.
-        return ChatOpenAI(model=settings.name, base_url=settings.base_url, api_key=key or "not-needed", **common)
+        # Local servers (Ollama, vLLM) accept any key; the client still insists on one. ``stream_usage``: token
+        # counts arrive on streamed calls too (the graph streams whenever a caller streams).
+        return ChatOpenAI(
+            model=settings.name, base_url=settings.base_url, api_key=key or "not-needed", stream_usage=True, **common
+        )
     provider, sep, model = settings.name.partition(":")
     if not sep or not provider or not model:
         raise ConfigError(

@@ -14,7 +14,7 @@ import anyio
 from fastapi import APIRouter, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
-from agent.service import ThreadInfo
+from agent.answers import ThreadInfo
 from api import schemas
 from api.agent_run import AgentRun, unless_disconnected
 from api.auth import Principal
