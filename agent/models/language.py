@@ -1,7 +1,8 @@
-"""The offline model's vocabulary: business synonyms, time grains and periods, instructions to the assistant.
+"""Reading a question's words for the offline model: synonyms, typos, time grains and periods, instructions
+to the assistant.
 
-Generic words only: nothing here knows any catalog; table and column names come from tool results. Words
-and stems come from the one text module, `catalog_ingest.text`.
+The word lists live in `agent.models.vocabulary` (general English only); table and column names come from
+tool results. Words and stems come from the one text module, `catalog_ingest.text`.
 """
 
 from __future__ import annotations
@@ -11,45 +12,13 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from datetime import date, timedelta
 
+from agent.models.vocabulary import GRAINS, LAYERS, SYNONYMS
 from catalog_ingest.records import time_span
 from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "revenue": ("revenue", "amount", "sales", "gross", "net", "total", "price"),
-    "sales": ("sales", "revenue", "amount", "total"),
-    "spend": ("spend", "cost", "amount"),
-    "cost": ("cost", "spend", "amount", "price"),
-    "amount": ("amount", "value", "total", "price"),
-    "price": ("price", "amount", "cost"),
-    "region": ("region", "country", "area", "territory", "market"),
-    "country": ("country", "nation", "region", "market"),
-    "city": ("city", "town"),
-    "customer": ("customer", "client", "buyer", "user", "account"),
-    "user": ("user", "customer", "account", "member", "visitor"),
-    "product": ("product", "item", "sku", "article"),
-    "quantity": ("quantity", "qty", "units"),
-    "status": ("status", "state"),
-    "category": ("category", "type", "class", "segment"),
-    "channel": ("channel", "source", "medium"),
-    "refund": ("refund", "return", "chargeback"),
-    "money": ("revenue", "amount", "sales", "usd", "price", "payment"),
-    "earning": ("revenue", "amount", "sales", "income"),
-    "income": ("revenue", "amount", "income"),
-    "click": ("click", "clicks"),
-    "order": ("order", "purchase", "transaction"),
-    "event": ("event", "action", "activity"),
-    "date": ("date", "day", "time", "ts", "timestamp"),
-}
-
-GRAINS = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter",
-          "yearly": "year", "annual": "year", "annually": "year"}  # fmt: skip
 GRAIN_PHRASE = re.compile(r"\b(?:by|per|each|every|a|over)\s+(hour|day|week|month|quarter|year)s?\b")
 GRAIN_WORD = re.compile(r"\b(" + "|".join(GRAINS) + r")\b")
 ISO = r"\d{4}-\d{2}(?:-\d{2})?"
-
-
-LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
-"""Common lake layers below the curated one: among equally good tables, the most curated wins."""
 
 
 def layer_rank(table: str) -> int:
@@ -130,7 +99,7 @@ def content_words(text: str, also_drop: frozenset[str] = frozenset()) -> list[st
 
 
 def similar(a: str, b: str, cutoff: float = 0.84) -> bool:
-    """Same word up to a typo: ``refnds`` ~ ``refunds``; short words must match exactly."""
+    """Same word up to a typo: ``recieve`` ~ ``receive``; short words must match exactly."""
     if a == b:
         return True
     return min(len(a), len(b)) >= 5 and SequenceMatcher(None, a, b).ratio() >= cutoff
@@ -143,7 +112,7 @@ QUESTION_WORDS = frozenset(
 
 
 def correct_typos(text: str) -> str:
-    """Fix a misspelled question word (``wich`` -> ``which``) so intent detection sees it; others stay."""
+    """Fix a misspelled question word (``whcih`` -> ``which``) so intent detection sees it; others stay."""
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)

@@ -57,7 +57,7 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
 """An instruction naming one of these asks for a query ("return only the SQL")."""
-SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type|level)\b")
+SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type)\b")
 """A grouping or a filter: turns a row-count question into a query."""
 OPEN_QUESTION = re.compile(r"^\s*(?:which|where|is there|are there|do we|does the lake|any)\b")
 """Questions about what the lake holds that name no question type: searched for rather than declined."""
