@@ -49,6 +49,13 @@ class SourceInfo(BaseModel):
     as_of: str | None = None
 
 
+class GroundingInfo(BaseModel):
+    accounted: list[str] = Field(default_factory=list)
+    """The question's terms the answer's evidence (SQL, tool results) accounts for."""
+    unaccounted: list[str] = Field(default_factory=list)
+    """Terms it does not: the answer is partial and says so."""
+
+
 class AgentAnswer(BaseModel):
     answer: str
     sql: str | None = None
@@ -64,6 +71,11 @@ class AgentAnswer(BaseModel):
     """Rows of the executed query (``columns``, ``rows``, ``truncated``, ...) when it was run."""
     error: str | None = None
     """Set when the agent stopped without a full answer (step budget, SQL attempts, a failed run)."""
+    grounding: GroundingInfo | None = Field(
+        None,
+        description="How the question's terms are covered by the answer's evidence (SQL, tool results): any "
+        "unaccounted term makes the answer partial, and its text says so.",
+    )
 
 
 class AgentEvent(BaseModel):
@@ -275,6 +287,7 @@ class LakeAgent:
             scan_estimate=state.get("scan_estimate"),
             result=state.get("result"),
             error=self._error(state, run),
+            grounding=GroundingInfo(**state["grounding"]) if state.get("grounding") else None,
         )
 
     @staticmethod

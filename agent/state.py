@@ -34,6 +34,8 @@ class AgentState(MessagesState):
     scan_estimate: NotRequired[dict[str, Any] | None]
     result: NotRequired[dict[str, Any] | None]
     outcome: NotRequired[Outcome]
+    grounding: NotRequired[dict[str, list[str]]]
+    """The question's terms the answer's evidence accounts for (``accounted``) and does not (``unaccounted``)."""
 
 
 @dataclass

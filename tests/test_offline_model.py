@@ -50,7 +50,11 @@ def test_describe_a_table(agent):
     assert answer.as_of["sales.orders"].snapshot_id == record.current_snapshot_id
     corrected = agent.ask("describe sales.ordrs")
     assert [c.args["table"] for c in corrected.tool_calls] == ["sales.ordrs", "sales.orders"]
-    assert corrected.answer.startswith("`sales.orders` (iceberg, parquet)")
+    assert corrected.answer.startswith("There is no table `sales.ordrs`, so this is about the closest name, "
+                                       "`sales.orders`.\n\n`sales.orders` (iceberg, parquet)")
+    missing = agent.ask("how many rows does sales.shipments have?")
+    assert missing.answer.startswith("There is no table `sales.shipments` in the catalog")
+    assert "rows" not in missing.answer.partition("_Answered")[0].replace("rows does", "")
 
 
 def test_size_and_freshness(agent):

@@ -50,7 +50,9 @@ LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging":
 
 FRAME_WORDS = frozenset(
     "sql query queries select statement write draft run execute result results lake catalog name names named "
-    "show return answer need want know like see look tell info information please also just only".split()
+    "show return answer need want know like see look tell info information please also just only will shall may "
+    "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
+    "use using used they them he she his her if as".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
 

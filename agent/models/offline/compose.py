@@ -68,6 +68,15 @@ def failure(observed: ToolResult) -> str:
     return f"{error}." + (f" Did you mean {', '.join(f'`{s}`' for s in suggestions)}?" if suggestions else "")
 
 
+def compose_no_table(named: str, failed: ToolResult) -> str:
+    """A named table the catalog does not hold: said plainly, with the closest real names and no facts of theirs."""
+    closest = failed.data.get("did_you_mean") or []
+    text = f"There is no table `{named}` in the catalog, so I cannot answer about it."
+    if closest:
+        text += " The closest names are " + ", ".join(f"`{c}`" for c in closest) + "; ask again with one of them."
+    return text
+
+
 def compose_find(data: dict[str, Any], topic: list[str]) -> str:
     hits = data.get("tables", [])
     if not hits:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from difflib import SequenceMatcher
 from typing import Any
 
 from agent.models.language import period_of, related, similar
@@ -19,6 +20,7 @@ from agent.models.offline.compose import (
     compose_describe,
     compose_find,
     compose_history,
+    compose_no_table,
     compose_not_found,
     compose_partitions,
     compose_range,
@@ -32,6 +34,7 @@ from agent.models.request import parse_request
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
 from agent.models.tables import Table
 from agent.models.values import read_probe
+from agent.state import ToolResult
 from catalog_ingest.text import stem, words
 
 
@@ -48,17 +51,32 @@ class Answer:
 
 Step = list[Call] | Answer
 """Tool calls to make next, or the answer."""
+TYPO_RATIO = 0.9
+"""How alike a named table and a real one must be for the name to count as a misspelling of it."""
+
+
+def misspelled(named: str, convo: Conversation) -> tuple[ToolResult | None, str | None]:
+    """The failed lookup of a named table, and the real name it misspells (one typo away, same namespace)."""
+    failed = next((r for r in convo.results if not r.ok and r.args.get("table") == named), None)
+    suggestions = (failed.data.get("did_you_mean") or []) if failed else []
+    close = [s for s in suggestions[:1] if s.lower().rpartition(".")[0].endswith(named.lower().rpartition(".")[0])
+             and SequenceMatcher(None, named.lower(), s.lower()).ratio() >= TYPO_RATIO]  # fmt: skip
+    return failed, close[0] if close else None
+
+
+def resolve_named(named: str, convo: Conversation) -> str | Answer:
+    """A table the question names: itself, the real name it misspells, or "there is no table X"."""
+    failed, real = misspelled(named, convo)
+    if failed is None or real:
+        return real or named
+    return Answer(compose_no_table(named, failed))
 
 
 def pick_table(intent: Intent, convo: Conversation) -> str | Step:
-    """The one table a question is about: named outright (corrected by the tools' suggestion), the previous
-    answer's table for a question that only refers back ("how big is it?"), or searched."""
+    """The one table a question is about: named outright (a misspelling corrected, a table that does not exist
+    declined), the previous answer's table for a question that only refers back ("how big is it?"), or searched."""
     if intent.table:
-        failed = next((r for r in convo.results if not r.ok and r.args.get("table") == intent.table), None)
-        if failed is None:
-            return intent.table
-        suggestions = failed.data.get("did_you_mean") or []
-        return suggestions[0] if suggestions else Answer(failure(failed))
+        return resolve_named(intent.table, convo)
     if convo.previous_table and (not intent.topic or intent.kind == "column"):
         return convo.previous_table
     if not intent.topic:
@@ -143,7 +161,10 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         query = " ".join(intent.topic) or convo.question
         return [Call("search_tables", {"query": query, "k": 5})]
     found = search.data.get("tables", [])
-    named = intent.tables or ([convo.previous_table] if convo.previous_table and not intent.topic else [])
+    resolved = [resolve_named(t, convo) for t in intent.tables]
+    if declined := next((r for r in resolved if isinstance(r, Answer)), None):
+        return declined
+    named = [str(r) for r in resolved] or ([convo.previous_table] if convo.previous_table and not intent.topic else [])
     if not named and lacks_topic(intent.topic, found):
         return Answer(compose_not_found(found, intent.topic))
     hits = list(dict.fromkeys([*named, *(h["table"] for h in found)]))[: max(3, len(named))]
@@ -206,4 +227,9 @@ def plan(intent: Intent, convo: Conversation) -> Step:
         return Answer(REFUSALS[intent.kind])
     if intent.kind not in PLANS:
         return Answer(CANNOT_ANSWER)
-    return PLANS[intent.kind](intent, convo)
+    step = PLANS[intent.kind](intent, convo)
+    corrected = [(t, real) for t in intent.tables if (real := misspelled(t, convo)[1])]
+    if isinstance(step, Answer) and corrected:
+        said = "; ".join(f"there is no table `{t}`, so this is about the closest name, `{real}`" for t, real in corrected)
+        return Answer(f"{said[0].upper()}{said[1:]}.\n\n{step.text}")
+    return step
