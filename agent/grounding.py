@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
+from humanize import apnumber
 from sqlglot import exp
 
 from agent.models.language import related, similar, split_instructions
@@ -98,6 +99,8 @@ def sql_evidence(sql: str, result: dict[str, Any] | None) -> set[str]:
         found |= phrase_words(AGGREGATE_WORDS["group"])
     if tree.find(exp.Order) or tree.find(exp.Limit):
         found |= phrase_words(AGGREGATE_WORDS["order"])
+    if (limit := tree.find(exp.Limit)) and isinstance(limit.expression, exp.Literal):
+        found.add(apnumber(int(limit.expression.this)))
     if dated or any(tree.find(kind) for kind in TIME_FUNCTIONS):
         found |= {stem(w) for w in PERIOD_WORDS}
     for column in (result or {}).get("columns", []):
@@ -114,9 +117,11 @@ def listed(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
 def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: set[str]) -> set[str]:
     """What one non-SQL tool result covers: the names and values it returned and the kind of facts it gives."""
     found = phrase_words(TOOL_WORDS.get(name, ""))
-    for value in args.values():
+    for key, value in args.items():
         if isinstance(value, str):
             found |= name_words(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            found |= name_words(key) | {apnumber(value)}
     if name == "search_tables":
         for hit in data.get("tables", []):
             if hit["table"] in cited:

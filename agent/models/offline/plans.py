@@ -28,6 +28,7 @@ from agent.models.offline.compose import (
     compose_stats,
     failure,
 )
+from agent.models.offline.catalog import compose_listing, list_args
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import Intent
 from agent.models.request import parse_request
@@ -211,7 +212,16 @@ def check_sql(sql: str, convo: Conversation, probe: str | None = None) -> list[C
     return None
 
 
+def plan_catalog(intent: Intent, convo: Conversation) -> Step:
+    """Rankings and listings of the whole catalog: one ``list_tables`` call with the question's measure and filters."""
+    observed = convo.result("list_tables")
+    if observed is None:
+        return [Call("list_tables", list_args(convo.question))]
+    return Answer(compose_listing(observed, convo.question))
+
+
 PLANS: dict[str, Callable[[Intent, Conversation], Step]] = dict(
+    catalog=plan_catalog,
     find=plan_find,
     column=single_table("describe_table", compose_column),
     describe=single_table("describe_table", compose_describe),
