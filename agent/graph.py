@@ -12,6 +12,7 @@ the model: an answer with question terms its evidence does not account for is la
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -24,7 +25,7 @@ from langgraph.types import Checkpointer
 from agent.context import AgentContext
 from agent.grounding import declines, ground, partial_label
 from agent.prompts import load_prompt
-from agent.state import RUN_REQUESTED, AgentState, TurnFacts, turn_facts
+from agent.state import RUN_REQUESTED, TODAY, AgentState, TurnFacts, turn_facts
 from agent.tools import TOOLS, human_bytes, tool_error_text
 
 
@@ -39,8 +40,12 @@ def build_graph(model: BaseChatModel, checkpointer: Checkpointer = None) -> Any:
         if facts.steps >= runtime.context.settings.model.max_steps:
             return {"messages": [AIMessage(budget_text(facts, runtime.context))], "outcome": "step_budget", **tracked}
         run = bool(state.get("run"))
-        system = load_prompt("system") + ("\n\n" + load_prompt("run") if run else "")
-        response = bound.invoke([SystemMessage(system), *state["messages"]], {"metadata": {RUN_REQUESTED: run}})
+        settings = runtime.context.settings
+        today = settings.today()
+        system = load_prompt("system") + "\n\n" + today_line(today, settings.timezone)
+        system += ("\n\n" + load_prompt("run")) if run else ""
+        metadata = {RUN_REQUESTED: run, TODAY: today.isoformat()}
+        response = bound.invoke([SystemMessage(system), *state["messages"]], {"metadata": metadata})
         return {"messages": [response], "outcome": "answered", **tracked, "steps": facts.steps + 1}
 
     builder = StateGraph(AgentState, context_schema=AgentContext)
@@ -54,6 +59,12 @@ def build_graph(model: BaseChatModel, checkpointer: Checkpointer = None) -> Any:
     builder.add_edge("ground", "finalize")
     builder.add_edge("finalize", END)
     return builder.compile(checkpointer=checkpointer, name="lakescout")
+
+
+def today_line(today: date, timezone: str) -> str:
+    """What the model is told about the date: relative dates count from today, not from the newest data."""
+    return (f"Today is {today:%A} {today.isoformat()} ({timezone}). Count relative dates from today: \"yesterday\" is "
+            f"{today - timedelta(days=1)}, \"last month\" the previous calendar month; state the dates you took.")
 
 
 def recursion_limit(max_steps: int) -> int:

@@ -118,6 +118,8 @@ def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: 
     """What one non-SQL tool result covers: the names and values it returned and the kind of facts it gives."""
     found = phrase_words(TOOL_WORDS.get(name, ""))
     for key, value in args.items():
+        if key == "query":  # what was searched for is not evidence that it was found
+            continue
         if isinstance(value, str):
             found |= name_words(value)
         elif isinstance(value, int) and not isinstance(value, bool):

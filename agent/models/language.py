@@ -160,39 +160,58 @@ def iso_period(text: str) -> tuple[date, date]:
     return time_span(text).days()
 
 
-RELATIVE_UNITS = {"day": 1, "week": 7}
+def month_start(day: date, back: int = 0) -> date:
+    """The first day of ``day``'s month, ``back`` calendar months earlier."""
+    months = day.year * 12 + day.month - 1 - back
+    return date(months // 12, months % 12 + 1, 1)
 
 
-def period_of(text: str, anchor: date) -> Period | None:
-    """A time range in the question; relative ones (``last week``) end at ``anchor``."""
+def period_of(text: str, today: date) -> Period | None:
+    """A time range in the question. Relative ones count from ``today`` (in the configured time zone):
+    "last month" is the previous calendar month, "last week" the previous Monday-to-Sunday week, "the last 3
+    days" the three days ending today; the label states the dates."""
     text = text.lower()
     if match := re.search(rf"\b(?:between|from)\s+({ISO})\s+(?:and|to|until)\s+({ISO})\b", text):
         start, end = iso_period(match.group(1))[0], iso_period(match.group(2))[1]
         return Period(start, end, f"{start} to {end}", relative=False)
     if match := re.search(rf"\bsince\s+({ISO})\b", text):
         start = iso_period(match.group(1))[0]
-        return Period(start, anchor, f"since {start}", relative=True)
+        return Period(start, today, f"since {start} (to today, {today})", relative=True)
     if match := re.search(rf"\b({ISO})\b", text):
         start, end = iso_period(match.group(1))
         return Period(start, end, match.group(1), relative=False)
     if match := re.search(r"\b(?:last|past|previous)\s+(\d+)\s+(day|week|month)s?\b", text):
         count, unit = int(match.group(1)), match.group(2)
-        days = count * RELATIVE_UNITS[unit] if unit in RELATIVE_UNITS else count * 30
-        return relative(anchor, days, f"the last {count} {unit}s")
-    if match := re.search(r"\b(?:last|past|previous)\s+(day|week|month|year)\b", text):
-        days = {"day": 1, "week": 7, "month": 30, "year": 365}[match.group(1)]
-        return relative(anchor, days, f"last {match.group(1)}")
-    if re.search(r"\b(?:this|current)\s+month\b", text):
-        start = anchor.replace(day=1)
-        return Period(start, anchor, f"this month ({start:%Y-%m})", relative=True)
+        if unit == "month":
+            back = month_start(today, count)
+            start = back.replace(day=min(today.day, 28)) + timedelta(days=1)
+        else:
+            start = today - timedelta(days=count * (7 if unit == "week" else 1) - 1)
+        return span(start, today, f"the last {count} {unit}s")
+    if match := re.search(r"\b(?:last|previous)\s+(week|month|year)\b", text):
+        unit = match.group(1)
+        if unit == "week":
+            start = today - timedelta(days=today.weekday() + 7)
+            return span(start, start + timedelta(days=6), "last week")
+        if unit == "month":
+            start = month_start(today, 1)
+            return span(start, month_start(today) - timedelta(days=1), f"last month ({start:%Y-%m})")
+        return span(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), f"last year ({today.year - 1})")
+    if match := re.search(r"\bpast\s+(week|month|year)\b", text):
+        days = {"week": 7, "month": 30, "year": 365}[match.group(1)]
+        return span(today - timedelta(days=days - 1), today, f"the past {match.group(1)}")
+    if match := re.search(r"\b(?:this|current)\s+(week|month|year)\b", text):
+        unit = match.group(1)
+        start = {"week": today - timedelta(days=today.weekday()), "month": today.replace(day=1),
+                 "year": date(today.year, 1, 1)}[unit]  # fmt: skip
+        return span(start, today, f"this {unit}")
     if re.search(r"\byesterday\b", text):
-        day = anchor - timedelta(days=1)
+        day = today - timedelta(days=1)
         return Period(day, day, f"yesterday ({day})", relative=True)
     if re.search(r"\btoday\b", text):
-        return Period(anchor, anchor, f"today ({anchor})", relative=True)
+        return Period(today, today, f"today ({today})", relative=True)
     return None
 
 
-def relative(anchor: date, days: int, label: str) -> Period:
-    start = anchor - timedelta(days=days - 1)
-    return Period(start, anchor, f"{label} (the {days} days {start} to {anchor})", relative=True)
+def span(start: date, end: date, label: str) -> Period:
+    return Period(start, end, f"{label}: {start} to {end}" if start != end else f"{label}: {start}", relative=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
-from agent.models.language import content_words, correct_typos, split_instructions
+from agent.models.language import content_words, correct_typos, period_of, split_instructions
 from agent.models.request import topic_words
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
@@ -108,6 +109,10 @@ def detect_intent(question: str) -> Intent:
     kind = "refuse-" + unsafe if unsafe else next((k for k, pattern in INTENTS if pattern.search(text)), "unknown")
     if not unsafe and not tables and CATALOG_QUESTION.search(text):
         kind = "catalog"
+    if kind == "stats" and re.search(r"\b(?:rows|records|files)\b", text) and period_of(text, date.today()):
+        kind = "partitions"  # rows in a period: the partitions of that period hold the count
+    if kind == "find" and tables:  # "is there a partition for yesterday in a.b?" asks about a.b, not for a table
+        kind = next((k for k, pattern in INTENTS if k != "find" and pattern.search(text)), "describe")
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
     if kind == "stats" and SQL_SHAPE.search(text) and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -78,7 +77,7 @@ def pick_table(intent: Intent, convo: Conversation) -> str | Step:
     declined), the previous answer's table for a question that only refers back ("how big is it?"), or searched."""
     if intent.table:
         return resolve_named(intent.table, convo)
-    if convo.previous_table and (not intent.topic or intent.kind == "column"):
+    if convo.previous_table and convo.refers_back and (not intent.topic or intent.kind == "column"):
         return convo.previous_table
     if not intent.topic:
         return Answer("Which table do you mean? Name it (for example `namespace.table`) or say what it holds.")
@@ -141,18 +140,13 @@ def plan_partitions(intent: Intent, convo: Conversation) -> Step:
         return [Call("list_partitions", {"table": table, "filter": None, "limit": 5})]
     if not overview.ok:
         return Answer(failure(overview))
-    latest = overview.data.get("latest")
-    anchor = min(convo.today, datetime.fromisoformat(latest).date()) if latest else convo.today
-    period = period_of(convo.question, anchor)
+    period = period_of(convo.question, convo.today)
     if period is None or overview.data.get("partitioning") == "not partitioned":
         return Answer(compose_partitions(overview.data, convo.question))
     ranged = convo.result("list_partitions", table=table, filter=period.filter())
     if ranged is None:
         return [Call("list_partitions", {"table": table, "filter": period.filter(), "limit": 50})]
-    note = ""
-    if period.relative and anchor != convo.today:
-        note = f" Relative dates are counted back from the latest partition ({anchor}), not from today."
-    return Answer(compose_range(ranged.data, period.label, note) if ranged.ok else failure(ranged))
+    return Answer(compose_range(ranged.data, period.label, overview.data) if ranged.ok else failure(ranged))
 
 
 def plan_sql(intent: Intent, convo: Conversation) -> Step:
@@ -165,7 +159,8 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     resolved = [resolve_named(t, convo) for t in intent.tables]
     if declined := next((r for r in resolved if isinstance(r, Answer)), None):
         return declined
-    named = [str(r) for r in resolved] or ([convo.previous_table] if convo.previous_table and not intent.topic else [])
+    previous = [convo.previous_table] if convo.previous_table and convo.refers_back and not intent.topic else []
+    named = [str(r) for r in resolved] or previous
     if not named and lacks_topic(intent.topic, found):
         return Answer(compose_not_found(found, intent.topic))
     hits = list(dict.fromkeys([*named, *(h["table"] for h in found)]))[: max(3, len(named))]
