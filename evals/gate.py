@@ -87,7 +87,8 @@ def write_thresholds(thresholds: Thresholds, path: Path, model: str) -> None:
     header = (
         f"# Quality gate for the '{SUBSET}' subset (cases with `gate: true`), model '{model}'.\n"
         f"# Each value is the measured score minus the margin; `python -m evals.gate --update` re-measures,\n"
-        f"# raising values freely and lowering them only with --allow-lower.\n"
+        f"# raising values freely and lowering them only with --allow-lower; wrong_confident (wrong answers stated as\n"
+        f"# fact) fails the gate on any increase.\n"
     )
     path.write_text(header + yaml.safe_dump(thresholds.model_dump(), sort_keys=False))
 

@@ -3,7 +3,7 @@ make it a labelled partial answer, in its text and in the ``grounding`` field.""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from agent_lake import make_context
@@ -97,3 +97,12 @@ def test_typos_and_synonyms_count_as_accounted(ctx):
 def test_the_api_answer_documents_grounding():
     field = ChatResponse.model_json_schema()["properties"]["grounding"]
     assert "partial" in field["description"]
+
+
+def test_every_model_is_told_today_in_the_configured_time_zone(tmp_path):
+    from agent.graph import today_line
+
+    ctx = make_context(tmp_path, timezone="Pacific/Kiritimati")
+    assert ctx.settings.today() >= date.today() - timedelta(days=1)
+    line = today_line(date(2026, 12, 2), "Pacific/Kiritimati")
+    assert line.startswith("Today is Wednesday 2026-12-02 (Pacific/Kiritimati).") and "2026-12-01" in line

@@ -239,7 +239,7 @@ def compose_range(d: dict[str, Any], label: str, overview: dict[str, Any]) -> st
     newest = (overview.get("partitions") or [{}])[0].get("partition")
     latest = f" The newest partition is `{newest}`" + (f" ({overview['latest'][:10]})." if overview.get("latest") else ".")
     if not d.get("matched"):
-        return f"No: `{d['table']}` has no partition for {label}." + (latest if newest else "")
+        return f"`{d['table']}` has no partition for {label}." + (latest if newest else "")
     total = [counted(d.get("matched_rows"), "row"), counted(d.get("matched_files"), "file"), d.get("matched_size")]
     lines = [f"`{d['table']}` has {counted(d['matched'], 'partition')} for {label} ({', '.join(t for t in total if t)})."]
     lines += [partition_line(p) for p in d.get("partitions", [])]

@@ -77,8 +77,8 @@ def pick_table(intent: Intent, convo: Conversation) -> str | Step:
     declined), the previous answer's table for a question that only refers back ("how big is it?"), or searched."""
     if intent.table:
         return resolve_named(intent.table, convo)
-    if convo.previous_table and convo.refers_back and (not intent.topic or intent.kind == "column"):
-        return convo.previous_table
+    if convo.previous_table and (not intent.topic or (convo.refers_back and intent.kind == "column")):
+        return convo.previous_table  # "what was the last operation?" has nothing of its own to be about
     if not intent.topic:
         return Answer("Which table do you mean? Name it (for example `namespace.table`) or say what it holds.")
     search = convo.result("search_tables")
@@ -159,7 +159,7 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     resolved = [resolve_named(t, convo) for t in intent.tables]
     if declined := next((r for r in resolved if isinstance(r, Answer)), None):
         return declined
-    previous = [convo.previous_table] if convo.previous_table and convo.refers_back and not intent.topic else []
+    previous = [convo.previous_table] if convo.previous_table and not intent.topic else []
     named = [str(r) for r in resolved] or previous
     if not named and lacks_topic(intent.topic, found):
         return Answer(compose_not_found(found, intent.topic))
