@@ -317,3 +317,13 @@ def test_instruction_clauses_are_only_about_the_answer():
         "Draft a SQL query for: refunds by region.", ["Validate it", "and return the SQL"])  # fmt: skip
     for question in ("show returns by region", "return rate by region", "show it by month", "check that the status column exists"):
         assert split_instructions(question) == (question, []), question
+
+
+def test_a_new_question_in_a_thread_inherits_only_what_it_refers_to(agent):
+    first = agent.ask("describe sales.orders")
+    off_topic = agent.ask("what is the weather like in Paris?", thread_id=first.thread_id)
+    assert "sales.orders" not in off_topic.answer and off_topic.answer.startswith("I cannot answer that")
+    assert off_topic.tool_calls == [] and off_topic.grounding.unaccounted == ["weather", "paris"]
+    again = agent.ask("describe sales.orders")
+    referring = agent.ask("and how many partitions does it have?", thread_id=again.thread_id)
+    assert referring.answer.startswith("`sales.orders` is partitioned by day of order_ts")
