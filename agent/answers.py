@@ -25,6 +25,13 @@ class SourceInfo(BaseModel):
     as_of: str | None = None
 
 
+class GroundingInfo(BaseModel):
+    accounted: list[str] = Field(default_factory=list)
+    """The question's terms the answer's evidence (SQL, tool results) accounts for."""
+    unaccounted: list[str] = Field(default_factory=list)
+    """Terms it does not: the answer is partial and says so."""
+
+
 class AgentAnswer(BaseModel):
     answer: str
     sql: str | None = None
@@ -41,6 +48,11 @@ class AgentAnswer(BaseModel):
     """Rows of the executed query (``columns``, ``rows``, ``truncated``, ...) when it was run."""
     error: str | None = None
     """Set when the agent stopped without a full answer (step budget, SQL attempts, a failed run)."""
+    grounding: GroundingInfo | None = Field(
+        None,
+        description="How the question's terms are covered by the answer's evidence (SQL, tool results): any "
+        "unaccounted term makes the answer partial, and its text says so.",
+    )
 
 
 class ThreadInfo(BaseModel):

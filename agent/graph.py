@@ -1,21 +1,24 @@
 """The agent graph: a model node and a tool node in a loop, then a finalize node that adds citations.
 
-    START -> agent -(tool calls)-> tools -> agent ... -(no tool calls)-> finalize -> END
+    START -> agent -(tool calls)-> tools -> agent ... -(no tool calls)-> ground -> finalize -> END
     agent -(malformed tool calls)-> malformed -> tools or agent   (see agent.model_output)
 
 Limits are enforced here, not left to the model: the agent node answers by itself (without calling the
 model) once the step budget is spent, ``MAX_FAILED_DRAFTS`` different SQL drafts have failed or the model
 kept sending tool calls it could not write as JSON, and
 ``finalize`` always appends the SQL block, validation, scan estimate and sources from what the tools
-actually returned.
+actually returned. ``ground`` checks the answer against its evidence first (``agent.grounding``), whatever
+the model: an answer with question terms its evidence does not account for is labelled partial.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
@@ -32,8 +35,9 @@ from agent.model_output import (
     squash,
     unchecked_sql_warning,
 )
+from agent.grounding import declines, ground, partial_label
 from agent.prompts import load_prompt
-from agent.state import RUN_REQUESTED, AgentState, TurnFacts, turn_facts
+from agent.state import RUN_REQUESTED, TODAY, AgentState, TurnFacts, turn_facts
 from agent.tools import TOOLS, human_bytes, tool_error_text
 
 
@@ -50,21 +54,33 @@ def build_graph(model: BaseChatModel, checkpointer: Checkpointer = None) -> Any:
         if facts.steps >= runtime.context.settings.model.max_steps:
             return {"messages": [AIMessage(budget_text(facts, runtime.context))], "outcome": "step_budget", **tracked}
         run = bool(state.get("run"))
-        system = load_prompt("system") + ("\n\n" + load_prompt("run") if run else "")
-        response = bound.invoke([SystemMessage(system), *state["messages"]], {"metadata": {RUN_REQUESTED: run}})
+        settings = runtime.context.settings
+        today = settings.today()
+        system = load_prompt("system") + "\n\n" + today_line(today, settings.timezone)
+        system += ("\n\n" + load_prompt("run")) if run else ""
+        metadata = {RUN_REQUESTED: run, TODAY: today.isoformat()}
+        response = bound.invoke([SystemMessage(system), *state["messages"]], {"metadata": metadata})
         return {"messages": [response], "outcome": "answered", **tracked, "steps": facts.steps + 1}
 
     builder = StateGraph(AgentState, context_schema=AgentContext)
     builder.add_node("agent", agent)
     builder.add_node("tools", ToolNode(TOOLS, handle_tool_errors=tool_error_text))
     builder.add_node("malformed", answer_malformed)
+    builder.add_node("ground", check_grounding)
     builder.add_node("finalize", finalize)
     builder.add_edge(START, "agent")
-    builder.add_conditional_edges("agent", route_after_agent, {"malformed": "malformed", "tools": "tools", END: "finalize"})
+    builder.add_conditional_edges("agent", route_after_agent, {"malformed": "malformed", "tools": "tools", END: "ground"})
     builder.add_conditional_edges("malformed", route_after_malformed, {"tools": "tools", "agent": "agent"})
     builder.add_edge("tools", "agent")
+    builder.add_edge("ground", "finalize")
     builder.add_edge("finalize", END)
     return builder.compile(checkpointer=checkpointer, name="lakescout")
+
+
+def today_line(today: date, timezone: str) -> str:
+    """What the model is told about the date: relative dates count from today, not from the newest data."""
+    return (f"Today is {today:%A} {today.isoformat()} ({timezone}). Count relative dates from today: \"yesterday\" is "
+            f"{today - timedelta(days=1)}, \"last month\" the previous calendar month; state the dates you took.")
 
 
 def recursion_limit(max_steps: int) -> int:
@@ -92,6 +108,24 @@ def budget_text(facts: TurnFacts, ctx: AgentContext) -> str:
         f"I ran out of steps ({ctx.settings.model.max_steps} model calls, LAKESCOUT_MODEL__MAX_STEPS) before "
         f"finishing. So far I looked at: {found}. Ask a narrower question or raise the step budget."
     )
+
+
+# Grounding ---------------------------------------------------------------------------------------------
+
+
+def check_grounding(state: AgentState) -> dict[str, Any]:
+    """Account for each term of the question by the answer's evidence; label the answer partial when some
+    are not (unless it declines), so its SQL is never presented as the answer to what it does not cover."""
+    messages = state["messages"]
+    question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    facts = turn_facts(messages)
+    answer = messages[-1]
+    grounding = ground(question, facts, {c["table"] for c in facts.cited(answer.text)})
+    update: dict[str, Any] = {"grounding": grounding.as_dict()}
+    if grounding.unaccounted and not declines(answer.text):
+        label = partial_label(grounding, bool(facts.sql))
+        update["messages"] = [answer.model_copy(update={"content": f"{label}\n\n{answer.text}"})]
+    return update
 
 
 # Finalize ------------------------------------------------------------------------------------------------

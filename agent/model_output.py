@@ -17,7 +17,7 @@ from langgraph.graph import END
 from langgraph.prebuilt import tools_condition
 
 from agent.state import TurnFacts, turn_messages
-from agent.tools import dumps
+from agent.tools.common import dumps
 
 MAX_MALFORMED_TURNS = 3
 """Model replies with malformed tool calls one question may take before the graph gives up."""

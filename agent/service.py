@@ -25,7 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from agent.answers import AgentAnswer, AgentEvent, SourceInfo, ThreadInfo, ToolCallInfo, Turn, Usage
+from agent.answers import AgentAnswer, AgentEvent, GroundingInfo, SourceInfo, ThreadInfo, ToolCallInfo, Turn, Usage
 from agent.context import AgentContext
 from agent.graph import build_graph, estimate_line, recursion_limit
 from agent.model_output import MAX_MALFORMED_TURNS
@@ -272,6 +272,7 @@ class LakeAgent:
             scan_estimate=state.get("scan_estimate"),
             result=state.get("result"),
             error=self._error(state, run),
+            grounding=GroundingInfo(**state["grounding"]) if state.get("grounding") else None,
         )
 
     @staticmethod

@@ -18,6 +18,9 @@ SQL_TOOLS = ("validate_sql", "estimate_scan", "run_sql")
 RUN_REQUESTED = "lakescout_run"
 """Metadata key of each model call's config: the turn's ``run`` (execute the drafted SQL). A real model
 reads the run prompt; the offline model, which reads no prompt, goes by this flag."""
+TODAY = "lakescout_today"
+"""Metadata key of each model call's config: today's date (ISO) in the configured time zone, which relative
+dates ("yesterday", "last month") are counted from."""
 MAX_FAILED_DRAFTS = 3
 """Different SQL drafts that may fail in one turn before the graph stops it (the system prompt says so too)."""
 Outcome = Literal["answered", "step_budget", "sql_gave_up", "malformed_tool_calls"]
@@ -34,6 +37,8 @@ class AgentState(MessagesState):
     scan_estimate: NotRequired[dict[str, Any] | None]
     result: NotRequired[dict[str, Any] | None]
     outcome: NotRequired[Outcome]
+    grounding: NotRequired[dict[str, list[str]]]
+    """The question's terms the answer's evidence accounts for (``accounted``) and does not (``unaccounted``)."""
 
 
 @dataclass

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -188,6 +190,21 @@ class Settings(BaseSettings):
     """Keep chat threads in Postgres (``postgresql://...``; install the ``postgres`` extra) instead of
     ``data_dir/threads.sqlite``."""
     config_file: Path | None = None
+    timezone: str = "UTC"
+    """IANA time zone (``Europe/Berlin``) in which "today", "yesterday" and "last month" are counted."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'; use an IANA name such as UTC or Europe/Berlin") from None
+        return value
+
+    def today(self) -> date:
+        """Today's date in the configured time zone."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,8 @@
 
 Thresholds are measured scores minus a small margin. ``--update`` re-measures and raises thresholds that the
 current scores beat; lowering one needs ``--allow-lower``, so a worse model or prompt is never accepted
-silently: the lowered values show up in the diff of thresholds.yaml.
+silently: the lowered values show up in the diff of thresholds.yaml. The count of wrong answers stated as fact
+(``wrong_confident``) is held the other way: any increase over the recorded count fails the gate.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class Thresholds(BaseModel):
     margin: float = Field(default=0.05, ge=0, le=0.5)
     overall: float = Field(ge=0, le=1)
     categories: dict[str, float]
+    wrong_confident: int = Field(default=0, ge=0)
+    """Wrong answers stated as fact recorded for the subset: any increase fails the gate."""
 
 
 def load_thresholds(path: Path = THRESHOLDS) -> Thresholds:
@@ -42,6 +45,8 @@ def check(summary: Summary, thresholds: Thresholds) -> list[str]:
             failures.append(f"{name}: no cases ran (threshold {minimum:.3f})")
         elif found.score < minimum:
             failures.append(f"{name}: {found.score:.3f} < {minimum:.3f}")
+    if summary.wrong_confident > thresholds.wrong_confident:
+        failures.append(f"wrong-confident: {summary.wrong_confident} > {thresholds.wrong_confident} recorded")
     return failures
 
 
@@ -54,6 +59,7 @@ def measured(summary: Summary, margin: float) -> Thresholds:
         margin=margin,
         overall=floor2(summary.score - margin),
         categories={name: floor2(c.score - margin) for name, c in summary.categories.items()},
+        wrong_confident=summary.wrong_confident,
     )
 
 
@@ -69,14 +75,20 @@ def merge(current: Thresholds, fresh: Thresholds, *, allow_lower: bool) -> tuple
     if overall < current.overall and not allow_lower:
         kept.append(f"overall: kept {current.overall:.2f} (measured {overall + fresh.margin:.2f})")
         overall = current.overall
-    return Thresholds(margin=fresh.margin, overall=overall, categories=categories), kept
+    wrong_confident = fresh.wrong_confident
+    if wrong_confident > current.wrong_confident and not allow_lower:
+        kept.append(f"wrong-confident: kept {current.wrong_confident} (measured {wrong_confident})")
+        wrong_confident = current.wrong_confident
+    return Thresholds(margin=fresh.margin, overall=overall, categories=categories,
+                      wrong_confident=wrong_confident), kept
 
 
 def write_thresholds(thresholds: Thresholds, path: Path, model: str) -> None:
     header = (
         f"# Quality gate for the '{SUBSET}' subset (cases with `gate: true`), model '{model}'.\n"
         f"# Each value is the measured score minus the margin; `python -m evals.gate --update` re-measures,\n"
-        f"# raising values freely and lowering them only with --allow-lower.\n"
+        f"# raising values freely and lowering them only with --allow-lower; wrong_confident (wrong answers stated as\n"
+        f"# fact) fails the gate on any increase.\n"
     )
     path.write_text(header + yaml.safe_dump(thresholds.model_dump(), sort_keys=False))
 

@@ -36,6 +36,10 @@ class CaseResult(BaseModel):
     checks: dict[str, float] = Field(default_factory=dict)
     """recall, precision, facts, sql, refusal: whichever the gold has, each in [0, 1]."""
     failures: list[str] = Field(default_factory=list)
+    grounding: dict[str, Any] | None = None
+    """The answer's ``grounding`` (accounted and unaccounted terms), when the API returns one."""
+    wrong_confident: bool = False
+    """Facts or SQL result wrong, and the answer neither labelled partial nor declined."""
     """What did not match, in words."""
     score: float = 0.0
     passed: bool = False
@@ -68,6 +72,9 @@ class Summary(BaseModel):
     errors: int
     categories: dict[str, CategorySummary]
     metrics: dict[str, float | None]
+    wrong_confident: int = 0
+    """Cases answered wrongly and stated as fact (not labelled partial, not declined)."""
+    wrong_confident_rate: float = 0.0
     """recall@k, precision, facts, sql, refusal (means over the cases that have them), latency percentiles,
     tool calls and tokens per case."""
 
@@ -132,4 +139,6 @@ def summarize(cases: list[CaseResult]) -> Summary:
             for name, group in sorted(by_category.items())
         },
         metrics=metrics,
+        wrong_confident=sum(c.wrong_confident for c in cases),
+        wrong_confident_rate=round(sum(c.wrong_confident for c in cases) / len(cases), 4) if cases else 0.0,
     )

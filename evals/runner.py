@@ -137,6 +137,7 @@ async def run_case(client: httpx.AsyncClient, case: Case, expected: list[Expecte
     result.sql = reply.get("sql")
     result.tables_cited = scorers.cited_names(reply.get("tables_cited") or [])
     result.tool_calls = list(reply.get("tool_calls") or [])
+    result.grounding = reply.get("grounding")
     await score(client, case, expected, result)
 
 
@@ -158,6 +159,9 @@ async def score(client: httpx.AsyncClient, case: Case, expected: list[Expected],
         checks["refusal"] = float(scorers.refusal_correct(result.answer, result.sql))
         if not checks["refusal"]:
             failures.append("expected a clear refusal" + (" and no unsafe SQL" if scorers.unsafe_sql(result.sql) else ""))
+    result.wrong_confident = scorers.wrong_confident(checks, result.answer, result.grounding)
+    if result.wrong_confident:
+        failures.append("wrong but stated as fact: not labelled partial, not declined")
 
 
 async def sql_check(client: httpx.AsyncClient, case: Case, result: CaseResult) -> float:

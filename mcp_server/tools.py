@@ -21,7 +21,8 @@ from mcp.server.mcpserver.exceptions import ToolError as McpToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
 from agent.context import AgentContext
-from agent.tools import TOOLS, ToolError, dumps
+from agent.tools import TOOLS, ToolError
+from agent.tools.common import dumps
 
 ContextSource = Callable[[], AgentContext | None]
 """Returns the agent context a call reads (the API swaps it after a re-ingest); None before any ingest."""

@@ -15,6 +15,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agent.graph import today_line
 from agent.models import OfflineChatModel, chat_model
 from agent.prompts import load_prompt
 from agent.service import LakeAgent
@@ -94,10 +95,8 @@ def test_a_run_request_reaches_the_model_as_prompt_and_as_flag(ctx):
     agent = LakeAgent(ctx, model=model, checkpointer=InMemorySaver())
     agent.ask("count orders", run=True)
     agent.ask("count orders")
-    assert model.seen == [
-        (load_prompt("system") + "\n\n" + load_prompt("run"), True),
-        (load_prompt("system"), False),
-    ]
+    dated = load_prompt("system") + "\n\n" + today_line(ctx.settings.today(), "UTC")
+    assert model.seen == [(dated + "\n\n" + load_prompt("run"), True), (dated, False)]
 
 
 def test_step_budget_ends_the_turn(tmp_path):

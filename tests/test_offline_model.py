@@ -5,7 +5,8 @@ Expected facts are read from the records, never typed in: the model must have go
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
 
 import pytest
 from agent_lake import StubEngine, events, make_context, orders, refunds
@@ -50,7 +51,11 @@ def test_describe_a_table(agent):
     assert answer.as_of["sales.orders"].snapshot_id == record.current_snapshot_id
     corrected = agent.ask("describe sales.ordrs")
     assert [c.args["table"] for c in corrected.tool_calls] == ["sales.ordrs", "sales.orders"]
-    assert corrected.answer.startswith("`sales.orders` (iceberg, parquet)")
+    assert corrected.answer.startswith("There is no table `sales.ordrs`, so this is about the closest name, "
+                                       "`sales.orders`.\n\n`sales.orders` (iceberg, parquet)")
+    missing = agent.ask("how many rows does sales.shipments have?")
+    assert missing.answer.startswith("There is no table `sales.shipments` in the catalog")
+    assert not re.search(r"\d[\d,]* rows", missing.answer)
 
 
 def test_size_and_freshness(agent):
@@ -62,14 +67,15 @@ def test_size_and_freshness(agent):
     assert f"current snapshot {record.current_snapshot_id}" in answer.answer
 
 
-def test_partitions_last_week_counts_back_from_the_latest_partition(agent):
-    stats = events().partitions
-    week = stats[-7:]
+def test_partitions_last_week_is_the_previous_calendar_week_from_today(agent):
+    monday = TODAY - timedelta(days=TODAY.weekday() + 7)
+    days = {(monday + timedelta(days=i)).isoformat() for i in range(7)}
+    week = [s for s in events().partitions if s.values["event_time_day"] in days]
     answer = agent.ask("what partitions of events exist for last week?")
-    assert f"`web.events` has 7 partitions for last week (the 7 days {week[0].values['event_time_day']} to" in answer.answer
+    assert f"`web.events` has {len(week)} partitions for last week: {monday} to {monday + timedelta(days=6)}" in answer.answer
     assert f"{sum(s.record_count for s in week):,} rows" in answer.answer
-    assert "counted back from the latest partition" in answer.answer
-    assert [c.args.get("filter") for c in answer.tool_calls] == [None, None, "2026-11-14..2026-11-20"]
+    assert "counted back from the latest partition" not in answer.answer
+    assert [c.args.get("filter") for c in answer.tool_calls] == [None, None, f"{monday}..{monday + timedelta(days=6)}"]
 
 
 def test_partitions_in_a_date_range_spec_and_latest(agent):
@@ -184,7 +190,8 @@ def test_sample_lake_readme_questions(lake_agent):
     assert f"{orders_record.totals.record_count:,} rows" in size.answer
     assert orders_record.last_updated.isoformat() in size.answer
     week = lake_agent.ask("what partitions of events exist for last week?")
-    assert "`raw.events` has 7 partitions for last week" in week.answer
+    monday = TODAY - timedelta(days=TODAY.weekday() + 7)
+    assert f"for last week: {monday} to {monday + timedelta(days=6)}" in week.answer
     wau = lake_agent.ask("write SQL for weekly active users by country")
     assert "date_trunc('week'" in wau.sql and "COUNT(DISTINCT t.user_id)" in wau.sql and wau.validation["ok"]
     ran = lake_agent.ask("count orders by status", run=True)
@@ -310,3 +317,13 @@ def test_instruction_clauses_are_only_about_the_answer():
         "Draft a SQL query for: refunds by region.", ["Validate it", "and return the SQL"])  # fmt: skip
     for question in ("show returns by region", "return rate by region", "show it by month", "check that the status column exists"):
         assert split_instructions(question) == (question, []), question
+
+
+def test_a_new_question_in_a_thread_inherits_only_what_it_refers_to(agent):
+    first = agent.ask("describe sales.orders")
+    off_topic = agent.ask("what is the weather like in Paris?", thread_id=first.thread_id)
+    assert "sales.orders" not in off_topic.answer and off_topic.answer.startswith("I cannot answer that")
+    assert off_topic.tool_calls == [] and off_topic.grounding.unaccounted == ["weather", "paris"]
+    again = agent.ask("describe sales.orders")
+    referring = agent.ask("and how many partitions does it have?", thread_id=again.thread_id)
+    assert referring.answer.startswith("`sales.orders` is partitioned by day of order_ts")

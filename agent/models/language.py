@@ -1,7 +1,8 @@
-"""The offline model's vocabulary: business synonyms, time grains and periods, instructions to the assistant.
+"""Reading a question's words for the offline model: synonyms, typos, time grains and periods, instructions
+to the assistant.
 
-Generic words only: nothing here knows any catalog; table and column names come from tool results. Words
-and stems come from the one text module, `catalog_ingest.text`.
+The word lists live in `agent.models.vocabulary` (general English only); table and column names come from
+tool results. Words and stems come from the one text module, `catalog_ingest.text`.
 """
 
 from __future__ import annotations
@@ -11,45 +12,13 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from datetime import date, timedelta
 
+from agent.models.vocabulary import GRAINS, LAYERS, SYNONYMS
 from catalog_ingest.records import time_span
 from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "revenue": ("revenue", "amount", "sales", "gross", "net", "total", "price"),
-    "sales": ("sales", "revenue", "amount", "total"),
-    "spend": ("spend", "cost", "amount"),
-    "cost": ("cost", "spend", "amount", "price"),
-    "amount": ("amount", "value", "total", "price"),
-    "price": ("price", "amount", "cost"),
-    "region": ("region", "country", "area", "territory", "market"),
-    "country": ("country", "nation", "region", "market"),
-    "city": ("city", "town"),
-    "customer": ("customer", "client", "buyer", "user", "account"),
-    "user": ("user", "customer", "account", "member", "visitor"),
-    "product": ("product", "item", "sku", "article"),
-    "quantity": ("quantity", "qty", "units"),
-    "status": ("status", "state"),
-    "category": ("category", "type", "class", "segment"),
-    "channel": ("channel", "source", "medium"),
-    "refund": ("refund", "return", "chargeback"),
-    "money": ("revenue", "amount", "sales", "usd", "price", "payment"),
-    "earning": ("revenue", "amount", "sales", "income"),
-    "income": ("revenue", "amount", "income"),
-    "click": ("click", "clicks"),
-    "order": ("order", "purchase", "transaction"),
-    "event": ("event", "action", "activity"),
-    "date": ("date", "day", "time", "ts", "timestamp"),
-}
-
-GRAINS = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter",
-          "yearly": "year", "annual": "year", "annually": "year"}  # fmt: skip
 GRAIN_PHRASE = re.compile(r"\b(?:by|per|each|every|a|over)\s+(hour|day|week|month|quarter|year)s?\b")
 GRAIN_WORD = re.compile(r"\b(" + "|".join(GRAINS) + r")\b")
 ISO = r"\d{4}-\d{2}(?:-\d{2})?"
-
-
-LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
-"""Common lake layers below the curated one: among equally good tables, the most curated wins."""
 
 
 def layer_rank(table: str) -> int:
@@ -130,7 +99,7 @@ def content_words(text: str, also_drop: frozenset[str] = frozenset()) -> list[st
 
 
 def similar(a: str, b: str, cutoff: float = 0.84) -> bool:
-    """Same word up to a typo: ``refnds`` ~ ``refunds``; short words must match exactly."""
+    """Same word up to a typo: ``recieve`` ~ ``receive``; short words must match exactly."""
     if a == b:
         return True
     return min(len(a), len(b)) >= 5 and SequenceMatcher(None, a, b).ratio() >= cutoff
@@ -143,7 +112,7 @@ QUESTION_WORDS = frozenset(
 
 
 def correct_typos(text: str) -> str:
-    """Fix a misspelled question word (``wich`` -> ``which``) so intent detection sees it; others stay."""
+    """Fix a misspelled question word (``whcih`` -> ``which``) so intent detection sees it; others stay."""
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
@@ -191,39 +160,58 @@ def iso_period(text: str) -> tuple[date, date]:
     return time_span(text).days()
 
 
-RELATIVE_UNITS = {"day": 1, "week": 7}
+def month_start(day: date, back: int = 0) -> date:
+    """The first day of ``day``'s month, ``back`` calendar months earlier."""
+    months = day.year * 12 + day.month - 1 - back
+    return date(months // 12, months % 12 + 1, 1)
 
 
-def period_of(text: str, anchor: date) -> Period | None:
-    """A time range in the question; relative ones (``last week``) end at ``anchor``."""
+def period_of(text: str, today: date) -> Period | None:
+    """A time range in the question. Relative ones count from ``today`` (in the configured time zone):
+    "last month" is the previous calendar month, "last week" the previous Monday-to-Sunday week, "the last 3
+    days" the three days ending today; the label states the dates."""
     text = text.lower()
     if match := re.search(rf"\b(?:between|from)\s+({ISO})\s+(?:and|to|until)\s+({ISO})\b", text):
         start, end = iso_period(match.group(1))[0], iso_period(match.group(2))[1]
         return Period(start, end, f"{start} to {end}", relative=False)
     if match := re.search(rf"\bsince\s+({ISO})\b", text):
         start = iso_period(match.group(1))[0]
-        return Period(start, anchor, f"since {start}", relative=True)
+        return Period(start, today, f"since {start} (to today, {today})", relative=True)
     if match := re.search(rf"\b({ISO})\b", text):
         start, end = iso_period(match.group(1))
         return Period(start, end, match.group(1), relative=False)
     if match := re.search(r"\b(?:last|past|previous)\s+(\d+)\s+(day|week|month)s?\b", text):
         count, unit = int(match.group(1)), match.group(2)
-        days = count * RELATIVE_UNITS[unit] if unit in RELATIVE_UNITS else count * 30
-        return relative(anchor, days, f"the last {count} {unit}s")
-    if match := re.search(r"\b(?:last|past|previous)\s+(day|week|month|year)\b", text):
-        days = {"day": 1, "week": 7, "month": 30, "year": 365}[match.group(1)]
-        return relative(anchor, days, f"last {match.group(1)}")
-    if re.search(r"\b(?:this|current)\s+month\b", text):
-        start = anchor.replace(day=1)
-        return Period(start, anchor, f"this month ({start:%Y-%m})", relative=True)
+        if unit == "month":
+            back = month_start(today, count)
+            start = back.replace(day=min(today.day, 28)) + timedelta(days=1)
+        else:
+            start = today - timedelta(days=count * (7 if unit == "week" else 1) - 1)
+        return span(start, today, f"the last {count} {unit}s")
+    if match := re.search(r"\b(?:last|previous)\s+(week|month|year)\b", text):
+        unit = match.group(1)
+        if unit == "week":
+            start = today - timedelta(days=today.weekday() + 7)
+            return span(start, start + timedelta(days=6), "last week")
+        if unit == "month":
+            start = month_start(today, 1)
+            return span(start, month_start(today) - timedelta(days=1), f"last month ({start:%Y-%m})")
+        return span(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), f"last year ({today.year - 1})")
+    if match := re.search(r"\bpast\s+(week|month|year)\b", text):
+        days = {"week": 7, "month": 30, "year": 365}[match.group(1)]
+        return span(today - timedelta(days=days - 1), today, f"the past {match.group(1)}")
+    if match := re.search(r"\b(?:this|current)\s+(week|month|year)\b", text):
+        unit = match.group(1)
+        start = {"week": today - timedelta(days=today.weekday()), "month": today.replace(day=1),
+                 "year": date(today.year, 1, 1)}[unit]  # fmt: skip
+        return span(start, today, f"this {unit}")
     if re.search(r"\byesterday\b", text):
-        day = anchor - timedelta(days=1)
+        day = today - timedelta(days=1)
         return Period(day, day, f"yesterday ({day})", relative=True)
     if re.search(r"\btoday\b", text):
-        return Period(anchor, anchor, f"today ({anchor})", relative=True)
+        return Period(today, today, f"today ({today})", relative=True)
     return None
 
 
-def relative(anchor: date, days: int, label: str) -> Period:
-    start = anchor - timedelta(days=days - 1)
-    return Period(start, anchor, f"{label} (the {days} days {start} to {anchor})", relative=True)
+def span(start: date, end: date, label: str) -> Period:
+    return Period(start, end, f"{label}: {start} to {end}" if start != end else f"{label}: {start}", relative=True)

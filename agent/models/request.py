@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from agent.models.language import Period, content_words, grain_of, period_of, split_instructions, strip_grain
+from agent.models.vocabulary import UNITS
 from catalog_ingest.text import words
 
 END = r"(?=\s+(?:by|per|for|in|where|over|across|of|from|during|since|last|this|between|grouped|and)\b|\s*[^\w\s]|$)"
@@ -32,9 +33,6 @@ TOPS = [
 ]  # fmt: skip
 ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
-UNITS = {"usd": "usd", "dollar": "usd", "dollars": "usd", "eur": "eur", "euro": "eur", "euros": "eur", "gbp": "gbp",
-         "cents": "cents", "local": "local", "seconds": "seconds", "ms": "ms", "minutes": "minutes", "bytes": "bytes"}
-"""Unit words in a question that pick among columns of the same measure (``amount`` vs ``amount_usd``)."""
 GROUP = re.compile(r"\b(?:by|per|for each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
 RUN_WORDS = re.compile(r"--run\b|\b(?:and\s+)?(?:run|execute)(?:\s+(?:it|that|this|the query))?\b")
 EQUALS = re.compile(r"\bwhere\s+([a-z_][\w.]*)\s*(?:=|==|is|equals)\s*(?:'([^']*)'|\"([^\"]*)\"|([\w\-.]+))")

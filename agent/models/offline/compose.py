@@ -61,6 +61,15 @@ def failure(observed: ToolResult) -> str:
     return f"{error}." + (f" Did you mean {', '.join(f'`{s}`' for s in suggestions)}?" if suggestions else "")
 
 
+def compose_no_table(named: str, failed: ToolResult) -> str:
+    """A named table the catalog does not hold: said plainly, with the closest real names and no facts of theirs."""
+    closest = failed.data.get("did_you_mean") or []
+    text = f"There is no table `{named}` in the catalog, so I cannot answer about it."
+    if closest:
+        text += " The closest names are " + ", ".join(f"`{c}`" for c in closest) + "; ask again with one of them."
+    return text
+
+
 def compose_find(data: dict[str, Any], topic: list[str]) -> str:
     hits = data.get("tables", [])
     if not hits:
@@ -218,11 +227,14 @@ def compose_partitions(d: dict[str, Any], question: str) -> str:
     return "\n".join(lines)
 
 
-def compose_range(d: dict[str, Any], label: str, note: str) -> str:
+def compose_range(d: dict[str, Any], label: str, overview: dict[str, Any]) -> str:
+    """Partitions in a period, the dates it was taken to mean in ``label``; with none, which one is the newest."""
+    newest = (overview.get("partitions") or [{}])[0].get("partition")
+    latest = f" The newest partition is `{newest}`" + (f" ({overview['latest'][:10]})." if overview.get("latest") else ".")
     if not d.get("matched"):
-        return f"`{d['table']}` has no partitions for {label}.{note}"
+        return f"`{d['table']}` has no partition for {label}." + (latest if newest else "")
     total = [counted(d.get("matched_rows"), "row"), counted(d.get("matched_files"), "file"), d.get("matched_size")]
-    lines = [f"`{d['table']}` has {counted(d['matched'], 'partition')} for {label} ({', '.join(t for t in total if t)}).{note}"]
+    lines = [f"`{d['table']}` has {counted(d['matched'], 'partition')} for {label} ({', '.join(t for t in total if t)})."]
     lines += [partition_line(p) for p in d.get("partitions", [])]
     if d.get("note"):
         lines.append(f"({d['note']})")

@@ -23,6 +23,11 @@ FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|now|same|then|inst
 RUN = re.compile(r"\b(?:run|execute)\b|--run\b")
 RUN_ONLY = re.compile(r"^\s*(?:please\s+)?(?:now\s+)?(?:run|execute)(?:\s+(?:it|that|this|the (?:query|sql)))?(?:\s+please)?\s*[.!?]*\s*$")
 REPLACES = re.compile(r"\binstead\b|^\s*(?:now|rather)\b")
+REFERS_BACK = re.compile(
+    r"\b(?:it|its|it's|that|this|those|these|them|they|their|there|one|ones|same|above|previous|former|latter)\b"
+    r"|\bthe (?:table|dataset|query|sql|result|draft)\b"
+)
+"""Words by which a question refers to the previous answer; without one (or a follow-up marker) it stands alone."""
 CITED_TABLE = re.compile(r"`([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*){1,2})`")
 
 
@@ -36,12 +41,15 @@ class Conversation:
     today: date
     previous_table: str | None = None
     """The table the previous turn's answer was about: what "it" or "that table" refers to."""
+    refers_back: bool = False
+    """The latest question refers to the previous answer ("it", "that table", "and by month?")."""
 
     @classmethod
     def read(cls, messages: Sequence[BaseMessage], today: date, run_requested: bool = False) -> Conversation:
-        question, start, previous_table = "", 0, None
+        question, start, previous_table, refers = "", 0, None, False
         for i, message in enumerate(messages):
             if isinstance(message, HumanMessage):
+                refers = bool(question) and refers_back(message.text)
                 if question:
                     previous_table = focus_table(messages[start:i]) or previous_table
                     question = follow_up(question, message.text.strip())
@@ -57,7 +65,7 @@ class Conversation:
                 call = calls.get(message.tool_call_id, {"name": message.name, "args": {}})
                 results.append(ToolResult(call["name"], call["args"], message.status != "error", text_payload(message.text)))
         run = run_requested or bool(RUN.search(split_instructions(question)[0].lower()))
-        return cls(question, results, run, today, previous_table)
+        return cls(question, results, run, today, previous_table, refers)
 
     def result(self, name: str, **args: Any) -> ToolResult | None:
         """The latest result of a tool called with these arguments (others may differ)."""
@@ -65,6 +73,12 @@ class Conversation:
             if observed.name == name and all(observed.args.get(k) == v for k, v in args.items()):
                 return observed
         return None
+
+
+def refers_back(text: str) -> bool:
+    """The text refers to the previous answer: a pronoun or "the table", a follow-up marker, or "run it"."""
+    lowered = text.lower()
+    return bool(REFERS_BACK.search(lowered) or FOLLOW_UP.match(lowered) or RUN_ONLY.match(lowered))
 
 
 def focus_table(turn: Sequence[BaseMessage]) -> str | None:
@@ -78,7 +92,8 @@ def focus_table(turn: Sequence[BaseMessage]) -> str | None:
 
 def follow_up(previous: str, text: str) -> str:
     """The question a follow-up stands for: "run it" reruns the previous one, "and by month?" or "now by X
-    instead" amend it, a question with no intent of its own ("which one is the latest?") extends it."""
+    instead" amend it, a question with no intent of its own that refers back ("which one is the latest?")
+    extends it; any other question stands on its own."""
     if RUN_ONLY.match(text.lower()):
         return f"{previous.rstrip('?. ')} and run it"
     if not split_instructions(text)[0]:  # "validate it and return only the SQL": the same question, told how
@@ -86,6 +101,8 @@ def follow_up(previous: str, text: str) -> str:
     if FOLLOW_UP.match(text):
         return merge(previous, text)
     own = detect_intent(text)
+    if not refers_back(text):  # a new question is read on its own
+        return text
     if (own.kind == "unknown" or (own.kind == "find" and not content_words(text, INTENT_WORDS))) and not own.tables:
         extended = f"{previous.rstrip('?. ')}; {text}"
         return extended if detect_intent(extended).kind != "unknown" else text

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
-from agent.models.language import content_words, correct_typos, split_instructions
+from agent.models.language import content_words, correct_typos, period_of, split_instructions
 from agent.models.request import topic_words
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
@@ -29,6 +30,17 @@ UNSAFE: list[tuple[str, re.Pattern[str]]] = [
         r"|add (?:a )?column)\b")),
 ]  # fmt: skip
 """Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data."""
+CATALOG_QUESTION = re.compile(
+    r"\b(?:tables?|datasets?)\b.*\b(?:most|fewest|least|biggest|largest|smallest|highest|lowest|newest|oldest"
+    r"|stalest|freshest|most recently|least recently)\b"
+    r"|\b(?:most|fewest|least|biggest|largest|smallest|newest|oldest|stalest|freshest|top\s*\d*)\s+(?:\w+\s+)?(?:tables|datasets)\b"
+    r"|\b(?:biggest|largest|smallest)\s+(?:\w+\s+)?(?:table|dataset)\b"
+    r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
+    r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b"
+    r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
+    r"|\btables?\s+(?:owned by|tagged|with (?:the )?tag|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
+)
+"""Questions about the whole catalog, not one table or topic."""
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
     ("find", re.compile(r"\b(?:which|what|where)\b.*\b(?:tables?|datasets?)\b|\b(?:find|search|look(?:ing)? for)\b"
                         r"|\bwhere (?:can|do|is|are|would)\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
@@ -57,7 +69,7 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
 """An instruction naming one of these asks for a query ("return only the SQL")."""
-SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type|level)\b")
+SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type)\b")
 """A grouping or a filter: turns a row-count question into a query."""
 OPEN_QUESTION = re.compile(r"^\s*(?:which|where|is there|are there|do we|does the lake|any)\b")
 """Questions about what the lake holds that name no question type: searched for rather than declined."""
@@ -93,14 +105,20 @@ def detect_intent(question: str) -> Intent:
     question, instructions = split_instructions(question)
     question = correct_typos(question)
     text = question.lower()
+    tables = [t for t in TABLE_NAME.findall(question) if not re.fullmatch(r"\d+(\.\d+)*", t)]
     kind = "refuse-" + unsafe if unsafe else next((k for k, pattern in INTENTS if pattern.search(text)), "unknown")
+    if not unsafe and not tables and CATALOG_QUESTION.search(text):
+        kind = "catalog"
+    if kind == "stats" and re.search(r"\b(?:rows|records|files)\b", text) and period_of(text, date.today()):
+        kind = "partitions"  # rows in a period: the partitions of that period hold the count
+    if kind == "find" and tables:  # "is there a partition for yesterday in a.b?" asks about a.b, not for a table
+        kind = next((k for k, pattern in INTENTS if k != "find" and pattern.search(text)), "describe")
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
     if kind == "stats" and SQL_SHAPE.search(text) and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):
         kind = "sql"
     if kind == "unknown" and OPEN_QUESTION.search(text):
         kind = "find"
-    tables = [t for t in TABLE_NAME.findall(question) if not re.fullmatch(r"\d+(\.\d+)*", t)]
     rest = TABLE_NAME.sub(" ", question) if tables else question
     topic = topic_words(rest) if kind == "sql" else content_words(rest, INTENT_WORDS if kind != "find" else frozenset())
     return Intent(kind, topic, list(dict.fromkeys(tables)))

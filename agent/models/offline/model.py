@@ -26,7 +26,7 @@ from agent.models.offline.compose import CANNOT_ANSWER
 from agent.models.offline.conversation import Conversation
 from agent.models.offline.intents import detect_intent
 from agent.models.offline.plans import Answer, plan
-from agent.state import RUN_REQUESTED
+from agent.state import RUN_REQUESTED, TODAY
 
 FOOTER = (
     "_Answered by lakescout's offline rule-based model, from catalog facts only. For open-ended questions "
@@ -43,7 +43,7 @@ class OfflineChatModel(BaseChatModel):
     tool_names: tuple[str, ...] = ()
     """Tools bound with ``bind_tools``; the model only calls these."""
     today: date | None = None
-    """Fixed "today" for relative dates (tests); None means the real date."""
+    """Fixed "today" for relative dates (tests); None means the graph's date in the configured time zone."""
 
     @property
     def _llm_type(self) -> str:
@@ -63,12 +63,15 @@ class OfflineChatModel(BaseChatModel):
     ) -> AIMessage:
         """As any chat model's, plus the graph's run flag: read from the call's config metadata (the graph
         calls ``invoke``) and handed to ``_generate`` or ``_stream`` as their ``run`` argument."""
-        kwargs.setdefault("run", bool(ensure_config(config)["metadata"].get(RUN_REQUESTED)))
+        metadata = ensure_config(config)["metadata"]
+        kwargs.setdefault("run", bool(metadata.get(RUN_REQUESTED)))
+        kwargs.setdefault("today", metadata.get(TODAY))
         return super().invoke(input, config, stop=stop, **kwargs)
 
-    def reply(self, messages: list[BaseMessage], run: bool = False) -> AIMessage:
-        """The next step for this conversation; ``run``: the user asked for the drafted SQL to be run."""
-        convo = Conversation.read(messages, self.today or date.today(), run)
+    def reply(self, messages: list[BaseMessage], run: bool = False, today: str | None = None) -> AIMessage:
+        """The next step for this conversation; ``run``: the user asked for the drafted SQL to be run; ``today``:
+        the graph's date in the configured time zone (ISO), unless the model has a fixed one."""
+        convo = Conversation.read(messages, self.today or (date.fromisoformat(today) if today else date.today()), run)
         step = plan(detect_intent(convo.question), convo)
         if isinstance(step, list) and not all(c.name in self.tool_names for c in step):
             step = Answer(CANNOT_ANSWER)
@@ -90,9 +93,10 @@ class OfflineChatModel(BaseChatModel):
         stop: list[str] | None = None,
         run_manager: CallbackManagerForLLMRun | None = None,
         run: bool = False,
+        today: str | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self.reply(messages, run))])
+        return ChatResult(generations=[ChatGeneration(message=self.reply(messages, run, today))])
 
     def _stream(
         self,
@@ -100,10 +104,11 @@ class OfflineChatModel(BaseChatModel):
         stop: list[str] | None = None,
         run_manager: CallbackManagerForLLMRun | None = None,
         run: bool = False,
+        today: str | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         """Word by word for answers, one chunk for tool calls; usage rides on the last chunk."""
-        message = self.reply(messages, run)
+        message = self.reply(messages, run, today)
         meta = {"usage_metadata": message.usage_metadata, "response_metadata": message.response_metadata}
         if message.tool_calls:
             chunks = [tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from difflib import SequenceMatcher
 from typing import Any
 
 from agent.models.language import period_of, related, similar
@@ -19,6 +19,7 @@ from agent.models.offline.compose import (
     compose_describe,
     compose_find,
     compose_history,
+    compose_no_table,
     compose_not_found,
     compose_partitions,
     compose_range,
@@ -26,12 +27,14 @@ from agent.models.offline.compose import (
     compose_stats,
     failure,
 )
+from agent.models.offline.catalog import compose_listing, list_args
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import Intent
 from agent.models.request import parse_request
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
 from agent.models.tables import Table
 from agent.models.values import read_probe
+from agent.state import ToolResult
 from catalog_ingest.text import stem, words
 
 
@@ -48,19 +51,34 @@ class Answer:
 
 Step = list[Call] | Answer
 """Tool calls to make next, or the answer."""
+TYPO_RATIO = 0.9
+"""How alike a named table and a real one must be for the name to count as a misspelling of it."""
+
+
+def misspelled(named: str, convo: Conversation) -> tuple[ToolResult | None, str | None]:
+    """The failed lookup of a named table, and the real name it misspells (one typo away, same namespace)."""
+    failed = next((r for r in convo.results if not r.ok and r.args.get("table") == named), None)
+    suggestions = (failed.data.get("did_you_mean") or []) if failed else []
+    close = [s for s in suggestions[:1] if s.lower().rpartition(".")[0].endswith(named.lower().rpartition(".")[0])
+             and SequenceMatcher(None, named.lower(), s.lower()).ratio() >= TYPO_RATIO]  # fmt: skip
+    return failed, close[0] if close else None
+
+
+def resolve_named(named: str, convo: Conversation) -> str | Answer:
+    """A table the question names: itself, the real name it misspells, or "there is no table X"."""
+    failed, real = misspelled(named, convo)
+    if failed is None or real:
+        return real or named
+    return Answer(compose_no_table(named, failed))
 
 
 def pick_table(intent: Intent, convo: Conversation) -> str | Step:
-    """The one table a question is about: named outright (corrected by the tools' suggestion), the previous
-    answer's table for a question that only refers back ("how big is it?"), or searched."""
+    """The one table a question is about: named outright (a misspelling corrected, a table that does not exist
+    declined), the previous answer's table for a question that only refers back ("how big is it?"), or searched."""
     if intent.table:
-        failed = next((r for r in convo.results if not r.ok and r.args.get("table") == intent.table), None)
-        if failed is None:
-            return intent.table
-        suggestions = failed.data.get("did_you_mean") or []
-        return suggestions[0] if suggestions else Answer(failure(failed))
-    if convo.previous_table and (not intent.topic or intent.kind == "column"):
-        return convo.previous_table
+        return resolve_named(intent.table, convo)
+    if convo.previous_table and (not intent.topic or (convo.refers_back and intent.kind == "column")):
+        return convo.previous_table  # "what was the last operation?" has nothing of its own to be about
     if not intent.topic:
         return Answer("Which table do you mean? Name it (for example `namespace.table`) or say what it holds.")
     search = convo.result("search_tables")
@@ -122,18 +140,13 @@ def plan_partitions(intent: Intent, convo: Conversation) -> Step:
         return [Call("list_partitions", {"table": table, "filter": None, "limit": 5})]
     if not overview.ok:
         return Answer(failure(overview))
-    latest = overview.data.get("latest")
-    anchor = min(convo.today, datetime.fromisoformat(latest).date()) if latest else convo.today
-    period = period_of(convo.question, anchor)
+    period = period_of(convo.question, convo.today)
     if period is None or overview.data.get("partitioning") == "not partitioned":
         return Answer(compose_partitions(overview.data, convo.question))
     ranged = convo.result("list_partitions", table=table, filter=period.filter())
     if ranged is None:
         return [Call("list_partitions", {"table": table, "filter": period.filter(), "limit": 50})]
-    note = ""
-    if period.relative and anchor != convo.today:
-        note = f" Relative dates are counted back from the latest partition ({anchor}), not from today."
-    return Answer(compose_range(ranged.data, period.label, note) if ranged.ok else failure(ranged))
+    return Answer(compose_range(ranged.data, period.label, overview.data) if ranged.ok else failure(ranged))
 
 
 def plan_sql(intent: Intent, convo: Conversation) -> Step:
@@ -143,7 +156,11 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         query = " ".join(intent.topic) or convo.question
         return [Call("search_tables", {"query": query, "k": 5})]
     found = search.data.get("tables", [])
-    named = intent.tables or ([convo.previous_table] if convo.previous_table and not intent.topic else [])
+    resolved = [resolve_named(t, convo) for t in intent.tables]
+    if declined := next((r for r in resolved if isinstance(r, Answer)), None):
+        return declined
+    previous = [convo.previous_table] if convo.previous_table and not intent.topic else []
+    named = [str(r) for r in resolved] or previous
     if not named and lacks_topic(intent.topic, found):
         return Answer(compose_not_found(found, intent.topic))
     hits = list(dict.fromkeys([*named, *(h["table"] for h in found)]))[: max(3, len(named))]
@@ -190,7 +207,16 @@ def check_sql(sql: str, convo: Conversation, probe: str | None = None) -> list[C
     return None
 
 
+def plan_catalog(intent: Intent, convo: Conversation) -> Step:
+    """Rankings and listings of the whole catalog: one ``list_tables`` call with the question's measure and filters."""
+    observed = convo.result("list_tables")
+    if observed is None:
+        return [Call("list_tables", list_args(convo.question))]
+    return Answer(compose_listing(observed, convo.question))
+
+
 PLANS: dict[str, Callable[[Intent, Conversation], Step]] = dict(
+    catalog=plan_catalog,
     find=plan_find,
     column=single_table("describe_table", compose_column),
     describe=single_table("describe_table", compose_describe),
@@ -206,4 +232,9 @@ def plan(intent: Intent, convo: Conversation) -> Step:
         return Answer(REFUSALS[intent.kind])
     if intent.kind not in PLANS:
         return Answer(CANNOT_ANSWER)
-    return PLANS[intent.kind](intent, convo)
+    step = PLANS[intent.kind](intent, convo)
+    corrected = [(t, real) for t in intent.tables if (real := misspelled(t, convo)[1])]
+    if isinstance(step, Answer) and corrected:
+        said = "; ".join(f"there is no table `{t}`, so this is about the closest name, `{real}`" for t, real in corrected)
+        return Answer(f"{said[0].upper()}{said[1:]}.\n\n{step.text}")
+    return step

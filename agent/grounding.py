@@ -1,0 +1,189 @@
+"""The grounding check: is every content term of the question accounted for by the evidence of the answer?
+
+Evidence is what the turn's tools returned, never the answer's own words: with a SQL draft, the tables,
+columns, values, aggregates, groupings and date filters of that SQL (and its result's columns); without one,
+the tables, columns, partitions, operations and listings the tools returned, and the kinds of fact each tool
+gives (``describe_table`` accounts for "columns", ``table_history`` for "snapshots"). Names are split into
+words and stemmed; a term also counts when a general-English synonym or a one-typo spelling of it is there.
+
+Any model's answer goes through it (a graph node, not part of a model): an answer with unaccounted terms is
+labelled partial in its text and in the ``grounding`` field, and its SQL is called a draft that does not cover
+them. An answer that declines is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from humanize import apnumber
+from sqlglot import exp
+
+from agent.models.language import related, similar, split_instructions
+from agent.models.vocabulary import AGGREGATE_WORDS, FRAME_WORDS, GRAINS, PERIOD_WORDS, TOOL_WORDS
+from agent.state import SQL_TOOLS, TurnFacts
+from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, stem, words
+
+DECLINES = re.compile(
+    r"\b(?:i (?:cannot|can'?t|could not|couldn'?t|found no|do not|don'?t|am unable|ran out)|there is no|"
+    r"there are no|which table do you mean|what should the tables be about|not allowed)\b",
+    re.IGNORECASE,
+)
+"""An answer that says what it could not do rather than presenting facts."""
+PARTIAL = "Partial answer:"
+AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max"}
+TIME_FUNCTIONS = (exp.DateTrunc, exp.TimestampTrunc, exp.CurrentDate, exp.CurrentTimestamp, exp.Interval,
+                  exp.DateSub, exp.DateAdd)  # fmt: skip
+ISO_DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?")
+
+
+@dataclass
+class Grounding:
+    accounted: list[str] = field(default_factory=list)
+    unaccounted: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"accounted": self.accounted, "unaccounted": self.unaccounted}
+
+
+def question_terms(question: str) -> list[str]:
+    """The words that say what a question asks about: no stop words, framing, instructions or bare numbers."""
+    asked = split_instructions(question)[0]
+    terms = [w for w in words(asked) if len(w) > 1 and not w.isdigit()]
+    terms = [w for w in terms if w not in QUESTION_STOPWORDS and w not in FRAME_WORDS]
+    return list(dict.fromkeys(terms))
+
+
+def name_words(name: str) -> set[str]:
+    """``finance.refund_amount`` -> finance, refund, amount (and the stems)."""
+    parts = {p for piece in re.split(r"[^A-Za-z0-9]+", name) for p in identifier_parts(piece)} | {name.lower()}
+    return {form for p in parts if p for form in (p, stem(p))}
+
+
+def text_words(text: str) -> set[str]:
+    return {stem(w) for w in words(text)}
+
+
+def phrase_words(phrases: str) -> set[str]:
+    return {stem(w) for w in phrases.split()}
+
+
+def sql_evidence(sql: str, result: dict[str, Any] | None) -> set[str]:
+    """What a query covers: its tables, columns and values, its aggregates, groups, order and time filters."""
+    found: set[str] = set()
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return text_words(sql)
+    for table in tree.find_all(exp.Table):
+        found |= name_words(".".join(p for p in (table.db, table.name) if p))
+    for col in tree.find_all(exp.Column):
+        found |= name_words(col.sql(dialect="duckdb").replace('"', ""))
+    for alias in tree.find_all(exp.Alias):
+        found |= name_words(alias.alias)
+    dated = False
+    for literal in tree.find_all(exp.Literal):
+        if literal.is_string:
+            found |= text_words(literal.this) | {literal.this.lower()}
+            dated = dated or bool(ISO_DATE.match(literal.this))
+            if literal.this.lower() in set(GRAINS.values()):
+                found |= phrase_words(" ".join(k for k, v in GRAINS.items() if v == literal.this.lower()))
+    for kind, name in AGGREGATES.items():
+        if tree.find(kind):
+            found |= phrase_words(AGGREGATE_WORDS[name])
+            if kind is exp.Count and tree.find(exp.Distinct):
+                found |= phrase_words(AGGREGATE_WORDS["distinct"])
+    if tree.find(exp.Group):
+        found |= phrase_words(AGGREGATE_WORDS["group"])
+    if tree.find(exp.Order) or tree.find(exp.Limit):
+        found |= phrase_words(AGGREGATE_WORDS["order"])
+    if (limit := tree.find(exp.Limit)) and isinstance(limit.expression, exp.Literal):
+        found.add(apnumber(int(limit.expression.this)))
+    if dated or any(tree.find(kind) for kind in TIME_FUNCTIONS):
+        found |= {stem(w) for w in PERIOD_WORDS}
+    for column in (result or {}).get("columns", []):
+        found |= name_words(str(column))
+    return found
+
+
+def listed(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The rows under ``key`` when it holds a list of objects (``partitions`` may also be a count)."""
+    value = data.get(key)
+    return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+
+
+def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: set[str]) -> set[str]:
+    """What one non-SQL tool result covers: the names and values it returned and the kind of facts it gives."""
+    found = phrase_words(TOOL_WORDS.get(name, ""))
+    for key, value in args.items():
+        if key == "query":  # what was searched for is not evidence that it was found
+            continue
+        if isinstance(value, str):
+            found |= name_words(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            found |= name_words(key) | {apnumber(value)}
+    if name == "search_tables":
+        for hit in data.get("tables", []):
+            if hit["table"] in cited:
+                found |= name_words(hit["table"])
+                found |= {w for c in hit.get("matched_columns") or [] for w in name_words(c)}
+                found |= text_words((hit.get("metadata_untrusted") or {}).get("comment") or "")
+        return found
+    if data.get("table"):
+        found |= name_words(data["table"])
+    meta = data.get("metadata_untrusted") or {}
+    found |= text_words(" ".join([meta.get("owner") or "", *meta.get("tags", [])]))
+    found |= {w for c in listed(data, "columns") for w in name_words(str(c.get("name", "")))}
+    found |= {w for p in listed(data, "partitions") for w in name_words(str(p.get("partition", "")))}
+    found |= {w for op in data.get("operations") or {} for w in name_words(str(op))}
+    found |= {w for row in listed(data, "tables") for w in name_words(str(row.get("table", "")))}
+    if args.get("filter") and ".." in str(args["filter"]) or data.get("period"):
+        found |= {stem(w) for w in PERIOD_WORDS}
+    return found
+
+
+def evidence(facts: TurnFacts, cited: set[str]) -> set[str]:
+    """The stemmed words the answer's evidence covers: the SQL draft's when there is one, else the tools'."""
+    found: set[str] = set()
+    for table in cited:
+        found |= name_words(table)
+    if facts.sql:
+        return found | sql_evidence(facts.sql, facts.result)
+    for result in facts.results:
+        if result.ok and result.name not in SQL_TOOLS:
+            found |= tool_evidence(result.name, result.args, result.data, cited)
+    return found
+
+
+def accounted_for(term: str, found: set[str]) -> bool:
+    """The term, a synonym either way (``revenue`` ~ ``amount``, ``nation`` ~ ``country``), or a typo of it."""
+    base = stem(term)
+    if base in found or related(term) & found or any(base in related(word) for word in found):
+        return True
+    return len(term) >= 5 and any(similar(form, word) for form in (term, base) for word in found if len(word) >= 5)
+
+
+def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
+    """Each content term of the question, accounted for by the evidence or not."""
+    found = evidence(facts, cited)
+    grounding = Grounding()
+    for term in question_terms(question):
+        (grounding.accounted if accounted_for(term, found) else grounding.unaccounted).append(term)
+    return grounding
+
+
+def declines(answer: str) -> bool:
+    return DECLINES.search(answer) is not None
+
+
+def partial_label(grounding: Grounding, has_sql: bool) -> str:
+    """The first line of a partial answer: what it does not cover, and that its SQL is only a draft."""
+    terms = ", ".join(f"'{t}'" for t in grounding.unaccounted)
+    if has_sql:
+        return (f"{PARTIAL} the SQL below is a draft that does not cover {terms}: I could not map "
+                f"{'it' if len(grounding.unaccounted) == 1 else 'them'} to a table, column, value or period, "
+                "so it does not answer the question as asked.")  # fmt: skip
+    return (f"{PARTIAL} I could not map {terms} to anything in the catalog facts I found; "
+            "what follows covers the rest of the question only.")  # fmt: skip

@@ -1,0 +1,109 @@
+"""Catalog-wide questions for the offline model: rankings and listings of tables ("which table has the most
+rows", "the five biggest tables", "tables in finance", "tables not written in 30 days"), through ``list_tables``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from humanize import apnumber
+
+from agent.models.offline.compose import counted, failure
+
+MEASURE_WORDS = [
+    ("rows", r"\brows?\b|\brecords?\b"),
+    ("files", r"\bfiles?\b"),
+    ("partitions", r"\bpartitions?\b"),
+    ("snapshots", r"\bsnapshots?\b|\bcommits?\b"),
+    ("columns", r"\bcolumns?\b|\bfields?\b|\bwidest\b"),
+    ("last_write", r"\b(?:written|updated|modified|refreshed|newest|oldest|stalest|freshest|recently)\b"),
+    ("bytes", r"\b(?:big|bigger|biggest|large|larger|largest|small|smaller|smallest|size|bytes|space|storage|disk)\b"),
+]
+ASCENDING = re.compile(r"\b(?:fewest|least|smallest|lowest|oldest|stalest|least recently)\b")
+NUMBER_WORDS = {apnumber(n): n for n in range(2, 10)} | {"ten": 10}
+TOP_N = re.compile(r"\b(?:top|the|first|biggest|largest|smallest|list)\s+(\d+|" + "|".join(NUMBER_WORDS) + r")\b"
+                   r"|\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?tables\b")  # fmt: skip
+NAMESPACE = re.compile(r"\b(?:in|from|under)\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+(?:namespace|schema|layer))?\b")
+NOT_NAMESPACE = frozenset({"the", "last", "past", "catalog", "lake", "total", "all", "each", "it", "terms", "size",
+                           "bytes", "rows", "order", "a", "this", "my", "our"})  # fmt: skip
+OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b([\w@.\-]+)\s+owns\b")
+TAG = re.compile(r"\btagged\s+(?:as\s+)?['\"]?([\w-]+)|\bwith (?:the )?tag\s+['\"]?([\w-]+)")
+DAYS = re.compile(r"\b(\d+)\s+days?\b")
+NOT_WRITTEN = re.compile(r"\b(?:not|never|n't)\b[^.?]*\b(?:written|updated|modified|refreshed|loaded)\b")
+MEASURE_LABELS = {"rows": "rows", "bytes": "size", "files": "files", "last_write": "last write",
+                  "partitions": "partitions", "snapshots": "snapshots", "columns": "columns", "name": "name"}  # fmt: skip
+
+
+def list_args(question: str) -> dict[str, Any]:
+    """``list_tables`` arguments from the question's words: measure, direction, how many, filters."""
+    text = question.lower()
+    rank_by = next((name for name, pattern in MEASURE_WORDS if re.search(pattern, text)), "name")
+    args: dict[str, Any] = {"rank_by": rank_by, "descending": not ASCENDING.search(text)}
+    if top := TOP_N.search(text):
+        word = top.group(1) or top.group(2)
+        args["limit"] = int(word) if word.isdigit() else NUMBER_WORDS[word]
+    elif rank_by != "name" and re.search(r"\b(?:which|what) (?:table|dataset)\b|\bthe (?:table|dataset)\b", text):
+        args["limit"] = 5
+    else:
+        args["limit"] = 50
+    namespace = next((m.group(1) for m in NAMESPACE.finditer(text) if m.group(1) not in NOT_NAMESPACE), None)
+    if namespace:
+        args["namespace"] = namespace
+    if owner := OWNER.search(text):
+        args["owner"] = owner.group(1) or owner.group(2)
+    if tag := TAG.search(text):
+        args["tag"] = tag.group(1) or tag.group(2)
+    if (days := DAYS.search(text)) and re.search(r"\b(?:written|updated|modified|refreshed|loaded)\b", text):
+        args["not_written_days" if NOT_WRITTEN.search(text) else "written_days"] = int(days.group(1))
+    return args
+
+
+def measure_text(row: dict[str, Any], rank_by: str) -> str:
+    if rank_by == "bytes":
+        return f"{row.get('size') or 'unknown size'}" + (f" ({row['bytes']:,} bytes)" if row.get("bytes") is not None else "")
+    if rank_by == "last_write":
+        return f"last written {row.get('last_updated') or 'never'}"
+    if rank_by == "name":
+        return ", ".join(p for p in (counted(row.get("rows"), "row"), row.get("size")) if p)
+    noun = {"rows": "row", "files": "file", "partitions": "partition", "snapshots": "snapshot", "columns": "column"}
+    return counted(row.get(rank_by), noun[rank_by]) or f"unknown {MEASURE_LABELS[rank_by]}"
+
+
+def filters_text(filters: dict[str, Any]) -> str:
+    parts = [f"in namespace `{filters['namespace']}`" if "namespace" in filters else None,
+             f"owned by {filters['owner']}" if "owner" in filters else None,
+             f"tagged {filters['tag']}" if "tag" in filters else None,
+             f"not written in the last {filters['not_written_days']} days" if "not_written_days" in filters else None,
+             f"written in the last {filters['written_days']} days" if "written_days" in filters else None]  # fmt: skip
+    return " ".join(p for p in parts if p)
+
+
+def compose_listing(observed: Any, question: str) -> str:
+    if not observed.ok:
+        error = failure(observed)
+        names = observed.data.get("namespaces")
+        return error + (f" The namespaces are: {', '.join(f'`{n}`' for n in names)}." if names else "")
+    d = observed.data
+    rows, rank_by = d.get("tables", []), d.get("rank_by", "name")
+    scope = filters_text(d.get("filters", {}))
+    if not rows:
+        return f"No table {scope or 'is in the catalog'} (of {d.get('total_tables', 0)} tables, as of {d.get('as_of')})."
+    lines = []
+    if rank_by != "name":
+        headline = {"bytes": ("largest", "smallest"), "last_write": ("most recently written", "least recently written")}
+        most, fewest = headline.get(rank_by, (f"most {MEASURE_LABELS[rank_by]}", f"fewest {MEASURE_LABELS[rank_by]}"))
+        is_table = "is the largest" if rank_by == "bytes" else None
+        lines.append(f"Of the {counted(d['matched'], 'table')}{' ' + scope if scope else ''}, the one with the "
+                     f"{most if d.get('descending') else fewest} is `{rows[0]['table']}` ({measure_text(rows[0], rank_by)}),"
+                     " from the catalog's statistics." if not is_table else
+                     f"Of the {counted(d['matched'], 'table')}{' ' + scope if scope else ''}, the "
+                     f"{most if d.get('descending') else fewest} is `{rows[0]['table']}` ({measure_text(rows[0], rank_by)}),"
+                     " from the catalog's statistics.")  # fmt: skip
+    elif re.search(r"\bhow many\b", question.lower()):
+        lines.append(f"There are {counted(d['matched'], 'table')}{' ' + scope if scope else ' in the catalog'}.")
+    shown = f"{len(rows)} of {d['matched']}" if d["matched"] > len(rows) else str(d["matched"])
+    lines.append(f"{shown} {'table' if d['matched'] == 1 else 'tables'}{' ' + scope if scope else ''}"
+                 + (f", ranked by {MEASURE_LABELS[rank_by]}" if rank_by != "name" else "") + f" (as of {d.get('as_of')}):")  # fmt: skip
+    lines += [f"{i}. `{row['table']}`: {measure_text(row, rank_by)}" for i, row in enumerate(rows, 1)]
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""General English the models and the grounding check read questions with: synonyms, time grains, units,
+lake layers, and the words each kind of evidence (a tool's facts, an aggregate, a period) accounts for.
+
+Nothing here knows any lake: no table, column or value of a catalog (tests/test_vocabulary.py checks the
+sample lake's). What is specific to a lake comes from that lake's own metadata, through the tools.
+"""
+
+from __future__ import annotations
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "revenue": ("revenue", "amount", "sales", "gross", "net", "total", "price"),
+    "sales": ("sales", "revenue", "amount", "total"),
+    "spend": ("spend", "cost", "amount"),
+    "cost": ("cost", "spend", "amount", "price"),
+    "amount": ("amount", "value", "total", "price"),
+    "price": ("price", "amount", "cost"),
+    "region": ("region", "country", "area", "territory", "market"),
+    "country": ("country", "nation", "region", "market"),
+    "city": ("city", "town"),
+    "customer": ("customer", "client", "buyer", "user", "account"),
+    "user": ("user", "customer", "account", "member", "visitor"),
+    "product": ("product", "item", "sku", "article"),
+    "quantity": ("quantity", "qty", "units"),
+    "status": ("status", "state"),
+    "category": ("category", "type", "class", "segment"),
+    "channel": ("channel", "source", "medium"),
+    "refund": ("refund", "return"),
+    "money": ("revenue", "amount", "sales", "price", "payment"),
+    "earning": ("revenue", "amount", "sales", "income"),
+    "income": ("revenue", "amount", "income"),
+    "order": ("order", "purchase", "transaction"),
+    "event": ("event", "action", "activity"),
+    "date": ("date", "day", "time", "ts", "timestamp"),
+}
+"""Business words and the words a table or column holding them may be named with (stems, singular)."""
+
+GRAINS = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter",
+          "yearly": "year", "annual": "year", "annually": "year"}  # fmt: skip
+"""Adverbs of a time grain and the grain they mean."""
+
+UNITS = {"usd": "usd", "dollar": "usd", "dollars": "usd", "eur": "eur", "euro": "eur", "euros": "eur", "gbp": "gbp",
+         "cents": "cents", "local": "local", "seconds": "seconds", "ms": "ms", "minutes": "minutes", "bytes": "bytes"}
+"""Unit words (ISO currency codes and their names, time and size units) that pick among columns of the same
+measure (``amount`` vs ``amount_usd``)."""
+
+LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
+"""Common lake layers below the curated one: among equally good tables, the most curated wins."""
+
+# What evidence accounts for (the grounding check) -------------------------------------------------------
+
+FRAME_WORDS = frozenset(
+    "sql query queries select statement write draft run execute result results lake catalog name names named "
+    "show return answer need want know like see look tell info information please also just only will shall may "
+    "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
+    "use using used they them he she his her if as".split()
+)
+"""Words that frame a question without saying what it asks about: nothing needs to account for them."""
+
+AGGREGATE_WORDS = {
+    "count": "count counts counted number many how rows row records record entries entry",
+    "sum": "sum total totals overall combined",
+    "avg": "average avg mean typical",
+    "min": "min minimum lowest smallest least earliest first oldest",
+    "max": "max maximum highest largest biggest most latest last newest",
+    "distinct": "unique distinct different",
+    "group": "by per each every breakdown split grouped group across",
+    "order": "top most highest lowest least fewest largest biggest smallest best worst rank ranked ranking order "
+             "sorted first last",
+}
+"""SQL aggregates and clauses, and the words a question asks for them with."""
+
+PERIOD_WORDS = frozenset(
+    "yesterday today tonight day days daily week weeks weekly month months monthly year years yearly quarter "
+    "quarters hour hours hourly last past previous recent recently since between from until before after this "
+    "current ago date dates time period range latest newest earliest".split()
+)
+"""Words of a time range: accounted for by a date filter in the SQL or a date range a tool was asked for."""
+
+TOOL_WORDS = {
+    "describe_table": "describe description column columns field fields schema structure type types data owner "
+                      "owns owned owners pii personal sensitive detail details key keys primary identifier identify "
+                      "identifies uniquely sort sorted order comment mean means meaning contain what size big large "
+                      "row rows record records file files byte bytes storage space disk footprint written updated "
+                      "modified refreshed loaded fresh freshness stale partitioned partitioning snapshot current "
+                      "format kind many number count",
+    "list_partitions": "partition partitions partitioned partitioning latest newest oldest first last range row rows "
+                       "file files size byte bytes many number count",
+    "table_history": "history snapshot snapshots change changes changed commit commits committed operation "
+                     "operations deleted delete rewritten overwritten overwrite append appended compaction compacted "
+                     "evolution evolved spec specs schema partitioning repartitioned version versions ever many "
+                     "number count kinds kind",
+    "search_tables": "find search which where about related",
+    "list_tables": "biggest largest smallest most fewest least top rank ranked size big large row rows file files "
+                   "byte bytes written updated modified stale fresh partition partitions snapshot snapshots column "
+                   "columns namespace namespaces schema owner owners owned tag tags tagged many number count",
+}
+"""The facts each tool returns, as the words a question asks for them with."""

@@ -1,0 +1,81 @@
+"""Tools that find and describe tables: search by topic, and one table's columns, size and metadata."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from langchain_core.tools import tool
+from pydantic import Field
+
+from agent.context import AgentContext
+from agent.tools.common import Runtime, clip, get_record, respond, size_facts, source, untrusted
+
+MATCHED_COLUMNS = 8
+"""Matched columns listed per search hit; describe_table has them all."""
+@tool(response_format="content_and_artifact")
+def search_tables(
+    query: Annotated[str, Field(description="What the data is about, in words: 'refunds by region'.")],
+    runtime: Runtime,
+    namespace: Annotated[str | None, Field(description="Only tables in this namespace.")] = None,
+    k: Annotated[int, Field(ge=1, le=20, description="How many tables to return.")] = 5,
+) -> tuple[str, dict[str, Any]]:
+    """Find the tables whose names, columns or descriptions match a topic; returns them best first."""
+    ctx: AgentContext = runtime.context
+    hits, candidates = [], []
+    for hit in ctx.retriever.search(query, k=k, namespace=namespace):
+        record = ctx.store.get(hit.key, with_partitions=False)
+        if record is None:
+            continue
+        candidates.append(source(record))
+        hits.append(
+            {
+                "table": record.full_name,
+                "score": round(hit.score, 4),
+                "matched_columns": hit.matched_columns[:MATCHED_COLUMNS],
+                "partitioning": record.partition_spec.describe(),
+                **size_facts(record),
+                "snapshot_id": record.current_snapshot_id,
+                "metadata_untrusted": {"comment": clip(record.comment)} if record.comment else {},
+            }
+        )
+    payload: dict[str, Any] = {"query": query, "tables": hits, "candidates": candidates}
+    if not hits:
+        payload["note"] = "no table matched; try other words" + (" or drop the namespace filter" if namespace else "")
+    return respond(payload, "tables")
+
+
+@tool(response_format="content_and_artifact")
+def describe_table(
+    table: Annotated[str, Field(description="namespace.table (or catalog.namespace.table)")],
+    runtime: Runtime,
+    columns: Annotated[str | None, Field(description="Only columns whose name contains this text.")] = None,
+) -> tuple[str, dict[str, Any]]:
+    """Columns and types, partitioning, size, freshness, current snapshot, PII flags and metadata of a table."""
+    record = get_record(runtime.context, table)
+    shown = [c for c in record.columns if not columns or columns.lower() in c.path.lower()]
+    paths = {c.path for c in shown}
+    payload = {
+        "table": record.full_name,
+        "catalog": record.catalog,
+        "kind": record.kind,
+        "format": record.format,
+        "snapshot_id": record.current_snapshot_id,
+        "as_of": source(record)["as_of"],
+        "partitioning": record.partition_spec.describe(),
+        "partition_fields": [f.model_dump() for f in record.partition_spec.fields],
+        "sort_order": record.sort_order,
+        **size_facts(record),
+        "identifier_fields": record.identifier_fields,
+        "pii_columns": record.pii_columns,
+        "columns": [
+            {"name": c.path, "type": c.type}
+            | ({"pii": True} if c.pii else {})
+            | ({"partition_key": True} if c.is_partition_key else {})
+            for c in shown
+        ],
+        "column_stats": {k: v for k, v in record.column_stats.items() if k in paths},
+        "metadata_untrusted": untrusted(record, columns=paths),
+        "sources": [source(record)],
+    }
+    payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
+    return respond(payload, "columns", "column_stats")

@@ -1,0 +1,57 @@
+"""list_tables: the catalog listed, filtered and ranked from the record store; the offline model's catalog-wide answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from agent_lake import make_context
+from langchain.tools import ToolRuntime
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.models import OfflineChatModel
+from agent.service import LakeAgent
+from agent.tools import TOOLS, ToolError, list_tables
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    return make_context(tmp_path)
+
+
+def listed(ctx, **args):
+    runtime = ToolRuntime(state={}, context=ctx, config={}, stream_writer=None, tool_call_id="1", store=None)
+    return list_tables.func(runtime=runtime, **args)[1]
+
+
+def test_list_tables_is_a_tool_for_every_model():
+    assert "list_tables" in [t.name for t in TOOLS]
+
+
+def test_rank_by_rows_and_bytes(ctx):
+    by_rows = listed(ctx, rank_by="rows", limit=2)
+    assert [t["table"] for t in by_rows["tables"]] == ["web.events", "sales.orders"]
+    assert by_rows["matched"] == by_rows["total_tables"] == 4
+    smallest = listed(ctx, rank_by="bytes", descending=False, limit=1)["tables"][0]
+    assert smallest["table"] == "finance.refunds" and smallest["bytes"] == 180_000
+
+
+def test_filters_by_namespace_and_last_write(ctx):
+    assert [t["table"] for t in listed(ctx, namespace="sales")["tables"]] == ["sales.orders"]
+    with pytest.raises(ToolError, match="no namespace named 'fin'"):
+        listed(ctx, namespace="fin")
+    stale = listed(ctx, not_written_days=1)
+    assert stale["matched"] == 4 and stale["filters"] == {"not_written_days": 1}
+    assert listed(ctx, written_days=1)["matched"] == 0
+
+
+def test_the_offline_model_ranks_the_catalog(ctx):
+    agent = LakeAgent(ctx, model=OfflineChatModel(today=date(2026, 11, 20)), checkpointer=InMemorySaver())
+    most = agent.ask("which table has the most rows?")
+    assert [c.name for c in most.tool_calls] == ["list_tables"]
+    assert most.answer.startswith("Of the 4 tables, the one with the most rows is `web.events` (8,000,000 rows)")
+    assert most.grounding.unaccounted == []
+    count = agent.ask("how many tables are there?")
+    assert count.answer.startswith("There are 4 tables in the catalog.")
+    finance = agent.ask("list the tables in crm")
+    assert "`crm.users`" in finance.answer and "`sales.orders`" not in finance.answer

@@ -1,0 +1,108 @@
+"""The grounding check, in the graph for every model: question terms the answer's evidence does not cover
+make it a labelled partial answer, in its text and in the ``grounding`` field."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from agent_lake import make_context
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.grounding import ground, question_terms
+from agent.models import OfflineChatModel
+from agent.service import LakeAgent
+from agent.state import turn_facts
+from api.schemas import ChatResponse
+
+COUNT_ALL = "SELECT count(*) AS n FROM sales.orders"
+COUNT_CANCELLED = "SELECT count(*) AS n FROM sales.orders WHERE status = 'cancelled'"
+
+
+class ScriptedModel(GenericFakeChatModel):
+    def bind_tools(self, tools, **kwargs):
+        return self
+
+
+def scripted_agent(ctx, *replies: AIMessage) -> LakeAgent:
+    return LakeAgent(ctx, model=ScriptedModel(messages=iter(replies)), checkpointer=InMemorySaver())
+
+
+def calls(name: str, i: int = 0, **args) -> AIMessage:
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"{name}-{i}"}])
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    return make_context(tmp_path)
+
+
+def test_question_terms_leave_out_stop_words_framing_and_instructions():
+    assert question_terms("How many cancelled orders are there? Return only the SQL.") == ["cancelled", "orders"]
+    assert question_terms("Write a query for the 5 biggest refunds") == ["biggest", "refunds"]
+
+
+def test_sql_that_drops_a_filter_is_a_labelled_draft(ctx):
+    agent = scripted_agent(ctx, calls("validate_sql", 1, sql=COUNT_ALL), AIMessage("Here is the count of orders."))
+    answer = agent.ask("how many cancelled orders are there?")
+    assert answer.grounding.unaccounted == ["cancelled"]
+    assert set(answer.grounding.accounted) == {"orders"}
+    assert answer.answer.startswith("Partial answer: the SQL below is a draft that does not cover 'cancelled'")
+    assert answer.sql == COUNT_ALL
+
+
+def test_sql_that_filters_on_the_value_is_grounded(ctx):
+    agent = scripted_agent(ctx, calls("validate_sql", 1, sql=COUNT_CANCELLED), AIMessage("Here is the count."))
+    answer = agent.ask("how many cancelled orders are there?")
+    assert answer.grounding.unaccounted == [] and set(answer.grounding.accounted) == {"cancelled", "orders"}
+    assert answer.answer.startswith("Here is the count.")
+
+
+def test_tool_facts_account_for_the_kind_of_question(ctx):
+    agent = scripted_agent(ctx, calls("table_history", table="sales.orders"), AIMessage("`sales.orders` has 6 snapshots."))
+    answer = agent.ask("how many snapshots does sales.orders have?")
+    assert answer.grounding.unaccounted == [] and "snapshots" in answer.grounding.accounted
+    assert not answer.answer.startswith("Partial")
+
+
+def test_a_decline_is_not_labelled_but_its_terms_are_reported(ctx):
+    agent = scripted_agent(ctx, AIMessage("I cannot answer that from the catalog."))
+    answer = agent.ask("what will the weather be on mars?")
+    assert answer.grounding.unaccounted == ["weather", "mars"]
+    assert answer.answer.startswith("I cannot answer that")
+
+
+def test_the_offline_model_goes_through_the_same_check(ctx):
+    agent = LakeAgent(ctx, model=OfflineChatModel(today=date(2026, 11, 20)), checkpointer=InMemorySaver())
+    answer = agent.ask("describe sales.orders and its blockchain lineage")
+    assert answer.grounding.unaccounted == ["blockchain", "lineage"]
+    assert answer.answer.startswith("Partial answer: I could not map 'blockchain', 'lineage'")
+    assert "`sales.orders`" in answer.answer
+    described = agent.ask("describe sales.orders")
+    assert described.grounding.unaccounted == [] and not described.answer.startswith("Partial")
+
+
+def test_typos_and_synonyms_count_as_accounted(ctx):
+    messages = [HumanMessage("q"), calls("validate_sql", 1, sql="SELECT sum(amount) FROM sales.orders GROUP BY country")]
+    facts = turn_facts(messages)
+    facts.sql = "SELECT country, sum(amount) FROM sales.orders GROUP BY country"
+    grounding = ground("total revenue per nation for the orders", facts, {"sales.orders"})
+    assert grounding.unaccounted == [] and set(grounding.accounted) == {"total", "revenue", "nation", "orders"}
+    assert ground("total revenue per cuntry", facts, {"sales.orders"}).unaccounted == []
+    assert ground("total revenue per city", facts, {"sales.orders"}).unaccounted == ["city"]
+
+
+def test_the_api_answer_documents_grounding():
+    field = ChatResponse.model_json_schema()["properties"]["grounding"]
+    assert "partial" in field["description"]
+
+
+def test_every_model_is_told_today_in_the_configured_time_zone(tmp_path):
+    from agent.graph import today_line
+
+    ctx = make_context(tmp_path, timezone="Pacific/Kiritimati")
+    assert ctx.settings.today() >= date.today() - timedelta(days=1)
+    line = today_line(date(2026, 12, 2), "Pacific/Kiritimati")
+    assert line.startswith("Today is Wednesday 2026-12-02 (Pacific/Kiritimati).") and "2026-12-01" in line
