@@ -40,6 +40,7 @@ TITLES = {
     "validate_sql": "Validate SQL",
     "estimate_scan": "Estimate a scan",
     "run_sql": "Run read-only SQL",
+    "list_tables": "List and rank tables",
 }
 
 

@@ -36,7 +36,7 @@ from lakescout.cli import app
 VENV_BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 120
 TOOL_NAMES = {"search_tables", "describe_table", "list_partitions", "table_history", "validate_sql",
-              "estimate_scan", "run_sql"}  # fmt: skip
+              "estimate_scan", "run_sql", "list_tables"}  # fmt: skip
 COUNT_ORDERS = "SELECT status, count(*) AS n FROM marts.orders GROUP BY status ORDER BY status"
 PII_QUERY = "SELECT email FROM marts.customers LIMIT 3"
 
@@ -151,6 +151,11 @@ async def test_stdio_lists_and_calls_every_tool(sample_settings: Settings) -> No
         rows = structured(await client.call_tool("run_sql", {"sql": COUNT_ORDERS}))
         assert rows["columns"] == ["status", "n"]
         assert sum(row[1] for row in rows["rows"]) == record.totals.record_count
+
+        biggest = structured(await client.call_tool("list_tables", {"rank_by": "rows", "limit": 3}))
+        store = RecordStore(sample_settings.store_path)
+        by_rows = sorted(store.records(), key=lambda r: -(r.totals.record_count or 0))
+        assert [t["table"] for t in biggest["tables"]] == [r.full_name for r in by_rows[:3]]
 
         masked = structured(await client.call_tool("run_sql", {"sql": PII_QUERY}))
         assert masked["masked_columns"] == ["email"]
