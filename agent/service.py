@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -32,7 +31,7 @@ from agent.model_output import MAX_MALFORMED_TURNS
 from agent.models import chat_model
 from agent.outages import outage
 from agent.state import MAX_FAILED_DRAFTS, ToolResult, tool_payload, turn_facts, turn_messages
-from agent.threads import is_postgres, open_saver, split_thread_key, thread_key
+from agent.threads import is_postgres, new_thread_id, open_saver, split_thread_key, thread_key
 from catalog_ingest.settings import Settings
 
 STOPPED_TOOL_TEXT = "not run: the turn was stopped (the client went away or the time ran out)"
@@ -127,7 +126,7 @@ class LakeAgent:
 
         Raises ``ServiceUnavailable`` when the model, Chroma or Postgres is down or too slow.
         """
-        thread_id = "" if history is not None else thread_id or uuid.uuid4().hex
+        thread_id = "" if history is not None else thread_id or new_thread_id()
         config = self._config(thread_id, owner)
         try:
             graph = self._sync_graph(history)
@@ -199,7 +198,7 @@ class LakeAgent:
         Closing the stream early stops the graph at its next event; what the stopped turn left open is
         settled when the thread's next turn starts (``_settle``).
         """
-        thread_id = "" if history is not None else thread_id or uuid.uuid4().hex
+        thread_id = "" if history is not None else thread_id or new_thread_id()
         config = self._config(thread_id, owner)
         streamed, state = "", {}
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -47,3 +48,8 @@ def split_thread_key(key: str) -> tuple[str | None, str]:
     """``(owner, thread_id)`` of a checkpointer id; the last ``/`` separates them (thread ids hold none)."""
     owner, slash, thread_id = key.rpartition("/")
     return (owner if slash else None), thread_id
+
+
+def new_thread_id() -> str:
+    """A fresh thread id: 32 hex digits (never a ``/``, so it cannot reach into another owner's space)."""
+    return uuid.uuid4().hex

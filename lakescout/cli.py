@@ -197,11 +197,12 @@ def chat(
 ) -> None:
     """An interactive conversation with memory; answers stream as they come. Ctrl-D to leave."""
     import asyncio
-    import uuid
+
+    from agent.threads import new_thread_id
 
     settings = settings_of(ctx)
     agent = build_agent(settings)
-    thread_id = thread or uuid.uuid4().hex
+    thread_id = thread or new_thread_id()
     console.print(f"thread {thread_id} (model: {settings.model.name}); Ctrl-D to leave")
 
     async def turn(question: str) -> None:

@@ -25,10 +25,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import duckdb
+from sqlglot import exp
 
 from agent.sql.deadline import Deadline
 from agent.sql.engines.base import MASK, QueryResult, SqlEngine, SqlExecutionError, SqlTimeout
-from agent.sql.guard import check_read_only
+from agent.sql.guard import DIALECT, check_read_only
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import SqlSettings
 
@@ -61,11 +62,13 @@ def load_packaged_extension(connection: duckdb.DuckDBPyConnection, name: str) ->
 
 
 def sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    """A string literal as DuckDB reads it, quoted by sqlglot."""
+    return exp.Literal.string(value).sql(dialect=DIALECT)
 
 
 def sql_identifier(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"'
+    """An identifier, always quoted (names from the catalog may be reserved words or hold any character)."""
+    return exp.to_identifier(value, quoted=True).sql(dialect=DIALECT)
 
 
 def table_directories(record: TableRecord) -> list[str]:
