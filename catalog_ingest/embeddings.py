@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 MINILM_MAX_TOKENS = 256
 """all-MiniLM-L6-v2 was trained on sequences up to 256 word pieces; longer text is cut off."""
 QUERY_CACHE_SIZE = 1024
+PROGRESS_TEXTS = 256
+"""Texts embedded between two progress reports of ``embed_documents``."""
 
 
 @runtime_checkable
@@ -49,14 +51,24 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
 
-def embed_documents(embedder: Embedder, documents: Sequence[Document]) -> np.ndarray:
+def embed_documents(
+    embedder: Embedder, documents: Sequence[Document], on_progress: Callable[[int, int], None] | None = None
+) -> np.ndarray:
     """Each document's vector: its vector texts' embeddings summed and normalised, every distinct text
-    embedded once across the whole batch (columns such as ids and timestamps repeat across tables)."""
+    embedded once across the whole batch (columns such as ids and timestamps repeat across tables).
+    ``on_progress(done, total)`` hears after every ``PROGRESS_TEXTS`` distinct texts."""
     if not documents:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     unique = list(dict.fromkeys(text for doc in documents for text in doc.vector_texts))
     position = {text: i for i, text in enumerate(unique)}
-    embedded = embedder.embed(unique)
+    if on_progress is None:
+        embedded = embedder.embed(unique)
+    else:
+        parts = []
+        for start in range(0, len(unique), PROGRESS_TEXTS):
+            parts.append(embedder.embed(unique[start : start + PROGRESS_TEXTS]))
+            on_progress(min(start + PROGRESS_TEXTS, len(unique)), len(unique))
+        embedded = np.concatenate(parts)
     summed = np.stack([embedded[[position[t] for t in doc.vector_texts]].sum(axis=0) for doc in documents])
     return l2_normalise(summed)
 

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from catalog_ingest.crawlers import crawler_for
 from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable
@@ -27,6 +26,7 @@ from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_document
 from catalog_ingest.faults import fault_point
 from catalog_ingest.index import IndexMismatchError, VectorIndex
 from catalog_ingest.lexical import LexicalIndex
+from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentProgress
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
 from catalog_ingest.store import RecordStore
@@ -66,20 +66,6 @@ class IngestReport:
         }
 
 
-class IngestProgress(Protocol):
-    def start(self, catalog: str, total: int) -> None: ...
-
-    def advance(self, table: str, status: str) -> None: ...
-
-
-class _SilentProgress:
-    def start(self, catalog: str, total: int) -> None:
-        pass
-
-    def advance(self, table: str, status: str) -> None:
-        pass
-
-
 @contextmanager
 def ingest_lock(data_dir: Path) -> Iterator[None]:
     """One ingest per data directory at a time, across processes; released even when the process dies."""
@@ -104,7 +90,7 @@ class Ingester:
     ) -> None:
         self.settings = settings
         self.embedder = MemoizedEmbedder(embedder or embedder_for(settings.index))
-        self.progress = progress or _SilentProgress()
+        self.progress = progress or SilentProgress()
         self.store = RecordStore(settings.store_path)
         self._vectors: VectorIndex | None = None
 
@@ -207,14 +193,22 @@ class Ingester:
                 else:
                     status = "unchanged"
                 getattr(report, status).append(record.full_name)
-                if status != "unchanged" and not dry_run:
-                    pending.append((record, fingerprint))
-                    if len(pending) >= EMBED_GROUP_TABLES:
-                        report.documents_embedded += self.write(pending)
-                        pending = []
-                self.progress.advance(record.full_name, status)
+                if status == "unchanged" or dry_run:
+                    self.progress.advance(record.full_name, status)
+                    continue
+                pending.append((record, fingerprint, status))
+                if len(pending) >= EMBED_GROUP_TABLES:
+                    report.documents_embedded += self._write_group(pending)
+                    pending = []
         if pending:
-            report.documents_embedded += self.write(pending)
+            report.documents_embedded += self._write_group(pending)
+
+    def _write_group(self, pending: list[tuple[TableRecord, str, str]]) -> int:
+        """Write a group of crawled tables, then count them done: progress follows what is stored."""
+        documents = self.write([(record, fingerprint) for record, fingerprint, _ in pending])
+        for record, _, status in pending:
+            self.progress.advance(record.full_name, status)
+        return documents
 
     def _remove_unconfigured_catalogs(self, report: IngestReport, *, dry_run: bool) -> None:
         """A catalog taken out of the settings takes its tables out of the index."""
@@ -237,11 +231,14 @@ class Ingester:
         crawled tables; tests call it with hand-made records, then ``publish``."""
         generation = self.store.begin()
         documents = [doc for record, _ in batch for doc in documents_for(record)]
-        vectors = embed_documents(self.embedder, documents)
+        progress = self.progress if isinstance(self.progress, EmbeddingProgress) else None
+        vectors = embed_documents(self.embedder, documents, progress.embedding if progress else None)
         self.vectors.replace_tables([record.key for record, _ in batch], documents, vectors, generation)
         fault_point("vectors-written")
         for record, fingerprint in batch:
             self.store.put(record, fingerprint)
+        if progress:
+            progress.written(len(documents))
         return len(documents)
 
     def publish(self, *, force: bool = False) -> None:

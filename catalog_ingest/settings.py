@@ -105,6 +105,8 @@ class IngestSettings(Section):
     max_partitions: int = Field(default=20000, ge=0)
     """Partition statistics kept per table; totals always cover all of them."""
     retries: int = Field(default=3, ge=0, le=10)
+    progress_seconds: float = Field(default=5.0, gt=0)
+    """Seconds between progress lines on stderr when it is not a terminal."""
 
 
 class ModelSettings(Section):

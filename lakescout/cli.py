@@ -63,17 +63,28 @@ def demo_lake(
 
 
 class RichIngestProgress:
-    """Ingest progress as a rich progress bar on stderr, one task per catalog."""
+    """Ingest progress as a rich progress bar on stderr, one task per catalog, and one that moves while a
+    group of tables is embedded."""
 
     def __init__(self, progress: Any) -> None:
         self.progress = progress
         self.task: Any = None
+        self.embedding_task: Any = None
 
     def start(self, catalog: str, total: int) -> None:
         self.task = self.progress.add_task(f"catalog {catalog}", total=total)
 
     def advance(self, table: str, status: str) -> None:
         self.progress.update(self.task, advance=1, description=f"{status:9} {table}")
+
+    def embedding(self, done: int, total: int) -> None:
+        if self.embedding_task is None:
+            self.embedding_task = self.progress.add_task("embedding", total=total)
+        self.progress.update(self.embedding_task, completed=done, total=total, description="embedding texts")
+
+    def written(self, documents: int) -> None:
+        if self.embedding_task is not None:
+            self.progress.update(self.embedding_task, completed=0)
 
 
 @app.command()
@@ -88,21 +99,19 @@ def ingest(
 
     from catalog_ingest.crawlers.base import CatalogUnreachable
     from catalog_ingest.ingest import ingest as run_ingest
+    from catalog_ingest.progress import LineProgress
     from lakescout.fresh_start import DataDirSnapshot, unreachable_hint
 
     settings = settings_of(ctx)
     before = DataDirSnapshot.take(settings)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=errors,
-            transient=True,
-            disable=not errors.is_terminal,
-        ) as bar:
-            report = run_ingest(settings, full=full, dry_run=dry_run, progress=RichIngestProgress(bar))
+        if errors.is_terminal:
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=errors, transient=True) as bar:
+                report = run_ingest(settings, full=full, dry_run=dry_run, progress=RichIngestProgress(bar))
+        else:
+            with LineProgress(errors.file, interval=settings.ingest.progress_seconds) as lines:
+                report = run_ingest(settings, full=full, dry_run=dry_run, progress=lines)
     except CatalogUnreachable as exc:
         before.remove_what_is_new()
         raise UserError(f"{exc}; {unreachable_hint(settings, before)}", code="catalog_unreachable") from None
