@@ -103,6 +103,11 @@ class IngestSettings(Section):
     max_partitions: int = Field(default=20000, ge=0)
     """Partition statistics kept per table; totals always cover all of them."""
     retries: int = Field(default=3, ge=0, le=10)
+    profile_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    """Per table, the most data (compressed column bytes) read to list the values of low-cardinality string
+    columns; 0 reads none. Counts and bounds come from the manifests whatever this is."""
+    profile_max_distinct: int = Field(default=50, ge=0, le=10_000)
+    """A string column with at most this many distinct values gets them listed in its profile."""
 
 
 class ModelSettings(Section):
