@@ -60,6 +60,21 @@ class ColumnProfile(BaseModel):
     def holds(self, value: str) -> bool:
         return any(v.value == value for v in self.values or [])
 
+    def describe(self, max_values: int = 5) -> str:
+        """In words: ``12 nulls of 630; failed..success; values: success 610, failed 20``."""
+        parts = []
+        if self.null_count is not None and self.value_count is not None:
+            parts.append(f"{self.null_count:,} nulls of {self.value_count:,}")
+        if self.min is not None or self.max is not None:
+            parts.append(f"{self.min}..{self.max}" + (" (bounds truncated)" if self.bounds_truncated else ""))
+        if self.values:
+            shown = ", ".join(f"{v.value} {v.count:,}" for v in self.values[:max_values])
+            more = f", … ({len(self.values)} values)" if len(self.values) > max_values else ""
+            parts.append(f"values{' (sampled)' if self.values_sampled else ''}: {shown}{more}")
+        elif self.many_values:
+            parts.append("many distinct values")
+        return "; ".join(parts)
+
 
 class Column(BaseModel):
     """One column, nested fields flattened to dotted paths (``address.city``, ``items.element.sku``)."""
