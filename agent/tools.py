@@ -23,7 +23,7 @@ from langchain_core.tools import tool
 from pydantic import Field
 
 from agent.context import AgentContext
-from agent.profiles_view import profile_view
+from agent.profiles_view import with_profiles
 from catalog_ingest.records import PartitionStat, TableRecord, time_span
 from catalog_ingest.sizes import human_bytes
 from catalog_ingest.store import AmbiguousTable, partition_label
@@ -288,7 +288,6 @@ def describe_table(
             {"name": c.path, "type": c.type}
             | ({"pii": True} if c.pii else {})
             | ({"partition_key": True} if c.is_partition_key else {})
-            | profile_view(c)
             for c in shown
         ],
         "column_stats": {k: v for k, v in record.column_stats.items() if k in paths},
@@ -296,6 +295,8 @@ def describe_table(
         "sources": [source(record)],
     }
     payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
+    if shown:
+        payload["columns"] = with_profiles(payload["columns"], shown, BUDGET - len(dumps(payload)))
     return respond(payload, "columns", "column_stats")
 
 

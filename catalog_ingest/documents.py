@@ -113,15 +113,15 @@ def column_documents(record: TableRecord) -> list[Document]:
             traits.append("Partition key")
         if column.pii:
             traits.append("Personal data (PII)")
+        traits.extend(column_values_text(column))
         context = f" in table {table_name}" + (f" ({table_comment})" if table_comment else "")
         documents.append(
             Document(
                 id=f"{record.key}::col::{column.path}",
-                text=". ".join([f"Column {path}{context}", f"Type: {clean_text(column.type, NAME_CHARS)}", *traits,
-                                *column_values_text(column)]),  # fmt: skip
+                text=". ".join([f"Column {path}{context}", f"Type: {clean_text(column.type, NAME_CHARS)}", *traits]),
                 metadata=base_metadata(record, kind="column") | {"column": column.path},
-                # The type stays out of the vector (lexical search has it): a column with the same name
-                # and comment in many tables is then embedded once.
+                # The type stays out of the vector (lexical search has it): a column with the same name,
+                # comment and values in many tables is then embedded once.
                 embed_parts=(". ".join([f"Column {path}", *traits]), header),
             )
         )
@@ -130,7 +130,7 @@ def column_documents(record: TableRecord) -> list[Document]:
 
 def column_values_text(column: Column) -> list[str]:
     """``Values: completed, shipped, ...`` from the column's profile (none for PII columns, which have no
-    values); lexical search reads it, the vectors leave it out."""
+    values), in both the text and the vector."""
     values = column.profile.values if column.profile and not column.pii else None
     if not values:
         return []
