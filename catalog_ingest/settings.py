@@ -107,7 +107,8 @@ class IngestSettings(Section):
     """Per table, the most data (compressed column bytes) read to list the values of low-cardinality string
     columns; 0 reads none. Counts and bounds come from the manifests whatever this is."""
     profile_max_distinct: int = Field(default=50, ge=0, le=10_000)
-    """A string column with at most this many distinct values gets them listed in its profile."""
+    """A string column with at most this many distinct values gets them listed in its profile. Profiles are
+    computed when a table's snapshot changes: a new limit reaches unchanged tables with ``ingest --full``."""
 
 
 class ModelSettings(Section):

@@ -4,14 +4,15 @@ and search, describe, catalog show and validation use them."""
 from __future__ import annotations
 
 import json
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 from langchain.tools import ToolRuntime
 from pyiceberg.catalog import load_catalog
+from pyiceberg.catalog.sql import SqlCatalog
 from typer.testing import CliRunner
 
 from agent.context import AgentContext
@@ -23,7 +24,7 @@ from catalog_ingest.documents import column_documents
 from catalog_ingest.ingest import ingest
 from catalog_ingest.records import ColumnProfile
 from catalog_ingest.retrieval import Retriever
-from catalog_ingest.settings import load_settings
+from catalog_ingest.settings import CatalogConfig, load_settings
 from catalog_ingest.store import RecordStore
 from lakescout.cli import app
 
@@ -169,28 +170,43 @@ def test_describe_and_catalog_show_give_the_profile(sample_settings, store):
     assert "values: success 610, failed 20" in shown.output
 
 
-def test_unchanged_snapshot_keeps_its_profiles_without_reading_data(sample_lake_dir, tmp_path):
-    """A property change writes new metadata over the same snapshot: ingest keeps the stored profiles and
-    reads no data file (here the data files are moved away); ``--full`` reads them again."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(sample_lake_dir, data_dir)
-    settings = load_settings(data_dir=data_dir)
-    assert not ingest(settings).skipped
-    before = RecordStore(settings.store_path).get("ops.pipeline_runs")
+def test_profiles_follow_snapshots_and_a_property_change_reads_no_data(tmp_path):
+    """Only a new snapshot recomputes a profile: a property change writes new metadata over the same
+    snapshot, and ingest keeps the stored profiles without reading a data file (here they are moved away);
+    ``--full`` reads them again."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    properties = {"type": "sql", "uri": f"sqlite:///{lake / 'catalog.db'}", "warehouse": f"file://{lake / 'wh'}"}
+    catalog = SqlCatalog("small", **properties)
+    catalog.create_namespace("ops")
+    schema = pa.schema([pa.field("job_id", pa.int64()), pa.field("state", pa.string())])
+    for name in ("jobs", "retries"):
+        catalog.create_table(f"ops.{name}", schema=schema).append(
+            pa.table({"job_id": [1, 2, 3], "state": ["done", "done", "failed"]})
+        )
+    settings = load_settings(data_dir=tmp_path / "data", catalogs=[CatalogConfig(name="small", properties=properties)])
+    assert len(ingest(settings).added) == 2
 
-    table = sample_catalog(settings).load_table("ops.pipeline_runs")
-    with table.transaction() as change:
-        change.set_properties({"comment": "Runs of every pipeline, one row per run"})
-    data_files = [Path(f["file_path"].removeprefix("file://")) for f in table.inspect.files().to_pylist()]
-    for path in data_files:
+    def state_values(table: str) -> list[tuple[str, int]]:
+        profile = profile_of(RecordStore(settings.store_path), table, "state")
+        return [(v.value, v.count) for v in profile.values]
+
+    before = RecordStore(settings.store_path).get("ops.jobs")
+    assert state_values("ops.jobs") == [("done", 2), ("failed", 1)]
+    jobs = catalog.load_table("ops.jobs")
+    with jobs.transaction() as change:
+        change.set_properties({"comment": "one row per job"})
+    for data_file in jobs.inspect.files().to_pylist():
+        path = Path(data_file["file_path"].removeprefix("file://"))
         path.rename(path.with_suffix(".moved"))
+    catalog.load_table("ops.retries").append(pa.table({"job_id": [4], "state": ["queued"]}))
 
     report = ingest(settings)
-    assert report.changed == ["ops.pipeline_runs"] and not report.skipped
-    assert len(report.unchanged) == RecordStore(settings.store_path).count() - 1
-    after = RecordStore(settings.store_path).get("ops.pipeline_runs")
-    assert after.comment == "Runs of every pipeline, one row per run"
+    assert sorted(report.changed) == ["ops.jobs", "ops.retries"] and not report.skipped
+    after = RecordStore(settings.store_path).get("ops.jobs")
+    assert after.comment == "one row per job"
     assert [c.profile for c in after.columns] == [c.profile for c in before.columns]
+    assert state_values("ops.retries") == [("done", 2), ("failed", 1), ("queued", 1)]
 
-    full = ingest(settings, full=True)
-    assert [name for name, _ in full.skipped] == ["ops.pipeline_runs"]
+    assert sorted(ingest(settings).unchanged) == ["ops.jobs", "ops.retries"]
+    assert [name for name, _ in ingest(settings, full=True).skipped] == ["ops.jobs"]
