@@ -27,6 +27,9 @@ HEADER_COMMENT_CHARS = 200
 COLUMN_COMMENT_IN_TABLE_CHARS = 100
 COLUMN_COMMENT_CHARS = 500
 NAME_CHARS = 200
+VALUES_IN_COLUMN_TEXT = 12
+"""The most frequent values of a profiled column named in its document, so a value word finds the column."""
+VALUE_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -110,18 +113,28 @@ def column_documents(record: TableRecord) -> list[Document]:
             traits.append("Partition key")
         if column.pii:
             traits.append("Personal data (PII)")
+        traits.extend(column_values_text(column))
         context = f" in table {table_name}" + (f" ({table_comment})" if table_comment else "")
         documents.append(
             Document(
                 id=f"{record.key}::col::{column.path}",
                 text=". ".join([f"Column {path}{context}", f"Type: {clean_text(column.type, NAME_CHARS)}", *traits]),
                 metadata=base_metadata(record, kind="column") | {"column": column.path},
-                # The type stays out of the vector (lexical search has it): a column with the same name
-                # and comment in many tables is then embedded once.
+                # The type stays out of the vector (lexical search has it): a column with the same name,
+                # comment and values in many tables is then embedded once.
                 embed_parts=(". ".join([f"Column {path}", *traits]), header),
             )
         )
     return documents
+
+
+def column_values_text(column: Column) -> list[str]:
+    """``Values: completed, shipped, ...`` from the column's profile (none for PII columns, which have no
+    values), in both the text and the vector."""
+    values = column.profile.values if column.profile and not column.pii else None
+    if not values:
+        return []
+    return ["Values: " + ", ".join(clean_text(v.value, VALUE_CHARS) for v in values[:VALUES_IN_COLUMN_TEXT])]
 
 
 def table_header(record: TableRecord) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from catalog_ingest.crawlers import crawler_for
 from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable
+from catalog_ingest.crawlers.profiles import ProfileLimits
 from catalog_ingest.documents import documents_for
 from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_documents, embedder_for
 from catalog_ingest.faults import fault_point
@@ -119,7 +120,8 @@ class Ingester:
         report = IngestReport(dry_run=dry_run)
         with ingest_lock(self.settings.data_dir):
             # List every catalog before changing anything: an unreachable one leaves the index untouched.
-            limits = {"max_partitions": self.settings.ingest.max_partitions, "retries": self.settings.ingest.retries}
+            limits = {"max_partitions": self.settings.ingest.max_partitions, "retries": self.settings.ingest.retries,
+                      "profile_limits": profile_limits(self.settings)}  # fmt: skip
             crawlers = [(config, crawler_for(config, **limits)) for config in self.settings.effective_catalogs()]
             try:
                 listings = [(config, crawler, crawler.list_tables()) for config, crawler in crawlers]
@@ -156,6 +158,11 @@ class Ingester:
         def has_vectors(key: str) -> bool:
             return (key, stored[key].generation) in embedded
 
+        def previous_record(ref: TableRef) -> TableRecord | None:
+            """The stored record lends its column profiles to a table whose snapshot did not change."""
+            key = f"{config.name}.{ref.full_name}"
+            return self.store.get(key, with_partitions=False) if key in stored and not full else None
+
         to_crawl: list[TableRef] = []
         for key, ref in listed.items():
             previous = stored.get(key)
@@ -172,7 +179,7 @@ class Ingester:
 
         pending: list[tuple[TableRecord, str]] = []
         with ThreadPoolExecutor(max_workers=self.settings.ingest.concurrency) as pool:
-            futures = {pool.submit(crawler.crawl, ref): ref for ref in to_crawl}
+            futures = {pool.submit(crawler.crawl, ref, previous_record(ref)): ref for ref in to_crawl}
             for future in as_completed(futures):
                 ref = futures[future]
                 try:
@@ -264,6 +271,10 @@ class Ingester:
         (a run killed between a table's vectors and its record)."""
         served = {(key, version.generation) for key, version in self.store.versions().items()}
         self.vectors.delete_versions(self.vectors.table_versions() - served)
+
+
+def profile_limits(settings: Settings) -> ProfileLimits:
+    return ProfileLimits(max_bytes=settings.ingest.profile_bytes, max_distinct=settings.ingest.profile_max_distinct)
 
 
 def ingest(

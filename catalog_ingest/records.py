@@ -19,6 +19,63 @@ from pydantic import BaseModel, Field
 TableKind = Literal["iceberg", "hive", "view"]
 
 
+ProfileValue = str | int | float | bool
+"""A bound as records keep it: integers and floats as numbers, decimals, dates and times as ISO-like text."""
+
+
+class ValueCount(BaseModel):
+    value: str
+    count: int
+
+
+class ColumnProfile(BaseModel):
+    """What the current snapshot's data holds in one column: counts and bounds from the Iceberg manifests (no
+    data read), and for a low-cardinality string column its values, read within a per-table byte budget.
+    PII columns get counts only: no bounds, no values."""
+
+    snapshot_id: int | None = None
+    """The snapshot profiled; a new snapshot means a new profile."""
+    value_count: int | None = None
+    """Values in the data files, nulls included."""
+    null_count: int | None = None
+    min: ProfileValue | None = None
+    max: ProfileValue | None = None
+    bounds_truncated: bool = False
+    """String bounds are cut to a prefix by the writer (16 characters by default): ``min``/``max`` then
+    bound the values, but are not themselves values."""
+    values: list[ValueCount] | None = None
+    """Distinct non-null values, most frequent first; None when not profiled (not a string, PII, too many
+    distinct values or no bytes left in the budget)."""
+    values_sampled: bool = False
+    """The values come from part of the data files (the byte budget ran out), so the list may miss some and
+    the counts are of the rows read."""
+    many_values: bool = False
+    """More distinct values than ``ingest.profile_max_distinct`` in the rows read: not a low-cardinality column."""
+
+    @property
+    def values_complete(self) -> bool:
+        """The values list is every value the column holds (all data files read)."""
+        return self.values is not None and not self.values_sampled
+
+    def holds(self, value: str) -> bool:
+        return any(v.value == value for v in self.values or [])
+
+    def describe(self, max_values: int = 5) -> str:
+        """In words: ``12 nulls of 630; failed..success; values: success 610, failed 20``."""
+        parts = []
+        if self.null_count is not None and self.value_count is not None:
+            parts.append(f"{self.null_count:,} nulls of {self.value_count:,}")
+        if self.min is not None or self.max is not None:
+            parts.append(f"{self.min}..{self.max}" + (" (bounds truncated)" if self.bounds_truncated else ""))
+        if self.values:
+            shown = ", ".join(f"{v.value} {v.count:,}" for v in self.values[:max_values])
+            more = f", … ({len(self.values)} values)" if len(self.values) > max_values else ""
+            parts.append(f"values{' (sampled)' if self.values_sampled else ''}: {shown}{more}")
+        elif self.many_values:
+            parts.append("many distinct values")
+        return "; ".join(parts)
+
+
 class Column(BaseModel):
     """One column, nested fields flattened to dotted paths (``address.city``, ``items.element.sku``)."""
 
@@ -30,6 +87,8 @@ class Column(BaseModel):
     pii: bool = False
     is_partition_key: bool = False
     """Hive-style partition key (Glue ``PartitionKeys``); Iceberg partitioning lives in the spec."""
+    profile: ColumnProfile | None = None
+    """Iceberg tables only (Glue/Hive tables keep the catalog's ``column_stats``)."""
 
 
 class PartitionField(BaseModel):

@@ -107,6 +107,12 @@ class IngestSettings(Section):
     retries: int = Field(default=3, ge=0, le=10)
     progress_seconds: float = Field(default=5.0, gt=0)
     """Seconds between progress lines on stderr when it is not a terminal."""
+    profile_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    """Per table, the most data (compressed column bytes) read to list the values of low-cardinality string
+    columns; 0 reads none. Counts and bounds come from the manifests whatever this is."""
+    profile_max_distinct: int = Field(default=50, ge=0, le=10_000)
+    """A string column with at most this many distinct values gets them listed in its profile. Profiles are
+    computed when a table's snapshot changes: a new limit reaches unchanged tables with ``ingest --full``."""
 
 
 class ModelSettings(Section):

@@ -67,12 +67,16 @@ def overview(record: TableRecord) -> Table:
 
 def columns_table(record: TableRecord) -> Table:
     table = Table(title=f"{len(record.columns)} columns", title_justify="left")
-    for heading in ("column", "type", "flags", "comment"):
+    profiled = any(column.profile for column in record.columns)
+    for heading in ("column", "type", "flags", "comment") + (("profile",) if profiled else ()):
         table.add_column(heading)
     for column in record.columns:
         flags = [name for name, on in (("required", column.required), ("partition", column.is_partition_key),
                                         ("pii", column.pii)) if on]
-        table.add_row(plain(column.path), plain(column.type), plain(", ".join(flags)), plain(column.comment))
+        cells = [plain(column.path), plain(column.type), plain(", ".join(flags)), plain(column.comment)]
+        if profiled:
+            cells.append(plain(column.profile.describe() if column.profile else ""))
+        table.add_row(*cells)
     return table
 
 

@@ -24,6 +24,7 @@ from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
 from agent.sql.deadline import Deadline
 from agent.sql.gate import Catalog, RecordLookup, check_query
 from agent.sql.guard import DIALECT, ParsedQuery, UnsafeSQL
+from agent.sql.value_filters import missing_filter_values
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import SqlSettings
 
@@ -50,7 +51,7 @@ CONTAINER_SEGMENTS = {"element", "key", "value"}
 
 IssueCode = Literal[
     "unknown_table", "unknown_column", "missing_partition_filter", "unsafe_sql", "parse_error", "unresolved_names",
-    "too_complex",
+    "too_complex", "unknown_value",
 ]
 Severity = Literal["error", "warning"]
 
@@ -277,6 +278,7 @@ def validate_sql(
     result.tables = list(dict.fromkeys(r.full_name for r in qualified.records.values()))
     check_columns(qualified, result, sql)
     result.issues.extend(partition_filter_warnings(qualified, settings, sql))
+    result.issues.extend(value_filter_warnings(qualified, sql))
     return result
 
 
@@ -412,6 +414,17 @@ def partition_filter_warnings(
                        f"the query has no filter on {columns}, so it scans every partition")  # fmt: skip
             written = table_name(scan.node) if scan.node is not None else record.full_name
             warnings.append(ValidationIssue("missing_partition_filter", message, written, [], line, column, "warning"))
+    return warnings
+
+
+def value_filter_warnings(qualified: QualifiedQuery, sql: str = "") -> list[ValidationIssue]:
+    """A filter on a value the column's complete profile does not hold matches no row (``unknown_value``)."""
+    warnings = []
+    for scan in qualified.scans():
+        for missing in missing_filter_values(scan.record, scan.alias, scan.predicates):
+            line, column = node_position(sql, missing.node)
+            warnings.append(ValidationIssue("unknown_value", missing.message, missing.value, missing.suggestions,
+                                            line, column, "warning"))  # fmt: skip
     return warnings
 
 

@@ -8,7 +8,8 @@ from langchain_core.tools import tool
 from pydantic import Field
 
 from agent.context import AgentContext
-from agent.tools.common import Runtime, clip, get_record, respond, size_facts, source, untrusted
+from agent.profiles_view import with_profiles
+from agent.tools.common import BUDGET, Runtime, clip, dumps, get_record, respond, size_facts, source, untrusted
 
 MATCHED_COLUMNS = 8
 """Matched columns listed per search hit; describe_table has them all."""
@@ -78,4 +79,6 @@ def describe_table(
         "sources": [source(record)],
     }
     payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
+    if shown:
+        payload["columns"] = with_profiles(payload["columns"], shown, BUDGET - len(dumps(payload)))
     return respond(payload, "columns", "column_stats")

@@ -10,6 +10,7 @@ import fnmatch
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from catalog_ingest.crawlers.profiles import ProfileLimits
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig
 
@@ -36,18 +37,27 @@ class TableRef:
 
 
 class Crawler(ABC):
-    def __init__(self, config: CatalogConfig, *, max_partitions: int = 20000, retries: int = 3) -> None:
+    def __init__(
+        self,
+        config: CatalogConfig,
+        *,
+        max_partitions: int = 20000,
+        retries: int = 3,
+        profile_limits: ProfileLimits | None = None,
+    ) -> None:
         self.config = config
         self.max_partitions = max_partitions
         self.retries = retries
+        self.profile_limits = profile_limits or ProfileLimits()
 
     @abstractmethod
     def list_tables(self) -> list[TableRef]:
         """Every table the filters admit. Raises CatalogUnreachable."""
 
     @abstractmethod
-    def crawl(self, ref: TableRef) -> TableRecord:
-        """The full record of one table. Raises TableUnreadable. Safe to call from several threads."""
+    def crawl(self, ref: TableRef, previous: TableRecord | None = None) -> TableRecord:
+        """The full record of one table; ``previous`` is its stored record, whose column profiles are kept
+        when the data did not change. Raises TableUnreadable. Safe to call from several threads."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients."""

@@ -42,8 +42,8 @@ class GlueCrawler(Crawler):
     """Lists and reads Hive-style tables and views with boto3 (botocore retries with adaptive backoff);
     Iceberg tables are loaded through pyiceberg's GlueCatalog, so Iceberg records are built one way."""
 
-    def __init__(self, config: CatalogConfig, *, max_partitions: int = 20000, retries: int = 3) -> None:
-        super().__init__(config, max_partitions=max_partitions, retries=retries)
+    def __init__(self, config: CatalogConfig, **limits: Any) -> None:
+        super().__init__(config, **limits)
         properties = config.properties
         self._catalog_id = {"CatalogId": properties["catalog_id"]} if properties.get("catalog_id") else {}
         self._glue_client: Any = None
@@ -65,14 +65,14 @@ class GlueCrawler(Crawler):
                 f"Glue catalog {self.config.name!r} ({self._where()}) could not be listed: {exc}"
             ) from exc
 
-    def crawl(self, ref: TableRef) -> TableRecord:
+    def crawl(self, ref: TableRef, previous: TableRecord | None = None) -> TableRecord:
         try:
             table = self._glue().get_table(DatabaseName=ref.namespace, Name=ref.name, **self._catalog_id)["Table"]
             if is_iceberg(table):
                 iceberg_table = self._iceberg_catalogs.load_table((*ref.namespace.split("."), ref.name))
-                record = with_glue_facts(
-                    iceberg_record(self.config.name, ref.namespace, ref.name, iceberg_table, self.max_partitions), table
-                )
+                iceberg = iceberg_record(self.config.name, ref.namespace, ref.name, iceberg_table,
+                                         self.max_partitions, self.profile_limits, previous)  # fmt: skip
+                record = with_glue_facts(iceberg, table)
             else:
                 record = hive_record(
                     self.config.name,

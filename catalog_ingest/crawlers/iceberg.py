@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pyiceberg.catalog import Catalog
@@ -32,8 +32,8 @@ T = TypeVar("T")
 class IcebergCrawler(Crawler):
     """Crawls one pyiceberg catalog through a pool of catalog objects, one per thread at a time."""
 
-    def __init__(self, config: CatalogConfig, *, max_partitions: int = 20000, retries: int = 3) -> None:
-        super().__init__(config, max_partitions=max_partitions, retries=retries)
+    def __init__(self, config: CatalogConfig, **limits: Any) -> None:
+        super().__init__(config, **limits)
         self._catalogs = CatalogPool(config)
 
     def list_tables(self) -> list[TableRef]:
@@ -45,10 +45,12 @@ class IcebergCrawler(Crawler):
             for identifier, location in zip(identifiers, locations, strict=True)
         ]
 
-    def crawl(self, ref: TableRef) -> TableRecord:
+    def crawl(self, ref: TableRef, previous: TableRecord | None = None) -> TableRecord:
         try:
             table = self._catalogs.load_table((*ref.namespace.split("."), ref.name))
-            return iceberg_record(self.config.name, ref.namespace, ref.name, table, self.max_partitions)
+            return iceberg_record(
+                self.config.name, ref.namespace, ref.name, table, self.max_partitions, self.profile_limits, previous
+            )
         except Exception as exc:
             raise TableUnreadable(f"{ref.full_name}: {type(exc).__name__}: {exc}") from exc
 

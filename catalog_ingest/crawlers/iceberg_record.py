@@ -19,6 +19,7 @@ from pyiceberg.transforms import VoidTransform
 from pyiceberg.types import IcebergType, ListType, MapType, NestedField, StructType
 
 from catalog_ingest.crawlers.common import PII_PROPERTY, is_pii, most_recent, schema_history, split_list
+from catalog_ingest.crawlers.profiles import ProfileLimits, profiled_columns
 from catalog_ingest.records import (
     Column,
     PartitionField,
@@ -31,7 +32,17 @@ from catalog_ingest.records import (
 )
 
 
-def iceberg_record(catalog: str, namespace: str, name: str, table: Table, max_partitions: int) -> TableRecord:
+def iceberg_record(
+    catalog: str,
+    namespace: str,
+    name: str,
+    table: Table,
+    max_partitions: int,
+    profile_limits: ProfileLimits | None = None,
+    previous: TableRecord | None = None,
+) -> TableRecord:
+    """The record of ``table``; its columns' profiles are kept from ``previous`` (the stored record) when the
+    snapshot is the same, else computed within ``profile_limits`` (the defaults when None)."""
     metadata = table.metadata
     properties = dict(table.properties)
     schema = table.schema()
@@ -49,7 +60,12 @@ def iceberg_record(catalog: str, namespace: str, name: str, table: Table, max_pa
         owner=properties.get("owner"),
         tags=split_list(properties.get("tags")),
         properties=properties,
-        columns=flatten_schema(schema, pii_paths=split_list(properties.get(PII_PROPERTY))),
+        columns=profiled_columns(
+            table,
+            flatten_schema(schema, pii_paths=split_list(properties.get(PII_PROPERTY))),
+            profile_limits or ProfileLimits(),
+            previous,
+        ),
         identifier_fields=[schema.find_column_name(i) or str(i) for i in schema.identifier_field_ids],
         partition_spec=partition_spec(table.spec(), metadata.schemas),
         partition_spec_history=[partition_spec(spec, metadata.schemas) for spec in metadata.partition_specs],
