@@ -36,11 +36,16 @@ class SlowAgent:
         self.agent = agent
         self.delay = delay
         self.outcomes: list[str] = []
+        self.running = 0
+        """Turns in progress now; ``peak`` is the most there were at once."""
+        self.peak = 0
 
     async def astream(
         self, question: str, thread_id: str | None = None, run: bool = False, owner: str | None = None, **turn: Any
     ) -> AsyncIterator[Any]:
         outcome = "cancelled"
+        self.running += 1
+        self.peak = max(self.peak, self.running)
         try:
             async for event in self.agent.astream(question, thread_id=thread_id, run=run, owner=owner, **turn):
                 if event.type != "token":
@@ -48,6 +53,7 @@ class SlowAgent:
                 yield event
             outcome = "finished"
         finally:
+            self.running -= 1
             self.outcomes.append(outcome)
 
     def __getattr__(self, name: str) -> Any:

@@ -34,13 +34,6 @@ SIZED_PACKAGES = ("agent", "api", "catalog_ingest", "lakescout")
 MAX_MODULE_LINES = 400
 DATA_MODULES: frozenset[str] = frozenset()
 """Modules that are mostly data tables, exempt from the size limit for good."""
-BEING_SPLIT = frozenset(
-    {
-        "agent/sql/validate.py",
-    }
-)
-"""Modules over the limit while their split is under way (issue 9); empty this at merge. An entry that is
-back under the limit, or gone, fails the test so the list cannot go stale."""
 
 
 def module_files() -> dict[str, Path]:
@@ -129,12 +122,9 @@ def test_module_says_its_job_and_fits_a_screenful_or_so(relative):
     lines = len(source.splitlines())
     if relative in DATA_MODULES:
         return
-    if relative in BEING_SPLIT:
-        assert lines > MAX_MODULE_LINES, f"{relative} is {lines} lines now: take it out of BEING_SPLIT"
-        return
     assert lines <= MAX_MODULE_LINES, f"{relative} is {lines} lines, over {MAX_MODULE_LINES}: split it by job"
 
 
 def test_size_allowances_name_real_modules():
-    missing = sorted((DATA_MODULES | BEING_SPLIT) - set(sized_modules()))
+    missing = sorted(DATA_MODULES - set(sized_modules()))
     assert not missing, f"allowed to be long but no longer there: {missing}; take them out of the list"

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 
 from agent.context import AgentContext
 from agent.sql.engines.base import QueryResult
-from agent.sql.validate import ValidationIssue, validate_sql
+from agent.sql.issues import ValidationIssue
+from agent.sql.validate import validate_sql
 from api import schemas
 from api.agent_run import unless_disconnected
 from api.lake import Lake
