@@ -31,6 +31,12 @@ def discovery(scale: float) -> None:
     bench_discovery.main([])
 
 
+def pooled(scale: float) -> None:
+    from bench import bench_pooled
+
+    bench_pooled.main([])
+
+
 def prompt(scale: float) -> None:
     from bench import bench_prompt
 
@@ -64,6 +70,7 @@ BENCHMARKS: dict[str, Callable[[float], None]] = {
     "ingest": ingest,
     "retrieval": retrieval,
     "discovery": discovery,
+    "pooled": pooled,
     "prompt": prompt,
     "lake_and_sql": lake_and_sql,
     "api": api,
