@@ -69,6 +69,14 @@ class LexicalIndex:
             tables.setdefault(str(metadata["table_key"]), metadata)
         return tables
 
+    def columns_by_table(self) -> dict[str, list[str]]:
+        """table_key -> the column paths of its column documents."""
+        columns: dict[str, list[str]] = {}
+        for metadata in self._metadata.values():
+            if metadata["kind"] == "column":
+                columns.setdefault(str(metadata["table_key"]), []).append(str(metadata["column"]))
+        return columns
+
     def count(self) -> int:
         return len(self._metadata)
 

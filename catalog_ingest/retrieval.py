@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from catalog_ingest.embeddings import Embedder, embedder_for
 from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex
 from catalog_ingest.lexical import LexicalIndex
+from catalog_ingest.ranking import JoinKeys, rank_tables
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 from catalog_ingest.text import SEARCH_STOPWORDS, identifier_words, stem
@@ -61,6 +62,8 @@ class OpenIndexes:
     lexical: LexicalIndex
     tables: dict[str, TableInfo]
     tables_by_name: dict[str, set[str]]
+    namespace_of: dict[str, str]
+    join_keys: JoinKeys
     generation: int
     gaps: dict[str, int]
     """Tables of the generation missing from an index ("vectors", "lexical" -> count)."""
@@ -86,6 +89,9 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
         tables[key] = TableInfo(key, full_name, str(metadata["catalog"]), namespace)
         for name in (key, full_name, full_name[len(namespace) + 1 :]):
             tables_by_name[name_key(name)].add(key)
+    namespace_of = {key: info.namespace for key, info in tables.items()}
+    name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
+    join_keys = JoinKeys.from_columns(lexical.columns_by_table(), namespace_of, name_of)
     vector = VectorIndex(settings, embedder)
     if vector.count() <= EXACT_SEARCH_LIMIT:
         dense: ServedVectors | ExactVectors = ExactVectors.load(vector, visible)
@@ -96,7 +102,7 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
         "vectors": len(visible.keys() - dense.table_keys()),
         "lexical entries": len(visible.keys() - lexical.table_keys()),
     }
-    return OpenIndexes(vector, dense, lexical, tables, dict(tables_by_name), generation, gaps)
+    return OpenIndexes(vector, dense, lexical, tables, dict(tables_by_name), namespace_of, join_keys, generation, gaps)
 
 
 class Retriever:
@@ -151,6 +157,13 @@ class Retriever:
                 metadata_by_doc[doc_id] = metadata
 
         hits = self._table_hits(fused, metadata_by_doc)
+        ranked, joined = rank_tables({key: hit.score for key, hit in hits.items()}, indexes.namespace_of, indexes.join_keys)
+        for key, columns in joined.items():
+            if key not in hits:
+                info = indexes.tables[key]
+                hits[key] = TableHit(key, info.full_name, info.catalog, info.namespace, 0.0, list(columns))
+        for key, score in ranked.items():
+            hits[key].score = score
         for key, boost in named_tables(query, indexes).items():
             info = indexes.tables[key]
             if namespace and info.namespace != namespace:
