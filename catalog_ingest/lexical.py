@@ -77,6 +77,13 @@ class LexicalIndex:
                 columns.setdefault(str(metadata["table_key"]), []).append(str(metadata["column"]))
         return columns
 
+    def words_by_namespace(self) -> dict[str, set[str]]:
+        """namespace -> the distinct tokens of all its documents."""
+        words: dict[str, set[str]] = {}
+        for doc_id, tokens in self._tokens.items():
+            words.setdefault(str(self._metadata[doc_id]["namespace"]), set()).update(tokens)
+        return words
+
     def count(self) -> int:
         return len(self._metadata)
 

@@ -21,13 +21,15 @@ NAMESPACE_TABLE_WEIGHTS = (1.0, 0.5, 0.25)
 """A namespace's score: its best table's score, plus half the second's and a quarter of the third's."""
 NAMESPACE_SHARE = 1.0
 """How much of its namespace's score a table gains."""
-LEAD_POWER = 0.0
-"""The namespace share is scaled by (namespace score / best namespace score) ** this: above 0, tables of
-the leading namespace gain most, which keeps the top results coherent."""
+KEEP_BEST_MATCH_FIRST = True
+"""The table that matches best on its own stays first; namespaces order what follows it."""
 NEIGHBOUR_SOURCES = 3
 """Top tables whose join-key neighbours are brought in."""
 NEIGHBOUR_SHARE = 0.8
 """A neighbour's score: this share of the hit it joins (it lands just below the hit)."""
+NAMESPACE_WORDS_SHARE = 4.0
+"""Weight of a namespace's rank by the query words it covers (reciprocal rank, as the fusion): about as
+much as its tables' own scores at the top ranks (tuned on the tuning part of the pooled benchmark)."""
 KEY_SUFFIXES = ("id", "code", "key", "num", "number")
 """Column names that end like this are join keys (``customer_id``, ``StuID``, ``country_code``); a bare
 ``id`` is a table's own key, which joins only a column named after that table (``student_id``)."""
@@ -91,6 +93,30 @@ def referenced_keys(source: Mapping[str, str], target: Mapping[str, str], target
     ]
 
 
+class NamespaceWords:
+    """BM25 over each namespace's distinct words as one document: which namespace covers most of a
+    question's words, rare words counting most (a question about students' pets is about the namespace
+    that has both students and pets, not one of the many with students)."""
+
+    def __init__(self, words_by_namespace: Mapping[str, Iterable[str]]) -> None:
+        import bm25s
+
+        self._namespaces = list(words_by_namespace)
+        self._bm25 = bm25s.BM25()
+        if self._namespaces:
+            self._bm25.index([sorted(words_by_namespace[n]) for n in self._namespaces], show_progress=False)
+
+    def scores(self, tokens: list[str], rrf_k: int, limit: int = 50) -> dict[str, float]:
+        """namespace -> its BM25 score relative to the best namespace's, on the scale of a top-ranked
+        document in the fusion (1 / (rrf_k + 1)), for the ``limit`` namespaces covering the query best."""
+        token_ids = self._bm25.get_tokens_ids(tokens) if self._namespaces else []
+        if not token_ids:
+            return {}
+        raw = self._bm25.get_scores_from_ids(token_ids)
+        order = sorted((i for i in range(len(raw)) if raw[i] > 0), key=lambda i: -raw[i])[:limit]
+        return {self._namespaces[i]: float(raw[i] / raw[order[0]]) / (rrf_k + 1) for i in order}
+
+
 def namespace_scores(scores: Mapping[str, float], namespace_of: Mapping[str, str]) -> dict[str, float]:
     """Each namespace's score from its tables' scores, best first with diminishing weight."""
     by_namespace: dict[str, list[float]] = defaultdict(list)
@@ -103,17 +129,22 @@ def namespace_scores(scores: Mapping[str, float], namespace_of: Mapping[str, str
 
 
 def rank_tables(
-    scores: Mapping[str, float], namespace_of: Mapping[str, str], join_keys: JoinKeys
+    scores: Mapping[str, float],
+    namespace_of: Mapping[str, str],
+    join_keys: JoinKeys,
+    namespace_words: Mapping[str, float],
 ) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
-    """Scores with namespaces counted as wholes, join-key neighbours of the top tables added; and for each
-    neighbour brought in, the key columns it was joined on."""
+    """Scores with namespaces counted as wholes (their tables' scores, plus ``namespace_words``: how well
+    each covers the query's words), join-key neighbours of the top tables added; and for each neighbour
+    brought in, the key columns it was joined on."""
     whole = namespace_scores(scores, namespace_of)
-    best = max(whole.values(), default=0.0) or 1.0
-    ranked = {
-        table: score + NAMESPACE_SHARE * whole[namespace] * (whole[namespace] / best) ** LEAD_POWER
-        for table, score in scores.items()
-        for namespace in (namespace_of[table],)
-    }
+    for namespace, score in namespace_words.items():
+        if namespace in whole:
+            whole[namespace] += NAMESPACE_WORDS_SHARE * score
+    ranked = {table: score + NAMESPACE_SHARE * whole[namespace_of[table]] for table, score in scores.items()}
+    if KEEP_BEST_MATCH_FIRST and scores:
+        best_match = max(scores, key=lambda table: (scores[table], table))
+        ranked[best_match] = max(ranked.values()) + 1e-9
     joined: dict[str, tuple[str, ...]] = {}
     for source in sorted(ranked, key=lambda table: -ranked[table])[:NEIGHBOUR_SOURCES]:
         for neighbour, columns in join_keys.of(source).items():

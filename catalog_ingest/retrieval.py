@@ -12,9 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog_ingest.embeddings import Embedder, embedder_for
-from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex
+from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex, tokenize
 from catalog_ingest.lexical import LexicalIndex
-from catalog_ingest.ranking import JoinKeys, rank_tables
+from catalog_ingest.ranking import JoinKeys, NamespaceWords, rank_tables
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 from catalog_ingest.text import SEARCH_STOPWORDS, identifier_words, stem
@@ -64,6 +64,7 @@ class OpenIndexes:
     tables_by_name: dict[str, set[str]]
     namespace_of: dict[str, str]
     join_keys: JoinKeys
+    namespace_words: NamespaceWords
     generation: int
     gaps: dict[str, int]
     """Tables of the generation missing from an index ("vectors", "lexical" -> count)."""
@@ -102,7 +103,10 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
         "vectors": len(visible.keys() - dense.table_keys()),
         "lexical entries": len(visible.keys() - lexical.table_keys()),
     }
-    return OpenIndexes(vector, dense, lexical, tables, dict(tables_by_name), namespace_of, join_keys, generation, gaps)
+    return OpenIndexes(
+        vector, dense, lexical, tables, dict(tables_by_name), namespace_of, join_keys,
+        NamespaceWords(lexical.words_by_namespace()), generation, gaps,
+    )
 
 
 class Retriever:
@@ -157,7 +161,9 @@ class Retriever:
                 metadata_by_doc[doc_id] = metadata
 
         hits = self._table_hits(fused, metadata_by_doc)
-        ranked, joined = rank_tables({key: hit.score for key, hit in hits.items()}, indexes.namespace_of, indexes.join_keys)
+        namespace_words = indexes.namespace_words.scores(tokenize(query), RRF_K)
+        scores = {key: hit.score for key, hit in hits.items()}
+        ranked, joined = rank_tables(scores, indexes.namespace_of, indexes.join_keys, namespace_words)
         for key, columns in joined.items():
             if key not in hits:
                 info = indexes.tables[key]
