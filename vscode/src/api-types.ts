@@ -570,6 +570,42 @@ export interface components {
              * @default false
              */
             is_partition_key: boolean;
+            profile?: components["schemas"]["ColumnProfile"] | null;
+        };
+        /**
+         * ColumnProfile
+         * @description What the current snapshot's data holds in one column: counts and bounds from the Iceberg manifests (no
+         *     data read), and for a low-cardinality string column its values, read within a per-table byte budget.
+         *     PII columns get counts only: no bounds, no values.
+         */
+        ColumnProfile: {
+            /** Snapshot Id */
+            snapshot_id?: number | null;
+            /** Value Count */
+            value_count?: number | null;
+            /** Null Count */
+            null_count?: number | null;
+            /** Min */
+            min?: string | number | boolean | null;
+            /** Max */
+            max?: string | number | boolean | null;
+            /**
+             * Bounds Truncated
+             * @default false
+             */
+            bounds_truncated: boolean;
+            /** Values */
+            values?: components["schemas"]["ValueCount"][] | null;
+            /**
+             * Values Sampled
+             * @default false
+             */
+            values_sampled: boolean;
+            /**
+             * Many Values
+             * @default false
+             */
+            many_values: boolean;
         };
         /** CompletionChoice */
         CompletionChoice: {
@@ -1135,6 +1171,13 @@ export interface components {
             scan_estimate?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** ValueCount */
+        ValueCount: {
+            /** Value */
+            value: string;
+            /** Count */
+            count: number;
         };
     };
     responses: never;
