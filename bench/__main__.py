@@ -33,12 +33,6 @@ def discovery(args: argparse.Namespace) -> None:
     bench_discovery.main([])
 
 
-def pooled(args: argparse.Namespace) -> None:
-    from bench import bench_pooled
-
-    bench_pooled.main([])
-
-
 def prompt(args: argparse.Namespace) -> None:
     from bench import bench_prompt
 
@@ -78,14 +72,13 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "ingest": ingest,
     "retrieval": retrieval,
     "discovery": discovery,
-    "pooled": pooled,
     "prompt": prompt,
     "lake_and_sql": lake_and_sql,
     "api": api,
     "cli": cli,
     "scale": scale,
 }
-ON_REQUEST = {"scale", "pooled"}
+ON_REQUEST = {"scale"}
 """Benchmarks left out of a run that names none."""
 
 
