@@ -33,6 +33,12 @@ def discovery(args: argparse.Namespace) -> None:
     bench_discovery.main([])
 
 
+def pooled(args: argparse.Namespace) -> None:
+    from bench import bench_pooled
+
+    bench_pooled.main([])
+
+
 def prompt(args: argparse.Namespace) -> None:
     from bench import bench_prompt
 
@@ -72,13 +78,14 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "ingest": ingest,
     "retrieval": retrieval,
     "discovery": discovery,
+    "pooled": pooled,
     "prompt": prompt,
     "lake_and_sql": lake_and_sql,
     "api": api,
     "cli": cli,
     "scale": scale,
 }
-ON_REQUEST = {"scale"}
+ON_REQUEST = {"scale", "pooled"}
 """Benchmarks left out of a run that names none."""
 
 

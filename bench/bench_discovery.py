@@ -49,7 +49,7 @@ def main(argv: list[str]) -> None:
         embed = retriever._embedder.embed_query
         rankers = {
             "hybrid (fused)": lambda q: [hit.full_name for hit in retriever.search(q, k=K)],
-            "dense only": lambda q: first_tables(indexes.vector.query(embed(q), CANDIDATES_PER_LIST), K),
+            "dense only": lambda q: first_tables(indexes.dense.query(embed(q), CANDIDATES_PER_LIST), K),
             "BM25 only": lambda q: first_tables(indexes.lexical.search(q, CANDIDATES_PER_LIST), K),
         }
         for name, value in recall(rankers, cases).items():

@@ -69,6 +69,21 @@ class LexicalIndex:
             tables.setdefault(str(metadata["table_key"]), metadata)
         return tables
 
+    def columns_by_table(self) -> dict[str, list[str]]:
+        """table_key -> the column paths of its column documents."""
+        columns: dict[str, list[str]] = {}
+        for metadata in self._metadata.values():
+            if metadata["kind"] == "column":
+                columns.setdefault(str(metadata["table_key"]), []).append(str(metadata["column"]))
+        return columns
+
+    def words_by_namespace(self) -> dict[str, set[str]]:
+        """namespace -> the distinct tokens of all its documents."""
+        words: dict[str, set[str]] = {}
+        for doc_id, tokens in self._tokens.items():
+            words.setdefault(str(self._metadata[doc_id]["namespace"]), set()).update(tokens)
+        return words
+
     def count(self) -> int:
         return len(self._metadata)
 

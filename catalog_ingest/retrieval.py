@@ -12,8 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog_ingest.embeddings import Embedder, embedder_for
-from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex
+from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex, tokenize
 from catalog_ingest.lexical import LexicalIndex
+from catalog_ingest.ranking import JoinKeys, NamespaceWords, rank_tables
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 from catalog_ingest.text import SEARCH_STOPWORDS, identifier_words, stem
@@ -61,6 +62,9 @@ class OpenIndexes:
     lexical: LexicalIndex
     tables: dict[str, TableInfo]
     tables_by_name: dict[str, set[str]]
+    namespace_of: dict[str, str]
+    join_keys: JoinKeys
+    namespace_words: NamespaceWords
     generation: int
     gaps: dict[str, int]
     """Tables of the generation missing from an index ("vectors", "lexical" -> count)."""
@@ -86,6 +90,9 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
         tables[key] = TableInfo(key, full_name, str(metadata["catalog"]), namespace)
         for name in (key, full_name, full_name[len(namespace) + 1 :]):
             tables_by_name[name_key(name)].add(key)
+    namespace_of = {key: info.namespace for key, info in tables.items()}
+    name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
+    join_keys = JoinKeys.from_columns(lexical.columns_by_table(), namespace_of, name_of)
     vector = VectorIndex(settings, embedder)
     if vector.count() <= EXACT_SEARCH_LIMIT:
         dense: ServedVectors | ExactVectors = ExactVectors.load(vector, visible)
@@ -96,7 +103,10 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
         "vectors": len(visible.keys() - dense.table_keys()),
         "lexical entries": len(visible.keys() - lexical.table_keys()),
     }
-    return OpenIndexes(vector, dense, lexical, tables, dict(tables_by_name), generation, gaps)
+    return OpenIndexes(
+        vector, dense, lexical, tables, dict(tables_by_name), namespace_of, join_keys,
+        NamespaceWords(lexical.words_by_namespace()), generation, gaps,
+    )
 
 
 class Retriever:
@@ -151,6 +161,15 @@ class Retriever:
                 metadata_by_doc[doc_id] = metadata
 
         hits = self._table_hits(fused, metadata_by_doc)
+        namespace_words = indexes.namespace_words.scores(tokenize(query), RRF_K)
+        scores = {key: hit.score for key, hit in hits.items()}
+        ranked, joined = rank_tables(scores, indexes.namespace_of, indexes.join_keys, namespace_words)
+        for key, columns in joined.items():
+            if key not in hits:
+                info = indexes.tables[key]
+                hits[key] = TableHit(key, info.full_name, info.catalog, info.namespace, 0.0, list(columns))
+        for key, score in ranked.items():
+            hits[key].score = score
         for key, boost in named_tables(query, indexes).items():
             info = indexes.tables[key]
             if namespace and info.namespace != namespace:

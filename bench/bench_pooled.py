@@ -1,0 +1,201 @@
+"""Pooled table retrieval on public schemas: recall@10 of Spider 1.0 dev and BIRD mini-dev gold tables.
+
+Usage: python -m bench.bench_pooled [DATA_DIR] [--cache DIR] [--show-misses N]
+
+Every (db, table) of both benchmarks' ``schemas.jsonl`` becomes an empty Iceberg table ``db.table`` (one
+namespace per database) in ONE pyiceberg SQL catalog, ingested by lakescout's own ingest (MiniLM vectors,
+Chroma, BM25). Each question is searched over all tables at once, no database given, and scored by the share
+of its gold tables (qualified with its db) in the top 10. BIRD is scored without and with its ``evidence``.
+
+Questions are split by a hash of their id into a tuning part and a held-back part (30%), reported apart:
+tune on the first only; ``--show-misses`` prints tuning misses, never held-back ones.
+The built catalog and index are cached under ``--cache``, keyed by the data files' hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.schema import Schema
+from pyiceberg.types import BooleanType, DoubleType, LongType, NestedField, StringType, TimestampType
+
+from catalog_ingest.ingest import ingest
+from catalog_ingest.retrieval import Retriever
+from catalog_ingest.settings import CatalogConfig, Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS = ("spider1", "bird_minidev")
+K = 10
+HELD_BACK_PERCENT = 30
+CATALOG_NAME = "pooled"
+ICEBERG_TYPES = {"text": StringType, "time": TimestampType, "boolean": BooleanType}
+"""Benchmark column types, loosely; ``number`` is a long when it is a key, else a double; others are strings."""
+
+
+@dataclass(frozen=True)
+class Question:
+    benchmark: str
+    id: str
+    text: str
+    evidence: str
+    gold: frozenset[str]
+    """``namespace.table`` of the question's db, lower case."""
+
+    @property
+    def held_back(self) -> bool:
+        digest = hashlib.sha256(f"{self.benchmark}:{self.id}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") % 100 < HELD_BACK_PERCENT
+
+
+def default_data_dir() -> Path:
+    """``shared/bench-data`` beside the repository (or beside one of its parent folders)."""
+    for folder in REPO.parents:
+        candidate = folder / "shared" / "bench-data"
+        if candidate.is_dir():
+            return candidate
+    return REPO.parent / "shared" / "bench-data"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def data_hash(data_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for benchmark in BENCHMARKS:
+        for name in ("schemas.jsonl", "questions.jsonl"):
+            digest.update((data_dir / benchmark / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def iceberg_schema(table: dict) -> Schema:
+    keys = {name.lower() for name in table.get("primary_key") or []}
+    fields, identifiers = [], []
+    for field_id, column in enumerate(table["columns"], start=1):
+        is_key = column["name"].lower() in keys
+        if column["type"] == "number":
+            field_type = LongType() if is_key else DoubleType()
+        else:
+            field_type = ICEBERG_TYPES.get(column["type"], StringType)()
+        fields.append(
+            NestedField(field_id, column["name"], field_type, required=is_key, doc=column.get("description") or None)
+        )
+        if is_key:
+            identifiers.append(field_id)
+    return Schema(*fields, identifier_field_ids=identifiers)
+
+
+def catalog_properties(lake_dir: Path) -> dict[str, str]:
+    return {"type": "sql", "uri": f"sqlite:///{lake_dir / 'catalog.db'}", "warehouse": f"file://{lake_dir / 'warehouse'}"}
+
+
+def namespaces(data_dir: Path) -> dict[tuple[str, str], str]:
+    """(benchmark, db) -> its namespace: the db's name, prefixed with the benchmark's where both use it
+    (``formula_1`` is in both: a dataset present twice, as real lakes have)."""
+    dbs = {(b, row["db"]) for b in BENCHMARKS for row in read_jsonl(data_dir / b / "schemas.jsonl")}
+    shared = {db for b, db in dbs if sum(db == other for _, other in dbs) > 1}
+    return {(b, db): f"{b}_{db}" if db in shared else db for b, db in dbs}
+
+
+def build_catalog(data_dir: Path, lake_dir: Path) -> None:
+    """Every benchmark table as an empty Iceberg table in one SQL catalog under ``lake_dir``; the catalog
+    database is written under a temporary name and renamed last, so a killed build is redone."""
+    shutil.rmtree(lake_dir, ignore_errors=True)
+    lake_dir.mkdir(parents=True)
+    building = lake_dir / "catalog.db.building"
+    catalog = SqlCatalog(CATALOG_NAME, uri=f"sqlite:///{building}", warehouse=catalog_properties(lake_dir)["warehouse"])
+    namespace_of = namespaces(data_dir)
+    for benchmark in BENCHMARKS:
+        for table in read_jsonl(data_dir / benchmark / "schemas.jsonl"):
+            namespace = namespace_of[benchmark, table["db"]]
+            catalog.create_namespace_if_not_exists(namespace)
+            catalog.create_table(f"{namespace}.{table['table']}", iceberg_schema(table))
+    catalog.engine.dispose()
+    building.rename(lake_dir / "catalog.db")
+
+
+def ingested_settings(data_dir: Path, cache_dir: Path) -> Settings:
+    """The settings of the cached, ingested pooled catalog; builds and ingests it when missing."""
+    folder = cache_dir / data_hash(data_dir)
+    lake_dir, done = folder / "lake", folder / "ingested"
+    if not (lake_dir / "catalog.db").is_file():
+        started = time.monotonic()
+        build_catalog(data_dir, lake_dir)
+        print(f"built the pooled Iceberg catalog in {time.monotonic() - started:.0f}s", flush=True)
+    catalog = CatalogConfig(name=CATALOG_NAME, properties=catalog_properties(lake_dir))
+    settings = load_settings(data_dir=folder / "data", catalogs=[catalog])
+    if not done.is_file():
+        started = time.monotonic()
+        report = ingest(settings)
+        print(f"ingested {len(report.added) + len(report.changed)} tables, {report.documents_embedded} documents "
+              f"in {time.monotonic() - started:.0f}s", flush=True)
+        done.write_text("ok\n", encoding="utf-8")
+    return settings
+
+
+def load_questions(data_dir: Path) -> list[Question]:
+    questions = []
+    namespace_of = namespaces(data_dir)
+    for benchmark in BENCHMARKS:
+        for row in read_jsonl(data_dir / benchmark / "questions.jsonl"):
+            namespace = namespace_of[benchmark, row["db"]]
+            gold = frozenset(f"{namespace}.{table}".lower() for table in row["gold_tables"])
+            questions.append(Question(benchmark, str(row["id"]), row["question"], row.get("evidence") or "", gold))
+    return questions
+
+
+def score(retriever: Retriever, questions: list[Question], with_evidence: bool) -> tuple[float, float, list]:
+    """(recall@K, share whose top hit is in a gold table's namespace, misses as (question, gold, top hits))."""
+    total = namespace_right = 0.0
+    misses = []
+    for question in questions:
+        query = f"{question.text} {question.evidence}".strip() if with_evidence else question.text
+        hits = [hit.full_name.lower() for hit in retriever.search(query, k=K)]
+        found = len(question.gold & set(hits)) / len(question.gold)
+        total += found
+        gold_namespaces = {name.split(".", 1)[0] for name in question.gold}
+        namespace_right += bool(hits) and hits[0].split(".", 1)[0] in gold_namespaces
+        if found < 1:
+            misses.append((query, sorted(question.gold), hits))
+    return total / len(questions), namespace_right / len(questions), misses
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_pooled", description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", nargs="?", type=Path, default=default_data_dir())
+    parser.add_argument("--cache", type=Path, default=REPO / ".lakescout" / "bench-pooled")
+    parser.add_argument("--show-misses", type=int, default=0, help="print this many tuning-part misses per set")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+
+    settings = ingested_settings(args.data_dir, args.cache)
+    retriever = Retriever(settings)
+    questions = load_questions(args.data_dir)
+    sets = [("spider1", "spider1", False), ("BIRD", "bird_minidev", False), ("BIRD + evidence", "bird_minidev", True)]
+    print(f"pooled recall@{K} over {len(retriever._indexes.tables)} tables, no database given "
+          f"(top-1 namespace right in brackets)")
+    print(f"{'set':18} {'tuning':>16} {'held back':>16}")
+    for label, benchmark, with_evidence in sets:
+        figures, tuning_misses = [], []
+        for held_back in (False, True):
+            part = [q for q in questions if q.benchmark == benchmark and q.held_back == held_back]
+            recall, namespace_right, misses = score(retriever, part, with_evidence)
+            figures.append(f"{recall:.3f} ({namespace_right:.2f}) n={len(part)}")
+            if not held_back:
+                tuning_misses = misses
+        print(f"{label:18} {figures[0]:>16} {figures[1]:>16}", flush=True)
+        for query, gold, hits in tuning_misses[: args.show_misses]:
+            print(f"    MISS {query[:140]!r}\n      gold {gold}\n      got  {hits}")
+    print("target: pooled recall@10 at least 0.95 on spider1 and on BIRD with evidence")
+    retriever.close()
+
+
+if __name__ == "__main__":
+    main()
