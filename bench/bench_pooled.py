@@ -174,6 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=REPO / ".lakescout" / "bench-pooled")
     parser.add_argument("--show-misses", type=int, default=0, help="print this many tuning-part misses per set")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if not (args.data_dir / BENCHMARKS[0] / "schemas.jsonl").is_file():
+        print(f"no benchmark data at {args.data_dir}: pass the folder holding {' and '.join(BENCHMARKS)}")
+        return
 
     settings = ingested_settings(args.data_dir, args.cache)
     retriever = Retriever(settings)
