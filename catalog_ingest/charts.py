@@ -19,7 +19,7 @@ from catalog_ingest.records import SnapshotInfo, TableRecord
 from catalog_ingest.sizes import human_bytes
 from catalog_ingest.store import partition_label
 
-VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 MAX_PARTITION_BARS = 60
 """Partitions drawn one by one; past this the largest are kept and the rest summed into one bar."""
 SECONDS_PER_DAY = 86_400

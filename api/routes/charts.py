@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.errors import ApiError
 from api.lake import Lake
 from api.routes import failures, lake_dep, user
-from catalog_ingest.charts import Chart, lake_charts, table_charts
+from catalog_ingest.charts import VEGA_LITE_SCHEMA, Chart, lake_charts, table_charts
 
 router = APIRouter(tags=["charts"])
 
@@ -23,7 +23,7 @@ EXAMPLE_CHART = {
     "id": "partitions",
     "title": "raw.events: partitions by size",
     "spec": {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "$schema": VEGA_LITE_SCHEMA,
         "title": {"text": "raw.events: partitions by size", "anchor": "start"},
         "data": {"values": [{"partition": "event_time_day=2026-11-19", "bytes": 54889, "records": 2051, "files": 2}]},
         "mark": "bar",

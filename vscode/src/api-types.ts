@@ -409,7 +409,7 @@ export interface components {
          * @example {
          *       "id": "partitions",
          *       "spec": {
-         *         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+         *         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
          *         "data": {
          *           "values": [
          *             {
@@ -470,7 +470,7 @@ export interface components {
          *         {
          *           "id": "partitions",
          *           "spec": {
-         *             "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+         *             "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
          *             "data": {
          *               "values": [
          *                 {
