@@ -19,7 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.auth import KeyRing
 from api.errors import install_error_handlers
 from api.jobs import IngestJobs
-from api.lake import GENERATION_HEADER, CatalogProbe, Lake, replace_lake
+from api.lake import GENERATION_HEADER, CatalogProbe, Lake, leased_context, replace_lake
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
@@ -72,7 +72,7 @@ def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    mount_mcp(app, settings, keys, lambda: app.state.lake.context if app.state.lake else None)
+    mount_mcp(app, settings, keys, lambda: leased_context(app.state), limiter=app.state.limiter)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,15 +96,33 @@ def replace_lake(state: Any, lake: Lake | None) -> None:
         old.close()
 
 
+def leased_lake(state: Any) -> Lake | None:
+    """A lease on the Lake served now (None before any ingest); the holder ends it with ``Lake.release``."""
+    while True:
+        lake: Lake | None = state.lake
+        if lake is None or lake.lease():
+            return lake
+        # a Lake retired between the read and the lease was already replaced: read again
+
+
+@contextmanager
+def leased_context(state: Any) -> Iterator[AgentContext | None]:
+    """The served Lake's agent context, leased for the block (the MCP route's calls): a re-ingest that replaces
+    the Lake meanwhile closes it only after the block ends."""
+    lake = leased_lake(state)
+    try:
+        yield lake.context if lake is not None else None
+    finally:
+        if lake is not None and lake.release():
+            lake.close()
+
+
 async def current_lake(request: Request, response: Response) -> AsyncIterator[Lake]:
     """The Lake a request reads, leased until its response is sent (streamed bodies included); the response
     names the ingest generation it reads (``X-Lakescout-Generation``)."""
-    while True:
-        lake: Lake | None = request.app.state.lake
-        if lake is None:
-            raise ApiError(503, "no_index", NO_INDEX_HINT)
-        if lake.lease():
-            break  # a Lake retired between the read and the lease was already replaced: read again
+    lake = leased_lake(request.app.state)
+    if lake is None:
+        raise ApiError(503, "no_index", NO_INDEX_HINT)
     response.headers[GENERATION_HEADER] = str(lake.context.store.generation)
     try:
         yield lake

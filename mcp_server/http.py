@@ -8,6 +8,7 @@ need one, see ``mcp.run_sql_scope``). With ``api.auth_enabled = false`` every ca
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
@@ -18,6 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.applications import Starlette
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -43,6 +45,12 @@ class Keys(Protocol):
     def authenticate(self, key: str) -> Principal | None: ...
 
 
+class Limiter(Protocol):
+    """What the HTTP transport needs of the API's rate limiter: seconds to wait, 0 when a call may go."""
+
+    def acquire(self, key: str) -> float: ...
+
+
 class KeyVerifier:
     """The SDK's TokenVerifier over API keys: a key's token lists every scope its holder has."""
 
@@ -59,10 +67,11 @@ class KeyVerifier:
 class McpEndpoint:
     """The ASGI endpoint at ``/mcp``; ``running()`` is its lifespan (one session manager per run)."""
 
-    def __init__(self, server: MCPServer, keys: Keys, host: str) -> None:
+    def __init__(self, server: MCPServer, keys: Keys, host: str, limiter: Limiter | None = None) -> None:
         self.server = server
         self.keys = keys
         self.host = host
+        self.limiter = limiter
         self._app: ASGIApp | None = None
 
     @asynccontextmanager
@@ -87,7 +96,26 @@ class McpEndpoint:
                                     status_code=503)  # fmt: skip
             await response(scope, receive, send)
             return
+        if (wait := self._rate_limit_wait(scope)) > 0:
+            response = JSONResponse({"error": {"code": "rate_limited", "message": "rate limit reached; retry later"}},
+                                    status_code=429, headers={"Retry-After": str(math.ceil(wait))})  # fmt: skip
+            await response(scope, receive, send)
+            return
         await self._app(scope, receive, send)
+
+    def _rate_limit_wait(self, scope: Scope) -> float:
+        """Each JSON-RPC message (a POST) spends one token of the caller's bucket, the one its REST calls use
+        (the key's, or the client address's with auth off); a request without a valid key is left to the
+        auth middleware's 401."""
+        if self.limiter is None or scope.get("method") != "POST":
+            return 0.0
+        if not self.keys.enabled:
+            client = scope.get("client")
+            return self.limiter.acquire(f"ip:{client[0] if client else '-'}")
+        authorization = Headers(scope=scope).get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        principal = self.keys.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+        return self.limiter.acquire(f"key:{principal.name}") if principal is not None else 0.0
 
 
 def standalone_app(context_of: ContextSource, settings: Settings, keys: Keys, host: str) -> Starlette:
@@ -96,9 +124,12 @@ def standalone_app(context_of: ContextSource, settings: Settings, keys: Keys, ho
     return Starlette(routes=[Route(PATH, endpoint)], lifespan=lambda _: endpoint.running())
 
 
-def mount_mcp(app: Starlette, settings: Settings, keys: Keys, context_of: ContextSource) -> None:
-    """Serve MCP at the API's ``/mcp``: the route, and its session manager inside the app's lifespan."""
-    endpoint = McpEndpoint(build_server(context_of, settings), keys, settings.api.host)
+def mount_mcp(
+    app: Starlette, settings: Settings, keys: Keys, context_of: ContextSource, *, limiter: Limiter | None = None
+) -> None:
+    """Serve MCP at the API's ``/mcp``: the route, its session manager inside the app's lifespan, and the API's
+    rate limit on every message."""
+    endpoint = McpEndpoint(build_server(context_of, settings), keys, settings.api.host, limiter)
     app.router.routes.append(Route(PATH, endpoint))
     app_lifespan: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
 

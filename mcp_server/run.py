@@ -9,6 +9,7 @@ from agent.context import AgentContext
 from catalog_ingest.settings import Settings
 from mcp_server.http import Keys, standalone_app
 from mcp_server.server import build_server
+from mcp_server.tools import fixed_context
 
 
 def open_lake(settings: Settings) -> AgentContext:
@@ -21,11 +22,11 @@ def open_lake(settings: Settings) -> AgentContext:
 def serve_stdio(settings: Settings) -> None:
     """Serve one client on stdin/stdout until it closes them; logs go to stderr."""
     context = open_lake(settings)
-    anyio.run(build_server(lambda: context, settings).run_stdio_async)
+    anyio.run(build_server(fixed_context(context), settings).run_stdio_async)
 
 
 def serve_http(settings: Settings, keys: Keys, host: str, port: int) -> None:
     """Serve Streamable HTTP at http://HOST:PORT/mcp until interrupted."""
     context = open_lake(settings)
-    uvicorn.run(standalone_app(lambda: context, settings, keys, host), host=host, port=port,
+    uvicorn.run(standalone_app(fixed_context(context), settings, keys, host), host=host, port=port,
                 timeout_graceful_shutdown=5)  # fmt: skip

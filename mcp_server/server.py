@@ -64,9 +64,10 @@ class LakeMCPServer(MCPServer):
 
     async def list_resources(self) -> list[Resource]:
         listed = await super().list_resources()
-        context = self.context_of()
-        if context is None:
-            return listed
+        with self.context_of() as context:
+            if context is None:
+                return listed
+            rows = context.store.list()
         return listed + [
             Resource(
                 uri=f"{TABLES_URI}/{row.full_name}",
@@ -75,7 +76,7 @@ class LakeMCPServer(MCPServer):
                 description=row.comment,
                 mime_type=JSON,
             )
-            for row in context.store.list()
+            for row in rows
         ]
 
 
@@ -94,7 +95,8 @@ def build_server(context_of: ContextSource, settings: Settings) -> MCPServer:
     @server.resource(TABLES_URI, name="tables", title="Every indexed table", mime_type=JSON)
     def tables() -> str:
         """Name, namespace, catalog, kind and comment of every indexed table, with each one's resource URI."""
-        rows = current(context_of).store.list()
+        with current(context_of) as context:
+            rows = context.store.list()
         return json.dumps(
             [{"name": r.full_name, "uri": f"{TABLES_URI}/{r.full_name}", "namespace": r.namespace,
               "catalog": r.catalog, "kind": r.kind, "comment": r.comment} for r in rows]  # fmt: skip
@@ -106,7 +108,8 @@ def build_server(context_of: ContextSource, settings: Settings) -> MCPServer:
         partition statistics are left out: the list_partitions tool pages through them."""
         name = f"{namespace}.{table}"
         try:
-            record = current(context_of).store.get(name, with_partitions=False)
+            with current(context_of) as context:
+                record = context.store.get(name, with_partitions=False)
         except AmbiguousTable as exc:
             raise ResourceError(str(exc)) from None
         if record is None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
 
 from langchain.tools import ToolRuntime
@@ -24,8 +25,9 @@ from agent.context import AgentContext
 from agent.tools import TOOLS, ToolError
 from agent.tools.common import dumps
 
-ContextSource = Callable[[], AgentContext | None]
-"""Returns the agent context a call reads (the API swaps it after a re-ingest); None before any ingest."""
+ContextSource = Callable[[], AbstractContextManager[AgentContext | None]]
+"""Holds the agent context one call reads for as long as the call runs (the API leases its current lake, which a
+re-ingest may replace meanwhile); it yields None before any ingest."""
 
 SCOPES = ("user", "admin")
 """Scope names, lowest first, as a caller's access token lists them (an admin token lists both)."""
@@ -51,11 +53,23 @@ class NoIndex(McpToolError):
         super().__init__(NO_INDEX)
 
 
-def current(context_of: ContextSource) -> AgentContext:
-    context = context_of()
-    if context is None:
-        raise NoIndex()
-    return context
+def fixed_context(context: AgentContext) -> ContextSource:
+    """The source for a process that opens one lake and keeps it (stdio, ``lakescout mcp --http``)."""
+
+    @contextmanager
+    def held() -> Iterator[AgentContext]:
+        yield context
+
+    return held
+
+
+@contextmanager
+def current(context_of: ContextSource) -> Iterator[AgentContext]:
+    """The context a call reads, held until the call ends; ``NoIndex`` before any ingest."""
+    with context_of() as context:
+        if context is None:
+            raise NoIndex()
+        yield context
 
 
 def one_line(error: ToolError) -> str:
@@ -92,12 +106,13 @@ def mcp_tool(
     def call(ctx: Context, **arguments: Any) -> CallToolResult:
         if needs_scope and needs_scope not in caller_scopes(ctx):
             raise McpToolError(f"{agent_tool.name} needs an {needs_scope} key here (setting mcp.run_sql_scope)")
-        runtime = ToolRuntime(state={}, context=current(context_of), config={}, stream_writer=lambda _: None,
-                              tool_call_id=None, store=None)  # fmt: skip
-        try:
-            content, artifact = function(runtime=runtime, **arguments)
-        except ToolError as exc:
-            raise McpToolError(one_line(exc)) from None
+        with current(context_of) as context:
+            runtime = ToolRuntime(state={}, context=context, config={}, stream_writer=lambda _: None,
+                                  tool_call_id=None, store=None)  # fmt: skip
+            try:
+                content, artifact = function(runtime=runtime, **arguments)
+            except ToolError as exc:
+                raise McpToolError(one_line(exc)) from None
         return CallToolResult(
             content=[TextContent(type="text", text=content)],
             structured_content=json.loads(dumps(artifact)),

@@ -11,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -27,6 +28,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from typer.testing import CliRunner
 
+from agent.context import AgentContext
+from api.lake import Lake, leased_context, replace_lake
 from api_support import ADMIN_KEY, API_KEYS, USER_KEY
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
@@ -346,3 +349,52 @@ def test_mcp_command_help_and_missing_index(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--data-dir", str(tmp_path), "mcp"])
     assert result.exit_code == 1
     assert "no index in" in result.output and "lakescout demo-lake" in result.output and "`lakescout ingest`" in result.output
+
+
+# The API's /mcp route: leases and rate limits like the REST routes ------------------------------------
+
+
+class ClosingLake(Lake):
+    """A real Lake that notes when it is closed."""
+
+    closed: bool = False
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+def test_mcp_calls_hold_a_lease_on_the_lake_a_reingest_replaces(sample_settings: Settings) -> None:
+    state = SimpleNamespace(lake=ClosingLake(AgentContext.from_settings(sample_settings), agent=None, owns_agent=False))
+    served = state.lake
+    with leased_context(state) as context:
+        replace_lake(state, None)  # an ingest job swaps the lake while a tool call is running
+        assert not served.closed
+        assert "marts.orders" in {row.full_name for row in context.store.list()}
+    assert served.closed  # closed by the call that held the last lease
+    with leased_context(state) as context:
+        assert context is None  # nothing served: the tools answer "no index yet"
+
+
+def test_api_mcp_spends_the_callers_rate_limit(sample_settings: Settings, tmp_path: Path) -> None:
+    port = free_port()
+    proc = start(
+        [str(VENV_BIN / "lakescout"), "--data-dir", str(sample_settings.data_dir), "serve", "--port", str(port)],
+        {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS), "LAKESCOUT_API__RATE_LIMIT_PER_MINUTE": "3"},
+        tmp_path / "server.log",
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
+        user = {"Authorization": f"Bearer {USER_KEY}"}
+        assert [initialize_without(url + "/mcp", user).status_code for _ in range(3)] == [200, 200, 200]
+        limited = initialize_without(url + "/mcp", user)
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        assert limited.json()["error"]["code"] == "rate_limited"
+        assert httpx.get(url + "/v1/tables", headers=user).status_code == 429  # one bucket for REST and MCP
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        assert initialize_without(url + "/mcp", admin).status_code == 200  # another key, another bucket
+        assert initialize_without(url + "/mcp", {}).status_code == 401  # no key: refused, not counted
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
