@@ -1,9 +1,17 @@
-"""Shared by the API tests and the uvicorn launcher they start: keys, settings and a slowed-down agent."""
+"""Shared by the API tests and the uvicorn launcher they start: keys, settings, a slowed-down agent, and how a
+test starts a real server (``lakescout serve``, ``lakescout mcp --http`` or this launcher) and stops it by PID."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from api.auth import hash_api_key
@@ -21,6 +29,36 @@ USER = {"Authorization": f"Bearer {USER_KEY}"}
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 OTHER = {"Authorization": f"Bearer {OTHER_KEY}"}
 """A second user key: it must never reach the analyst's threads."""
+
+
+VENV_BIN = Path(sys.executable).parent
+STARTUP_SECONDS = 120
+"""Imports, the embedding model and the index take seconds; far more on a machine busy with other work."""
+
+
+@contextmanager
+def running_server(
+    arguments: list[str], log: Path, *, env: dict[str, str] | None = None, ready: str = "/healthz",
+    command: list[str] | None = None,
+) -> Iterator[str]:
+    """``lakescout ARGUMENTS --port P`` (or ``command`` + the port) with the test keys, its base URL once
+    ``ready`` answers, then SIGTERM and a clean exit. The server's logs go to ``log`` (a pipe nobody reads
+    would fill up and stall it)."""
+    from api.loopback import free_port, wait_http
+
+    port = free_port()
+    argv = [*(command or [str(VENV_BIN / "lakescout"), *arguments, "--port"]), str(port)]
+    with open(log, "w") as sink:
+        proc = subprocess.Popen(argv, env={**os.environ, "LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS), **(env or {})},
+                                cwd=Path(__file__).parent.parent, stdout=subprocess.DEVNULL, stderr=sink)  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + ready, proc.pid, timeout=STARTUP_SECONDS)
+        yield url
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        code = proc.wait(timeout=20)
+    assert code in (0, -signal.SIGTERM), f"the server exited with {code}; see {log}"  # uvicorn re-raises SIGTERM
 
 
 def with_api(settings: Settings, **api: Any) -> Settings:
@@ -73,7 +111,5 @@ def serve_slow(port: int, delay: float) -> None:
                 host="127.0.0.1", port=port, log_level="warning")
 
 
-if __name__ == "__main__":
-    import sys
-
-    serve_slow(int(sys.argv[1]), float(sys.argv[2]))
+if __name__ == "__main__":  # api_support.py DELAY PORT
+    serve_slow(int(sys.argv[2]), float(sys.argv[1]))

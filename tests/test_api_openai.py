@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Iterator
 
 import httpx
@@ -13,10 +12,8 @@ import pytest
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from api_support import API_KEYS, USER, USER_KEY
-from api.loopback import free_port, wait_http
+from api_support import USER, USER_KEY, running_server
 from catalog_ingest.settings import Settings
-from test_api_server import STARTUP_SECONDS, VENV_BIN, start, stop
 
 DESCRIBE = "describe raw.events"
 FOLLOW_UP = "how is it partitioned?"
@@ -24,16 +21,9 @@ FOLLOW_UP = "how is it partitioned?"
 
 @pytest.fixture(scope="module")
 def server(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    proc = start(
-        [str(VENV_BIN / "lakescout"), "--data-dir", str(sample_settings.data_dir), "serve", "--port", str(port)],
-        {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS)},
-        tmp_path_factory.mktemp("serve") / "server.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
-    yield url
-    assert stop(proc) in (0, -signal.SIGTERM)
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    with running_server(["--data-dir", str(sample_settings.data_dir), "serve"], log) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

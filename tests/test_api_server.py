@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,59 +14,30 @@ import httpx
 import openai
 import pytest
 
-from api_support import API_KEYS, USER, USER_KEY
-from api.loopback import free_port, wait_http
+from api_support import USER, USER_KEY, VENV_BIN, running_server
+from api.loopback import free_port
 from catalog_ingest.settings import Settings
 
 QUESTION = "which table has refunds by region?"
 SLOW_DELAY = 0.3
-VENV_BIN = Path(sys.executable).parent
-
-
-STARTUP_SECONDS = 120
-"""Imports, the embedding model and the index take seconds; far more on a machine busy with other work."""
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """The server's JSON logs go to a file (a pipe nobody reads would fill up and stall the server)."""
-    with open(log, "w") as sink:
-        return subprocess.Popen(command, env={**os.environ, **env}, cwd=Path(__file__).parent.parent,
-                                stdout=subprocess.DEVNULL, stderr=sink)
-
-
-def stop(proc: subprocess.Popen) -> int:
-    os.kill(proc.pid, signal.SIGTERM)
-    return proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
 def server(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``lakescout serve``, the way a user starts it, with keys from the environment."""
-    port = free_port()
-    proc = start(
-        [str(VENV_BIN / "lakescout"), "--data-dir", str(sample_settings.data_dir), "serve", "--port", str(port)],
-        {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS)},
-        tmp_path_factory.mktemp("serve") / "server.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
-    yield url
-    assert stop(proc) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a clean shutdown
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    with running_server(["--data-dir", str(sample_settings.data_dir), "serve"], log) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def slow_server(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real agent pausing before each event, so streaming and disconnects can be watched."""
-    port = free_port()
-    proc = start(
-        [sys.executable, str(Path(__file__).with_name("api_support.py")), str(port), str(SLOW_DELAY)],
-        {"LAKESCOUT_DATA_DIR": str(sample_settings.data_dir), "LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS)},
-        tmp_path_factory.mktemp("slow") / "server.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
-    yield url
-    stop(proc)
+    launcher = [sys.executable, str(Path(__file__).with_name("api_support.py")), str(SLOW_DELAY)]
+    log = tmp_path_factory.mktemp("slow") / "server.log"
+    env = {"LAKESCOUT_DATA_DIR": str(sample_settings.data_dir)}
+    with running_server([], log, env=env, command=launcher) as url:
+        yield url
 
 
 def test_serve_without_keys_explains_how_to_create_one(sample_settings: Settings) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -21,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import StructuredTool, ToolException
-from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -30,14 +28,11 @@ from typer.testing import CliRunner
 
 from agent.context import AgentContext
 from api.lake import Lake, leased_context, replace_lake
-from api_support import ADMIN_KEY, API_KEYS, USER_KEY
+from api_support import ADMIN_KEY, USER_KEY, running_server
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
-from conftest import free_port, wait_http
 from lakescout.cli import app
 
-VENV_BIN = Path(sys.executable).parent
-STARTUP_SECONDS = 120
 TOOL_NAMES = {"search_tables", "describe_table", "list_partitions", "table_history", "validate_sql",
               "estimate_scan", "run_sql", "list_tables"}  # fmt: skip
 COUNT_ORDERS = "SELECT status, count(*) AS n FROM marts.orders GROUP BY status ORDER BY status"
@@ -68,42 +63,22 @@ async def http_client(url: str, key: str | None) -> AsyncIterator[Client]:
             yield client
 
 
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with open(log, "w") as sink:
-        return subprocess.Popen(command, env={**os.environ, **env}, cwd=Path(__file__).parent.parent,
-                                stdout=subprocess.DEVNULL, stderr=sink)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def standalone(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`lakescout mcp --http` with the test keys, running SQL limited to admin keys."""
-    port = free_port()
-    proc = start(
-        [str(VENV_BIN / "lakescout"), "--data-dir", str(sample_settings.data_dir), "mcp", "--http", "--port", str(port)],
-        {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS), "LAKESCOUT_MCP__RUN_SQL_SCOPE": "admin"},
-        tmp_path_factory.mktemp("mcp") / "mcp.log",
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    wait_http(url, proc.pid, timeout=STARTUP_SECONDS)
-    yield url
-    os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=20)
+    arguments = ["--data-dir", str(sample_settings.data_dir), "mcp", "--http"]
+    log = tmp_path_factory.mktemp("mcp") / "mcp.log"
+    with running_server(arguments, log, env={"LAKESCOUT_MCP__RUN_SQL_SCOPE": "admin"}, ready="/mcp") as url:
+        yield url + "/mcp"
 
 
 @pytest.fixture(scope="module")
 def api_server(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`lakescout serve` with the test keys: MCP at /mcp next to the REST routes, SQL for user keys."""
-    port = free_port()
-    proc = start(
-        [str(VENV_BIN / "lakescout"), "--data-dir", str(sample_settings.data_dir), "serve", "--port", str(port)],
-        {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS), "LAKESCOUT_API__RATE_LIMIT_PER_MINUTE": "10000"},
-        tmp_path_factory.mktemp("serve") / "server.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
-    yield url
-    os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=20)
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    env = {"LAKESCOUT_API__RATE_LIMIT_PER_MINUTE": "10000"}
+    with running_server(["--data-dir", str(sample_settings.data_dir), "serve"], log, env=env) as url:
+        yield url
 
 
 def structured(result) -> dict:
@@ -377,15 +352,8 @@ def test_mcp_calls_hold_a_lease_on_the_lake_a_reingest_replaces(sample_settings:
 
 
 def test_api_mcp_spends_the_callers_rate_limit(sample_settings: Settings, tmp_path: Path) -> None:
-    port = free_port()
-    proc = start(
-        [str(VENV_BIN / "lakescout"), "--data-dir", str(sample_settings.data_dir), "serve", "--port", str(port)],
-        {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS), "LAKESCOUT_API__RATE_LIMIT_PER_MINUTE": "3"},
-        tmp_path / "server.log",
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
+    arguments = ["--data-dir", str(sample_settings.data_dir), "serve"]
+    with running_server(arguments, tmp_path / "server.log", env={"LAKESCOUT_API__RATE_LIMIT_PER_MINUTE": "3"}) as url:
         user = {"Authorization": f"Bearer {USER_KEY}"}
         assert [initialize_without(url + "/mcp", user).status_code for _ in range(3)] == [200, 200, 200]
         limited = initialize_without(url + "/mcp", user)
@@ -395,6 +363,3 @@ def test_api_mcp_spends_the_callers_rate_limit(sample_settings: Settings, tmp_pa
         admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
         assert initialize_without(url + "/mcp", admin).status_code == 200  # another key, another bucket
         assert initialize_without(url + "/mcp", {}).status_code == 401  # no key: refused, not counted
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
