@@ -2,12 +2,14 @@
 
 ``create_app`` wires the app's state (settings, keys, rate limiter, metrics, ingest jobs, catalog probe and
 the current ``Lake``, see ``api.lake``), the error handlers, the middleware and one router per resource
-(``api.routes``). The Lake loads at startup and is replaced after each successful ingest job.
+(``api.routes``). The Lake loads at startup and is replaced after each successful ingest job, and when an
+ingest outside the server publishes a new generation (checked every ``api.follow_ingests_seconds``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,6 +27,7 @@ from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import catalog, charts, chat, ingest, openai_compat, ops, sql
 from catalog_ingest.settings import Settings
+from catalog_ingest.store import RecordStore
 from mcp_server.http import mount_mcp
 
 log = logging.getLogger("lakescout.api")
@@ -45,14 +48,38 @@ def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
             lake = None
         replace_lake(app.state, lake)
 
+    swapping = threading.Lock()
+
     def swap_lake() -> None:
         """After an ingest: build the new read side completely, then replace the old one."""
-        replace_lake(app.state, Lake.load(settings, agent))
+        with swapping:
+            replace_lake(app.state, Lake.load(settings, agent))
+
+    def follow_published() -> None:
+        """Switch to a generation some other ingest published (see ``api.follow_ingests_seconds``)."""
+        with swapping:
+            served = app.state.lake.context.store.generation if app.state.lake is not None else None
+            published = RecordStore.published_at(settings.store_path)
+            if published is not None and published != served:
+                log.info("serving generation %s, published by an ingest outside this server", published)
+                replace_lake(app.state, Lake.load(settings, agent))
+
+    async def follow_ingests(every: float) -> None:
+        while True:
+            await anyio.sleep(every)
+            try:
+                await anyio.to_thread.run_sync(follow_published)
+            except Exception:
+                log.exception("could not open the newly published index; still serving the previous one")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(load_lake)
-        yield
+        async with anyio.create_task_group() as tasks:
+            if settings.api.follow_ingests_seconds:
+                tasks.start_soon(follow_ingests, settings.api.follow_ingests_seconds)
+            yield
+            tasks.cancel_scope.cancel()
         await anyio.to_thread.run_sync(replace_lake, app.state, None)
 
     app = FastAPI(

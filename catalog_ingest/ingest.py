@@ -267,10 +267,9 @@ class Ingester:
         LexicalIndex.from_records(self.store.records()).save(path, generation=str(self.store.generation))
 
     def _drop_unserved_vectors(self) -> None:
-        """Vectors of versions the served generation does not read: replaced, removed, or never published
-        (a run killed between a table's vectors and its record)."""
-        served = {(key, version.generation) for key, version in self.store.versions().items()}
-        self.vectors.delete_versions(self.vectors.table_versions() - served)
+        """Vectors of versions no stored generation reads (the served one, or a live reader's): replaced and
+        collected, removed, or never published (a run killed between a table's vectors and its record)."""
+        self.vectors.delete_versions(self.vectors.table_versions() - self.store.retained_versions())
 
 
 def profile_limits(settings: Settings) -> ProfileLimits:

@@ -120,8 +120,9 @@ class Retriever:
         self._vector_lock = threading.Lock()
         """Held around dense queries and around closing, so no query runs on a closed client."""
         self._closed = False
-        store = store or RecordStore(settings.store_path, pinned=True)
-        self._indexes = open_indexes(settings, self._embedder, store)
+        self._own_store = None if store is not None else RecordStore(settings.store_path, pinned=True)
+        """A store opened here (no ``store`` passed) is closed with the retriever, ending its reader pin."""
+        self._indexes = open_indexes(settings, self._embedder, store or self._own_store)
 
     @property
     def generation(self) -> int:
@@ -141,6 +142,8 @@ class Retriever:
         with self._vector_lock:
             self._indexes.vector.close()
             self._closed = True
+        if self._own_store is not None:
+            self._own_store.close()
 
     def search(self, query: str, k: int = 5, namespace: str | None = None) -> list[TableHit]:
         if not query.strip() or k <= 0:

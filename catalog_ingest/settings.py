@@ -168,6 +168,9 @@ class ApiSettings(Section):
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     rate_limit_per_minute: int = Field(default=120, ge=1)
+    follow_ingests_seconds: float = Field(default=5.0, ge=0)
+    """How often the server checks for a generation published by an ingest outside it (``lakescout ingest``,
+    another worker) and switches to it; 0 serves only what it opened and its own ingest jobs publish."""
 
 
 class McpSettings(BaseModel):

@@ -6,14 +6,19 @@ filter and page them without loading a whole table's record. Rows are versioned 
 its generation beside the one being served and publishes it with one update of the ``generation`` row: a
 reader sees a whole generation or the previous one, never a mix, and a killed ingest leaves the previous
 generation intact (its unpublished rows are resumed by the next run). A pinned store (the API's) keeps
-reading the generation it opened on; rows are collected once they are older than the previous generation.
+reading the generation it opened on and registers it in ``readers``; a publish collects only rows that
+neither the previous generation nor any live reader's generation can see (readers of processes that died
+are dropped), so a server that misses several ingests still reads its generation whole. Readers are
+processes on this machine, like the SQLite file itself.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +59,11 @@ CREATE TABLE IF NOT EXISTS generation (
     published INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO generation VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS readers (
+    token TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    generation INTEGER NOT NULL
+);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 LEGACY_SCHEMA = "DROP TABLE IF EXISTS partitions; DROP TABLE IF EXISTS tables;"
@@ -97,6 +107,17 @@ def partition_label(stat: PartitionStat) -> str:
     return "/".join(f"{k}={v}" for k, v in stat.values.items())
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (signal 0 checks without signalling)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 class RecordStore:
     """Thread-safe: one connection per thread, WAL so readers never wait for an ingest.
 
@@ -116,8 +137,15 @@ class RecordStore:
             if version < SCHEMA_VERSION:
                 conn.executescript(LEGACY_SCHEMA)
             conn.executescript(SCHEMA)
-        self._pinned = self.published_generation() if pinned else None
         self._writing: int | None = None
+        self._pinned: int | None = None
+        self._reader: str | None = None
+        if pinned:  # read and register under the write lock, so no publish can collect in between
+            conn.execute("BEGIN IMMEDIATE")
+            self._pinned = conn.execute("SELECT published FROM generation").fetchone()[0]
+            self._reader = uuid.uuid4().hex
+            conn.execute("INSERT INTO readers VALUES (?, ?, ?)", (self._reader, os.getpid(), self._pinned))
+            conn.execute("COMMIT")
 
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -129,6 +157,11 @@ class RecordStore:
         return conn
 
     def close(self) -> None:
+        """Close this thread's connection; a pinned store also ends its reader registration (idempotent)."""
+        if self._reader is not None:
+            with self._transaction() as conn:
+                conn.execute("DELETE FROM readers WHERE token = ?", (self._reader,))
+            self._reader = None
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -150,6 +183,20 @@ class RecordStore:
         conn.execute("COMMIT")
 
     # Generations ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def published_at(path: Path) -> int | None:
+        """The generation published in the store at ``path``, read without creating it; None if there is none."""
+        if not Path(path).is_file():
+            return None
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            row = conn.execute("SELECT published FROM generation").fetchone()
+        except sqlite3.OperationalError:
+            return None  # created but not set up yet
+        finally:
+            conn.close()
+        return row[0] if row else None
 
     def published_generation(self) -> int:
         return self._connect().execute("SELECT published FROM generation").fetchone()[0]
@@ -186,11 +233,32 @@ class RecordStore:
         if changed:
             with self._transaction() as conn:
                 conn.execute("UPDATE generation SET published = ?", (g,))
-                conn.execute("DELETE FROM tables WHERE died IS NOT NULL AND died < ?", (g,))
+                oldest = min([g - 1, *self._live_reader_generations(conn)])
+                conn.execute("DELETE FROM tables WHERE died IS NOT NULL AND died <= ?", (oldest,))
         self._writing = None
         if self._pinned is not None:
             self._pinned = self.published_generation()
+            with self._transaction() as conn:
+                conn.execute("UPDATE readers SET generation = ? WHERE token = ?", (self._pinned, self._reader))
         return changed
+
+    @staticmethod
+    def _live_reader_generations(conn: sqlite3.Connection) -> list[int]:
+        """Generations pinned by readers whose process still runs; those of dead processes are dropped."""
+        live, dead = [], []
+        for token, pid, generation in conn.execute("SELECT token, pid, generation FROM readers").fetchall():
+            (live if process_alive(pid) else dead).append((token, generation))
+        conn.executemany("DELETE FROM readers WHERE token = ?", [(token,) for token, _ in dead])
+        return [generation for _, generation in live]
+
+    def retained_versions(self) -> set[tuple[str, int]]:
+        """(table key, generation) of every table version the served generation or a live reader reads: the
+        versions whose vectors must stay."""
+        with self._transaction() as conn:
+            published = conn.execute("SELECT published FROM generation").fetchone()[0]
+            generations = {published, *self._live_reader_generations(conn)}
+            sql = " UNION ".join(f"SELECT key, born FROM tables WHERE {visible(g)}" for g in sorted(generations))
+            return {(key, born) for key, born in conn.execute(sql)}
 
     @contextmanager
     def _writing_generation(self) -> Iterator[tuple[sqlite3.Connection, int]]:

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import time
 
 from fastapi.testclient import TestClient
 
 from api.app import GENERATION_HEADER, create_app
-from api_support import ADMIN, USER, with_api
+from api_support import ADMIN, USER, VENV_BIN, with_api
 from lake_changes import NEW_NAMESPACE, change_lake, copy_lake
 
 NEW_TABLES = 6
@@ -61,3 +62,23 @@ def test_every_response_reads_one_generation_during_an_ingest(sample_settings, t
             assert zebras <= names and dropped not in names, names
     mid_ingest = [s for s in seen if s[1] == old_generation and s[3] > 0]
     assert mid_ingest, "no response was read while the ingest's rows were on disk"
+
+
+def test_the_server_switches_to_a_generation_an_outside_ingest_published(sample_settings, tmp_path):
+    settings = copy_lake(sample_settings, tmp_path / "data")
+    settings = with_api(settings, follow_ingests_seconds=0.2)
+    with TestClient(create_app(settings)) as client:
+        first = client.get("/v1/tables", headers=USER)
+        old_generation = int(first.headers[GENERATION_HEADER])
+        dropped = change_lake(settings, 1)
+        cli = subprocess.run([str(VENV_BIN / "lakescout"), "--data-dir", str(settings.data_dir), "ingest"],
+                             capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert cli.returncode == 0, cli.stderr
+        deadline = time.monotonic() + 120
+        while int((now := client.get("/v1/tables", headers=USER)).headers[GENERATION_HEADER]) == old_generation:
+            assert time.monotonic() < deadline, "the server never served the new generation"
+            time.sleep(0.2)
+        names = {t["name"] for t in now.json()["tables"]}
+        assert f"{NEW_NAMESPACE}.ledger_0" in names and dropped not in names
+        hits = client.get("/v1/search", params={"q": "zebra ledger entries"}, headers=USER).json()["hits"]
+        assert hits[0]["full_name"] == f"{NEW_NAMESPACE}.ledger_0"

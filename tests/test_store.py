@@ -1,5 +1,8 @@
 """The record store keeps records exactly and resolves names the way users type them."""
 
+import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import datetime, timezone
 
@@ -92,3 +95,43 @@ def test_concurrent_readers_and_writer(tmp_path):
     for t in threads:
         t.join()
     assert failures == []
+
+
+def generation_with(store: RecordStore, *records: TableRecord) -> int:
+    store.begin()
+    for rec in records:
+        store.put(rec)
+    store.publish()
+    return store.published_generation()
+
+
+def test_a_pinned_reader_keeps_its_generation_through_later_ingests(tmp_path):
+    writer = RecordStore(tmp_path / "r.sqlite")
+    generation_with(writer, record("demo", "raw", "events", days=5), record("demo", "raw", "orders", days=4))
+    reader = RecordStore(tmp_path / "r.sqlite", pinned=True)  # the API's store, opened on that generation
+    generation_with(writer, record("demo", "raw", "events", days=2))  # one ingest replaces events...
+    generation_with(writer, record("demo", "raw", "orders", days=1))  # ...the next one orders
+    assert len(reader.partitions("demo.raw.events")) == 5  # both old versions still whole for the reader
+    assert len(reader.partitions("demo.raw.orders")) == 4
+    assert {key for key, _ in writer.retained_versions()} == {"demo.raw.events", "demo.raw.orders"}
+    assert len(writer.retained_versions()) == 4  # so their vectors stay too
+    reader.close()  # the reader is gone: the next publish collects what only it read
+    generation_with(writer, record("demo", "raw", "events", days=3))
+    assert writer.retained_versions() == {("demo.raw.events", 4), ("demo.raw.orders", 3)}  # the served ones
+    assert len(writer.partitions("demo.raw.orders")) == 1
+
+
+def test_readers_of_processes_that_died_do_not_hold_rows(tmp_path):
+    writer = RecordStore(tmp_path / "r.sqlite")
+    generation_with(writer, record("demo", "raw", "events", days=5))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with sqlite3.connect(tmp_path / "r.sqlite") as conn:  # a server that was killed while pinned
+        conn.execute("INSERT INTO readers VALUES ('killed', ?, 1)", (int(gone.stdout),))
+    generation_with(writer, record("demo", "raw", "events", days=2))
+    generation_with(writer, record("demo", "raw", "events", days=1))
+    assert writer.retained_versions() == {("demo.raw.events", 3)}  # the killed reader's generation 1 let go
+    with sqlite3.connect(tmp_path / "r.sqlite") as conn:
+        assert conn.execute("SELECT count(*) FROM readers").fetchone()[0] == 0
+    assert RecordStore.published_at(tmp_path / "r.sqlite") == 3
+    assert RecordStore.published_at(tmp_path / "missing.sqlite") is None
+    assert not (tmp_path / "missing.sqlite").exists()
