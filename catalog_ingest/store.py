@@ -15,16 +15,15 @@ processes on this machine, like the SQLite file itself.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from catalog_ingest.records import PartitionStat, TableRecord
+from catalog_ingest.store_readers import end_reader, live_reader_generations, move_reader, register_reader
 
 SCHEMA_VERSION = 2
 SCHEMA = f"""
@@ -107,17 +106,6 @@ def partition_label(stat: PartitionStat) -> str:
     return "/".join(f"{k}={v}" for k, v in stat.values.items())
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this machine (signal 0 checks without signalling)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
 class RecordStore:
     """Thread-safe: one connection per thread, WAL so readers never wait for an ingest.
 
@@ -140,12 +128,8 @@ class RecordStore:
         self._writing: int | None = None
         self._pinned: int | None = None
         self._reader: str | None = None
-        if pinned:  # read and register under the write lock, so no publish can collect in between
-            conn.execute("BEGIN IMMEDIATE")
-            self._pinned = conn.execute("SELECT published FROM generation").fetchone()[0]
-            self._reader = uuid.uuid4().hex
-            conn.execute("INSERT INTO readers VALUES (?, ?, ?)", (self._reader, os.getpid(), self._pinned))
-            conn.execute("COMMIT")
+        if pinned:
+            self._reader, self._pinned = register_reader(conn)
 
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -160,7 +144,7 @@ class RecordStore:
         """Close this thread's connection; a pinned store also ends its reader registration (idempotent)."""
         if self._reader is not None:
             with self._transaction() as conn:
-                conn.execute("DELETE FROM readers WHERE token = ?", (self._reader,))
+                end_reader(conn, self._reader)
             self._reader = None
         conn = getattr(self._local, "conn", None)
         if conn is not None:
@@ -233,30 +217,21 @@ class RecordStore:
         if changed:
             with self._transaction() as conn:
                 conn.execute("UPDATE generation SET published = ?", (g,))
-                oldest = min([g - 1, *self._live_reader_generations(conn)])
+                oldest = min([g - 1, *live_reader_generations(conn)])
                 conn.execute("DELETE FROM tables WHERE died IS NOT NULL AND died <= ?", (oldest,))
         self._writing = None
         if self._pinned is not None:
             self._pinned = self.published_generation()
             with self._transaction() as conn:
-                conn.execute("UPDATE readers SET generation = ? WHERE token = ?", (self._pinned, self._reader))
+                move_reader(conn, self._reader, self._pinned)
         return changed
-
-    @staticmethod
-    def _live_reader_generations(conn: sqlite3.Connection) -> list[int]:
-        """Generations pinned by readers whose process still runs; those of dead processes are dropped."""
-        live, dead = [], []
-        for token, pid, generation in conn.execute("SELECT token, pid, generation FROM readers").fetchall():
-            (live if process_alive(pid) else dead).append((token, generation))
-        conn.executemany("DELETE FROM readers WHERE token = ?", [(token,) for token, _ in dead])
-        return [generation for _, generation in live]
 
     def retained_versions(self) -> set[tuple[str, int]]:
         """(table key, generation) of every table version the served generation or a live reader reads: the
         versions whose vectors must stay."""
         with self._transaction() as conn:
             published = conn.execute("SELECT published FROM generation").fetchone()[0]
-            generations = {published, *self._live_reader_generations(conn)}
+            generations = {published, *live_reader_generations(conn)}
             sql = " UNION ".join(f"SELECT key, born FROM tables WHERE {visible(g)}" for g in sorted(generations))
             return {(key, born) for key, born in conn.execute(sql)}
 
