@@ -219,12 +219,12 @@ class Lake:
 
     def closest_tables(self, name: str) -> tuple[str, ...]:
         names = sorted({r.full_name for r in self.by_name.values()})
-        return tuple(difflib.get_close_matches(name, names, n=CLOSEST, cutoff=0.5))
+        return tuple(difflib.get_close_matches(name, names, n=CLOSEST, cutoff=0.7))
 
 
 def closest_columns(record: TableRecord, name: str) -> tuple[str, ...]:
     paths = [c.path for c in record.columns]
-    return tuple(difflib.get_close_matches(name, paths, n=CLOSEST, cutoff=0.5))
+    return tuple(difflib.get_close_matches(name, paths, n=CLOSEST, cutoff=0.6))
 
 
 def referenced_tables(entry: Entry, lake: Lake) -> set[str]:
@@ -326,17 +326,34 @@ class CheckedLayer:
     """Why no layer is served at all (the file is missing when configured, not YAML, not the format)."""
 
     def status(self) -> str:
-        """``ok``, ``none`` (no file), or what is wrong: the /readyz and doctor line."""
+        """``ok``, ``off``, ``no layer file``, or what is wrong: the /readyz and doctor line."""
         if self.failure:
             return self.failure
         errors = [p for p in self.problems if p.severity == "error"]
         if errors:
             return f"{len(errors)} broken entries not used: " + "; ".join(map(str, errors))
-        return "ok" if self.layer is not None else "none"
+        return "ok" if self.layer is not None else "no layer file"
+
+    @property
+    def failed(self) -> bool:
+        return self.status() not in ("ok", "off", "no layer file")
+
+
+def install_layer(source: Path, data_dir: Path) -> Path | None:
+    """Copy a layer file (the sample lake's) to ``data_dir/semantic.yaml`` unless one is there; the path
+    written, or None when nothing was copied."""
+    target = data_dir / FILE_NAME
+    if not source.is_file() or target.exists():
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(source.read_bytes())
+    return target
 
 
 def load_checked(settings: Settings, records: Iterable[TableRecord]) -> CheckedLayer:
     """Load and validate the layer; never raises: a file that cannot be read is reported, not served."""
+    if not settings.use_semantic_layer:
+        return CheckedLayer(failure="off")
     try:
         layer = load_layer(settings)
     except SemanticLayerError as exc:

@@ -48,6 +48,7 @@ def demo_lake(
 ) -> None:
     """Build the sample lake (real Iceberg tables in a local SQL catalog) under the data directory."""
     from sample.build import build_sample_lake
+    from sample.layer import install_sample_layer
 
     settings = settings_of(ctx)
     if scale < 0:
@@ -55,6 +56,8 @@ def demo_lake(
     with console.status("building the sample lake..."):
         lake = build_sample_lake(settings.lake_dir, scale=scale, seed=seed)
     console.print(f"sample lake: {len(lake.tables)} tables, {lake.total_bytes / 1e6:.1f} MB in {settings.lake_dir}")
+    if layer := install_sample_layer(settings.data_dir):
+        console.print(f"semantic layer: {layer}")
     if glue_endpoint:
         from sample.glue import register_sample_in_glue
 
