@@ -331,7 +331,8 @@ class CheckedLayer:
             return self.failure
         errors = [p for p in self.problems if p.severity == "error"]
         if errors:
-            return f"{len(errors)} broken entries not used: " + "; ".join(map(str, errors))
+            count = f"{len(errors)} broken {'entry' if len(errors) == 1 else 'entries'}"
+            return f"{count} left out: " + "; ".join(map(str, errors))
         return "ok" if self.layer is not None else "no layer file"
 
     @property

@@ -159,7 +159,10 @@ def build_agent(settings: Settings) -> Any:
     from agent.service import LakeAgent
 
     require_index(settings)
-    return LakeAgent.from_settings(settings)
+    agent = LakeAgent.from_settings(settings)
+    if (layer := agent.context.semantic).failed:  # one line; the answer goes on without the broken entries
+        errors.print(f"warning: semantic layer: {layer.status()}", markup=False, highlight=False, soft_wrap=True)
+    return agent
 
 
 @app.command()

@@ -151,6 +151,22 @@ def test_offline_model_reads_a_term_as_its_value_filter(layer_agent):
     assert "unresolved" in answer.grounding.accounted and not answer.grounding.unaccounted
 
 
+def test_offline_model_joins_a_dimension_attribute_along_the_layers_relationship(layer_agent):
+    answer = layer_agent.ask("count events by customer segment")
+    assert "JOIN marts.customers AS c ON t.user_id = c.customer_id" in answer.sql  # no name-based key joins these
+    assert "c.customer_segment" in answer.sql and "FROM raw.events" in answer.sql
+
+
+def test_doctor_fails_the_layer_check_naming_the_broken_entry(tmp_path, sample_settings):
+    from lakescout.doctor import check_semantic_layer
+
+    bad = tmp_path / "semantic.yaml"
+    bad.write_text("terms:\n  - name: refund\n    table: finance.refundz\n")
+    found = check_semantic_layer(layer_settings(sample_settings, bad))
+    assert found.failed and "term 'refund': table finance.refundz does not exist; closest: finance.refunds" in found.detail
+    assert check_semantic_layer(layer_settings(sample_settings, FIXTURE)).status == "ok"
+
+
 def test_without_the_layer_the_same_question_gets_no_metric(sample_settings):
     context = AgentContext.from_settings(layer_settings(sample_settings, FIXTURE).model_copy(update={"use_semantic_layer": False}))
     agent = LakeAgent(context, model=OfflineChatModel(), checkpointer=InMemorySaver())

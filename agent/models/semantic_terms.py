@@ -27,6 +27,8 @@ class LayerUse:
     metric: dict[str, Any] | None = None
     value_filters: list[tuple[str, str, list[str]]] = field(default_factory=list)
     """(table, column, values) of terms that mean some values of a column."""
+    attributes: list[tuple[str, str]] = field(default_factory=list)
+    """(column, phrase) of terms that name a column: a group by the phrase is a group by that column."""
     phrases: list[str] = field(default_factory=list)
     """The question's phrases the layer matched: words the answer accounts for through the layer."""
 
@@ -46,23 +48,26 @@ def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
             use.tables.append(table)
         elif term.get("table"):
             use.tables.append(term["table"])
-        elif term.get("column"):
-            use.tables.append(split_column(term["column"])[0])
+        elif term.get("column"):  # an attribute to group by, perhaps of a joined table: not the table counted
+            use.attributes.append((split_column(term["column"])[2], term.get("matched") or term["term"]))
     use.tables = list(dict.fromkeys(use.tables))
     use.phrases = [e["matched"] for e in [*metrics, *terms] if e.get("matched")]
     return use
+
+
+def layer_dims(dims: list[str], use: LayerUse | None) -> list[str]:
+    """A request's group words with those a column term names ("customer segment") read as that column."""
+    for column, phrase in use.attributes if use else []:
+        named = {stem(w) for w in words(phrase)}
+        if named and named <= {stem(d) for d in dims}:
+            dims = [column, *(d for d in dims if stem(d) not in named)]
+    return dims
 
 
 def split_column(reference: str) -> tuple[str, str, str]:
     """``ns.table.col`` -> (``ns.table``, ``.``, ``col``); nested paths keep their dots after the table."""
     namespace, table, column = reference.split(".", 2)
     return f"{namespace}.{table}", ".", column
-
-
-def without_phrases(words_of_request: list[str], phrases: list[str]) -> list[str]:
-    """A request's measure or group words less those of the phrases the layer matched."""
-    taken = {stem(w) for p in phrases for w in words(p)}
-    return [w for w in words_of_request if stem(w) not in taken]
 
 
 def qualified(sql: str, alias: str) -> exp.Expression:

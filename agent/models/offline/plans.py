@@ -31,7 +31,7 @@ from agent.models.offline.catalog import compose_listing, list_args
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import Intent
 from agent.models.request import parse_request
-from agent.models.semantic_terms import layer_use
+from agent.models.semantic_terms import layer_dims, layer_use
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
 from agent.models.tables import Table
 from agent.models.values import read_probe
@@ -173,7 +173,7 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         return [Call("describe_table", {"table": t}) for t, d in zip(hits, described, strict=True) if d is None]
     tables = [Table.from_description(d.data) for d in described if d is not None and d.ok]
     request = parse_request(convo.question, convo.today)
-    request.layer = layer
+    request.layer, request.dims = layer, layer_dims(request.dims, layer)
     main = choose_main(request, tables, named)
     if main is None:
         return Answer("I could not read any of the matching tables, so I cannot draft SQL.")
