@@ -34,13 +34,11 @@ class SemanticLayerError(ConfigError):
 
 
 class Entry(BaseModel):
+    """One entry of the layer; ``label()`` is how problems name it (``metric 'net revenue'``)."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     def label(self) -> str:
-        raise NotImplementedError
-
-    def tables(self) -> set[str]:
-        """The ``namespace.table`` names the entry points at."""
         raise NotImplementedError
 
 
@@ -65,9 +63,6 @@ class Term(Entry):
     def label(self) -> str:
         return f"term '{self.name}'"
 
-    def tables(self) -> set[str]:
-        return {self.table} if self.table else set()
-
 
 class Metric(Entry):
     """A measure with a fixed definition: an SQL expression (and filter) over one table's columns."""
@@ -84,9 +79,6 @@ class Metric(Entry):
     def label(self) -> str:
         return f"metric '{self.name}'"
 
-    def tables(self) -> set[str]:
-        return {self.table}
-
 
 class Relationship(Entry):
     """Join keys between two tables (``from`` and ``to`` are ``namespace.table.column``)."""
@@ -97,9 +89,6 @@ class Relationship(Entry):
 
     def label(self) -> str:
         return f"relationship {self.source} -> {self.target}"
-
-    def tables(self) -> set[str]:
-        return set()
 
 
 class SemanticLayer(BaseModel):
@@ -117,10 +106,15 @@ class SemanticLayer(BaseModel):
     def entries_touching(self, table_full_name: str, records: Iterable[TableRecord] = ()) -> list[Term | Metric | Relationship]:
         """Every entry that names the table (``namespace.table`` or ``catalog.namespace.table``) or one of its
         columns: what a schema change of that table must re-validate."""
-        lake = Lake(records)
+        lake = CatalogNames(records)
         wanted = table_full_name.lower()
         names = {wanted, wanted.split(".", 1)[1]} if wanted.count(".") >= 2 else {wanted}
         return [e for e in self.entries() if {t.lower() for t in referenced_tables(e, lake)} & names]
+
+    def check(self, records: Iterable[TableRecord], entries: Iterable[Entry] | None = None) -> list[Problem]:
+        """Every problem of the entries (all by default) against these records; an entry with an error is broken."""
+        lake = CatalogNames(records)
+        return [problem for entry in (self.entries() if entries is None else entries) for problem in check_entry(entry, lake)]
 
     def without(self, broken: Iterable[Entry]) -> SemanticLayer:
         """The layer less some entries (those a check found broken): what is served."""
@@ -197,13 +191,17 @@ class Problem:
         return f"{self.entry}: {self.message}{closest}"
 
 
-class Lake:
+class CatalogNames:
     """The catalog's tables by every name they go by, for resolving the layer's references."""
 
     def __init__(self, records: Iterable[TableRecord]) -> None:
         self.by_name: dict[str, TableRecord] = {}
+        self.ambiguous: dict[str, list[str]] = {}
+        """``namespace.table`` names that two catalogs hold -> their ``catalog.namespace.table`` keys."""
         for record in records:
-            self.by_name.setdefault(record.full_name.lower(), record)
+            if (name := record.full_name.lower()) in self.by_name:
+                self.ambiguous.setdefault(name, [self.by_name[name].key]).append(record.key)
+            self.by_name.setdefault(name, record)
             self.by_name[record.key.lower()] = record
 
     def table(self, name: str) -> TableRecord | None:
@@ -227,26 +225,20 @@ def closest_columns(record: TableRecord, name: str) -> tuple[str, ...]:
     return tuple(difflib.get_close_matches(name, paths, n=CLOSEST, cutoff=0.6))
 
 
-def referenced_tables(entry: Entry, lake: Lake) -> set[str]:
+def referenced_tables(entry: Entry, lake: CatalogNames) -> set[str]:
     if isinstance(entry, Term) and entry.column:
         return {lake.split_column(entry.column)[0]}
     if isinstance(entry, Relationship):
         return {lake.split_column(entry.source)[0], lake.split_column(entry.target)[0]}
-    return entry.tables()
+    return {entry.table} if isinstance(entry, Term | Metric) and entry.table else set()
 
 
 def entry_tables(entry: Entry, records: Iterable[TableRecord] = ()) -> set[str]:
     """The tables an entry names (itself or through its columns), resolved in ``records`` when given."""
-    return referenced_tables(entry, Lake(records))
+    return referenced_tables(entry, CatalogNames(records))
 
 
-def check(layer: SemanticLayer, records: Iterable[TableRecord]) -> list[Problem]:
-    """Every problem of every entry against these records; an entry with an error is broken."""
-    lake = Lake(records)
-    return [problem for entry in layer.entries() for problem in check_entry(entry, lake)]
-
-
-def check_entry(entry: Entry, lake: Lake) -> list[Problem]:
+def check_entry(entry: Entry, lake: CatalogNames) -> list[Problem]:
     label = entry.label()
     if isinstance(entry, Term):
         if entry.table:
@@ -270,15 +262,19 @@ def check_entry(entry: Entry, lake: Lake) -> list[Problem]:
     return problems
 
 
-def table_problems(label: str, name: str, lake: Lake) -> list[Problem]:
+def table_problems(label: str, name: str, lake: CatalogNames) -> list[Problem]:
+    if keys := lake.ambiguous.get(name.lower()):
+        return [Problem(label, f"table {name} is in more than one catalog: name it {' or '.join(keys)}")]
     if lake.table(name):
         return []
     return [Problem(label, f"table {name} does not exist", "error", lake.closest_tables(name))]
 
 
-def column_problems(label: str, reference: str, lake: Lake, values: list[str] = ()) -> list[Problem]:
+def column_problems(label: str, reference: str, lake: CatalogNames, values: list[str] = ()) -> list[Problem]:
     table, path = lake.split_column(reference)
     record = lake.table(table)
+    if record is not None and path and (ambiguous := table_problems(label, table, lake)):
+        return ambiguous
     if record is None or not path:
         return [Problem(label, f"table {table} does not exist" if path else f"{reference} is not namespace.table.column",
                         "error", lake.closest_tables(table))]  # fmt: skip
@@ -365,7 +361,7 @@ def load_checked(settings: Settings, records: Iterable[TableRecord]) -> CheckedL
 
 
 def served(layer: SemanticLayer, records: list[TableRecord]) -> CheckedLayer:
-    lake = Lake(records)
+    lake = CatalogNames(records)
     problems, broken = [], []
     for entry in layer.entries():
         found = check_entry(entry, lake)

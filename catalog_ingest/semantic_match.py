@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from catalog_ingest.semantic import Lake, Metric, Relationship, SemanticLayer, Term, referenced_tables
+from catalog_ingest.semantic import CatalogNames, Metric, Relationship, SemanticLayer, Term, referenced_tables
 from catalog_ingest.text import stem, words
 
 
@@ -53,7 +53,7 @@ def match(layer: SemanticLayer, question: str) -> Matches:
             continue
         spans.append(key)
         (found.metrics if isinstance(entry, Metric) else found.terms).append((entry, phrase))  # type: ignore[arg-type]
-    lake = Lake(())
+    lake = CatalogNames(())
     touched = {t.lower() for e, _ in [*found.terms, *found.metrics] for t in referenced_tables(e, lake)}
     found.relationships = [r for r in layer.relationships if {t.lower() for t in referenced_tables(r, lake)} & touched]
     return found

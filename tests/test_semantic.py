@@ -15,7 +15,7 @@ from agent.models.offline import OfflineChatModel
 from agent.service import LakeAgent
 from api.app import create_app
 from api_support import USER, with_api
-from catalog_ingest.semantic import SemanticLayerError, check, load_checked, load_layer, parse_layer
+from catalog_ingest.semantic import SemanticLayerError, load_checked, load_layer, parse_layer
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 
@@ -36,12 +36,12 @@ def layer_settings(sample_settings: Settings, path: Path) -> Settings:
 
 
 def problems_of(text: str, records: list) -> list[str]:
-    return [str(p) for p in check(parse_layer(text), records)]
+    return [str(p) for p in parse_layer(text).check(records)]
 
 
 def test_the_fixture_layer_is_valid_against_the_sample_lake(records):
     layer = parse_layer(FIXTURE.read_text())
-    assert [p for p in check(layer, records) if p.severity == "error"] == []
+    assert [p for p in layer.check(records) if p.severity == "error"] == []
     assert {e.label() for e in layer.entries_touching("marts.orders")} == {
         "metric 'net sales'", "relationship finance.refunds.order_id -> marts.orders.order_id"}
     assert [e.label() for e in layer.entries_touching("demo.support.tickets", records)] == ["term 'open ticket'"]
@@ -90,11 +90,21 @@ metrics:
     table: marts.orders
     expression: (SELECT SUM(amount_usd) FROM finance.refunds)
 """
-    found = check(parse_layer(text), records)
+    found = parse_layer(text).check(records)
     warning = next(p for p in found if p.entry == "term 'done order'")
     assert warning.severity == "warning" and "completed" in warning.suggestions
     assert any(p.entry == "metric 'broken'" and "does not parse" in p.message for p in found)
     assert any(p.entry == "metric 'sneaky'" and "not a query" in p.message for p in found)
+
+
+def test_a_name_two_catalogs_hold_must_be_catalog_qualified(records):
+    refunds = next(r for r in records if r.full_name == "finance.refunds")
+    two_catalogs = [*records, refunds.model_copy(update={"catalog": "other"})]
+    found = parse_layer("terms:\n  - {name: refund, table: finance.refunds}\n").check(two_catalogs)
+    assert [str(p) for p in found] == [
+        "term 'refund': table finance.refunds is in more than one catalog: name it demo.finance.refunds or "
+        "other.finance.refunds"]
+    assert parse_layer("terms:\n  - {name: refund, table: other.finance.refunds}\n").check(two_catalogs) == []
 
 
 def test_file_errors_are_one_line_naming_the_file_and_entry(tmp_path, sample_settings):

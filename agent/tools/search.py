@@ -25,7 +25,8 @@ def search_tables(
     ctx: AgentContext = runtime.context
     hits, candidates = [], []
     matches = query_matches(ctx.semantic.layer, query)
-    for hit, record in with_layer_tables(ctx.store, ctx.retriever.search(query, k=k, namespace=namespace), matches, k):
+    found = ctx.retriever.search(query, k=k, namespace=namespace)
+    for hit, record in with_layer_tables(ctx.store, found, matches, k, namespace):
         candidates.append(source(record))
         hits.append(
             {
