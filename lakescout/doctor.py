@@ -107,17 +107,23 @@ def check_engine(settings: Settings) -> Check:
     return ok("sql engine", detail)
 
 
+def has_semantic_layer(settings: Settings) -> bool:
+    """A layer is configured, or its default file exists: without either there is nothing to check."""
+    from catalog_ingest.semantic import layer_path
+
+    path, explicit = layer_path(settings)
+    return explicit or path.is_file()
+
+
 def check_semantic_layer(settings: Settings) -> Check:
     """The layer file loads and every entry names real tables and columns (the same check the server makes)."""
-    from catalog_ingest.semantic import layer_path, load_checked
+    from catalog_ingest.semantic import load_checked
     from catalog_ingest.store import RecordStore
 
     records = list(RecordStore(settings.store_path).records()) if settings.store_path.exists() else []
     checked = load_checked(settings, records)
-    if checked.failed:
-        return failed("semantic layer", f"{checked.status()}; the server answers without them")
-    if checked.layer is None:
-        return Check("skip", "semantic layer", f"{checked.status()} ({layer_path(settings)[0]})")
+    if checked.failed or checked.layer is None:
+        return failed("semantic layer", f"{checked.status()}; the server answers without it")
     entries = len(checked.layer.entries())
     warnings = "; ".join(str(p) for p in checked.problems)
     return ok("semantic layer", f"{entries} entries valid" + (f"; warnings: {warnings}" if warnings else ""))
@@ -154,7 +160,8 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     else:
         yield guarded("index", lambda: check_index(settings, embedder))
     yield guarded("sql engine", lambda: check_engine(settings))
-    yield guarded("semantic layer", lambda: check_semantic_layer(settings))
+    if has_semantic_layer(settings):
+        yield guarded("semantic layer", lambda: check_semantic_layer(settings))
     yield guarded("model", lambda: check_model(settings))
 
 
