@@ -6,6 +6,7 @@ question mentions and ``describe_table`` the relationships of a table (``agent.s
 results a term becomes a table to draft over, or a column filter on the values that mean it
 (``status IN ('open', 'pending')``); a metric becomes its expression, its filter and its time column; a
 relationship becomes the join keys between two tables, so a dimension's attribute is joined, not guessed.
+The layer's names, SQL and values reach the answer's text only as inert code spans.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from agent.inert import inert
 from catalog_ingest.text import stem, words
 
 
@@ -84,7 +86,7 @@ def metric_measure(use: LayerUse | None, table: str, alias: str) -> tuple[exp.Ex
     metric = use.metric if use else None
     if metric is None or metric["table"] != table:
         return None
-    said = f"{metric['metric']} as the semantic layer defines it ({metric['expression']})"
+    said = f"{inert(metric['metric'])} as the semantic layer defines it ({inert(metric['expression'])})"
     return qualified(metric["expression"], alias), said, "_".join(words(metric["metric"]))[:40] or "metric"
 
 
@@ -101,13 +103,13 @@ def layer_filters(use: LayerUse | None, table: str, alias: str) -> tuple[list[ex
     metric = use.metric
     if metric and metric["table"] == table and metric.get("filter"):
         where.append(qualified(metric["filter"], alias))
-        notes.append(f"where {metric['filter']}")
+        notes.append(f"where {inert(metric['filter'])}")
     for owner, column, values in use.value_filters:
         if owner != table:
             continue
         ref = qualified(column, alias)
         where.append(ref.isin(*map(exp.Literal.string, values)) if len(values) > 1 else ref.eq(exp.Literal.string(values[0])))
-        notes.append(f"where {column} is {' or '.join(values)}")
+        notes.append(f"where {column} is {' or '.join(map(inert, values))}")
     return where, notes
 
 
