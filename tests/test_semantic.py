@@ -15,7 +15,7 @@ from agent.models.offline import OfflineChatModel
 from agent.service import LakeAgent
 from api.app import create_app
 from api_support import USER, with_api
-from catalog_ingest.semantic import SemanticLayerError, load_checked, load_layer, parse_layer
+from catalog_ingest.semantic import SemanticLayerError, install_layer, load_checked, load_layer, parse_layer
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 
@@ -118,6 +118,17 @@ def test_file_errors_are_one_line_naming_the_file_and_entry(tmp_path, sample_set
     with pytest.raises(SemanticLayerError, match="does not exist"):
         load_layer(layer_settings(sample_settings, tmp_path / "missing.yaml"))
     assert load_layer(Settings(data_dir=tmp_path / "empty")) is None  # no default file: no layer
+
+
+def test_an_installed_layer_is_found_at_the_default_path_and_not_overwritten(tmp_path):
+    data_dir = tmp_path / "data"
+    assert install_layer(FIXTURE, data_dir) == data_dir / "semantic.yaml"
+    assert [m.name for m in load_layer(Settings(data_dir=data_dir)).metrics] == ["net sales"]
+    assert install_layer(FIXTURE, data_dir) is None  # a lake owner's own file stays
+    config = tmp_path / "conf" / "lakescout.toml"
+    config.parent.mkdir()
+    config.write_text("")
+    assert load_layer(Settings(data_dir=data_dir, config_file=config)) is None  # next to the config file first
 
 
 @pytest.fixture(scope="module")

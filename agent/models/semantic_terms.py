@@ -45,13 +45,13 @@ def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
     use.tables = [m["table"] for m in metrics[:1]]
     for term in terms:
         if term.get("column") and term.get("values"):
-            table, _, column = split_column(term["column"])
+            table, column = split_column(term["column"])
             use.value_filters.append((table, column, list(term["values"])))
             use.tables.append(table)
         elif term.get("table"):
             use.tables.append(term["table"])
         elif term.get("column"):  # an attribute to group by, perhaps of a joined table: not the table counted
-            use.attributes.append((split_column(term["column"])[2], term.get("matched") or term["term"]))
+            use.attributes.append((split_column(term["column"])[1], term.get("matched") or term["term"]))
     use.tables = list(dict.fromkeys(use.tables))
     use.phrases = [e["matched"] for e in [*metrics, *terms] if e.get("matched")]
     return use
@@ -66,10 +66,10 @@ def layer_dims(dims: list[str], use: LayerUse | None) -> list[str]:
     return dims
 
 
-def split_column(reference: str) -> tuple[str, str, str]:
-    """``ns.table.col`` -> (``ns.table``, ``.``, ``col``); nested paths keep their dots after the table."""
+def split_column(reference: str) -> tuple[str, str]:
+    """``ns.table.col`` -> (``ns.table``, ``col``); nested paths keep their dots after the table."""
     namespace, table, column = reference.split(".", 2)
-    return f"{namespace}.{table}", ".", column
+    return f"{namespace}.{table}", column
 
 
 def qualified(sql: str, alias: str) -> exp.Expression:
@@ -118,7 +118,7 @@ def layer_join(main: Any, other: Any) -> tuple[str, str] | None:
     for relationship in [*main.relationships, *other.relationships]:
         source, target = split_column(relationship["from"]), split_column(relationship["to"])
         if (source[0], target[0]) == (main.name, other.name):
-            return source[2], target[2]
+            return source[1], target[1]
         if (target[0], source[0]) == (main.name, other.name):
-            return target[2], source[2]
+            return target[1], source[1]
     return None
