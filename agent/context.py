@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from catalog_ingest.records import TableRecord
+from catalog_ingest.semantic import CheckedLayer, load_checked
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 
@@ -30,6 +31,8 @@ class AgentContext:
     retriever: TableSearch
     engine_factory: Callable[[list[TableRecord], Settings], Any]
     """Builds the SQL engine over the catalog's records; called once, on the first ``run_sql``."""
+    semantic: CheckedLayer = field(default_factory=CheckedLayer)
+    """The lake's semantic layer as validated against ``store``: only its sound entries are used."""
     _engine: Any = field(default=None, init=False, repr=False)
     _engine_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -39,7 +42,8 @@ class AgentContext:
         from catalog_ingest.retrieval import Retriever
 
         store = RecordStore(settings.store_path, pinned=True)  # one generation for records and search
-        return cls(settings, store, Retriever(settings, store=store), engine_for)
+        semantic = load_checked(settings, store.records())
+        return cls(settings, store, Retriever(settings, store=store), engine_for, semantic)
 
     def records(self, *, with_partitions: bool = False) -> dict[str, TableRecord]:
         """``namespace.table`` -> record: what the SQL validator, estimator and engine resolve names in."""

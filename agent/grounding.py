@@ -23,6 +23,7 @@ from sqlglot import exp
 
 from agent.models.language import related, similar, split_instructions
 from agent.models.vocabulary import AGGREGATE_WORDS, FRAME_WORDS, GRAINS, PERIOD_WORDS, TOOL_WORDS
+from agent.semantic_view import layer_words
 from agent.state import SQL_TOOLS, TurnFacts
 from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, stem, words
 
@@ -146,7 +147,7 @@ def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: 
 
 def evidence(facts: TurnFacts, cited: set[str]) -> set[str]:
     """The stemmed words the answer's evidence covers: the SQL draft's when there is one, else the tools'."""
-    found: set[str] = set()
+    found: set[str] = layer_words(facts.results, cited)
     for table in cited:
         found |= name_words(table)
     if facts.sql:

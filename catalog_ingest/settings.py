@@ -201,6 +201,11 @@ class Settings(BaseSettings):
     """Keep chat threads in Postgres (``postgresql://...``; install the ``postgres`` extra) instead of
     ``data_dir/threads.sqlite``."""
     config_file: Path | None = None
+    semantic_layer: Path | None = None
+    """The lake's semantic layer (YAML: business terms, metrics, relationships); unset means ``semantic.yaml``
+    next to the config file, else in ``data_dir``, and no layer when that file does not exist."""
+    use_semantic_layer: bool = True
+    """False answers without the layer (evals measure what it adds)."""
     timezone: str = "UTC"
     """IANA time zone (``Europe/Berlin``) in which "today", "yesterday" and "last month" are counted."""
 

@@ -33,10 +33,12 @@ def prepare_sample_index(settings: Settings, console: Console) -> None:
         raise EvalError(f"no index in {settings.data_dir}; run `lakescout ingest` first")
     from catalog_ingest.ingest import ingest
     from sample.build import build_sample_lake
+    from sample.layer import install_sample_layer
 
     if not (settings.lake_dir / "catalog.db").exists():
         console.print(f"building the sample lake in {settings.lake_dir}")
         build_sample_lake(settings.lake_dir)
+        install_sample_layer(settings.data_dir)
     console.print("ingesting the sample lake")
     ingest(settings)
 

@@ -120,6 +120,8 @@ class Case(BaseModel):
     gold: Gold
     k: int = Field(default=5, ge=1)
     """Recall is measured over the first k cited tables."""
+    semantic_layer: bool = True
+    """``semantic_layer: off`` asks with the lake's semantic layer switched off (the "before" of a teaching case)."""
     gate: bool = False
     """Part of the fast subset that runs with the tests (see thresholds.yaml)."""
     tags: list[str] = Field(default_factory=list)

@@ -192,6 +192,13 @@ def new_result(case: Case) -> CaseResult:
     )
 
 
+def unasked(case: Case, why: str) -> CaseResult:
+    result = new_result(case)
+    result.error = why
+    result.finish()
+    return result
+
+
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -280,11 +287,17 @@ def run_eval(
             passed += result.passed
             progress.update(task, advance=1, description=f"eval: {passed} passed, last {result.id}")
 
+        layer_on = [case for case in cases if case.semantic_layer]
+        layer_off = [case for case in cases if not case.semantic_layer]
         if api_url:
-            results = asyncio.run(run_all(api_url, api_key, cases, catalogs, concurrency, on_done))
+            results = asyncio.run(run_all(api_url, api_key, layer_on, catalogs, concurrency, on_done))
+            results += [unasked(case, "'semantic_layer: off' needs the in-process API (no --api-url)") for case in layer_off]
         else:
             with local_server(settings) as url:
-                results = asyncio.run(run_all(url, None, cases, catalogs, concurrency, on_done))
+                results = asyncio.run(run_all(url, None, layer_on, catalogs, concurrency, on_done))
+            if layer_off:
+                with local_server(settings.model_copy(update={"use_semantic_layer": False})) as url:
+                    results += asyncio.run(run_all(url, None, layer_off, catalogs, concurrency, on_done))
     return EvalResults(
         started_at=started,
         finished_at=datetime.now(timezone.utc),

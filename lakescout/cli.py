@@ -48,6 +48,7 @@ def demo_lake(
 ) -> None:
     """Build the sample lake (real Iceberg tables in a local SQL catalog) under the data directory."""
     from sample.build import build_sample_lake
+    from sample.layer import install_sample_layer
 
     settings = settings_of(ctx)
     if scale < 0:
@@ -55,6 +56,8 @@ def demo_lake(
     with console.status("building the sample lake..."):
         lake = build_sample_lake(settings.lake_dir, scale=scale, seed=seed)
     console.print(f"sample lake: {len(lake.tables)} tables, {lake.total_bytes / 1e6:.1f} MB in {settings.lake_dir}")
+    if layer := install_sample_layer(settings.data_dir):
+        console.print(f"semantic layer: {layer}")
     if glue_endpoint:
         from sample.glue import register_sample_in_glue
 
@@ -156,7 +159,10 @@ def build_agent(settings: Settings) -> Any:
     from agent.service import LakeAgent
 
     require_index(settings)
-    return LakeAgent.from_settings(settings)
+    agent = LakeAgent.from_settings(settings)
+    if (layer := agent.context.semantic).failed:  # one line; the answer goes on without the broken entries
+        errors.print(f"warning: semantic layer: {layer.status()}", markup=False, highlight=False, soft_wrap=True)
+    return agent
 
 
 @app.command()

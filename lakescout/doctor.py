@@ -2,7 +2,7 @@
 
 Checks, in order: the configuration loads; each catalog can be listed; the embedding model loads; the index
 is complete (every stored table has vectors in Chroma and lexical entries); the SQL engine starts (DuckDB
-with its extensions and a view per table); the model endpoint answers, when one is configured. Each check
+with its extensions and a view per table); the semantic layer loads and names real tables and columns; the model endpoint answers, when one is configured. Each check
 reads and never writes: a missing Chroma folder is reported, not created.
 """
 
@@ -107,6 +107,28 @@ def check_engine(settings: Settings) -> Check:
     return ok("sql engine", detail)
 
 
+def has_semantic_layer(settings: Settings) -> bool:
+    """A layer is configured, or its default file exists: without either there is nothing to check."""
+    from catalog_ingest.semantic import layer_path
+
+    path, explicit = layer_path(settings)
+    return explicit or path.is_file()
+
+
+def check_semantic_layer(settings: Settings) -> Check:
+    """The layer file loads and every entry names real tables and columns (the same check the server makes)."""
+    from catalog_ingest.semantic import load_checked
+    from catalog_ingest.store import RecordStore
+
+    records = list(RecordStore(settings.store_path).records()) if settings.store_path.exists() else []
+    checked = load_checked(settings, records)
+    if checked.failed or checked.layer is None:
+        return failed("semantic layer", f"{checked.status()}; the server answers without it")
+    entries = len(checked.layer.entries())
+    warnings = "; ".join(str(p) for p in checked.problems)
+    return ok("semantic layer", f"{entries} entries valid" + (f"; warnings: {warnings}" if warnings else ""))
+
+
 def check_model(settings: Settings) -> Check:
     model = settings.model
     if model.name == "offline":
@@ -138,6 +160,8 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     else:
         yield guarded("index", lambda: check_index(settings, embedder))
     yield guarded("sql engine", lambda: check_engine(settings))
+    if has_semantic_layer(settings):
+        yield guarded("semantic layer", lambda: check_semantic_layer(settings))
     yield guarded("model", lambda: check_model(settings))
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from agent.models.language import Period, content_words, grain_of, period_of, split_instructions, strip_grain
+from agent.models.semantic_terms import LayerUse
 from agent.models.vocabulary import UNITS
 from catalog_ingest.text import words
 
@@ -65,6 +66,8 @@ class Request:
     units: set[str] = field(default_factory=set)
     words: list[str] = field(default_factory=list)
     """The question's words in order, for matching column values."""
+    layer: LayerUse | None = None
+    """What the lake's semantic layer says about the question (its terms and metrics the search matched)."""
 
 
 def parse_measure(phrase: str, default: str) -> tuple[str, list[str], bool]:

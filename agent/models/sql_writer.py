@@ -17,6 +17,7 @@ from sqlglot.generators.duckdb import DuckDBGenerator
 
 from agent.models.language import layer_rank
 from agent.models.request import Request
+from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.tables import NUMERIC, Table, join_keys
 from agent.models.values import categorical_columns, value_filters, value_words
 from catalog_ingest.text import stem
@@ -159,7 +160,7 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     select: list[exp.Expression] = []
     notes: list[str] = []
     missing: list[str] = []
-    time_col = main.time_column()
+    time_col = metric_time_column(request.layer, main.name) or main.time_column()
     if request.grain:
         if time_col:
             truncated = exp.Anonymous(this="date_trunc", expressions=[exp.Literal.string(request.grain), column(time_col, "t")])
@@ -185,7 +186,11 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             expr = (exp.Count(this=exp.Star()), f"count of rows in {main.name}")
         name = alias_for(m_agg, words) if n else alias_for(request.agg, request.measure)
         measures.append((expr[0], expr[1], name))
+    if metric := metric_measure(request.layer, main.name, "t"):
+        measures = [metric]
     where = filters(request, main, time_col, missing)
+    layer_where, layer_notes = layer_filters(request.layer, main.name, "t")
+    where, notes = where + layer_where, notes + layer_notes
     where += [column(found, "t").eq(literal(value)) for found, value, _ in matched]
     notes += [f"where {found} is {value}" for found, value, _ in matched]
     first = exp.column(measures[0][2])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.models.language import related
+from agent.models.semantic_terms import layer_join
 from catalog_ingest.text import name_parts, stem
 
 NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|long|bigint|hugeint|float|double|real|decimal|numeric)")
@@ -22,12 +23,15 @@ class Table:
     comments: dict[str, str]
     values: dict[str, list[str]] = field(default_factory=dict)
     """Distinct values of categorical columns, when a probe read them."""
+    relationships: list[dict[str, Any]] = field(default_factory=list)
+    """Join keys of the lake's semantic layer that name this table."""
 
     @classmethod
     def from_description(cls, described: dict[str, Any]) -> Table:
         comments = described.get("metadata_untrusted", {}).get("column_comments", {})
         sources = [f["source_column"] for f in described.get("partition_fields", [])]
-        return cls(described["table"], described.get("columns", []), sources, comments)
+        relationships = (described.get("semantic") or {}).get("relationships", [])
+        return cls(described["table"], described.get("columns", []), sources, comments, relationships=relationships)
 
     @property
     def short(self) -> str:
@@ -84,7 +88,9 @@ class Table:
 
 
 def join_keys(main: Table, other: Table) -> tuple[str, str] | None:
-    """``x_id`` in both tables, or ``x_id`` in one and ``id`` in a table named ``x``/``xs``."""
+    """The semantic layer's keys, else ``x_id`` in both tables, or ``x_id`` in one and ``id`` in a table named ``x``/``xs``."""
+    if keys := layer_join(main, other):
+        return keys
     for col in main.columns:
         name = col["name"]
         if name.endswith("_id") and other.has(name):

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from agent.context import AgentContext
 from agent.profiles_view import with_profiles
+from agent.semantic_view import query_matches, search_view, semantic_part, table_view, with_layer_tables
 from agent.tools.common import BUDGET, Runtime, clip, dumps, get_record, respond, size_facts, source, untrusted
 
 MATCHED_COLUMNS = 8
@@ -23,10 +24,9 @@ def search_tables(
     """Find the tables whose names, columns or descriptions match a topic; returns them best first."""
     ctx: AgentContext = runtime.context
     hits, candidates = [], []
-    for hit in ctx.retriever.search(query, k=k, namespace=namespace):
-        record = ctx.store.get(hit.key, with_partitions=False)
-        if record is None:
-            continue
+    matches = query_matches(ctx.semantic.layer, query)
+    found = ctx.retriever.search(query, k=k, namespace=namespace)
+    for hit, record in with_layer_tables(ctx.store, found, matches, k, namespace):
         candidates.append(source(record))
         hits.append(
             {
@@ -39,7 +39,7 @@ def search_tables(
                 "metadata_untrusted": {"comment": clip(record.comment)} if record.comment else {},
             }
         )
-    payload: dict[str, Any] = {"query": query, "tables": hits, "candidates": candidates}
+    payload: dict[str, Any] = {"query": query, "tables": hits, "candidates": candidates} | semantic_part(search_view(matches))
     if not hits:
         payload["note"] = "no table matched; try other words" + (" or drop the namespace filter" if namespace else "")
     return respond(payload, "tables")
@@ -77,7 +77,7 @@ def describe_table(
         "column_stats": {k: v for k, v in record.column_stats.items() if k in paths},
         "metadata_untrusted": untrusted(record, columns=paths),
         "sources": [source(record)],
-    }
+    } | semantic_part(table_view(runtime.context.semantic.layer, record))
     payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
     if shown:
         payload["columns"] = with_profiles(payload["columns"], shown, BUDGET - len(dumps(payload)))

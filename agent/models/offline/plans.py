@@ -31,6 +31,7 @@ from agent.models.offline.catalog import compose_listing, list_args
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import Intent
 from agent.models.request import parse_request
+from agent.models.semantic_terms import layer_dims, layer_use
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
 from agent.models.tables import Table
 from agent.models.values import read_probe
@@ -160,7 +161,8 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     if declined := next((r for r in resolved if isinstance(r, Answer)), None):
         return declined
     previous = [convo.previous_table] if convo.previous_table and not intent.topic else []
-    named = [str(r) for r in resolved] or previous
+    layer = layer_use(search.data)  # the lake owner's terms and metrics name the tables first
+    named = [str(r) for r in resolved] or previous or (layer.tables if layer else [])
     if not named and lacks_topic(intent.topic, found):
         return Answer(compose_not_found(found, intent.topic))
     hits = list(dict.fromkeys([*named, *(h["table"] for h in found)]))[: max(3, len(named))]
@@ -171,6 +173,7 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         return [Call("describe_table", {"table": t}) for t, d in zip(hits, described, strict=True) if d is None]
     tables = [Table.from_description(d.data) for d in described if d is not None and d.ok]
     request = parse_request(convo.question, convo.today)
+    request.layer, request.dims = layer, layer_dims(request.dims, layer)
     main = choose_main(request, tables, named)
     if main is None:
         return Answer("I could not read any of the matching tables, so I cannot draft SQL.")

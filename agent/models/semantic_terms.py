@@ -1,0 +1,124 @@
+"""The offline model's lake-specific vocabulary: the semantic layer's terms, metrics and relationships, as the
+tools showed them.
+
+The model knows no lake; the lake owner's layer does. ``search_tables`` lists the terms and metrics a
+question mentions and ``describe_table`` the relationships of a table (``agent.semantic_view``); from those
+results a term becomes a table to draft over, or a column filter on the values that mean it
+(``status IN ('open', 'pending')``); a metric becomes its expression, its filter and its time column; a
+relationship becomes the join keys between two tables, so a dimension's attribute is joined, not guessed.
+The layer's names, SQL and values reach the answer's text only as inert code spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from agent.inert import inert
+from catalog_ingest.text import stem, words
+
+
+@dataclass
+class LayerUse:
+    """What the layer says about one request: the tables it points at, a metric, value filters."""
+
+    tables: list[str] = field(default_factory=list)
+    metric: dict[str, Any] | None = None
+    value_filters: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    """(table, column, values) of terms that mean some values of a column."""
+    attributes: list[tuple[str, str]] = field(default_factory=list)
+    """(column, phrase) of terms that name a column: a group by the phrase is a group by that column."""
+    phrases: list[str] = field(default_factory=list)
+    """The question's phrases the layer matched: words the answer accounts for through the layer."""
+
+
+def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
+    """The layer's matches in a ``search_tables`` result; None when the layer matched nothing."""
+    semantic = (search or {}).get("semantic") or {}
+    metrics, terms = semantic.get("metrics") or [], semantic.get("terms") or []
+    if not metrics and not terms:
+        return None
+    use = LayerUse(metric=metrics[0] if metrics else None)
+    use.tables = [m["table"] for m in metrics[:1]]
+    for term in terms:
+        if term.get("column") and term.get("values"):
+            table, column = split_column(term["column"])
+            use.value_filters.append((table, column, list(term["values"])))
+            use.tables.append(table)
+        elif term.get("table"):
+            use.tables.append(term["table"])
+        elif term.get("column"):  # an attribute to group by, perhaps of a joined table: not the table counted
+            use.attributes.append((split_column(term["column"])[1], term.get("matched") or term["term"]))
+    use.tables = list(dict.fromkeys(use.tables))
+    use.phrases = [e["matched"] for e in [*metrics, *terms] if e.get("matched")]
+    return use
+
+
+def layer_dims(dims: list[str], use: LayerUse | None) -> list[str]:
+    """A request's group words with those a column term names ("customer segment") read as that column."""
+    for column, phrase in use.attributes if use else []:
+        named = {stem(w) for w in words(phrase)}
+        if named and named <= {stem(d) for d in dims}:
+            dims = [column, *(d for d in dims if stem(d) not in named)]
+    return dims
+
+
+def split_column(reference: str) -> tuple[str, str]:
+    """``ns.table.col`` -> (``ns.table``, ``col``); nested paths keep their dots after the table."""
+    namespace, table, column = reference.split(".", 2)
+    return f"{namespace}.{table}", column
+
+
+def qualified(sql: str, alias: str) -> exp.Expression:
+    """An expression over one table's columns, each column qualified with the table's alias in the draft."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for column in tree.find_all(exp.Column):
+        if not column.table:
+            column.set("table", exp.to_identifier(alias))
+    return tree
+
+
+def metric_measure(use: LayerUse | None, table: str, alias: str) -> tuple[exp.Expression, str, str] | None:
+    """The metric as the draft's measure: (expression, explanation, output name), when it is over ``table``."""
+    metric = use.metric if use else None
+    if metric is None or metric["table"] != table:
+        return None
+    said = f"{inert(metric['metric'])} as the semantic layer defines it ({inert(metric['expression'])})"
+    return qualified(metric["expression"], alias), said, "_".join(words(metric["metric"]))[:40] or "metric"
+
+
+def metric_time_column(use: LayerUse | None, table: str) -> str | None:
+    metric = use.metric if use else None
+    return metric.get("time_column") if metric and metric["table"] == table else None
+
+
+def layer_filters(use: LayerUse | None, table: str, alias: str) -> tuple[list[exp.Expression], list[str]]:
+    """The metric's filter and the terms' value filters on ``table``, with how the explanation says them."""
+    if use is None:
+        return [], []
+    where, notes = [], []
+    metric = use.metric
+    if metric and metric["table"] == table and metric.get("filter"):
+        where.append(qualified(metric["filter"], alias))
+        notes.append(f"where {inert(metric['filter'])}")
+    for owner, column, values in use.value_filters:
+        if owner != table:
+            continue
+        ref = qualified(column, alias)
+        where.append(ref.isin(*map(exp.Literal.string, values)) if len(values) > 1 else ref.eq(exp.Literal.string(values[0])))
+        notes.append(f"where {column} is {' or '.join(map(inert, values))}")
+    return where, notes
+
+
+def layer_join(main: Any, other: Any) -> tuple[str, str] | None:
+    """Join keys between two described tables from a relationship of the layer (either direction)."""
+    for relationship in [*main.relationships, *other.relationships]:
+        source, target = split_column(relationship["from"]), split_column(relationship["to"])
+        if (source[0], target[0]) == (main.name, other.name):
+            return source[1], target[1]
+        if (target[0], source[0]) == (main.name, other.name):
+            return target[1], source[1]
+    return None
