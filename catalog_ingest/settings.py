@@ -168,6 +168,8 @@ class ApiSettings(Section):
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     rate_limit_per_minute: int = Field(default=120, ge=1)
+    user_feedback_verified: bool = False
+    """Feedback from user keys becomes a verified query at once, without an admin's approval."""
 
 
 class McpSettings(BaseModel):
