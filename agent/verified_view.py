@@ -10,6 +10,7 @@ against the schema ids being served, as ``search_tables`` shows them to every mo
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -50,7 +51,7 @@ def checked_tables(sql: str, records: Mapping[str, TableRecord], context: AgentC
     """The tables ``sql`` reads, with their snapshot and schema ids; raises PairRefused with the validator's errors."""
     result = validate_sql(sql, records, context.settings.sql)
     if not result.ok:
-        raise PairRefused("; ".join(result.errors))
+        raise PairRefused("; ".join(dict.fromkeys(result.errors)))
     if not result.tables:
         raise PairRefused("the SQL reads no catalog table, so there is nothing to verify it against")
     return [TableVersion.of(records[name]) for name in result.tables]
@@ -104,15 +105,16 @@ def settle_drifted(context: AgentContext, store: VerifiedStore) -> list[Verified
 def suggest(query: VerifiedQuery, records: Mapping[str, TableRecord], reason: str) -> str | None:
     """A renamed or dropped column of the pair's tables that the SQL names (from the schema history), else
     the validator's own "did you mean"."""
-    sql = query.sql.lower()
+    tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", query.sql)
+    named = {name.lower() for token in tokens for name in (token, *token.split("."))}
     for table in query.tables:
         record = records.get(table.table)
         for version in (v for v in record.schema_history if v.schema_id > (table.schema_id or -1)) if record else []:
             for change in version.changes:
                 words = change.split()
-                if change.startswith("renamed ") and words[1].lower() in sql:
+                if change.startswith("renamed ") and words[1].lower() in named:
                     return f"column {words[1]} of {table.table} was renamed to {words[3]}: use {words[3]}"
-                if change.startswith("dropped column ") and words[2].lower() in sql:
+                if change.startswith("dropped column ") and words[2].lower() in named:
                     return f"column {words[2]} was dropped from {table.table}"
     if "did you mean" in reason:
         return reason.split("did you mean", 1)[1].split(";")[0].strip(" ?")
