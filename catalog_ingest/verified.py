@@ -35,6 +35,7 @@ from catalog_ingest.store import RecordStore
 Status = Literal["pending", "verified", "drifted", "stale"]
 Rating = Literal["up", "down"]
 STORE_FILE = "verified.sqlite"
+UPDATABLE = frozenset({"status", "tables", "approved_by", "approved_at", "stale_reason", "suggestion"})
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -214,9 +215,12 @@ class VerifiedStore:
         return VerifiedQuery(**{**fields, "tables": json.loads(row["tables"])})
 
     def update(self, query_id: str, **changes: object) -> VerifiedQuery | None:
-        """Set ``status``, ``tables``, ``approved_by``/``approved_at``, ``stale_reason``, ``suggestion``."""
+        """Set some of ``UPDATABLE``; None when there is no such pair."""
+        if unknown := set(changes) - UPDATABLE:
+            raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
         if "tables" in changes:
-            changes["tables"] = json.dumps([TableVersion.model_validate(t).model_dump() for t in changes["tables"]])  # type: ignore[attr-defined]
+            tables = [TableVersion.model_validate(t).model_dump() for t in changes["tables"]]  # type: ignore[attr-defined]
+            changes["tables"] = json.dumps(tables)
         with self._write() as conn:
             assignments = ", ".join(f"{name} = ?" for name in changes)
             done = conn.execute(f"UPDATE verified SET {assignments} WHERE id = ?", (*changes.values(), query_id))
