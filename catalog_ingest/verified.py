@@ -198,15 +198,13 @@ class VerifiedStore:
         text: str | None = None,
     ) -> list[VerifiedQuery]:
         """Newest first; ``table`` matches ``namespace.table`` or the catalog key, ``text`` the question or SQL."""
+        sql = ("SELECT * FROM verified WHERE (:id IS NULL OR id = :id) AND (:author IS NULL OR author = :author)"
+               " AND (:status IS NULL OR status = :status) ORDER BY created_at DESC, id")  # fmt: skip
         with self._lock:
-            rows = self._conn.execute("SELECT * FROM verified ORDER BY created_at DESC, id").fetchall()
-        found = [self._query(row) for row in rows]
-        needle = (text or "").lower()
-        table = (table or "").lower()
-        return [q for q in found
-                if (query_id is None or q.id == query_id) and (author is None or q.author == author)
-                and (status is None or q.status == status)
-                and (not table or any(table in (t.table.lower(), t.key.lower()) for t in q.tables))
+            rows = self._conn.execute(sql, {"id": query_id, "author": author, "status": status}).fetchall()
+        needle, table = (text or "").lower(), (table or "").lower()
+        return [q for q in map(self._query, rows)
+                if (not table or any(table in (t.table.lower(), t.key.lower()) for t in q.tables))
                 and (not needle or needle in q.question.lower() or needle in q.sql.lower())]  # fmt: skip
 
     @staticmethod

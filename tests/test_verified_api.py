@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,18 +21,26 @@ PAIR = {"question": "how many refunds were issued per region?",
 PARAPHRASE = "number of refunds issued by region"
 
 
-@pytest.fixture(scope="module")
-def api(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """A server on a copy of the sample data directory (its verified store is written)."""
-    settings = copy_lake(sample_settings, tmp_path_factory.mktemp("verified") / "data")
+@contextmanager
+def serving(sample_settings: Settings, data_dir: Path, **env: str) -> Iterator[httpx.Client]:
+    """`lakescout serve` on a copy of the sample data directory (its verified store is written)."""
+    settings = copy_lake(sample_settings, data_dir)
     port = free_port()
     proc = start([str(VENV_BIN / "lakescout"), "--data-dir", str(settings.data_dir), "serve", "--port", str(port)],
-                 {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS)}, settings.data_dir / "server.log")
+                 {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS), **env}, settings.data_dir / "server.log")
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
-    with httpx.Client(base_url=url, timeout=120) as client:
+    try:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            yield client
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def api(sample_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    with serving(sample_settings, tmp_path_factory.mktemp("verified") / "data") as client:
         yield client
-    stop(proc)
 
 
 def listed(api: httpx.Client, **params: str) -> list[dict]:
@@ -122,3 +132,9 @@ def test_streamed_answers_carry_their_message_id(api):
         lines = [line for line in response.iter_lines() if line.startswith("data:")]
     answers = [json.loads(line[5:]) for line in lines if '"message_id"' in line]
     assert answers and answers[-1]["message_id"]
+
+
+def test_a_setting_makes_user_feedback_verified_at_once(sample_settings, tmp_path):
+    with serving(sample_settings, tmp_path / "data", LAKESCOUT_API__USER_FEEDBACK_VERIFIED="true") as trusting:
+        taught = trusting.post("/v1/verified", json=PAIR, headers=USER).json()
+        assert taught["status"] == "verified" and taught["approved_by"] == "analyst"
