@@ -26,6 +26,9 @@ from catalog_ingest.verified import TableVersion, VerifiedQuery, VerifiedStore, 
 
 VERIFIED_KEY = "verified_queries"
 """Where a tool result lists the verified pairs close to the question."""
+VERIFIED_NOTE = ("question->SQL pairs an admin verified: when the question asks exactly what one asked (same "
+                 "filters, tables, measures and period), use its SQL and say 'based on a verified query from "
+                 "<verified_on>'; otherwise treat them as examples of this lake's SQL")  # fmt: skip
 EXAMPLES = 3
 MIN_SIMILARITY = 0.55
 """Cosine of the question embeddings below which a verified pair is not shown as an example."""

@@ -96,3 +96,22 @@ def test_a_fixed_stale_query_can_be_approved_again_only_once_it_validates(drifte
     assert result.exit_code == 1
     assert json.loads(result.output)["error"]["code"] == "sql_refused"
     assert {q["id"] for q in teach(settings, "--stale")} >= {ids["dropped"]}
+
+
+def test_any_model_sees_only_served_verified_queries_in_search_results(drifted):
+    from langchain.tools import ToolRuntime
+    from langchain_core.messages import HumanMessage
+
+    from agent.tools import search_tables
+
+    settings, ids, _ = drifted
+    context = AgentContext.from_settings(settings)
+    try:
+        runtime = ToolRuntime(state={"messages": [HumanMessage("how many refunds were there per region?")]},
+                              context=context, config={}, stream_writer=None, tool_call_id="1", store=None)  # fmt: skip
+        _, payload = search_tables.func(query="refunds region", runtime=runtime)
+    finally:
+        context.close()
+    shown = {example["id"] for example in payload["verified_queries"]}
+    assert ids["valid"] in shown and not shown & {ids["renamed"], ids["dropped"]}
+    assert "based on a verified query" in payload["verified_note"]

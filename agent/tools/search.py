@@ -9,7 +9,7 @@ from pydantic import Field
 
 from agent.context import AgentContext
 from agent.profiles_view import with_profiles
-from agent.verified_view import VERIFIED_KEY, examples_for, question_of
+from agent.verified_view import VERIFIED_KEY, VERIFIED_NOTE, examples_for, question_of
 from agent.tools.common import BUDGET, Runtime, clip, dumps, get_record, respond, size_facts, source, untrusted
 
 MATCHED_COLUMNS = 8
@@ -44,7 +44,7 @@ def search_tables(
     if not hits:
         payload["note"] = "no table matched; try other words" + (" or drop the namespace filter" if namespace else "")
     if examples := examples_for(question_of((runtime.state or {}).get("messages", [])) or query, ctx):
-        payload[VERIFIED_KEY] = examples  # approved question -> SQL pairs close to this question
+        payload.update({VERIFIED_KEY: examples, "verified_note": VERIFIED_NOTE})  # approved pairs close to the question
     return respond(payload, "tables")
 
 
