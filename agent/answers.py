@@ -41,6 +41,11 @@ class AgentAnswer(BaseModel):
     tool_calls: list[ToolCallInfo] = Field(default_factory=list)
     thread_id: str
     """Empty for a stateless turn (the caller sent the history; nothing was kept)."""
+    message_id: str = Field(
+        "",
+        description="This answer's id in its thread: send it back with the thread id to POST /v1/feedback.",
+        examples=["run-7d0c1b5e-0a9f-4c1e-9b57-2f4f1d3e8a61-0"],
+    )
     usage: Usage = Field(default_factory=Usage)
     validation: dict[str, Any] | None = None
     scan_estimate: dict[str, Any] | None = None

@@ -25,6 +25,7 @@ from agent.models.language import related, similar, split_instructions
 from agent.models.vocabulary import AGGREGATE_WORDS, FRAME_WORDS, GRAINS, PERIOD_WORDS, TOOL_WORDS
 from agent.semantic_view import layer_words
 from agent.state import SQL_TOOLS, TurnFacts
+from agent.verified_view import verified_evidence
 from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, stem, words
 
 DECLINES = re.compile(
@@ -150,8 +151,8 @@ def evidence(facts: TurnFacts, cited: set[str]) -> set[str]:
     found: set[str] = layer_words(facts.results, cited)
     for table in cited:
         found |= name_words(table)
-    if facts.sql:
-        return found | sql_evidence(facts.sql, facts.result)
+    if facts.sql:  # a verified query's SQL also accounts for the words of the question it was verified for
+        return found | sql_evidence(facts.sql, facts.result) | text_words(verified_evidence(facts))
     for result in facts.results:
         if result.ok and result.name not in SQL_TOOLS:
             found |= tool_evidence(result.name, result.args, result.data, cited)

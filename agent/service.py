@@ -21,7 +21,7 @@ from typing import Any
 
 from humanize import apnumber
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, AnyMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.answers import AgentAnswer, AgentEvent, GroundingInfo, SourceInfo, ThreadInfo, ToolCallInfo, Turn, Usage
@@ -266,6 +266,7 @@ class LakeAgent:
             as_of={c["table"]: SourceInfo(**{k: v for k, v in c.items() if k != "table"}) for c in cited},
             tool_calls=[ToolCallInfo(name=r.name, args=r.args, summary=summarize(r)) for r in facts.results],
             thread_id=thread_id,
+            message_id=messages[-1].id or "",
             usage=usage,
             validation=state.get("validation"),
             scan_estimate=state.get("scan_estimate"),
@@ -320,6 +321,11 @@ class LakeAgent:
             elif isinstance(message, AIMessage) and not message.tool_calls and message.text:
                 turns.append({"role": "assistant", "content": message.text})
         return turns
+
+    def thread_messages(self, thread_id: str, owner: str | None = None) -> list[AnyMessage] | None:
+        """Every message of one of ``owner``'s threads (feedback finds the rated answer in them); None if absent."""
+        snapshot = self._sync_graph().get_state(self._config(thread_id, owner))
+        return snapshot.values.get("messages", []) if snapshot.values else None
 
     def delete_thread(self, thread_id: str, owner: str | None = None) -> bool:
         graph = self._sync_graph()

@@ -25,14 +25,15 @@ from api.lake import GENERATION_HEADER, CatalogProbe, Lake, leased_context, repl
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
-from api.routes import catalog, charts, chat, ingest, openai_compat, ops, sql
+from api.routes import catalog, charts, chat, feedback, ingest, openai_compat, ops, sql, verified
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 from mcp_server.http import mount_mcp
 
 log = logging.getLogger("lakescout.api")
 
-ROUTERS = (chat.router, openai_compat.router, catalog.router, charts.router, sql.router, ingest.router, ops.router)
+ROUTERS = (chat.router, openai_compat.router, catalog.router, charts.router, sql.router, ingest.router, ops.router,
+           feedback.router, verified.router)
 
 
 def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:

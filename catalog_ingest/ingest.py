@@ -31,6 +31,7 @@ from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentPro
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
 from catalog_ingest.store import RecordStore
+from catalog_ingest.verified import mark_drifted_after_publish
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(table, reason) for tables whose metadata could not be read."""
     documents_embedded: int = 0
+    drifted: list[str] = field(default_factory=list)
+    """Tables whose schema changed under a verified query (those queries wait for re-validation)."""
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -137,6 +140,7 @@ class Ingester:
                     crawler.close()
             if not dry_run:
                 self.publish(force=full)
+                report.drifted = mark_drifted_after_publish(self.settings.data_dir, self.store)
         report.seconds = time.monotonic() - started
         return report
 

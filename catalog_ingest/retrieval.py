@@ -125,6 +125,11 @@ class Retriever:
         self._indexes = open_indexes(settings, self._embedder, store or self._own_store)
 
     @property
+    def embedder(self) -> Embedder:
+        """The lake's embedder, loaded once: verified questions are embedded and searched with it too."""
+        return self._embedder
+
+    @property
     def generation(self) -> int:
         return self._indexes.generation
 

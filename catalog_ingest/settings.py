@@ -171,6 +171,8 @@ class ApiSettings(Section):
     follow_ingests_seconds: float = Field(default=5.0, ge=0)
     """How often the server checks for a generation published by an ingest outside it (``lakescout ingest``,
     another worker) and switches to it; 0 serves only what it opened and its own ingest jobs publish."""
+    user_feedback_verified: bool = False
+    """Feedback from user keys becomes a verified query at once, without an admin's approval."""
 
 
 class McpSettings(BaseModel):

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evals.facts import FACT_ARGUMENTS
+from evals.teaching import TeachPair
 
 CASES_DIR = Path(__file__).parent / "cases"
 DEFAULT_GLOB = str(CASES_DIR / "*.yaml")
@@ -125,6 +126,8 @@ class Case(BaseModel):
     gate: bool = False
     """Part of the fast subset that runs with the tests (see thresholds.yaml)."""
     tags: list[str] = Field(default_factory=list)
+    teach: list[TeachPair] = Field(default_factory=list)
+    """Verified question->SQL pairs posted before the question and removed after it (evals.teaching)."""
     file: str = Field(default="", exclude=True)
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from evals import scorers
 from evals.facts import Expected, FactResolver, GoldError, open_catalogs
 from evals.loader import DEFAULT_GLOB, Case, load_cases
 from evals.results import CaseResult, EvalResults, summarize
+from evals.teaching import TeachError, taught
 
 REQUEST_TIMEOUT_S = 300.0
 """Per request: a hosted model answering through several tool calls can take minutes."""
@@ -209,8 +211,10 @@ async def run_all(
     catalogs: list[CatalogConfig],
     concurrency: int,
     on_done: Callable[[CaseResult], None],
+    data_dir: Path | None = None,
 ) -> list[CaseResult]:
-    """Check the server, compute every case's gold from ``catalogs``, then ask the cases concurrently."""
+    """Check the server, compute every case's gold from ``catalogs``, then ask the cases concurrently; those
+    that teach (``teach:``) after the others, one at a time. ``data_dir``: the in-process server's."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     limits = asyncio.Semaphore(max(1, concurrency))
 
@@ -221,9 +225,9 @@ async def run_all(
             if isinstance(prepared, GoldError):
                 raise prepared
             expected, result.expected = prepared
-            async with limits:
+            async with limits, taught(client, case.teach, data_dir):
                 await run_case(client, case, expected, result)
-        except (ApiError, GoldError) as exc:
+        except (ApiError, GoldError, TeachError) as exc:
             result.error = str(exc)
         result.finish()
         on_done(result)
@@ -232,7 +236,10 @@ async def run_all(
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=REQUEST_TIMEOUT_S) as client:
         await check_server(client)
         gold = gold_of(cases, FactResolver(open_catalogs(catalogs)))
-        return list(await asyncio.gather(*(one(client, case) for case in cases)))
+        done = await asyncio.gather(*(one(client, case) for case in cases if not case.teach))
+        done += [await one(client, case) for case in cases if case.teach]  # teaching is server-wide
+        order = {case.id: i for i, case in enumerate(cases)}
+        return sorted(done, key=lambda r: order[r.id])
 
 
 def gold_of(cases: list[Case], resolver: FactResolver) -> dict[str, tuple[list[Expected], dict[str, Any]] | GoldError]:
@@ -294,10 +301,10 @@ def run_eval(
             results += [unasked(case, "'semantic_layer: off' needs the in-process API (no --api-url)") for case in layer_off]
         else:
             with local_server(settings) as url:
-                results = asyncio.run(run_all(url, None, layer_on, catalogs, concurrency, on_done))
+                results = asyncio.run(run_all(url, None, layer_on, catalogs, concurrency, on_done, settings.data_dir))
             if layer_off:
                 with local_server(settings.model_copy(update={"use_semantic_layer": False})) as url:
-                    results += asyncio.run(run_all(url, None, layer_off, catalogs, concurrency, on_done))
+                    results += asyncio.run(run_all(url, None, layer_off, catalogs, concurrency, on_done, settings.data_dir))
     return EvalResults(
         started_at=started,
         finished_at=datetime.now(timezone.utc),

@@ -19,11 +19,13 @@ from catalog_ingest.settings import Settings
 from lakescout.catalog_commands import catalog_app, lake
 from lakescout.command_context import console, require_index, settings_of
 from lakescout.errors import UserError, errors, fail, reports_errors
+from lakescout.teach import teach_app
 
 app = typer.Typer(help="lakescout: an assistant that knows your data lake.", no_args_is_help=True, rich_markup_mode=None)
 """Plain help (``rich_markup_mode=None``): typer's rich help prints every flag as taking a value
 (``--run <bool>``); the plain formatter shows flags as flags."""
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(teach_app, name="teach")
 app.command()(lake)
 
 

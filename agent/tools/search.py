@@ -10,6 +10,7 @@ from pydantic import Field
 from agent.context import AgentContext
 from agent.profiles_view import with_profiles
 from agent.semantic_view import query_matches, search_view, semantic_part, table_view, with_layer_tables
+from agent.verified_view import VERIFIED_KEY, VERIFIED_NOTE, examples_for, question_of
 from agent.tools.common import BUDGET, Runtime, clip, dumps, get_record, respond, size_facts, source, untrusted
 
 MATCHED_COLUMNS = 8
@@ -42,6 +43,8 @@ def search_tables(
     payload: dict[str, Any] = {"query": query, "tables": hits, "candidates": candidates} | semantic_part(search_view(matches))
     if not hits:
         payload["note"] = "no table matched; try other words" + (" or drop the namespace filter" if namespace else "")
+    if examples := examples_for(question_of((runtime.state or {}).get("messages", [])) or query, ctx):
+        payload.update({VERIFIED_KEY: examples, "verified_note": VERIFIED_NOTE})  # approved pairs close to the question
     return respond(payload, "tables")
 
 

@@ -1,5 +1,5 @@
-"""One router per resource (chat, OpenAI-compatible, catalog, SQL, ingest, operations) and what they share:
-the key checks, the leased current Lake and the error responses their OpenAPI entries list."""
+"""One router per resource (chat, OpenAI-compatible, catalog, SQL, ingest, operations, feedback, verified) and
+what they share: the key checks, the leased current Lake and the error responses their OpenAPI entries list."""
 
 from __future__ import annotations
 

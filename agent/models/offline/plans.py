@@ -30,6 +30,7 @@ from agent.models.offline.compose import (
 from agent.models.offline.catalog import compose_listing, list_args
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import Intent
+from agent.models.offline.verified import answer_from_verified
 from agent.models.request import parse_request
 from agent.models.semantic_terms import layer_dims, layer_use
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
@@ -156,6 +157,8 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     if search is None:
         query = " ".join(intent.topic) or convo.question
         return [Call("search_tables", {"query": query, "k": 5})]
+    if (taught := answer_from_verified(search.data, convo, check_sql)) is not None:
+        return Answer(taught) if isinstance(taught, str) else taught
     found = search.data.get("tables", [])
     resolved = [resolve_named(t, convo) for t in intent.tables]
     if declined := next((r for r in resolved if isinstance(r, Answer)), None):
