@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog_ingest.records import PartitionStat, TableRecord
+from catalog_ingest.store_families import FAMILY_SCHEMA, FamilyRows, StoredVersion, visible
 
 SCHEMA_VERSION = 2
 SCHEMA = f"""
@@ -54,16 +55,11 @@ CREATE TABLE IF NOT EXISTS generation (
     published INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO generation VALUES (1, 0);
+{FAMILY_SCHEMA}
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 LEGACY_SCHEMA = "DROP TABLE IF EXISTS partitions; DROP TABLE IF EXISTS tables;"
 """A store from before generations: derived data, so it is dropped and the next ingest rebuilds it."""
-
-
-def visible(generation: int, table: str = "tables") -> str:
-    """SQL condition: the row of ``table`` is part of ``generation`` (an int from the store, never user text)."""
-    g = int(generation)
-    return f"({table}.born <= {g} AND ({table}.died IS NULL OR {table}.died > {g}))"
 
 
 class AmbiguousTable(LookupError):
@@ -84,20 +80,12 @@ class TableSummary:
         return f"{self.namespace}.{self.name}"
 
 
-@dataclass(frozen=True)
-class StoredVersion:
-    source_version: str | None
-    fingerprint: str
-    generation: int
-    """The generation that wrote this version: its vectors carry the same number."""
-
-
 def partition_label(stat: PartitionStat) -> str:
     """``day=2026-11-01/country=DE``: the text a partition filter matches against."""
     return "/".join(f"{k}={v}" for k, v in stat.values.items())
 
 
-class RecordStore:
+class RecordStore(FamilyRows):
     """Thread-safe: one connection per thread, WAL so readers never wait for an ingest.
 
     Reads see the published generation as of each call, or, with ``pinned``, the one published when the
@@ -172,8 +160,11 @@ class RecordStore:
         if self._writing is None:
             return False
         g = self._writing
-        row = self._connect().execute("SELECT 1 FROM tables WHERE born = ? OR died = ? LIMIT 1", (g, g)).fetchone()
-        return row is not None
+        conn = self._connect()
+        return any(
+            conn.execute(f"SELECT 1 FROM {table} WHERE born = ? OR died = ? LIMIT 1", (g, g)).fetchone()
+            for table in ("tables", "families")
+        )
 
     def publish(self, *, force: bool = False) -> bool:
         """Serve the generation being written, in one update, and collect rows no generation from the
@@ -187,6 +178,7 @@ class RecordStore:
             with self._transaction() as conn:
                 conn.execute("UPDATE generation SET published = ?", (g,))
                 conn.execute("DELETE FROM tables WHERE died IS NOT NULL AND died < ?", (g,))
+                conn.execute("DELETE FROM families WHERE died IS NOT NULL AND died < ?", (g,))
         self._writing = None
         if self._pinned is not None:
             self._pinned = self.published_generation()
@@ -240,10 +232,11 @@ class RecordStore:
             self._retire(conn, key, g)
 
     @staticmethod
-    def _retire(conn: sqlite3.Connection, key: str, g: int) -> None:
-        """End the table's current version at generation ``g``: older ones die, one written in ``g`` goes."""
-        conn.execute("DELETE FROM tables WHERE key = ? AND born = ?", (key, g))
-        conn.execute("UPDATE tables SET died = ? WHERE key = ? AND died IS NULL", (g, key))
+    def _retire(conn: sqlite3.Connection, key: str, g: int, table: str = "tables") -> None:
+        """End the table's (or family's) current version at generation ``g``: older ones die, one written in
+        ``g`` goes."""
+        conn.execute(f"DELETE FROM {table} WHERE key = ? AND born = ?", (key, g))
+        conn.execute(f"UPDATE {table} SET died = ? WHERE key = ? AND died IS NULL", (g, key))
 
     # Reads ------------------------------------------------------------------------------------------
 
