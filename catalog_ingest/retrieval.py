@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog_ingest.embeddings import Embedder, embedder_for
+from catalog_ingest.family_index import lexical_index
 from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex, tokenize
 from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.ranking import JoinKeys, NamespaceWords, rank_tables
@@ -79,10 +80,8 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
     that generation, or is built from the store's records when that save is missing (an ingest killed
     after publishing); the vectors are those tagged with each table's version."""
     generation = store.generation
-    visible = {key: version.generation for key, version in store.versions().items()}
-    lexical = LexicalIndex.load_generation(settings.lexical_path, str(generation)) or LexicalIndex.from_records(
-        store.records()
-    )
+    visible = store.searchable_versions()  # family members are served through their family
+    lexical = LexicalIndex.load_generation(settings.lexical_path, str(generation)) or lexical_index(store)
     tables: dict[str, TableInfo] = {}
     tables_by_name: dict[str, set[str]] = defaultdict(set)
     for key, metadata in lexical.table_metadata().items():
