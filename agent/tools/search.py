@@ -9,6 +9,7 @@ from pydantic import Field
 
 from agent.context import AgentContext
 from agent.profiles_view import with_profiles
+from agent.tools import families
 from agent.tools.common import BUDGET, Runtime, clip, dumps, get_record, respond, size_facts, source, untrusted
 
 MATCHED_COLUMNS = 8
@@ -25,6 +26,11 @@ def search_tables(
     hits, candidates = [], []
     for hit in ctx.retriever.search(query, k=k, namespace=namespace):
         record = ctx.store.get(hit.key, with_partitions=False)
+        family = ctx.store.family(hit.key) if record is None else None
+        if family and (representative := families.representative_of(ctx.store, family)):
+            candidates.append(families.family_source(family, representative))
+            hits.append(families.search_hit(family, representative, hit.score, hit.matched_columns[:MATCHED_COLUMNS]))
+            continue
         if record is None:
             continue
         candidates.append(source(record))
@@ -51,10 +57,22 @@ def describe_table(
     runtime: Runtime,
     columns: Annotated[str | None, Field(description="Only columns whose name contains this text.")] = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Columns and types, partitioning, size, freshness, current snapshot, PII flags and metadata of a table."""
-    record = get_record(runtime.context, table)
+    """Columns and types, partitioning, size, freshness, current snapshot, PII flags and metadata of a table (or
+    of a family of date-sharded tables such as events_YYYYMMDD)."""
+    ctx: AgentContext = runtime.context
+    family = ctx.store.family(table)
+    record = families.representative_of(ctx.store, family) if family else get_record(ctx, table)
     shown = [c for c in record.columns if not columns or columns.lower() in c.path.lower()]
     paths = {c.path for c in shown}
+    column_rows = [
+        {"name": c.path, "type": c.type} | ({"pii": True} if c.pii else {}) | ({"partition_key": True} if c.is_partition_key else {})
+        for c in shown
+    ]
+    if family:  # the representative member's columns; its data profile is one member's, so none is shown
+        payload = families.family_description(family, record) | {
+            "columns": column_rows, "metadata_untrusted": untrusted(record, columns=paths)
+        }
+        return respond({k: v for k, v in payload.items() if v not in (None, [], {})}, "columns", "newest_members")
     payload = {
         "table": record.full_name,
         "catalog": record.catalog,
@@ -68,15 +86,11 @@ def describe_table(
         **size_facts(record),
         "identifier_fields": record.identifier_fields,
         "pii_columns": record.pii_columns,
-        "columns": [
-            {"name": c.path, "type": c.type}
-            | ({"pii": True} if c.pii else {})
-            | ({"partition_key": True} if c.is_partition_key else {})
-            for c in shown
-        ],
+        "columns": column_rows,
         "column_stats": {k: v for k, v in record.column_stats.items() if k in paths},
         "metadata_untrusted": untrusted(record, columns=paths),
         "sources": [source(record)],
+        "family": families.membership(ctx.store, record),
     }
     payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
     if shown:
