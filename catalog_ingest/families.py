@@ -54,8 +54,6 @@ PATTERNS = (
     _pattern("YYYY_MM", r"(?:19[7-9]\d|20\d\d)_\d\d", "month"),
     _pattern(NUMBER_PATTERN, r"\d+", "number"),
 )
-DATE_FORMATS = {"YYYYMMDDHH": "%Y%m%d%H", "YYYYMMDD": "%Y%m%d", "YYYY_MM_DD": "%Y_%m_%d", "YYYYMM": "%Y%m",
-                "YYYY_MM": "%Y_%m"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -103,17 +101,27 @@ class Family:
         return [m for m in self.members if m.day and (start is None or m.day >= start) and (end is None or m.day <= end)]
 
 
+def suffix_moment(suffix: str) -> datetime:
+    """The start of a date suffix's period (``2024_01_31`` -> 2024-01-31 00:00); ValueError for no real date."""
+    digits = suffix.replace("_", "")
+    parts = [int(digits[i : i + 2]) for i in range(4, len(digits), 2)]
+    month, day, hour = parts + [1, 1, 0][len(parts) :]
+    return datetime(int(digits[:4]), month, day, hour)
+
+
 def read_suffix(name: str) -> tuple[str, SuffixPattern, Member] | None:
     """(stem, pattern, member) when the table name ends in a recognised suffix, else None."""
+    if not name[-1:].isdigit():
+        return None
     for pattern in PATTERNS:
         match = pattern.regex.match(name)
         if not match:
             continue
         suffix = match["suffix"]
         moment = None
-        if pattern.name in DATE_FORMATS:
+        if pattern.period != "number":
             try:
-                moment = datetime.strptime(suffix, DATE_FORMATS[pattern.name])
+                moment = suffix_moment(suffix)
             except ValueError:
                 continue  # 20241399 is not a date; it may still read as a plain number
         return name[: match.start("suffix")], pattern, Member(name, suffix, moment)

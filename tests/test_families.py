@@ -64,7 +64,7 @@ def test_thirty_thousand_names_in_well_under_a_second():
     for i in range(600):
         names += [f"ns{i % 40}.{n}" for n in days(f"t{i}_events_", date(2024, 1, 1), 40)]
     names += [f"ns{i % 40}.table_{i}_facts" for i in range(6000)]
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU: the machine may be busy with others
     families = detect_families(names)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert len(names) == 30_000 and len(families) == 600

@@ -8,11 +8,10 @@ say how to query several members.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from agent.tools.common import iso, size_facts, source
-from catalog_ingest.families import DATE_FORMATS
+from catalog_ingest.families import suffix_moment
 from catalog_ingest.records import FamilyMember, FamilyRecord, PartitionStat, TableRecord
 from catalog_ingest.sizes import human_bytes
 from catalog_ingest.store import RecordStore
@@ -122,14 +121,10 @@ def member_partitions(family: FamilyRecord) -> list[tuple[FamilyMember, Partitio
     fmt = PERIOD_FORMATS.get(family.period)
     stats = []
     for m in family.members:
-        value = m.suffix if fmt is None else _moment_text(m.suffix, family.pattern, fmt)
+        value = m.suffix if fmt is None else suffix_moment(m.suffix).strftime(fmt)
         stats.append((m, PartitionStat(values={family.period: value}, record_count=m.record_count,
                                        file_count=m.file_count, total_bytes=m.total_bytes, last_updated=m.last_updated)))  # fmt: skip
     return stats
-
-
-def _moment_text(suffix: str, pattern: str, fmt: str) -> str:
-    return datetime.strptime(suffix, DATE_FORMATS[pattern]).strftime(fmt)
 
 
 def family_history(family: FamilyRecord, representative: TableRecord, limit: int) -> dict[str, Any]:
