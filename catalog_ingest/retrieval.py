@@ -89,6 +89,11 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
         tables[key] = TableInfo(key, full_name, str(metadata["catalog"]), namespace)
         for name in (key, full_name, full_name[len(namespace) + 1 :]):
             tables_by_name[name_key(name)].add(key)
+    for member in store.member_keys():  # family members are not searched, but one named outright is found
+        catalog, namespace, table = member.split(".", 2)
+        tables[member] = TableInfo(member, f"{namespace}.{table}", catalog, namespace)
+        for name in (member, f"{namespace}.{table}", table):
+            tables_by_name[name_key(name)].add(member)
     namespace_of = {key: info.namespace for key, info in tables.items()}
     name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
     join_keys = JoinKeys.from_columns(lexical.columns_by_table(), namespace_of, name_of)

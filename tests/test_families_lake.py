@@ -114,6 +114,11 @@ def test_search_returns_the_family_once_with_its_range(ctx):
     assert top["first_member"] == "web.events_20240101" and top["last_member"] == "web.events_20240108"
     assert "8 tables" in top["family"] and top["rows"] > 0
     assert artifact["candidates"][0]["family"] == "web.events_YYYYMMDD"
+    # a column only the odd member has finds the family; a member named outright is found as itself
+    content, _ = call(search_tables, ctx, query="coupon_code", k=3)
+    assert content["tables"][0]["table"] == "web.events_YYYYMMDD"
+    content, _ = call(search_tables, ctx, query="web.events_20240105", k=3)
+    assert content["tables"][0]["table"] == "web.events_20240105"
 
 
 def test_describe_understands_the_family_and_a_member(ctx):
