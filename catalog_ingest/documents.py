@@ -71,8 +71,11 @@ def family_documents(family: FamilyRecord, representative: TableRecord) -> list[
         update={"name": family.name, "totals": family.totals, "last_updated": family.last_updated}
     )
     family_line = f"Table family: {clean_text(family.describe_range(), 300)}"
+    extra = list(dict.fromkeys(column for d in family.schema_differences for column in d.added))
     if family.schema_differences:
         family_line += f"; {len(family.schema_differences)} members differ in schema"
+    if extra:
+        family_line += "; columns only in some members: " + clean_text(", ".join(extra), 300)
     return table_documents(as_table, family_line) + column_documents(as_table)
 
 
