@@ -7,7 +7,6 @@ family and search can serve families instead of their members.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from catalog_ingest.records import FamilyRecord

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.tools.common import iso, size_facts, source
+from agent.tools.common import iso, source
 from catalog_ingest.families import suffix_moment
 from catalog_ingest.records import FamilyMember, FamilyRecord, PartitionStat, TableRecord
 from catalog_ingest.sizes import human_bytes
