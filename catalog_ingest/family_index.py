@@ -70,9 +70,12 @@ def build_family(catalog: str, family: Family, records: list[TableRecord], versi
     )  # fmt: skip
 
 
-def refresh_families(store: RecordStore, write_documents: WriteDocuments) -> int:
+def refresh_families(
+    store: RecordStore, write_documents: WriteDocuments, embedded: set[tuple[str, int]], *, full: bool = False
+) -> int:
     """Bring the families of the generation being written up to date with its tables; returns the documents
-    written. Families no longer there (members gone, names changed) are removed."""
+    written. A family is rebuilt when its members changed, its vectors are not among ``embedded`` (key,
+    generation), or with ``full``; families no longer there (members gone, names changed) are removed."""
     versions = store.versions()
     stored = store.family_versions()
     found = families_by_key(versions)
@@ -81,7 +84,8 @@ def refresh_families(store: RecordStore, write_documents: WriteDocuments) -> int
     for key, (catalog, family) in found.items():
         member_keys = [f"{catalog}.{name}" for name in family.member_names()]
         version = family_version(member_keys, versions)
-        if key in stored and stored[key].source_version == version:
+        previous = stored.get(key)
+        if previous and previous.source_version == version and (key, previous.generation) in embedded and not full:
             kept.add(key)
             continue
         records = [r for k in member_keys if (r := store.get(k, with_partitions=False)) is not None]

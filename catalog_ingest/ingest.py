@@ -137,7 +137,7 @@ class Ingester:
                     self._ingest_catalog(config, crawler, refs, report, full=full, dry_run=dry_run)
                 self._remove_unconfigured_catalogs(report, dry_run=dry_run)
                 if not dry_run:
-                    report.documents_embedded += refresh_families(self.store, self._write_family)
+                    report.documents_embedded += self._refresh_families(full=full)
             finally:
                 for _, crawler in crawlers:
                     crawler.close()
@@ -165,7 +165,10 @@ class Ingester:
         self.progress.start(config.name, len(refs))
 
         def has_vectors(key: str) -> bool:
-            return (key, stored[key].generation) in embedded
+            """Of the stored version, and of the right kind: a table that joined or left a date family needs the
+            other kind (a member's placeholder, or documents of its own)."""
+            same_role = (key in self._dated_members) == (key in was_member)
+            return (key, stored[key].generation) in embedded and same_role
 
         def previous_record(ref: TableRef) -> TableRecord | None:
             """The stored record lends its column profiles to a table whose snapshot did not change."""
@@ -175,8 +178,7 @@ class Ingester:
         to_crawl: list[TableRef] = []
         for key, ref in listed.items():
             previous = stored.get(key)
-            same_role = (key in self._dated_members) == (key in was_member)  # joined or left a date family
-            if not full and previous and has_vectors(key) and same_role and ref.version and previous.source_version == ref.version:
+            if not full and previous and has_vectors(key) and ref.version and previous.source_version == ref.version:
                 report.unchanged.append(ref.full_name)
                 self.progress.advance(ref.full_name, "unchanged")
             else:
@@ -261,6 +263,10 @@ class Ingester:
     def _documents(self, record: TableRecord) -> list[Document]:
         family = self._dated_members.get(record.key)
         return member_documents(record, family) if family else documents_for(record)
+
+    def _refresh_families(self, *, full: bool) -> int:
+        """Families of the generation written, rebuilt where members changed or vectors are missing."""
+        return refresh_families(self.store, self._write_family, self.vectors.table_versions(), full=full)
 
     def _write_family(self, key: str, documents: list[Document]) -> int:
         """Embed and write one family's documents under its key (``family_index.refresh_families``)."""

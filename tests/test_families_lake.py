@@ -158,3 +158,42 @@ def test_validation_accepts_a_member_and_explains_the_family_name(ctx):
     problem = caught.value.payload["errors"][0]
     assert "family of 8 tables" in problem and "no wildcard table" in problem
     assert "web.events_20240102, web.events_20240103" in problem
+
+
+def test_a_new_day_extends_the_family_and_a_full_rebuild_keeps_it(tmp_path):
+    root = tmp_path / "lake"
+    properties = {"type": "sql", "uri": f"sqlite:///{root / 'catalog.db'}", "warehouse": f"file://{root / 'wh'}"}
+    root.mkdir()
+    catalog = SqlCatalog("lake", **properties)
+    catalog.create_namespace("app")
+    schema = pa.schema([pa.field("session_id", pa.int64()), pa.field("duration_seconds", pa.int64())])
+    catalog.create_table("app.sessions_20240101", schema=schema)
+    catalog.create_table("app.checkout", schema=pa.schema([pa.field("cart_id", pa.int64())]))
+    settings = load_settings(data_dir=tmp_path / "data", catalogs=[CatalogConfig(name="lake", properties=properties)])
+    ingest(settings)
+    assert RecordStore(settings.store_path).families() == []  # one dated table is not a family
+
+    catalog.create_table("app.sessions_20240102", schema=schema).append(
+        pa.table({"session_id": [1, 2], "duration_seconds": [30, 60]}, schema=schema)
+    )
+    report = ingest(settings)
+    assert report.added == ["app.sessions_20240102"] and report.repaired == ["app.sessions_20240101"]  # now a member
+    store = RecordStore(settings.store_path)
+    (family,) = store.families()
+    assert family.full_name == "app.sessions_YYYYMMDD" and family.totals.record_count == 2
+    assert [m.name for m in family.members] == ["sessions_20240101", "sessions_20240102"]
+    assert "lake.app.sessions_20240101" not in store.searchable_versions()  # it joined the family
+
+    catalog.create_table("app.sessions_20240103", schema=schema)
+    report = ingest(settings)
+    assert report.added == ["app.sessions_20240103"] and "app.sessions_20240101" in report.unchanged
+    assert RecordStore(settings.store_path).family("app.sessions_YYYYMMDD").members[-1].name == "sessions_20240103"
+    assert [h.full_name for h in Retriever(settings).search("session duration", k=3)][0] == "app.sessions_YYYYMMDD"
+
+    ingest(settings, full=True)
+    retriever = Retriever(settings)
+    try:
+        assert retriever.health() == "ok"
+        assert [h.full_name for h in retriever.search("session duration", k=3)][0] == "app.sessions_YYYYMMDD"
+    finally:
+        retriever.close()
