@@ -10,7 +10,7 @@ Recognised suffixes, tried in this order (the first that reads gives the table's
 | ``YYYY_MM_DD`` | ``events_2024_01_01`` | 2 |
 | ``YYYYMM`` | ``billing_202401`` | 2 |
 | ``YYYY_MM`` | ``billing_2024_01`` | 2 |
-| ``N`` | ``shard_001``, ``part_7`` | 3, and one schema (checked once the records are read) |
+| ``N`` | ``shard_001``, ``part_7`` | 10, and one schema (checked once the records are read) |
 
 Dates must be real dates of years 1970-2099; a bare year (``sales_2024``) is a number. Numbers glued to a
 word (``top100``), versions (``users_v2``) and digits followed by letters (``auth_2fa``) are not suffixes;
@@ -29,7 +29,9 @@ from datetime import date, datetime
 
 NUMBER_PATTERN = "N"
 MIN_DATE_MEMBERS = 2
-MIN_NUMBER_MEMBERS = 3
+MIN_NUMBER_MEMBERS = 10
+"""Numbers say less than dates: a few numbered tables are often datasets of their own (``ledger_1``,
+``ledger_2`` of two companies) that a user asks about by name; ten or more with one schema are shards."""
 
 
 @dataclass(frozen=True)
