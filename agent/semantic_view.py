@@ -92,10 +92,11 @@ def with_layer_tables(
     store: RecordStore, hits: list[Any], matches: Matches, k: int, namespace: str | None = None
 ) -> list[tuple[Any, Any]]:
     """(hit, record) pairs: the tables the query's semantic-layer terms and metrics point at first (in
-    ``namespace`` when one is given), then the search hits, at most ``k``."""
+    ``namespace`` when one is given), then the search hits (a family's record is its ``FamilyRecord``), at most
+    ``k``."""
     first = [r for name in matched_tables(matches) if (r := store.get(name, with_partitions=False))
              and namespace in (None, r.namespace)]  # fmt: skip
-    found = [(h, r) for h in hits if (r := store.get(h.key, with_partitions=False))]
+    found = [(h, r) for h in hits if (r := store.get(h.key, with_partitions=False) or store.family(h.key))]
     by_key = {r.key: h for h, r in found}
     pairs = [(by_key.get(r.key) or SemanticHit(r.key), r) for r in first]
     pairs += [(h, r) for h, r in found if r.key not in {p[1].key for p in pairs}]

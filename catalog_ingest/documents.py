@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from catalog_ingest.records import Column, TableRecord
+from catalog_ingest.records import Column, FamilyRecord, TableRecord
 from catalog_ingest.sizes import human_bytes
 
 MetadataValue = str | int | float | bool
@@ -64,9 +64,32 @@ def documents_for(record: TableRecord) -> list[Document]:
     return table_documents(record) + column_documents(record)
 
 
-def table_documents(record: TableRecord) -> list[Document]:
+def family_documents(family: FamilyRecord, representative: TableRecord) -> list[Document]:
+    """One set of documents for a whole family (ids ``FAMILY_KEY::...``): its representative member's columns and
+    layout under the family's name, with the member range and the family's totals."""
+    as_table = representative.model_copy(
+        update={"name": family.name, "totals": family.totals, "last_updated": family.last_updated}
+    )
+    family_line = f"Table family: {clean_text(family.describe_range(), 300)}"
+    extra = list(dict.fromkeys(column for d in family.schema_differences for column in d.added))
+    if family.schema_differences:
+        family_line += f"; {len(family.schema_differences)} members differ in schema"
+    if extra:
+        family_line += "; columns only in some members: " + clean_text(", ".join(extra), 300)
+    return table_documents(as_table, family_line) + column_documents(as_table)
+
+
+def member_documents(record: TableRecord, family_name: str) -> list[Document]:
+    """A family member's only document: it marks the version as written, search never serves it (the family's
+    documents stand for all members). Its vector text is the same for every member, so it is embedded once."""
+    text = f"Table {clean_text(record.full_name, NAME_CHARS)}, a member of the table family {clean_text(family_name, NAME_CHARS)}"
+    metadata = base_metadata(record, kind="table") | {"family": family_name}
+    return [Document(id=f"{record.key}::table::0", text=text, metadata=metadata, embed_parts=("table family member",))]
+
+
+def table_documents(record: TableRecord, family_line: str = "") -> list[Document]:
     header = table_header(record)
-    overview = "\n".join(line for line in table_facts(record) if line)
+    overview = "\n".join(line for line in [*table_facts(record), family_line] if line)
 
     columns = unique_columns(record)
     column_lines = [column_summary(column) for column in columns]
@@ -94,7 +117,7 @@ def table_documents(record: TableRecord) -> list[Document]:
                 metadata=base_metadata(record, kind="table"),
                 # Types and comments reach the vectors through the column documents; a short text
                 # embeds several times faster than a long one.
-                embed_parts=(f"{header}. {layout}. Columns: {names}",),
+                embed_parts=(f"{header}. {family_line + '. ' if family_line else ''}{layout}. Columns: {names}",),
             )
         )
     return documents

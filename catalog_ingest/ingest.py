@@ -22,9 +22,11 @@ from pathlib import Path
 from catalog_ingest.crawlers import crawler_for
 from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable
 from catalog_ingest.crawlers.profiles import ProfileLimits
-from catalog_ingest.documents import documents_for
+from catalog_ingest.documents import Document, documents_for, member_documents
 from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_documents, embedder_for
 from catalog_ingest.faults import fault_point
+from catalog_ingest.families import dated_members
+from catalog_ingest.family_index import lexical_index, refresh_families
 from catalog_ingest.index import IndexMismatchError, VectorIndex
 from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentProgress
@@ -97,6 +99,8 @@ class Ingester:
         self.progress = progress or SilentProgress()
         self.store = RecordStore(settings.store_path)
         self._vectors: VectorIndex | None = None
+        self._dated_members: dict[str, str] = {}
+        """Table key -> its date family's name, from the listings: such members get one placeholder document."""
 
     @property
     def vectors(self) -> VectorIndex:
@@ -135,6 +139,8 @@ class Ingester:
                 for config, crawler, refs in listings:
                     self._ingest_catalog(config, crawler, refs, report, full=full, dry_run=dry_run)
                 self._remove_unconfigured_catalogs(report, dry_run=dry_run)
+                if not dry_run:
+                    report.documents_embedded += self._refresh_families(full=full)
             finally:
                 for _, crawler in crawlers:
                     crawler.close()
@@ -157,10 +163,16 @@ class Ingester:
         stored = self.store.versions(config.name)
         embedded = self.vectors.table_versions()
         listed = {f"{config.name}.{ref.full_name}": ref for ref in refs}
+        was_member = self.store.member_keys(dated=True)
+        families = dated_members(ref.full_name for ref in refs)
+        self._dated_members |= {f"{config.name}.{name}": family.full_name for name, family in families.items()}
         self.progress.start(config.name, len(refs))
 
         def has_vectors(key: str) -> bool:
-            return (key, stored[key].generation) in embedded
+            """Of the stored version, and of the right kind: a table that joined or left a date family needs the
+            other kind (a member's placeholder, or documents of its own)."""
+            same_role = (key in self._dated_members) == (key in was_member)
+            return (key, stored[key].generation) in embedded and same_role
 
         def previous_record(ref: TableRef) -> TableRecord | None:
             """The stored record lends its column profiles to a table whose snapshot did not change."""
@@ -241,7 +253,7 @@ class Ingester:
         records that still say the old version, so the next run redoes them. ``run`` calls this per group of
         crawled tables; tests call it with hand-made records, then ``publish``."""
         generation = self.store.begin()
-        documents = [doc for record, _ in batch for doc in documents_for(record)]
+        documents = [doc for record, _ in batch for doc in self._documents(record)]
         progress = self.progress if isinstance(self.progress, EmbeddingProgress) else None
         vectors = embed_documents(self.embedder, documents, progress.embedding if progress else None)
         self.vectors.replace_tables([record.key for record, _ in batch], documents, vectors, generation)
@@ -250,6 +262,20 @@ class Ingester:
             self.store.put(record, fingerprint)
         if progress:
             progress.written(len(documents))
+        return len(documents)
+
+    def _documents(self, record: TableRecord) -> list[Document]:
+        family = self._dated_members.get(record.key)
+        return member_documents(record, family) if family else documents_for(record)
+
+    def _refresh_families(self, *, full: bool) -> int:
+        """Families of the generation written, rebuilt where members changed or vectors are missing."""
+        return refresh_families(self.store, self._write_family, self.vectors.table_versions(), full=full)
+
+    def _write_family(self, key: str, documents: list[Document]) -> int:
+        """Embed and write one family's documents under its key (``family_index.refresh_families``)."""
+        vectors = embed_documents(self.embedder, documents)
+        self.vectors.replace_tables([key], documents, vectors, self.store.begin())
         return len(documents)
 
     def publish(self, *, force: bool = False) -> None:
@@ -262,13 +288,13 @@ class Ingester:
             self._save_lexical(path)
         else:
             saved = LexicalIndex.load_generation(path, str(self.store.generation))
-            if saved is None or saved.table_keys() != set(self.store.versions()):
+            if saved is None or saved.table_keys() != set(self.store.searchable_versions()):
                 self._save_lexical(path)
         fault_point("lexical-saved")
         self._drop_unserved_vectors()
 
     def _save_lexical(self, path: Path) -> None:
-        LexicalIndex.from_records(self.store.records()).save(path, generation=str(self.store.generation))
+        lexical_index(self.store).save(path, generation=str(self.store.generation))
 
     def _drop_unserved_vectors(self) -> None:
         """Vectors of versions no stored generation reads (the served one, or a live reader's): replaced and

@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from catalog_ingest.documents import Document, documents_for
+from catalog_ingest.documents import Document
 from catalog_ingest.faults import fault_point
 from catalog_ingest.index import IndexMismatchError, Metadata, SearchResult, tokenize
-from catalog_ingest.records import TableRecord
 
 
 class LexicalIndex:
@@ -51,13 +50,6 @@ class LexicalIndex:
                 self._tokens[doc.id] = tokenize(doc.text)
                 self._metadata[doc.id] = dict(doc.metadata)
             self._bm25 = None
-
-    @classmethod
-    def from_records(cls, records: Iterable[TableRecord]) -> LexicalIndex:
-        """The index of these tables' documents (one generation of the record store)."""
-        index = cls()
-        index.build(doc for record in records for doc in documents_for(record))
-        return index
 
     def table_keys(self) -> set[str]:
         return {str(m["table_key"]) for m in self._metadata.values()}

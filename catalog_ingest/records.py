@@ -278,3 +278,60 @@ class TableRecord(BaseModel):
         """Changes whenever anything a user could ask about changes: schema, stats, snapshot, properties."""
         payload = self.model_dump(mode="json")
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+# Table families -------------------------------------------------------------------------------------
+
+
+class FamilyMember(BaseModel):
+    name: str
+    """The member table's own name (``events_20240101``)."""
+    suffix: str
+    record_count: int | None = None
+    total_bytes: int | None = None
+    file_count: int | None = None
+    last_updated: datetime | None = None
+
+
+class SchemaDifference(BaseModel):
+    member: str
+    added: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
+class FamilyRecord(BaseModel):
+    """Tables that differ only by a date or number suffix, kept and indexed as one (``catalog_ingest.families``
+    finds them): the members stay in the store as tables, the family is what search returns."""
+
+    catalog: str
+    namespace: str
+    name: str
+    """The stem with the pattern in place of the suffix: ``events_YYYYMMDD``."""
+    pattern: str
+    period: Literal["hour", "day", "month", "number"]
+    members: list[FamilyMember]
+    """In suffix order."""
+    representative: str
+    """The newest member with the family's schema: its columns, layout and comment describe the family."""
+    schema_differences: list[SchemaDifference] = Field(default_factory=list)
+    totals: TableTotals = Field(default_factory=TableTotals)
+    last_updated: datetime | None = None
+    version: str
+    """Changes when any member's record changes, or members come and go."""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace}.{self.name}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.catalog}.{self.namespace}.{self.name}"
+
+    def member_key(self, member: str) -> str:
+        return f"{self.catalog}.{self.namespace}.{member}"
+
+    def describe_range(self) -> str:
+        """``61 tables events_20240101 .. events_20240301, one per day``."""
+        each = {"hour": "one per hour", "day": "one per day", "month": "one per month", "number": "numbered"}
+        first, last = self.members[0].name, self.members[-1].name
+        return f"{len(self.members):,} tables {first} .. {last}, {each[self.period]}"

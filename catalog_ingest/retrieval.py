@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from catalog_ingest.embeddings import Embedder, embedder_for
+from catalog_ingest.family_index import lexical_index
 from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex, tokenize
 from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.ranking import JoinKeys, NamespaceWords, rank_tables
@@ -79,10 +80,8 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
     that generation, or is built from the store's records when that save is missing (an ingest killed
     after publishing); the vectors are those tagged with each table's version."""
     generation = store.generation
-    visible = {key: version.generation for key, version in store.versions().items()}
-    lexical = LexicalIndex.load_generation(settings.lexical_path, str(generation)) or LexicalIndex.from_records(
-        store.records()
-    )
+    visible = store.searchable_versions()  # family members are served through their family
+    lexical = LexicalIndex.load_generation(settings.lexical_path, str(generation)) or lexical_index(store)
     tables: dict[str, TableInfo] = {}
     tables_by_name: dict[str, set[str]] = defaultdict(set)
     for key, metadata in lexical.table_metadata().items():
@@ -90,6 +89,11 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
         tables[key] = TableInfo(key, full_name, str(metadata["catalog"]), namespace)
         for name in (key, full_name, full_name[len(namespace) + 1 :]):
             tables_by_name[name_key(name)].add(key)
+    for member in store.member_keys():  # family members are not searched, but one named outright is found
+        catalog, namespace, table = member.split(".", 2)
+        tables[member] = TableInfo(member, f"{namespace}.{table}", catalog, namespace)
+        for name in (member, f"{namespace}.{table}", table):
+            tables_by_name[name_key(name)].add(member)
     namespace_of = {key: info.namespace for key, info in tables.items()}
     name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
     join_keys = JoinKeys.from_columns(lexical.columns_by_table(), namespace_of, name_of)

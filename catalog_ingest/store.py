@@ -24,6 +24,7 @@ from pathlib import Path
 
 from catalog_ingest.records import PartitionStat, TableRecord
 from catalog_ingest.store_readers import end_reader, live_reader_generations, move_reader, register_reader
+from catalog_ingest.store_families import FAMILY_SCHEMA, FamilyRows, StoredVersion, visible
 
 SCHEMA_VERSION = 2
 SCHEMA = f"""
@@ -63,16 +64,11 @@ CREATE TABLE IF NOT EXISTS readers (
     pid INTEGER NOT NULL,
     generation INTEGER NOT NULL
 );
+{FAMILY_SCHEMA}
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 LEGACY_SCHEMA = "DROP TABLE IF EXISTS partitions; DROP TABLE IF EXISTS tables;"
 """A store from before generations: derived data, so it is dropped and the next ingest rebuilds it."""
-
-
-def visible(generation: int, table: str = "tables") -> str:
-    """SQL condition: the row of ``table`` is part of ``generation`` (an int from the store, never user text)."""
-    g = int(generation)
-    return f"({table}.born <= {g} AND ({table}.died IS NULL OR {table}.died > {g}))"
 
 
 class AmbiguousTable(LookupError):
@@ -93,20 +89,12 @@ class TableSummary:
         return f"{self.namespace}.{self.name}"
 
 
-@dataclass(frozen=True)
-class StoredVersion:
-    source_version: str | None
-    fingerprint: str
-    generation: int
-    """The generation that wrote this version: its vectors carry the same number."""
-
-
 def partition_label(stat: PartitionStat) -> str:
     """``day=2026-11-01/country=DE``: the text a partition filter matches against."""
     return "/".join(f"{k}={v}" for k, v in stat.values.items())
 
 
-class RecordStore:
+class RecordStore(FamilyRows):
     """Thread-safe: one connection per thread, WAL so readers never wait for an ingest.
 
     Reads see the published generation as of each call, or, with ``pinned``, the one published when the
@@ -203,8 +191,11 @@ class RecordStore:
         if self._writing is None:
             return False
         g = self._writing
-        row = self._connect().execute("SELECT 1 FROM tables WHERE born = ? OR died = ? LIMIT 1", (g, g)).fetchone()
-        return row is not None
+        conn = self._connect()
+        return any(
+            conn.execute(f"SELECT 1 FROM {table} WHERE born = ? OR died = ? LIMIT 1", (g, g)).fetchone()
+            for table in ("tables", "families")
+        )
 
     def publish(self, *, force: bool = False) -> bool:
         """Serve the generation being written, in one update, and collect rows no generation from the
@@ -219,6 +210,7 @@ class RecordStore:
                 conn.execute("UPDATE generation SET published = ?", (g,))
                 oldest = min([g - 1, *live_reader_generations(conn)])
                 conn.execute("DELETE FROM tables WHERE died IS NOT NULL AND died <= ?", (oldest,))
+                conn.execute("DELETE FROM families WHERE died IS NOT NULL AND died <= ?", (oldest,))
         self._writing = None
         if self._pinned is not None:
             self._pinned = self.published_generation()
@@ -227,12 +219,14 @@ class RecordStore:
         return changed
 
     def retained_versions(self) -> set[tuple[str, int]]:
-        """(table key, generation) of every table version the served generation or a live reader reads: the
-        versions whose vectors must stay."""
+        """(key, generation) of every table and family version the served generation or a live reader reads:
+        the versions whose vectors must stay."""
         with self._transaction() as conn:
             published = conn.execute("SELECT published FROM generation").fetchone()[0]
-            generations = {published, *live_reader_generations(conn)}
-            sql = " UNION ".join(f"SELECT key, born FROM tables WHERE {visible(g)}" for g in sorted(generations))
+            generations = sorted({published, *live_reader_generations(conn)})
+            sql = " UNION ".join(
+                f"SELECT key, born FROM {rows} WHERE {visible(g, rows)}" for g in generations for rows in ("tables", "families")
+            )
             return {(key, born) for key, born in conn.execute(sql)}
 
     @contextmanager
@@ -283,10 +277,11 @@ class RecordStore:
             self._retire(conn, key, g)
 
     @staticmethod
-    def _retire(conn: sqlite3.Connection, key: str, g: int) -> None:
-        """End the table's current version at generation ``g``: older ones die, one written in ``g`` goes."""
-        conn.execute("DELETE FROM tables WHERE key = ? AND born = ?", (key, g))
-        conn.execute("UPDATE tables SET died = ? WHERE key = ? AND died IS NULL", (g, key))
+    def _retire(conn: sqlite3.Connection, key: str, g: int, table: str = "tables") -> None:
+        """End the table's (or family's) current version at generation ``g``: older ones die, one written in
+        ``g`` goes."""
+        conn.execute(f"DELETE FROM {table} WHERE key = ? AND born = ?", (key, g))
+        conn.execute(f"UPDATE {table} SET died = ? WHERE key = ? AND died IS NULL", (g, key))
 
     # Reads ------------------------------------------------------------------------------------------
 

@@ -77,6 +77,10 @@ class Catalog:
     def get(self, name: str) -> TableRecord | None:
         return self._lookup(name) or self._lookup(name.lower())
 
+    def records(self) -> list[TableRecord]:
+        """Every record the catalog was given (none for a lookup function)."""
+        return list({r.key: r for r in self._by_name.values()}.values())
+
     def closest_names(self, name: str) -> list[str]:
         names = sorted({r.full_name for r in self._by_name.values()})
         by_lower = {n.lower(): n for n in names}

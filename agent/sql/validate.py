@@ -21,6 +21,7 @@ from sqlglot.schema import MappingSchema
 from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
 
 from agent.sql.deadline import Deadline
+from agent.sql.family_names import family_message, family_named
 from agent.sql.gate import Catalog, RecordLookup, check_query
 from agent.sql.guard import DIALECT, ParsedQuery, UnsafeSQL
 from agent.sql.issues import ValidationIssue, ValidationResult, as_written, node_position, text_position
@@ -185,12 +186,15 @@ def validate_sql(
 
 
 def unknown_table_issue(name: str, catalog: Catalog, sql: str, parsed: ParsedQuery) -> ValidationIssue:
-    suggestions = catalog.closest_names(name)
-    hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else "; search the catalog for the right table"
     node = next((t for t in parsed.tree.find_all(exp.Table) if table_name(t) == name), None)
     line, column = node_position(sql, node)
     if line is None:
         line, column = text_position(sql, name)
+    if family := family_named(name, catalog.records()):
+        message, members = family_message(family, sql)
+        return ValidationIssue("unknown_table", message, name, members, line, column)
+    suggestions = catalog.closest_names(name)
+    hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else "; search the catalog for the right table"
     return ValidationIssue("unknown_table", f"unknown table {name}{hint}", name, suggestions, line, column)
 
 

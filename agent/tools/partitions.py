@@ -10,7 +10,9 @@ from langchain_core.tools import tool
 from pydantic import Field
 
 from agent.context import AgentContext
+from agent.tools import families
 from agent.tools.common import Runtime, ToolError, get_record, iso, respond, source
+from catalog_ingest.records import FamilyRecord
 from catalog_ingest.records import PartitionStat, time_span
 from catalog_ingest.sizes import human_bytes
 from catalog_ingest.store import partition_label
@@ -93,9 +95,12 @@ def list_partitions(
     ] = None,
     limit: Annotated[int, Field(ge=1, le=500, description="How many partitions to list, newest first.")] = 20,
 ) -> tuple[str, dict[str, Any]]:
-    """Partitions of a table from the catalog's statistics: values, rows, files, bytes, last update; totals."""
+    """Partitions of a table from the catalog's statistics: values, rows, files, bytes, last update; totals. For a
+    family of date-sharded tables (events_YYYYMMDD) its members are the partitions."""
     ctx: AgentContext = runtime.context
     check_range(filter)
+    if family := ctx.store.family(table):
+        return family_partitions(ctx, family, filter, limit)
     record = get_record(ctx, table)
     stored = ctx.store.partitions(record.key)
     matched = newest_first([s for s in stored if matches(s, filter)])
@@ -113,12 +118,40 @@ def list_partitions(
         "matched_bytes": total(matched, "total_bytes"),
         "matched_size": human_bytes(total(matched, "total_bytes")),
         "partitions": [partition_row(s) for s in matched[:limit]],
+        "family": families.membership(ctx.store, record),
         "sources": [source(record)],
     }
     if len(matched) > limit:
         payload["note"] = f"showing the newest {limit} of {len(matched)} matching partitions; totals cover all"
     if len(stored) < (record.totals.partition_count or 0):
         payload["stored_partitions"] = len(stored)
+    return respond({k: v for k, v in payload.items() if v is not None}, "partitions")
+
+
+def family_partitions(ctx: AgentContext, family: FamilyRecord, wanted: str | None, limit: int) -> tuple[str, dict[str, Any]]:
+    """A family's members as its partitions, filtered like partitions (``2024-01``, ``2024-01-01..2024-01-07``)."""
+    by_member = families.member_partitions(family)
+    matched = newest_first([stat for _, stat in by_member if matches(stat, wanted)])
+    member_of = {id(stat): member for member, stat in by_member}
+    representative = families.representative_of(ctx.store, family)
+    payload = {
+        "table": family.full_name,
+        "partitioning": f"one table per {family.period} ({family.pattern})",
+        "filter": wanted,
+        "total_partitions": len(family.members),
+        "first": families.member_name(family, family.members[0]),
+        "latest": families.member_name(family, family.members[-1]),
+        "matched": len(matched),
+        "matched_rows": total(matched, "record_count"),
+        "matched_files": total(matched, "file_count"),
+        "matched_bytes": total(matched, "total_bytes"),
+        "matched_size": human_bytes(total(matched, "total_bytes")),
+        "partitions": [{"table": families.member_name(family, member_of[id(s)])} | partition_row(s) for s in matched[:limit]],
+        "sql": families.wildcard_note(family),
+        "sources": [families.family_source(family, representative)] if representative else [],
+    }
+    if len(matched) > limit:
+        payload["note"] = f"showing the newest {limit} of {len(matched)} matching members; totals cover all"
     return respond({k: v for k, v in payload.items() if v is not None}, "partitions")
 
 
@@ -129,8 +162,13 @@ def table_history(
     limit: Annotated[int, Field(ge=1, le=200, description="How many snapshots, newest first.")] = 20,
 ) -> tuple[str, dict[str, Any]]:
     """Snapshots (time, operation, row and file counts), operation counts over the whole history, and schema and
-    partition-spec changes of a table."""
-    record = get_record(runtime.context, table)
+    partition-spec changes of a table; for a family of date-sharded tables, its newest members and schema
+    differences."""
+    ctx: AgentContext = runtime.context
+    family = ctx.store.family(table)
+    if family and (representative := families.representative_of(ctx.store, family)):
+        return respond(families.family_history(family, representative, limit), "newest_members")
+    record = get_record(ctx, table)
     snapshots = sorted(record.snapshots, key=lambda s: s.timestamp, reverse=True)
     payload = {
         "table": record.full_name,
@@ -148,4 +186,6 @@ def table_history(
         "partition_specs": [{"spec_id": s.spec_id, "spec": s.describe()} for s in record.partition_spec_history],
         "sources": [source(record)],
     }
+    if member_of := families.membership(ctx.store, record):
+        payload["family"] = member_of
     return respond(payload, "snapshots", "schema_changes")

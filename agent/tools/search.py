@@ -10,8 +10,10 @@ from pydantic import Field
 from agent.context import AgentContext
 from agent.profiles_view import with_profiles
 from agent.semantic_view import query_matches, search_view, semantic_part, table_view, with_layer_tables
+from agent.tools import families
 from agent.verified_view import VERIFIED_KEY, VERIFIED_NOTE, examples_for, question_of
 from agent.tools.common import BUDGET, Runtime, clip, dumps, get_record, respond, size_facts, source, untrusted
+from catalog_ingest.records import FamilyRecord
 
 MATCHED_COLUMNS = 8
 """Matched columns listed per search hit; describe_table has them all."""
@@ -28,6 +30,11 @@ def search_tables(
     matches = query_matches(ctx.semantic.layer, query)
     found = ctx.retriever.search(query, k=k, namespace=namespace)
     for hit, record in with_layer_tables(ctx.store, found, matches, k, namespace):
+        if isinstance(record, FamilyRecord):
+            if representative := families.representative_of(ctx.store, record):
+                candidates.append(families.family_source(record, representative))
+                hits.append(families.search_hit(record, representative, hit.score, hit.matched_columns[:MATCHED_COLUMNS]))
+            continue
         candidates.append(source(record))
         hits.append(
             {
@@ -54,10 +61,22 @@ def describe_table(
     runtime: Runtime,
     columns: Annotated[str | None, Field(description="Only columns whose name contains this text.")] = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Columns and types, partitioning, size, freshness, current snapshot, PII flags and metadata of a table."""
-    record = get_record(runtime.context, table)
+    """Columns and types, partitioning, size, freshness, current snapshot, PII flags and metadata of a table (or
+    of a family of date-sharded tables such as events_YYYYMMDD)."""
+    ctx: AgentContext = runtime.context
+    family = ctx.store.family(table)
+    record = families.representative_of(ctx.store, family) if family else get_record(ctx, table)
     shown = [c for c in record.columns if not columns or columns.lower() in c.path.lower()]
     paths = {c.path for c in shown}
+    column_rows = [
+        {"name": c.path, "type": c.type} | ({"pii": True} if c.pii else {}) | ({"partition_key": True} if c.is_partition_key else {})
+        for c in shown
+    ]
+    if family:  # the representative member's columns; its data profile is one member's, so none is shown
+        payload = families.family_description(family, record) | {
+            "columns": column_rows, "metadata_untrusted": untrusted(record, columns=paths)
+        }
+        return respond({k: v for k, v in payload.items() if v not in (None, [], {})}, "columns", "newest_members")
     payload = {
         "table": record.full_name,
         "catalog": record.catalog,
@@ -71,16 +90,12 @@ def describe_table(
         **size_facts(record),
         "identifier_fields": record.identifier_fields,
         "pii_columns": record.pii_columns,
-        "columns": [
-            {"name": c.path, "type": c.type}
-            | ({"pii": True} if c.pii else {})
-            | ({"partition_key": True} if c.is_partition_key else {})
-            for c in shown
-        ],
+        "columns": column_rows,
         "column_stats": {k: v for k, v in record.column_stats.items() if k in paths},
         "metadata_untrusted": untrusted(record, columns=paths),
         "sources": [source(record)],
-    } | semantic_part(table_view(runtime.context.semantic.layer, record))
+        "family": families.membership(ctx.store, record),
+    } | semantic_part(table_view(ctx.semantic.layer, record))
     payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
     if shown:
         payload["columns"] = with_profiles(payload["columns"], shown, BUDGET - len(dumps(payload)))
