@@ -1,7 +1,7 @@
 """The grounding check: is every content term of the question accounted for by the evidence of the answer?
 
 Evidence is what the turn's tools returned, never the answer's own words: with a SQL draft, the tables,
-columns, values, aggregates, groupings and date filters of that SQL (and its result's columns); without one,
+columns, values, aggregates, groupings and date filters of that SQL (not its aliases, named after the question); without one,
 the tables, columns, partitions, operations and listings the tools returned, and the kinds of fact each tool
 gives (``describe_table`` accounts for "columns", ``table_history`` for "snapshots"). Names are split into
 words and stemmed; a term also counts when a general-English synonym or a one-typo spelling of it is there.
@@ -28,10 +28,10 @@ from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, stem, word
 
 DECLINES = re.compile(
     r"\b(?:i (?:cannot|can'?t|could not|couldn'?t|found no|do not|don'?t|am unable|ran out)|there is no|"
-    r"there are no|which table do you mean|what should the tables be about|not allowed)\b",
+    r"there are no|has no|does not have|which table do you mean|what should the tables be about|not allowed)\b",
     re.IGNORECASE,
 )
-"""An answer that says what it could not do rather than presenting facts."""
+"""An answer that says what it could not do or find rather than presenting facts."""
 PARTIAL = "Partial answer:"
 AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max"}
 TIME_FUNCTIONS = (exp.DateTrunc, exp.TimestampTrunc, exp.CurrentDate, exp.CurrentTimestamp, exp.Interval,
@@ -58,7 +58,8 @@ def question_terms(question: str) -> list[str]:
 
 def name_words(name: str) -> set[str]:
     """``finance.refund_amount`` -> finance, refund, amount (and the stems)."""
-    parts = {p for piece in re.split(r"[^A-Za-z0-9]+", name) for p in identifier_parts(piece)} | {name.lower()}
+    pieces = name.lower().split(".")
+    parts = {p for piece in re.split(r"[^A-Za-z0-9]+", name) for p in identifier_parts(piece)} | {name.lower(), *pieces}
     return {form for p in parts if p for form in (p, stem(p))}
 
 
@@ -70,42 +71,54 @@ def phrase_words(phrases: str) -> set[str]:
     return {stem(w) for w in phrases.split()}
 
 
-def sql_evidence(sql: str, result: dict[str, Any] | None) -> set[str]:
-    """What a query covers: its tables, columns and values, its aggregates, groups, order and time filters."""
+@dataclass
+class Evidence:
+    names: set[str] = field(default_factory=set)
+    """Words of the tables, columns and values the evidence holds: a synonym of a term counts here."""
+    clauses: set[str] = field(default_factory=set)
+    """Words of the aggregates, groupings, periods and kinds of fact it gives: only the word itself (or a typo
+    of it) counts, so "revenue" is not covered by any SUM because "total" is among its synonyms."""
+
+    def __ior__(self, other: Evidence) -> Evidence:
+        self.names |= other.names
+        self.clauses |= other.clauses
+        return self
+
+
+def sql_evidence(sql: str) -> Evidence:
+    """What a query covers: its tables, columns and values, its aggregates, groups, order and time filters. Not
+    its aliases (nor so its result's column names): those are named after the question, and cover nothing."""
     found: set[str] = set()
+    clauses: set[str] = set()
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
-        return text_words(sql)
+        return Evidence(text_words(sql))
     for table in tree.find_all(exp.Table):
         found |= name_words(".".join(p for p in (table.db, table.name) if p))
     for col in tree.find_all(exp.Column):
         found |= name_words(col.sql(dialect="duckdb").replace('"', ""))
-    for alias in tree.find_all(exp.Alias):
-        found |= name_words(alias.alias)
     dated = False
     for literal in tree.find_all(exp.Literal):
         if literal.is_string:
             found |= text_words(literal.this) | {literal.this.lower()}
             dated = dated or bool(ISO_DATE.match(literal.this))
             if literal.this.lower() in set(GRAINS.values()):
-                found |= phrase_words(" ".join(k for k, v in GRAINS.items() if v == literal.this.lower()))
+                clauses |= phrase_words(" ".join(k for k, v in GRAINS.items() if v == literal.this.lower()))
     for kind, name in AGGREGATES.items():
         if tree.find(kind):
-            found |= phrase_words(AGGREGATE_WORDS[name])
+            clauses |= phrase_words(AGGREGATE_WORDS[name])
             if kind is exp.Count and tree.find(exp.Distinct):
-                found |= phrase_words(AGGREGATE_WORDS["distinct"])
+                clauses |= phrase_words(AGGREGATE_WORDS["distinct"])
     if tree.find(exp.Group):
-        found |= phrase_words(AGGREGATE_WORDS["group"])
+        clauses |= phrase_words(AGGREGATE_WORDS["group"])
     if tree.find(exp.Order) or tree.find(exp.Limit):
-        found |= phrase_words(AGGREGATE_WORDS["order"])
+        clauses |= phrase_words(AGGREGATE_WORDS["order"])
     if (limit := tree.find(exp.Limit)) and isinstance(limit.expression, exp.Literal):
-        found.add(apnumber(int(limit.expression.this)))
+        clauses.add(apnumber(int(limit.expression.this)))
     if dated or any(tree.find(kind) for kind in TIME_FUNCTIONS):
-        found |= {stem(w) for w in PERIOD_WORDS}
-    for column in (result or {}).get("columns", []):
-        found |= name_words(str(column))
-    return found
+        clauses |= {stem(w) for w in PERIOD_WORDS}
+    return Evidence(found, clauses)
 
 
 def listed(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -114,23 +127,24 @@ def listed(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
 
 
-def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: set[str]) -> set[str]:
+def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: set[str]) -> Evidence:
     """What one non-SQL tool result covers: the names and values it returned and the kind of facts it gives."""
-    found = phrase_words(TOOL_WORDS.get(name, ""))
+    found: set[str] = set()
+    clauses = phrase_words(TOOL_WORDS.get(name, ""))
     for key, value in args.items():
         if key == "query":  # what was searched for is not evidence that it was found
             continue
         if isinstance(value, str):
             found |= name_words(value)
         elif isinstance(value, int) and not isinstance(value, bool):
-            found |= name_words(key) | {apnumber(value)}
+            clauses |= name_words(key) | {apnumber(value)}
     if name == "search_tables":
         for hit in data.get("tables", []):
             if hit["table"] in cited:
                 found |= name_words(hit["table"])
                 found |= {w for c in hit.get("matched_columns") or [] for w in name_words(c)}
                 found |= text_words((hit.get("metadata_untrusted") or {}).get("comment") or "")
-        return found
+        return Evidence(found, clauses)
     if data.get("table"):
         found |= name_words(data["table"])
     meta = data.get("metadata_untrusted") or {}
@@ -140,29 +154,28 @@ def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: 
     found |= {w for op in data.get("operations") or {} for w in name_words(str(op))}
     found |= {w for row in listed(data, "tables") for w in name_words(str(row.get("table", "")))}
     if args.get("filter") and ".." in str(args["filter"]) or data.get("period"):
-        found |= {stem(w) for w in PERIOD_WORDS}
-    return found
+        clauses |= {stem(w) for w in PERIOD_WORDS}
+    return Evidence(found, clauses)
 
 
-def evidence(facts: TurnFacts, cited: set[str]) -> set[str]:
+def evidence(facts: TurnFacts, cited: set[str]) -> Evidence:
     """The stemmed words the answer's evidence covers: the SQL draft's when there is one, else the tools'."""
-    found: set[str] = set()
-    for table in cited:
-        found |= name_words(table)
+    found = Evidence({w for table in cited for w in name_words(table)})
     if facts.sql:
-        return found | sql_evidence(facts.sql, facts.result)
+        found |= sql_evidence(facts.sql)
+        return found
     for result in facts.results:
         if result.ok and result.name not in SQL_TOOLS:
             found |= tool_evidence(result.name, result.args, result.data, cited)
     return found
 
 
-def accounted_for(term: str, found: set[str]) -> bool:
-    """The term, a synonym either way (``revenue`` ~ ``amount``, ``nation`` ~ ``country``), or a typo of it."""
-    base = stem(term)
-    if base in found or related(term) & found or any(base in related(word) for word in found):
+def accounted_for(term: str, found: Evidence) -> bool:
+    """The term, a synonym either way of a name (``revenue`` ~ ``amount``, ``nation`` ~ ``country``), or a typo."""
+    base, names, every = stem(term), found.names, found.names | found.clauses
+    if base in every or related(term) & names or any(base in related(word) for word in names):
         return True
-    return len(term) >= 5 and any(similar(form, word) for form in (term, base) for word in found if len(word) >= 5)
+    return len(term) >= 5 and any(similar(form, word) for form in (term, base) for word in every if len(word) >= 5)
 
 
 def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
