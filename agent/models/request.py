@@ -62,6 +62,9 @@ class Request:
     """No aggregate word: a sum when the measure is a numeric column ("revenue by day"), else a count."""
     owners: dict[str, str] = field(default_factory=dict)
     """Group words qualified by the table they belong to ("region of their store")."""
+    qualifiers: dict[str, str] = field(default_factory=dict)
+    """A group word that qualifies the next one in the same phrase ("agent" in "by agent team") -> that head:
+    the team of the agent, grouped by the team, not also by the agent's key."""
     units: set[str] = field(default_factory=set)
     words: list[str] = field(default_factory=list)
     """The question's words in order, for matching column values."""
@@ -103,7 +106,9 @@ def parse_request(question: str, today: date) -> Request:
             text = text[: match.end()] + " " + text[match.end() + also.end() :]
         text = text[: match.start()] + " " + text[match.end() :]
     for match in GROUP.finditer(text):
-        parts = [w for part in re.split(r",|\band\b", match.group(1)) for w in content_words(part, FILLER)]
+        phrases = [content_words(part, FILLER) for part in re.split(r",|\band\b", match.group(1))]
+        parts = [w for phrase in phrases for w in phrase]
+        request.qualifiers |= {w: phrase[-1] for phrase in phrases for w in phrase[:-1] if w != phrase[-1]}
         request.dims += [w for w in parts if w not in request.dims]
         if parts and (owner := OWNER.match(text[match.end() :])):
             request.owners[parts[-1]] = owner.group(1)
