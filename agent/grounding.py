@@ -5,6 +5,8 @@ columns, values, aggregates, groupings and date filters of that SQL (not its ali
 the tables, columns, partitions, operations and listings the tools returned, and the kinds of fact each tool
 gives (``describe_table`` accounts for "columns", ``table_history`` for "snapshots"). Names are split into
 words and stemmed; a term also counts when a general-English synonym or a one-typo spelling of it is there.
+A number the question gives ("over 100", "top 5") needs that number in the evidence (a literal, a limit, a
+tool argument); a count of days or weeks, a period.
 
 Any model's answer goes through it (a graph node, not part of a model): an answer with unaccounted terms is
 labelled partial in its text and in the ``grounding`` field, and its SQL is called a draft that does not cover
@@ -37,6 +39,10 @@ AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min"
 TIME_FUNCTIONS = (exp.DateTrunc, exp.TimestampTrunc, exp.CurrentDate, exp.CurrentTimestamp, exp.Interval,
                   exp.DateSub, exp.DateAdd)  # fmt: skip
 ISO_DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?")
+DATE_OR_TIME = re.compile(r"\b\d{4}-\d{2}(?:-\d{2})?(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\b|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")
+TIME_UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|quarters?|years?)"
+NUMBER = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.]|\.\d)(\s+{TIME_UNIT}\b)?")
+"""A number in a question ("over 100", "more than 3 items"), and the time unit after it ("7 days"), if any."""
 
 
 @dataclass
@@ -54,6 +60,13 @@ def question_terms(question: str) -> list[str]:
     terms = [w for w in words(asked) if len(w) > 1 and not w.isdigit()]
     terms = [w for w in terms if w not in QUESTION_STOPWORDS and w not in FRAME_WORDS]
     return list(dict.fromkeys(terms))
+
+
+def question_numbers(question: str) -> list[tuple[str, bool]]:
+    """The numbers a question gives (a threshold, a top N, a count of days), each with whether it counts a time
+    span ("the last 7 days"); dates, times and years are periods, not numbers."""
+    asked = DATE_OR_TIME.sub(" ", split_instructions(question)[0])
+    return list(dict.fromkeys((m.group(1), bool(m.group(2))) for m in NUMBER.finditer(asked)))
 
 
 def name_words(name: str) -> set[str]:
@@ -100,6 +113,8 @@ def sql_evidence(sql: str) -> Evidence:
         found |= name_words(col.sql(dialect="duckdb").replace('"', ""))
     dated = False
     for literal in tree.find_all(exp.Literal):
+        if not literal.is_string:
+            found.add(str(literal.this))
         if literal.is_string:
             found |= text_words(literal.this) | {literal.this.lower()}
             dated = dated or bool(ISO_DATE.match(literal.this))
@@ -137,7 +152,7 @@ def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: 
         if isinstance(value, str):
             found |= name_words(value)
         elif isinstance(value, int) and not isinstance(value, bool):
-            clauses |= name_words(key) | {apnumber(value)}
+            clauses |= name_words(key) | {apnumber(value), str(value)}
     if name == "search_tables":
         for hit in data.get("tables", []):
             if hit["table"] in cited:
@@ -184,6 +199,10 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
     grounding = Grounding()
     for term in question_terms(question):
         (grounding.accounted if accounted_for(term, found) else grounding.unaccounted).append(term)
+    every = found.names | found.clauses
+    for number, spans_time in question_numbers(question):  # a threshold the SQL has no literal for was dropped
+        covered = number in every or (spans_time and stem("day") in found.clauses)
+        (grounding.accounted if covered else grounding.unaccounted).append(number)
     return grounding
 
 
