@@ -31,6 +31,9 @@ TOPS = [
     (re.compile(r"\b(\d+)\s+([a-z_]+)\b[^.?]*?\b(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)"
                 r"\s+" + RANKED_BY + END), None),
 ]  # fmt: skip
+SUPERLATIVE = re.compile(r"\b(?:which|what)\s+([a-z_]+)\s+(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
+                         r"\s+the\s+(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\s+" + RANKED_BY + END)
+"""'which country has the most orders': the top one."""
 ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
 GROUP = re.compile(r"\b(?:by|per|for each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
@@ -85,6 +88,10 @@ def parse_request(question: str, today: date) -> Request:
     text = strip_grain(text)
     request.equals = [(m.group(1), next(g for g in m.groups()[1:] if g is not None)) for m in EQUALS.finditer(text)]
     text = EQUALS.sub(" ", text)
+    if best := SUPERLATIVE.search(text):
+        text = f"top 1 {best.group(1)} by {best.group(3)}" if best.group(2) not in ASCENDING else text
+        if best.group(2) in ASCENDING:
+            text = f"1 {best.group(1)} with the {best.group(2)} {best.group(3)}"
     for pattern, direction in TOPS:
         if top := pattern.search(text):
             request.top = int(top.group(1) or 10)

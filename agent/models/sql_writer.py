@@ -102,7 +102,9 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
     numeric = agg in ("total", "avg", "min", "max") or (request.implicit and word and not table.is_about(word))
     if numeric:
         fits = [table.match(w, NUMERIC, ids=False, units=request.units) for w in measure]
-        found = max(reversed(fits), key=lambda fit: fit[1], default=(None, 0.0))[0]  # the best fit, else the head noun's
+        found, fit = max(reversed(fits), key=lambda fit: fit[1], default=(None, 0.0))  # the best fit, else the head noun's
+        if request.implicit and table.is_about(word) and fit < 3.5:
+            found = None  # "the most orders" in the orders table: its rows, not a column whose comment says orders
         if found and (agg != "count" or table.match(word, NUMERIC, ids=False)[1] >= 3.5):
             function, said = AGGREGATES["total" if agg == "count" else agg]
             return function(this=column(found, alias)), f"{said} of {found}"

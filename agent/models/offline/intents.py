@@ -70,7 +70,9 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                          r"|\bwhen was\b|\bup to date\b|\bstale\b")),
     ("describe", re.compile(r"\b(?:describe|columns?|schema|fields?|structure|owner|owns|owned|pii|details)\b"
                             r"|\bwhat(?: is|'s) in\b|\btell me about\b")),
-    ("sql", re.compile(r"\b(?:count|how many|number of|sum|total|average|avg|mean|top|per|by|hourly|daily|weekly"
+    ("sql", re.compile(r"^\s*(?:which|what)\s+[a-z_]+\s+(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
+                       r"\s+the\s+(?:most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\b"
+                       r"|\b(?:count|how many|number of|sum|total|average|avg|mean|top|per|by|hourly|daily|weekly"
                        r"|monthly|yearly|minimum|maximum|min|max)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
                        r"|fewest|largest|biggest|smallest)\b")),
 ]  # fmt: skip
