@@ -1,10 +1,12 @@
 """The grounding check: is every content term of the question accounted for by the evidence of the answer?
 
 Evidence is what the turn's tools returned, never the answer's own words: with a SQL draft, the tables,
-columns, values, aggregates, groupings and date filters of that SQL (and its result's columns); without one,
+columns, values, aggregates, groupings and date filters of that SQL (not its aliases, named after the question); without one,
 the tables, columns, partitions, operations and listings the tools returned, and the kinds of fact each tool
 gives (``describe_table`` accounts for "columns", ``table_history`` for "snapshots"). Names are split into
 words and stemmed; a term also counts when a general-English synonym or a one-typo spelling of it is there.
+A number the question gives ("over 100", "top 5") needs that number in the evidence (a literal, a limit, a
+tool argument); a count of days or weeks, a period.
 
 Any model's answer goes through it (a graph node, not part of a model): an answer with unaccounted terms is
 labelled partial in its text and in the ``grounding`` field, and its SQL is called a draft that does not cover
@@ -30,15 +32,19 @@ from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, stem, word
 
 DECLINES = re.compile(
     r"\b(?:i (?:cannot|can'?t|could not|couldn'?t|found no|do not|don'?t|am unable|ran out)|there is no|"
-    r"there are no|which table do you mean|what should the tables be about|not allowed)\b",
+    r"there are no|has no|does not have|which table do you mean|what should the tables be about|not allowed)\b",
     re.IGNORECASE,
 )
-"""An answer that says what it could not do rather than presenting facts."""
+"""An answer that says what it could not do or find rather than presenting facts."""
 PARTIAL = "Partial answer:"
 AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max"}
 TIME_FUNCTIONS = (exp.DateTrunc, exp.TimestampTrunc, exp.CurrentDate, exp.CurrentTimestamp, exp.Interval,
                   exp.DateSub, exp.DateAdd)  # fmt: skip
 ISO_DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?")
+DATE_OR_TIME = re.compile(r"\b\d{4}-\d{2}(?:-\d{2})?(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\b|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")
+TIME_UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|quarters?|years?)"
+NUMBER = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.]|\.\d)(\s+{TIME_UNIT}\b)?")
+"""A number in a question ("over 100", "more than 3 items"), and the time unit after it ("7 days"), if any."""
 
 
 @dataclass
@@ -58,9 +64,17 @@ def question_terms(question: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
+def question_numbers(question: str) -> list[tuple[str, bool]]:
+    """The numbers a question gives (a threshold, a top N, a count of days), each with whether it counts a time
+    span ("the last 7 days"); dates, times and years are periods, not numbers."""
+    asked = DATE_OR_TIME.sub(" ", split_instructions(question)[0])
+    return list(dict.fromkeys((m.group(1), bool(m.group(2))) for m in NUMBER.finditer(asked)))
+
+
 def name_words(name: str) -> set[str]:
     """``finance.refund_amount`` -> finance, refund, amount (and the stems)."""
-    parts = {p for piece in re.split(r"[^A-Za-z0-9]+", name) for p in identifier_parts(piece)} | {name.lower()}
+    pieces = name.lower().split(".")
+    parts = {p for piece in re.split(r"[^A-Za-z0-9]+", name) for p in identifier_parts(piece)} | {name.lower(), *pieces}
     return {form for p in parts if p for form in (p, stem(p))}
 
 
@@ -72,42 +86,56 @@ def phrase_words(phrases: str) -> set[str]:
     return {stem(w) for w in phrases.split()}
 
 
-def sql_evidence(sql: str, result: dict[str, Any] | None) -> set[str]:
-    """What a query covers: its tables, columns and values, its aggregates, groups, order and time filters."""
+@dataclass
+class Evidence:
+    names: set[str] = field(default_factory=set)
+    """Words of the tables, columns and values the evidence holds: a synonym of a term counts here."""
+    clauses: set[str] = field(default_factory=set)
+    """Words of the aggregates, groupings, periods and kinds of fact it gives: only the word itself (or a typo
+    of it) counts, so "revenue" is not covered by any SUM because "total" is among its synonyms."""
+
+    def __ior__(self, other: Evidence) -> Evidence:
+        self.names |= other.names
+        self.clauses |= other.clauses
+        return self
+
+
+def sql_evidence(sql: str) -> Evidence:
+    """What a query covers: its tables, columns and values, its aggregates, groups, order and time filters. Not
+    its aliases (nor so its result's column names): those are named after the question, and cover nothing."""
     found: set[str] = set()
+    clauses: set[str] = set()
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
-        return text_words(sql)
+        return Evidence(text_words(sql))
     for table in tree.find_all(exp.Table):
         found |= name_words(".".join(p for p in (table.db, table.name) if p))
     for col in tree.find_all(exp.Column):
         found |= name_words(col.sql(dialect="duckdb").replace('"', ""))
-    for alias in tree.find_all(exp.Alias):
-        found |= name_words(alias.alias)
     dated = False
     for literal in tree.find_all(exp.Literal):
+        if not literal.is_string:
+            found.add(str(literal.this))
         if literal.is_string:
             found |= text_words(literal.this) | {literal.this.lower()}
             dated = dated or bool(ISO_DATE.match(literal.this))
             if literal.this.lower() in set(GRAINS.values()):
-                found |= phrase_words(" ".join(k for k, v in GRAINS.items() if v == literal.this.lower()))
+                clauses |= phrase_words(" ".join(k for k, v in GRAINS.items() if v == literal.this.lower()))
     for kind, name in AGGREGATES.items():
         if tree.find(kind):
-            found |= phrase_words(AGGREGATE_WORDS[name])
+            clauses |= phrase_words(AGGREGATE_WORDS[name])
             if kind is exp.Count and tree.find(exp.Distinct):
-                found |= phrase_words(AGGREGATE_WORDS["distinct"])
+                clauses |= phrase_words(AGGREGATE_WORDS["distinct"])
     if tree.find(exp.Group):
-        found |= phrase_words(AGGREGATE_WORDS["group"])
+        clauses |= phrase_words(AGGREGATE_WORDS["group"])
     if tree.find(exp.Order) or tree.find(exp.Limit):
-        found |= phrase_words(AGGREGATE_WORDS["order"])
+        clauses |= phrase_words(AGGREGATE_WORDS["order"])
     if (limit := tree.find(exp.Limit)) and isinstance(limit.expression, exp.Literal):
-        found.add(apnumber(int(limit.expression.this)))
+        clauses.add(apnumber(int(limit.expression.this)))
     if dated or any(tree.find(kind) for kind in TIME_FUNCTIONS):
-        found |= {stem(w) for w in PERIOD_WORDS}
-    for column in (result or {}).get("columns", []):
-        found |= name_words(str(column))
-    return found
+        clauses |= {stem(w) for w in PERIOD_WORDS}
+    return Evidence(found, clauses)
 
 
 def listed(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -116,23 +144,24 @@ def listed(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
 
 
-def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: set[str]) -> set[str]:
+def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: set[str]) -> Evidence:
     """What one non-SQL tool result covers: the names and values it returned and the kind of facts it gives."""
-    found = phrase_words(TOOL_WORDS.get(name, ""))
+    found: set[str] = set()
+    clauses = phrase_words(TOOL_WORDS.get(name, ""))
     for key, value in args.items():
         if key == "query":  # what was searched for is not evidence that it was found
             continue
         if isinstance(value, str):
             found |= name_words(value)
         elif isinstance(value, int) and not isinstance(value, bool):
-            found |= name_words(key) | {apnumber(value)}
+            clauses |= name_words(key) | {apnumber(value), str(value)}
     if name == "search_tables":
         for hit in data.get("tables", []):
             if hit["table"] in cited:
                 found |= name_words(hit["table"])
                 found |= {w for c in hit.get("matched_columns") or [] for w in name_words(c)}
                 found |= text_words((hit.get("metadata_untrusted") or {}).get("comment") or "")
-        return found
+        return Evidence(found, clauses)
     if data.get("table"):
         found |= name_words(data["table"])
     meta = data.get("metadata_untrusted") or {}
@@ -142,29 +171,31 @@ def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: 
     found |= {w for op in data.get("operations") or {} for w in name_words(str(op))}
     found |= {w for row in listed(data, "tables") for w in name_words(str(row.get("table", "")))}
     if args.get("filter") and ".." in str(args["filter"]) or data.get("period"):
-        found |= {stem(w) for w in PERIOD_WORDS}
-    return found
+        clauses |= {stem(w) for w in PERIOD_WORDS}
+    return Evidence(found, clauses)
 
 
-def evidence(facts: TurnFacts, cited: set[str]) -> set[str]:
+def evidence(facts: TurnFacts, cited: set[str]) -> Evidence:
     """The stemmed words the answer's evidence covers: the SQL draft's when there is one, else the tools'."""
-    found: set[str] = layer_words(facts.results, cited)
-    for table in cited:
-        found |= name_words(table)
-    if facts.sql:  # a verified query's SQL also accounts for the words of the question it was verified for
-        return found | sql_evidence(facts.sql, facts.result) | text_words(verified_evidence(facts))
+    taught = layer_words(facts.results, cited)  # phrases a semantic-layer entry matched, for a cited table
+    found = Evidence({w for table in cited for w in name_words(table)} | taught, set(taught))
+    if facts.sql:
+        found |= sql_evidence(facts.sql)
+        verified = text_words(verified_evidence(facts))  # a verified query's SQL accounts for its own question
+        found |= Evidence(verified, verified)
+        return found
     for result in facts.results:
         if result.ok and result.name not in SQL_TOOLS:
             found |= tool_evidence(result.name, result.args, result.data, cited)
     return found
 
 
-def accounted_for(term: str, found: set[str]) -> bool:
-    """The term, a synonym either way (``revenue`` ~ ``amount``, ``nation`` ~ ``country``), or a typo of it."""
-    base = stem(term)
-    if base in found or related(term) & found or any(base in related(word) for word in found):
+def accounted_for(term: str, found: Evidence) -> bool:
+    """The term, a synonym either way of a name (``revenue`` ~ ``amount``, ``nation`` ~ ``country``), or a typo."""
+    base, names, every = stem(term), found.names, found.names | found.clauses
+    if base in every or related(term) & names or any(base in related(word) for word in names):
         return True
-    return len(term) >= 5 and any(similar(form, word) for form in (term, base) for word in found if len(word) >= 5)
+    return len(term) >= 5 and any(similar(form, word) for form in (term, base) for word in every if len(word) >= 5)
 
 
 def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
@@ -173,6 +204,10 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
     grounding = Grounding()
     for term in question_terms(question):
         (grounding.accounted if accounted_for(term, found) else grounding.unaccounted).append(term)
+    every = found.names | found.clauses
+    for number, spans_time in question_numbers(question):  # a threshold the SQL has no literal for was dropped
+        covered = number in every or (spans_time and stem("day") in found.clauses)
+        (grounding.accounted if covered else grounding.unaccounted).append(number)
     return grounding
 
 

@@ -106,3 +106,18 @@ def test_every_model_is_told_today_in_the_configured_time_zone(tmp_path):
     assert ctx.settings.today() >= date.today() - timedelta(days=1)
     line = today_line(date(2026, 12, 2), "Pacific/Kiritimati")
     assert line.startswith("Today is Wednesday 2026-12-02 (Pacific/Kiritimati).") and "2026-12-01" in line
+
+
+def test_an_alias_named_after_the_question_is_no_evidence(ctx):
+    sql = "SELECT count(*) AS cancelled_orders FROM sales.orders"
+    agent = scripted_agent(ctx, calls("validate_sql", 1, sql=sql), AIMessage("Here is the count."))
+    answer = agent.ask("how many cancelled orders are there?")
+    assert answer.grounding.unaccounted == ["cancelled"] and answer.answer.startswith("Partial answer:")
+
+
+def test_a_number_the_sql_does_not_use_is_unaccounted(ctx):
+    dropped = scripted_agent(ctx, calls("validate_sql", 1, sql=COUNT_ALL), AIMessage("Here is the count."))
+    assert dropped.ask("how many orders have an amount over 100?").grounding.unaccounted == ["amount", "over", "100"]
+    kept = "SELECT count(*) AS n FROM sales.orders WHERE amount > 100"
+    used = scripted_agent(ctx, calls("validate_sql", 1, sql=kept), AIMessage("Here is the count."))
+    assert "100" in used.ask("how many orders have an amount over 100?").grounding.accounted

@@ -327,3 +327,28 @@ def test_a_new_question_in_a_thread_inherits_only_what_it_refers_to(agent):
     again = agent.ask("describe sales.orders")
     referring = agent.ask("and how many partitions does it have?", thread_id=again.thread_id)
     assert referring.answer.startswith("`sales.orders` is partitioned by day of order_ts")
+
+
+# Trust (issue 13): each group once, yes/no column questions, requests to act, top-1 superlatives.
+
+
+def test_a_group_named_in_two_words_is_grouped_once(agent):
+    answer = agent.ask("count orders by order status in sales.orders")
+    assert answer.sql.startswith("SELECT t.status, COUNT(*)") and "GROUP BY 1\n" in answer.sql
+
+
+def test_yes_or_no_column_questions(agent):
+    yes = agent.ask("Does sales.orders have a country column?")
+    assert yes.answer.startswith("Yes: `sales.orders` has a column `country` of type `string`.")
+    no = agent.ask("does sales.orders have a column called discount_code?")
+    assert no.answer.startswith("No: `sales.orders` has no column `discount_code`.")  # not labelled partial
+
+
+def test_requests_to_act_outside_the_catalog_are_declined(agent):
+    answer = agent.ask("send an email to the owner of sales.orders")
+    assert answer.answer.startswith("I can't do that") and answer.tool_calls == [] and answer.sql is None
+
+
+def test_which_x_has_the_most_y_is_a_top_one_query(agent):
+    answer = agent.ask("which country has the most orders in sales.orders?")
+    assert answer.sql.startswith("SELECT t.country, COUNT(*)") and answer.sql.endswith("DESC\nLIMIT 1")

@@ -32,6 +32,9 @@ TOPS = [
     (re.compile(r"\b(\d+)\s+([a-z_]+)\b[^.?]*?\b(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)"
                 r"\s+" + RANKED_BY + END), None),
 ]  # fmt: skip
+SUPERLATIVE = re.compile(r"\b(?:which|what)\s+([a-z_]+)\s+(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
+                         r"\s+the\s+(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\s+" + RANKED_BY + END)
+"""'which country has the most orders': the top one."""
 ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
 GROUP = re.compile(r"\b(?:by|per|for each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
@@ -63,6 +66,9 @@ class Request:
     """No aggregate word: a sum when the measure is a numeric column ("revenue by day"), else a count."""
     owners: dict[str, str] = field(default_factory=dict)
     """Group words qualified by the table they belong to ("region of their store")."""
+    qualifiers: dict[str, str] = field(default_factory=dict)
+    """A group word that qualifies the next one in the same phrase ("agent" in "by agent team") -> that head:
+    the team of the agent, grouped by the team, not also by the agent's key."""
     units: set[str] = field(default_factory=set)
     words: list[str] = field(default_factory=list)
     """The question's words in order, for matching column values."""
@@ -85,6 +91,10 @@ def parse_request(question: str, today: date) -> Request:
     text = strip_grain(text)
     request.equals = [(m.group(1), next(g for g in m.groups()[1:] if g is not None)) for m in EQUALS.finditer(text)]
     text = EQUALS.sub(" ", text)
+    if best := SUPERLATIVE.search(text):
+        text = f"top 1 {best.group(1)} by {best.group(3)}" if best.group(2) not in ASCENDING else text
+        if best.group(2) in ASCENDING:
+            text = f"1 {best.group(1)} with the {best.group(2)} {best.group(3)}"
     for pattern, direction in TOPS:
         if top := pattern.search(text):
             request.top = int(top.group(1) or 10)
@@ -106,7 +116,9 @@ def parse_request(question: str, today: date) -> Request:
             text = text[: match.end()] + " " + text[match.end() + also.end() :]
         text = text[: match.start()] + " " + text[match.end() :]
     for match in GROUP.finditer(text):
-        parts = [w for part in re.split(r",|\band\b", match.group(1)) for w in content_words(part, FILLER)]
+        phrases = [content_words(part, FILLER) for part in re.split(r",|\band\b", match.group(1))]
+        parts = [w for phrase in phrases for w in phrase]
+        request.qualifiers |= {w: phrase[-1] for phrase in phrases for w in phrase[:-1] if w != phrase[-1]}
         request.dims += [w for w in parts if w not in request.dims]
         if parts and (owner := OWNER.match(text[match.end() :])):
             request.owners[parts[-1]] = owner.group(1)

@@ -102,7 +102,10 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
     word = measure[-1] if measure else ""
     numeric = agg in ("total", "avg", "min", "max") or (request.implicit and word and not table.is_about(word))
     if numeric:
-        found = next((c for w in measure if (c := table.column(w, NUMERIC, ids=False, units=request.units))), None)
+        fits = [table.match(w, NUMERIC, ids=False, units=request.units) for w in measure]
+        found, fit = max(reversed(fits), key=lambda fit: fit[1], default=(None, 0.0))  # the best fit, else the head noun's
+        if request.implicit and table.is_about(word) and fit < 3.5:
+            found = None  # "the most orders" in the orders table: its rows, not a column whose comment says orders
         if found and (agg != "count" or table.match(word, NUMERIC, ids=False)[1] >= 3.5):
             function, said = AGGREGATES["total" if agg == "count" else agg]
             return function(this=column(found, alias)), f"{said} of {found}"
@@ -168,11 +171,19 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             notes.append(f"per {request.grain} of {time_col}")
         else:
             missing.append(f"a date or timestamp column for '{request.grain}' in {main.name}")
+    located = {dim: locate(dim, main, tables, aliases, joins, request.owners.get(dim))
+               for dim in request.dims if dim not in request.qualifiers}  # fmt: skip
+    grouped: set[tuple[str, str]] = set()
     for dim in request.dims:
-        owner, found = locate(dim, main, tables, aliases, joins, request.owners.get(dim))
+        if located.get(request.qualifiers.get(dim, ""), (None, None))[1]:
+            continue  # "agent team": grouped by the team, not also by the agent's key
+        owner, found = located.get(dim) or locate(dim, main, tables, aliases, joins, request.owners.get(dim))
         if found is None:
             missing.append(f"a column for '{dim}'")
             continue
+        if (owner.name, found) in grouped:
+            continue  # "sales channel": two words of one column, grouped once
+        grouped.add((owner.name, found))
         select.append(column(found, aliases[owner.name]))
         notes.append(f"by {found}" + ("" if owner is main else f" from {owner.name}"))
     groups = len(select)

@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.models.language import related
 from agent.models.semantic_terms import layer_join
-from catalog_ingest.text import name_parts, stem
+from catalog_ingest.text import name_parts, stem, words
 
 NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|long|bigint|hugeint|float|double|real|decimal|numeric)")
 TEMPORAL = re.compile(r"^(date|timestamp)")
@@ -66,7 +66,7 @@ class Table:
                 10 if stem(name.lower()) == base
                 else 6 if base in parts
                 else 4 if terms & set(parts)
-                else 2 if base in self.comments.get(name, "").lower()
+                else 2 if base in {stem(w) for w in words(self.comments.get(name, ""))}
                 else 0
             )  # fmt: skip
             score -= len(parts) * 0.1  # the plainest of equal matches

@@ -12,6 +12,8 @@ from agent.models.tables import NUMERIC, Table
 from catalog_ingest.text import name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
+LIST = re.compile(r"^(list|array|map)")
+"""Collections, whose element fields a probe cannot select as columns."""
 FREE_TEXT = re.compile(r"(?:^|_)(?:id|name|email|phone|address|street|description|comment|message|text|body|url|title"
                        r"|notes?|path|sku|hash|token|ip|agent|key|code|zip|postal)$")  # fmt: skip
 PROBE_COLUMNS = 8
@@ -23,15 +25,18 @@ PLAIN = frozenset(
 
 
 def value_words(request: Request, table: Table) -> list[str]:
-    """Question words that may be a value of a column ("archived", "DEBUG"): not a column, not the table,
+    """Question words that may be a value of a column ("archived", "DEBUG"): not a column's name (a part of the
+    name of a date column may be: "cancelled" besides ``cancelled_at``), not the table,
     not a group, a time word or a number."""
     taken = {w for w, _ in request.equals} | {v.lower() for _, v in request.equals} | set(request.dims)
     taken |= {w for w in request.measure if table.match(w, NUMERIC, ids=False)[1] >= 3.5}
-    found = []
+    found, categorical = [], set(categorical_columns(table))
+    numeric = {c["name"] for c in table.columns if NUMERIC.match(c["type"].lower())}
     for word in content_words(" ".join(request.words), FILLER | PLAIN):
         if word in taken or word in AGG_WORDS or len(word) < 3 or table.is_about(word) or "_" in word:
             continue
-        if table.match(word)[1] >= 5.5 or grain_of(word) or word in PLAIN:
+        fit, score = table.match(word)
+        if score >= 9.5 or (score >= 5.5 and (fit in categorical or fit in numeric)) or grain_of(word) or word in PLAIN:
             continue
         found.append(word)
     return list(dict.fromkeys(found))
@@ -39,9 +44,10 @@ def value_words(request: Request, table: Table) -> list[str]:
 
 def categorical_columns(table: Table) -> list[str]:
     """The columns worth probing for values: short strings that are not free text or personal data."""
+    lists = tuple(f"{c['name']}." for c in table.columns if LIST.match(c["type"].lower()))
     return [c["name"] for c in table.columns
             if STRING.match(c["type"].lower()) and not c.get("pii") and not FREE_TEXT.search(c["name"].lower())
-            ][:PROBE_COLUMNS]  # fmt: skip
+            and not c["name"].startswith(lists)][:PROBE_COLUMNS]  # fmt: skip
 
 
 def read_probe(result: dict[str, Any]) -> dict[str, list[str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from difflib import get_close_matches
 from typing import Any
 
 from agent.inert import inert as quoted  # catalog-written text, quoted and never rendered
@@ -16,7 +17,7 @@ from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME
 from agent.models.sql_writer import Draft
 from agent.state import ToolResult
-from catalog_ingest.text import words
+from catalog_ingest.text import QUESTION_STOPWORDS, words
 
 CANNOT_ANSWER = (
     "I cannot answer that. I am lakescout's offline rule-based model: I handle finding tables for a topic, "
@@ -33,6 +34,8 @@ READ_ONLY = (
     "or PRAGMA, and no file or network table functions."
 )
 REFUSALS = {
+    "refuse-actions": "I can't do that: lakescout answers questions about the lake's tables and drafts and runs "
+    "read-only queries; it does not send messages, schedule work or act outside the catalog. " + READ_ONLY,
     "refuse-writes": "I can't do that: it would change data, a schema or permissions, and " + READ_ONLY
     + " Ask the table's owner to make changes with your lake's own tools.",
     "refuse-files": "I can't do that: it reads or writes files outside the lake's tables, which is not allowed. "
@@ -154,12 +157,18 @@ def compose_history(d: dict[str, Any], question: str = "") -> str:
 SORT_Q = re.compile(r"\bsort")
 KEY_Q = re.compile(r"\bkeys?\b|\buniquely\b|\bidentif")
 COUNT_Q = re.compile(r"\b(?:how many|number of|count)\b")
+HAS_Q = re.compile(r"^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include)\b|\bis there an? (?:\w+ )?(?:column|field)\b")
+ASKED_COLUMN = re.compile(r"\b(?:column|field)s?\s+(?:called|named)\s+[`'\"]?([\w.]+)"
+                          r"|\b(?:a|an|the|any)\s+[`'\"]?([\w.]+)[`'\"]?\s+(?:column|field)\b"
+                          r"|\b(?:column|field)\s+[`'\"]?([\w.]+)")
 
 
 def compose_column(d: dict[str, Any], question: str) -> str:
     """Column-level answers from describe_table: sort order, key columns, column count, a column's type."""
     text, table = question.lower(), f"`{d['table']}`"
     columns = d.get("columns", [])
+    if HAS_Q.search(text):
+        return compose_has_column(d, question)
     if SORT_Q.search(text):
         order = d.get("sort_order")
         return f"{table} is sorted by {order}." if order else f"{table} has no sort order defined: it is unsorted."
@@ -184,6 +193,32 @@ def compose_column(d: dict[str, Any], question: str) -> str:
         lines.append(f"`{col['name']}` in {table} is of type `{col['type']}`"
                      + (f" ({', '.join(flags)})" if flags else "") + f"{note}.")  # fmt: skip
     return "\n".join(lines)
+
+
+def asked_column(question: str) -> str | None:
+    """The column a yes/no question asks about: "a column called X", "a X column", "the column X"."""
+    text = TABLE_NAME.sub(" ", question.lower())
+    match = ASKED_COLUMN.search(text)
+    return next((g for g in match.groups() if g), None) if match else None
+
+
+def compose_has_column(d: dict[str, Any], question: str) -> str:
+    """Yes or no: does the table have the column asked about; with no, the columns named most like it."""
+    table, columns = f"`{d['table']}`", d.get("columns", [])
+    asked = asked_column(question)
+    if asked is None or asked in QUESTION_STOPWORDS:  # "a column for the customer's city": the words named
+        asked_words = set(words(TABLE_NAME.sub(" ", question))) - INTENT_WORDS - QUESTION_STOPWORDS
+        named = [c for c in columns if c["name"].lower().rpartition(".")[2] in asked_words]
+        if not named:
+            return compose_describe(d)
+        return "Yes: " + "; ".join(f"{table} has a column `{c['name']}` of type `{c['type']}`" for c in named) + "."
+    exact = next((c for c in columns if c["name"].lower() == asked), None)
+    if exact:
+        return f"Yes: {table} has a column `{exact['name']}` of type `{exact['type']}`."
+    names = [c["name"] for c in columns]
+    close = list(dict.fromkeys([n for n in names if asked in n.split("_")] + get_close_matches(asked, names, n=3, cutoff=0.6)))[:3]
+    text = f"No: {table} has no column `{asked}`."
+    return text + (" The closest names are " + ", ".join(f"`{n}`" for n in close) + "." if close else "")
 
 
 def mentioned_columns(question: str, columns: list[dict[str, Any]], fuzzy: bool = True) -> list[dict[str, Any]]:

@@ -28,8 +28,13 @@ UNSAFE: list[tuple[str, re.Pattern[str]]] = [
         r"|^(?:(?:please|can you|could you|would you|i want to|i need to|let'?s|go ahead and|kindly)\s+)*"
         r"(?:drop|delete|remove|truncate|insert|update|alter|rename|modify|overwrite|purge|wipe|erase|grant|revoke"
         r"|add (?:a )?column)\b")),
+    ("actions", re.compile(
+        r"^(?:(?:please|can you|could you|would you|i want you to|i need you to|go ahead and|kindly)\s+)*"
+        r"(?:send|e-?mail|notify|message|ping|post|tweet|schedule|remind|invite|forward|book|buy|pay|deploy"
+        r"|restart)\b")),
 ]  # fmt: skip
-"""Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data."""
+"""Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data, acting
+outside the catalog (sending messages, scheduling, buying)."""
 CATALOG_QUESTION = re.compile(
     r"\b(?:tables?|datasets?)\b.*\b(?:most|fewest|least|biggest|largest|smallest|highest|lowest|newest|oldest"
     r"|stalest|freshest|most recently|least recently)\b"
@@ -38,7 +43,7 @@ CATALOG_QUESTION = re.compile(
     r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
     r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b"
     r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
-    r"|\btables?\s+(?:owned by|tagged|with (?:the )?tag|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
+    r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
 """Questions about the whole catalog, not one table or topic."""
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
@@ -52,7 +57,9 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                           r"|\bwhat(?:'s| is| are)? (?:the )?keys?\b"
                           r"|\bhow is\b.*\bsorted\b|\bsort(?:ed)? order\b|\bsorted (?:on|by)\s*(?:what|which)?\s*\?*$"
                           r"|\b(?:how many|number of) (?:columns|fields)\b|\bcolumn count\b"
-                          r"|\bwhat does\b.*\b(?:mean|contain|hold|represent)\b|\bmeaning of\b")),
+                          r"|\bwhat does\b.*\b(?:mean|contain|hold|represent)\b|\bmeaning of\b"
+                          r"|^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include)\b.*\b(?:column|field)s?\b"
+                          r"|\bis there an? (?:\w+ )?(?:column|field)\b")),
     ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?|operations?)\b"
                            r"|\b(?:deleted|rewritten|overwritten|overwrites?|compacted|compaction|repartitioned)\b"
                            r"|\bpartition(?:ing)? (?:specs?|spec history|evolution|changes?)\b|\bspecs?\b")),
@@ -63,7 +70,9 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                          r"|\bwhen was\b|\bup to date\b|\bstale\b")),
     ("describe", re.compile(r"\b(?:describe|columns?|schema|fields?|structure|owner|owns|owned|pii|details)\b"
                             r"|\bwhat(?: is|'s) in\b|\btell me about\b")),
-    ("sql", re.compile(r"\b(?:count|how many|number of|sum|total|average|avg|mean|top|per|by|hourly|daily|weekly"
+    ("sql", re.compile(r"^\s*(?:which|what)\s+[a-z_]+\s+(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
+                       r"\s+the\s+(?:most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\b"
+                       r"|\b(?:count|how many|number of|sum|total|average|avg|mean|top|per|by|hourly|daily|weekly"
                        r"|monthly|yearly|minimum|maximum|min|max)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
                        r"|fewest|largest|biggest|smallest)\b")),
 ]  # fmt: skip

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-from agent.models.language import period_of, related, similar
+from agent.models.language import layer_rank, period_of, related, similar
 from agent.models.offline.compose import (
     CANNOT_ANSWER,
     REFUSALS,
@@ -31,10 +31,10 @@ from agent.models.offline.catalog import compose_listing, list_args
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import Intent
 from agent.models.offline.verified import answer_from_verified
-from agent.models.request import parse_request
+from agent.models.request import Request, parse_request
 from agent.models.semantic_terms import layer_dims, layer_use
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
-from agent.models.tables import Table
+from agent.models.tables import Table, join_keys
 from agent.models.values import read_probe
 from agent.state import ToolResult
 from catalog_ingest.text import stem, words
@@ -153,9 +153,9 @@ def plan_partitions(intent: Intent, convo: Conversation) -> Step:
 
 def plan_sql(intent: Intent, convo: Conversation) -> Step:
     """Search, describe the likely tables, look up column values the question may name, draft, check."""
-    search = convo.result("search_tables")
+    query = " ".join(intent.topic) or convo.question
+    search = convo.result("search_tables", query=query)
     if search is None:
-        query = " ".join(intent.topic) or convo.question
         return [Call("search_tables", {"query": query, "k": 5})]
     if (taught := answer_from_verified(search.data, convo, check_sql)) is not None:
         return Answer(taught) if isinstance(taught, str) else taught
@@ -171,15 +171,27 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     hits = list(dict.fromkeys([*named, *(h["table"] for h in found)]))[: max(3, len(named))]
     if not hits:
         return Answer(f"I found no table for '{' '.join(intent.topic)}', so I cannot draft SQL for it.")
-    described = [convo.result("describe_table", table=t) for t in hits]
-    if any(d is None for d in described):
-        return [Call("describe_table", {"table": t}) for t, d in zip(hits, described, strict=True) if d is None]
-    tables = [Table.from_description(d.data) for d in described if d is not None and d.ok]
     request = parse_request(convo.question, convo.today)
     request.layer, request.dims = layer, layer_dims(request.dims, layer)
-    main = choose_main(request, tables, named)
-    if main is None:
-        return Answer("I could not read any of the matching tables, so I cannot draft SQL.")
+    main, tables = None, []
+    while True:  # described tables, then the tables along the main one's keys a group needs
+        described = [convo.result("describe_table", table=t) for t in hits]
+        if any(d is None for d in described):
+            return [Call("describe_table", {"table": t}) for t, d in zip(hits, described, strict=True) if d is None]
+        tables = [Table.from_description(d.data) for d in described if d is not None and d.ok]
+        main = choose_main(request, tables, named)
+        if main is None:
+            return Answer("I could not read any of the matching tables, so I cannot draft SQL.")
+        wanted = key_entities(request, main, tables)
+        if not wanted:
+            break
+        searched = [convo.result("search_tables", query=entity) for entity in wanted]
+        if any(found is None for found in searched):
+            return [Call("search_tables", {"query": e, "k": 5}) for e, f in zip(wanted, searched, strict=True) if f is None]
+        extra = entity_tables(wanted, [f.data.get("tables", []) if f.ok else [] for f in searched], hits)
+        if not extra:
+            break
+        hits += extra
     probe = probe_sql(request, main)
     if probe and (probed := convo.result("run_sql", sql=probe)) is None:
         return [Call("run_sql", {"sql": probe, "limit": 500})]
@@ -187,6 +199,30 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     draft = draft_sql(request, tables, main)
     stored = next((d.data for d in described if d and d.ok and d.data.get("table") == draft.table), {})
     return check_sql(draft.sql, convo, probe) or Answer(compose_sql(draft, convo, stored, probe))
+
+
+def key_entities(request: Request, main: Table, tables: list[Table]) -> list[str]:
+    """What the main table's key columns point at (``product_id`` -> product) with no table described for it,
+    when a group the request asks for is in none of the tables that join: a dimension's attribute
+    ("revenue by product category") lives in the table of the key."""
+    joinable = [t for t in tables if t is not main and join_keys(main, t)]
+    unplaced = [d for d in request.dims if d not in request.qualifiers
+                and not main.column(d) and not any(t.column(d) for t in joinable)]  # fmt: skip
+    if not unplaced:
+        return []
+    keys = [c["name"][: -len("_id")] for c in main.columns if c["name"].endswith("_id") and c["name"] != "_id"]
+    return [k for k in keys if not any(t is not main and t.is_about(k) for t in tables)]
+
+
+def entity_tables(entities: list[str], searched: list[list[dict[str, Any]]], described: list[str]) -> list[str]:
+    """For each entity, the table its search found that is named after it (``products`` for product), the
+    most curated first; none that is already described."""
+    found = []
+    for entity, hits in zip(entities, searched, strict=True):
+        named = [hit["table"] for hit in hits if hit["table"] not in described
+                 and stem(hit["table"].rpartition(".")[2]) == stem(entity)]  # fmt: skip
+        found += sorted(named, key=layer_rank, reverse=True)[:1]
+    return found
 
 
 def lacks_topic(topic: list[str], hits: list[dict[str, Any]]) -> bool:
