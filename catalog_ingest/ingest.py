@@ -2,7 +2,8 @@
 
 A run writes the next generation beside the served one: per table its vectors (tagged with the generation),
 then its record; then the lexical index of the whole generation; then it publishes the generation with one
-update in the record store, saves the lexical index and drops the vectors no served generation needs. A
+update in the record store, saves the lexical index, drops the vectors no served generation needs and copies
+the served ones into the vector file the retriever opens without Chroma. A
 run killed anywhere leaves the previous generation served whole; the next run resumes the unpublished one.
 Only tables whose listing version or record fingerprint changed, or whose vectors are missing (a deleted
 Chroma folder, say), are embedded again.
@@ -31,6 +32,7 @@ from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentPro
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
 from catalog_ingest.store import RecordStore
+from catalog_ingest.vector_file import has_vector_file, save_vector_file
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +252,9 @@ class Ingester:
 
     def publish(self, *, force: bool = False) -> None:
         """Serve the generation written (if it changed anything, or ``force``), with its lexical index, then
-        drop the vectors no served generation reads. With nothing to publish, the served generation's
-        lexical index is still checked and rebuilt if it is missing, stale or lacks a table."""
+        drop the vectors no served generation reads and copy the served ones into the vector file. With
+        nothing to publish, the served generation's lexical index is still checked and rebuilt if it is
+        missing, stale or lacks a table, and its vector file written if it is missing or stale."""
         path = self.settings.lexical_path
         if self.store.publish(force=force):
             fault_point("generation-published")
@@ -262,6 +265,8 @@ class Ingester:
                 self._save_lexical(path)
         fault_point("lexical-saved")
         self._drop_unserved_vectors()
+        if not has_vector_file(self.settings, self.store.generation):
+            save_vector_file(self.settings, self.vectors, self._served_versions(), self.store.generation)
 
     def _save_lexical(self, path: Path) -> None:
         LexicalIndex.from_records(self.store.records()).save(path, generation=str(self.store.generation))
@@ -269,8 +274,11 @@ class Ingester:
     def _drop_unserved_vectors(self) -> None:
         """Vectors of versions the served generation does not read: replaced, removed, or never published
         (a run killed between a table's vectors and its record)."""
-        served = {(key, version.generation) for key, version in self.store.versions().items()}
+        served = set(self._served_versions().items())
         self.vectors.delete_versions(self.vectors.table_versions() - served)
+
+    def _served_versions(self) -> dict[str, int]:
+        return {key: version.generation for key, version in self.store.versions().items()}
 
 
 def profile_limits(settings: Settings) -> ProfileLimits:
