@@ -153,10 +153,16 @@ def search(
 
 
 def build_agent(settings: Settings) -> Any:
-    from agent.service import LakeAgent
+    """The agent over the index; its embedding model starts loading first, on another core, while the
+    agent's modules import (about a second)."""
+    from catalog_ingest.embeddings import embedder_for, start_loading
 
     require_index(settings)
-    return LakeAgent.from_settings(settings)
+    embedder = embedder_for(settings.index)
+    start_loading(embedder)
+    from agent.service import LakeAgent
+
+    return LakeAgent.from_settings(settings, embedder)
 
 
 @app.command()
