@@ -19,11 +19,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.auth import KeyRing
 from api.errors import install_error_handlers
 from api.jobs import IngestJobs
-from api.lake import GENERATION_HEADER, CatalogProbe, Lake, replace_lake
+from api.lake import GENERATION_HEADER, Lake, replace_lake
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
+from api.readiness import CatalogProbe
 from api.routes import catalog, charts, chat, ingest, openai_compat, ops, sql
+from catalog_ingest.embeddings import Embedder
 from catalog_ingest.settings import Settings
 from mcp_server.http import mount_mcp
 
@@ -32,14 +34,15 @@ log = logging.getLogger("lakescout.api")
 ROUTERS = (chat.router, openai_compat.router, catalog.router, charts.router, sql.router, ingest.router, ops.router)
 
 
-def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
-    """The API over ``settings``; ``agent`` replaces the one built from settings (kept across re-ingests)."""
+def create_app(settings: Settings, *, agent: Any = None, embedder: Embedder | None = None) -> FastAPI:
+    """The API over ``settings``; ``agent`` replaces the one built from settings (kept across re-ingests);
+    ``embedder`` (default: the settings') may already be loading its model, and serves every Lake."""
     keys = KeyRing(settings.api)  # refuses to build an app nobody could call
     metrics = Metrics()
 
     def load_lake() -> None:
         try:
-            lake = Lake.load(settings, agent)
+            lake = Lake.load(settings, agent, embedder)
         except Exception:
             log.exception("could not open the index; serving 503 until an ingest succeeds")
             lake = None
@@ -47,7 +50,7 @@ def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
 
     def swap_lake() -> None:
         """After an ingest: build the new read side completely, then replace the old one."""
-        replace_lake(app.state, Lake.load(settings, agent))
+        replace_lake(app.state, Lake.load(settings, agent, embedder))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
