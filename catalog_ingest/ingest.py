@@ -265,7 +265,7 @@ class Ingester:
                 self._save_lexical(path)
         fault_point("lexical-saved")
         self._drop_unserved_vectors()
-        if not has_vector_file(self.settings, self.store.generation):
+        if not has_vector_file(self.settings, self.vectors.embedder.name, self.store.generation):
             save_vector_file(self.settings, self.vectors, self._served_versions(), self.store.generation)
 
     def _save_lexical(self, path: Path) -> None:

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from catalog_ingest.embeddings import MiniLMEmbedder
 from catalog_ingest.ingest import ingest
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.saved_dirs import GENERATION_FILE
@@ -18,6 +19,7 @@ from catalog_ingest.store import RecordStore
 from catalog_ingest.vector_file import DOCUMENTS_FILE, has_vector_file
 from lake_changes import change_lake, copy_lake
 
+EMBEDDER = MiniLMEmbedder.name
 QUESTIONS = ("money given back to customers", "refunds by region", "ad_spend utm_source", "daily revenue")
 
 SEARCH_IN_A_FRESH_PROCESS = """
@@ -53,7 +55,7 @@ def lake(sample_settings, tmp_path):
 
 
 def test_a_retriever_searches_from_the_vector_file_without_chromadb(lake):
-    assert has_vector_file(lake, generation_of(lake))
+    assert has_vector_file(lake, EMBEDDER, generation_of(lake))
     from_file = search_in_fresh_process(lake)
     assert from_file["chromadb"] is False
     assert from_file["health"] == "ok"
@@ -72,7 +74,7 @@ def test_a_stale_vector_file_falls_back_to_chroma(lake):
     assert stale["hits"]["refunds by region"][0][0].endswith("finance.refunds")
 
     ingest(lake)  # nothing changed in the lake: the served generation's vector file is written again
-    assert has_vector_file(lake, generation_of(lake))
+    assert has_vector_file(lake, EMBEDDER, generation_of(lake))
     assert search_in_fresh_process(lake)["chromadb"] is False
 
 
@@ -83,13 +85,19 @@ def test_a_vector_file_from_another_embedder_is_not_read(lake):
     assert search_in_fresh_process(lake)["chromadb"] is True
 
 
+def test_a_vector_file_copied_from_another_chroma_store_is_not_read(lake):
+    assert has_vector_file(lake, EMBEDDER, generation_of(lake))
+    server = lake.with_section("index", chroma_host="127.0.0.1", chroma_port=8000)
+    assert not has_vector_file(server, EMBEDDER, generation_of(lake))
+
+
 def test_an_ingest_that_publishes_writes_the_new_generations_vectors(lake):
     old_generation = generation_of(lake)
     change_lake(lake, new_tables=1)
     ingest(lake)
     generation = generation_of(lake)
-    assert generation > old_generation and has_vector_file(lake, generation)
-    assert not has_vector_file(lake, old_generation)
+    assert generation > old_generation and has_vector_file(lake, EMBEDDER, generation)
+    assert not has_vector_file(lake, EMBEDDER, old_generation)
     retriever = Retriever(lake)
     assert retriever.health() == "ok"
     assert retriever._indexes.vector is None  # searched from the file: no Chroma client held open
