@@ -12,10 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from catalog_ingest.embeddings import Embedder
 from catalog_ingest.records import TableRecord
 from catalog_ingest.semantic import CheckedLayer, load_checked
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
+
+
+def sql_engine_for(records: list[TableRecord], settings: Settings) -> Any:
+    """``agent.sql.engines.engine_for``, imported on the first ``run_sql``: a question that runs no SQL
+    never loads the engines (DuckDB among them)."""
+    from agent.sql.engines import engine_for
+
+    return engine_for(records, settings)
 
 
 class TableSearch(Protocol):
@@ -37,13 +46,14 @@ class AgentContext:
     _engine_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AgentContext:
-        from agent.sql.engines import engine_for
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> AgentContext:
+        """The context over the published generation; ``embedder`` (default: the settings') may already be
+        loading its model."""
         from catalog_ingest.retrieval import Retriever
 
         store = RecordStore(settings.store_path, pinned=True)  # one generation for records and search
-        semantic = load_checked(settings, store.records())
-        return cls(settings, store, Retriever(settings, store=store), engine_for, semantic)
+        semantic = load_checked(settings, store.records)
+        return cls(settings, store, Retriever(settings, embedder, store=store), sql_engine_for, semantic)
 
     def records(self, *, with_partitions: bool = False) -> dict[str, TableRecord]:
         """``namespace.table`` -> record: what the SQL validator, estimator and engine resolve names in."""

@@ -16,8 +16,9 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from humanize import apnumber
 from langchain_core.language_models import BaseChatModel
@@ -32,6 +33,7 @@ from agent.models import chat_model
 from agent.outages import outage
 from agent.state import MAX_FAILED_DRAFTS, ToolResult, tool_payload, turn_facts, turn_messages
 from agent.threads import is_postgres, new_thread_id, open_saver, split_thread_key, thread_key
+from catalog_ingest.embeddings import Embedder
 from catalog_ingest.settings import Settings
 
 STOPPED_TOOL_TEXT = "not run: the turn was stopped (the client went away or the time ran out)"
@@ -59,6 +61,30 @@ def summarize(result: ToolResult) -> str:
 # The agent ----------------------------------------------------------------------------------------------
 
 
+class TurnOptions(TypedDict, total=False):
+    """What a turn may say besides its question, the same for ``ask``, ``stream`` and ``astream``."""
+
+    thread_id: str | None
+    """The thread to continue (a new one when absent)."""
+    run: bool
+    """Run the drafted SQL and put its rows in the answer."""
+    owner: str | None
+    """Whose thread space ``thread_id`` is in (``None``: the local space)."""
+    history: list[Turn] | None
+    """Earlier turns the caller kept: the turn then reads and writes no thread."""
+
+
+@dataclass(frozen=True)
+class PreparedTurn:
+    """One turn ready to run: its thread, the graph's config and the graph's input."""
+
+    thread_id: str
+    run: bool
+    history: list[Turn] | None
+    config: dict[str, Any]
+    input: dict[str, Any]
+
+
 class LakeAgent:
     def __init__(
         self,
@@ -77,8 +103,8 @@ class LakeAgent:
         self._graph_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LakeAgent:
-        return cls(AgentContext.from_settings(settings))
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> LakeAgent:
+        return cls(AgentContext.from_settings(settings, embedder))
 
     def close(self) -> None:
         self._exit.close()
@@ -106,47 +132,39 @@ class LakeAgent:
         limit = recursion_limit(self.context.settings.model.max_steps)
         return {"configurable": {"thread_id": thread_key(thread_id, owner)}, "recursion_limit": limit}
 
-    @staticmethod
-    def _input(question: str, run: bool, history: list[Turn] | None) -> dict[str, Any]:
+    def _prepare(self, question: str, options: TurnOptions) -> PreparedTurn:
+        """What ``ask`` and ``stream`` run: a new thread id unless one is given (none with ``history``)."""
+        history = options.get("history")
+        thread_id = "" if history is not None else options.get("thread_id") or new_thread_id()
+        run = options.get("run", False)
         earlier = [HumanMessage(text) if role == "user" else AIMessage(text) for role, text in history or []]
-        return {"messages": [*earlier, HumanMessage(question)], "run": run}
+        config = self._config(thread_id, options.get("owner"))
+        return PreparedTurn(thread_id, run, history, config, {"messages": [*earlier, HumanMessage(question)], "run": run})
+
+    def _graph_for(self, turn: PreparedTurn) -> Any:
+        """The graph the turn runs on, with what a stopped earlier turn of its thread left open settled."""
+        graph = self._sync_graph(turn.history)
+        if turn.history is None:
+            self._settle(graph, turn.config)
+        return graph
 
     # Asking ---------------------------------------------------------------------------------------------
 
-    def ask(
-        self,
-        question: str,
-        thread_id: str | None = None,
-        run: bool = False,
-        owner: str | None = None,
-        history: list[Turn] | None = None,
-    ) -> AgentAnswer:
-        """One whole turn in ``owner``'s thread space. With ``history`` (earlier turns the caller kept), no
-        thread is read or written.
+    def ask(self, question: str, **options: Unpack[TurnOptions]) -> AgentAnswer:
+        """One whole turn in ``owner``'s thread space (see ``TurnOptions``).
 
         Raises ``ServiceUnavailable`` when the model, Chroma or Postgres is down or too slow.
         """
-        thread_id = "" if history is not None else thread_id or new_thread_id()
-        config = self._config(thread_id, owner)
+        turn = self._prepare(question, options)
         try:
-            graph = self._sync_graph(history)
-            if history is None:
-                self._settle(graph, config)
-            state = graph.invoke(self._input(question, run, history), config, context=self.context)
+            state = self._graph_for(turn).invoke(turn.input, turn.config, context=self.context)
         except Exception as exc:
             if (down := outage(exc, self.context.settings)) is not None:
                 raise down from exc
             raise
-        return self._answer(state, thread_id, run)
+        return self._answer(state, turn.thread_id, turn.run)
 
-    async def astream(
-        self,
-        question: str,
-        thread_id: str | None = None,
-        run: bool = False,
-        owner: str | None = None,
-        history: list[Turn] | None = None,
-    ) -> AsyncIterator[AgentEvent]:
+    async def astream(self, question: str, **options: Unpack[TurnOptions]) -> AsyncIterator[AgentEvent]:
         """``stream`` for async callers: the run goes on in a thread of its own and hands its events over.
 
         One compiled graph running in one thread per turn schedules evenly under concurrent chats; the
@@ -165,7 +183,7 @@ class LakeAgent:
                 stop.set()
 
         def produce() -> None:
-            turn = self.stream(question, thread_id=thread_id, run=run, owner=owner, history=history)
+            turn = self.stream(question, **options)
             try:
                 for event in turn:
                     if stop.is_set():
@@ -182,14 +200,7 @@ class LakeAgent:
         finally:
             stop.set()
 
-    def stream(
-        self,
-        question: str,
-        thread_id: str | None = None,
-        run: bool = False,
-        owner: str | None = None,
-        history: list[Turn] | None = None,
-    ) -> Iterator[AgentEvent]:
+    def stream(self, question: str, **options: Unpack[TurnOptions]) -> Iterator[AgentEvent]:
         """Tokens as the model writes them, tool starts and ends, then the whole answer (or an error).
 
         The graph appends citations and the SQL block after the model's last token; that remainder arrives
@@ -198,15 +209,11 @@ class LakeAgent:
         Closing the stream early stops the graph at its next event; what the stopped turn left open is
         settled when the thread's next turn starts (``_settle``).
         """
-        thread_id = "" if history is not None else thread_id or new_thread_id()
-        config = self._config(thread_id, owner)
+        turn = self._prepare(question, options)
         streamed, state = "", {}
         try:
-            graph = self._sync_graph(history)
-            if history is None:
-                self._settle(graph, config)
             modes = ["messages", "updates", "values"]
-            chunks = graph.stream(self._input(question, run, history), config, context=self.context, stream_mode=modes)
+            chunks = self._graph_for(turn).stream(turn.input, turn.config, context=self.context, stream_mode=modes)
             for mode, chunk in chunks:
                 if mode == "values":
                     state = chunk
@@ -223,9 +230,9 @@ class LakeAgent:
         except Exception as exc:  # noqa: BLE001 - streamed to the client, which has no traceback to see
             down = outage(exc, self.context.settings)
             data = down.event_data() if down else {"message": f"{type(exc).__name__}: {exc}"}
-            yield AgentEvent(type="error", data={**data, "thread_id": thread_id})
+            yield AgentEvent(type="error", data={**data, "thread_id": turn.thread_id})
             return
-        answer = self._answer(state, thread_id, run)
+        answer = self._answer(state, turn.thread_id, turn.run)
         if rest := remainder(answer.answer, streamed):
             yield AgentEvent(type="token", data={"text": rest})
         yield AgentEvent(type="answer", data=answer.model_dump(mode="json"))

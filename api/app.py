@@ -21,11 +21,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.auth import KeyRing
 from api.errors import install_error_handlers
 from api.jobs import IngestJobs
-from api.lake import GENERATION_HEADER, CatalogProbe, Lake, leased_context, replace_lake
+from api.lake import GENERATION_HEADER, Lake, leased_context, replace_lake
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.ratelimit import RateLimiter
+from api.readiness import CatalogProbe
 from api.routes import catalog, charts, chat, feedback, ingest, openai_compat, ops, sql, verified
+from catalog_ingest.embeddings import Embedder
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 from mcp_server.http import mount_mcp
@@ -36,14 +38,15 @@ ROUTERS = (chat.router, openai_compat.router, catalog.router, charts.router, sql
            feedback.router, verified.router)
 
 
-def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
-    """The API over ``settings``; ``agent`` replaces the one built from settings (kept across re-ingests)."""
+def create_app(settings: Settings, *, agent: Any = None, embedder: Embedder | None = None) -> FastAPI:
+    """The API over ``settings``; ``agent`` replaces the one built from settings (kept across re-ingests);
+    ``embedder`` (default: the settings') may already be loading its model, and serves every Lake."""
     keys = KeyRing(settings.api)  # refuses to build an app nobody could call
     metrics = Metrics()
 
     def load_lake() -> None:
         try:
-            lake = Lake.load(settings, agent)
+            lake = Lake.load(settings, agent, embedder)
         except Exception:
             log.exception("could not open the index; serving 503 until an ingest succeeds")
             lake = None
@@ -54,7 +57,7 @@ def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
     def swap_lake() -> None:
         """After an ingest: build the new read side completely, then replace the old one."""
         with swapping:
-            replace_lake(app.state, Lake.load(settings, agent))
+            replace_lake(app.state, Lake.load(settings, agent, embedder))
 
     def follow_published() -> None:
         """Switch to a generation some other ingest published (see ``api.follow_ingests_seconds``)."""
@@ -63,7 +66,7 @@ def create_app(settings: Settings, *, agent: Any = None) -> FastAPI:
             published = RecordStore.published_at(settings.store_path)
             if published is not None and published != served:
                 log.info("serving generation %s, published by an ingest outside this server", published)
-                replace_lake(app.state, Lake.load(settings, agent))
+                replace_lake(app.state, Lake.load(settings, agent, embedder))
 
     async def follow_ingests(every: float) -> None:
         while True:

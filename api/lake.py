@@ -1,4 +1,4 @@
-"""The read side every request uses: the current ``Lake``, its leases, and the catalog reachability probe.
+"""The read side every request uses: the current ``Lake`` and its leases.
 
 Everything a request reads lives in one ``Lake`` object, built at startup and rebuilt after an ingest job;
 the app holds a single reference to it (``app.state.lake``), replaced in one assignment, and every request
@@ -9,9 +9,7 @@ closes its Chroma client, SQL engine and store once the last request using it is
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,16 +21,13 @@ from fastapi import Request, Response
 from agent.context import AgentContext
 from agent.service import LakeAgent
 from api.errors import NO_INDEX_HINT, ApiError
+from catalog_ingest.embeddings import Embedder
 from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.settings import Settings
 
-log = logging.getLogger("lakescout.api")
 
 GENERATION_HEADER = "X-Lakescout-Generation"
 """The ingest generation a response's records and search results come from (all of one generation)."""
-CATALOG_PROBE_SECONDS = 30.0
-"""How long a catalog reachability result is reused by /readyz: listing a Glue catalog is not free."""
-CATALOG_PROBE_TIMEOUT = 10.0
 
 
 @dataclass(eq=False)
@@ -51,11 +46,12 @@ class Lake:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
-    def load(cls, settings: Settings, agent: Any = None) -> Lake | None:
-        """None when nothing was ingested yet; a blocking call (the embedding model loads here)."""
+    def load(cls, settings: Settings, agent: Any = None, embedder: Embedder | None = None) -> Lake | None:
+        """None when nothing was ingested yet; a blocking call (the embedding model loads here, unless
+        ``embedder`` already has)."""
         if not settings.store_path.exists() or LexicalIndex.saved_location(settings.lexical_path) is None:
             return None
-        context = AgentContext.from_settings(settings)
+        context = AgentContext.from_settings(settings, embedder)
         context.retriever.search("warm up", k=1)  # loads the embedding model now, not in the first request
         if agent is not None:
             return cls(context, agent, owns_agent=False)
@@ -130,36 +126,3 @@ async def current_lake(request: Request, response: Response) -> AsyncIterator[La
         if lake.release():
             with anyio.CancelScope(shield=True):  # a client gone mid-stream must not leave the Lake open
                 await anyio.to_thread.run_sync(lake.close)
-
-
-class CatalogProbe:
-    """Can the configured catalogs be listed? Cached, so /readyz stays cheap under frequent probes."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._checked_at = -CATALOG_PROBE_SECONDS
-        self._result = "not checked"
-
-    async def check(self) -> str:
-        if time.monotonic() - self._checked_at >= CATALOG_PROBE_SECONDS:
-            try:
-                with anyio.fail_after(CATALOG_PROBE_TIMEOUT):
-                    await anyio.to_thread.run_sync(self._list_all, abandon_on_cancel=True)
-                self._result = "ok"
-            except TimeoutError:
-                self._result = f"catalog listing took longer than {CATALOG_PROBE_TIMEOUT:.0f}s"
-            except Exception as exc:  # reported, not raised; details only in the log (readyz is public)
-                log.warning("catalog probe failed: %s", exc)
-                self._result = f"unreachable ({type(exc).__name__}); the server log has details"
-            self._checked_at = time.monotonic()
-        return self._result
-
-    def _list_all(self) -> None:
-        from catalog_ingest.crawlers import crawler_for
-
-        for config in self.settings.effective_catalogs():
-            crawler = crawler_for(config, retries=0)
-            try:
-                crawler.list_tables()
-            finally:
-                crawler.close()

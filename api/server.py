@@ -20,11 +20,13 @@ from api.app import create_app
 from api.auth import KeyRing
 from api.http_protocol import MAX_REQUEST_HEAD_BYTES
 from api.middleware import configure_logging
+from catalog_ingest.embeddings import Embedder
 from catalog_ingest.settings import Settings, load_settings
 
 
-def run_server(settings: Settings) -> None:
-    """Serve until interrupted. Raises ConfigError (printed by the CLI) when auth has no keys to check."""
+def run_server(settings: Settings, embedder: Embedder | None = None) -> None:
+    """Serve until interrupted. Raises ConfigError (printed by the CLI) when auth has no keys to check.
+    ``embedder`` (one worker only) may already be loading its model."""
     KeyRing(settings.api)  # fail before binding the port, with the message that says how to create a key
     configure_logging()
     options = {
@@ -37,7 +39,7 @@ def run_server(settings: Settings) -> None:
         "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES,
     }
     if settings.api.workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(create_app(settings, embedder=embedder), **options)
         return
     if settings.config_file is not None:
         os.environ["LAKESCOUT_CONFIG_FILE"] = str(settings.config_file.resolve())

@@ -147,6 +147,7 @@ class MiniLMEmbedder(QueryCache):
         self._lock = threading.Lock()
         self._session: onnxruntime.InferenceSession | None = None
         self._tokenizer: tokenizers.Tokenizer | None = None
+        self._loader: threading.Thread | None = None
 
     def _load(self) -> tuple[onnxruntime.InferenceSession, tokenizers.Tokenizer]:
         """Load model and tokenizer on first use, once, even with concurrent first callers."""
@@ -167,6 +168,22 @@ class MiniLMEmbedder(QueryCache):
                 )
                 self._tokenizer = tokenizer
             return self._session, self._tokenizer
+
+    def start_loading(self) -> None:
+        """Load the model in a background thread (once), so the first query finds it ready: onnxruntime
+        builds its session without holding the GIL, on another core than the caller's start-up work. A
+        failure is left for the first query to raise."""
+
+        def load() -> None:
+            try:
+                self._load()
+            except Exception:  # noqa: BLE001 - the first embed calls _load again and reports it
+                pass
+
+        with self._lock:
+            if self._loader is None and self._session is None:
+                self._loader = threading.Thread(target=load, name="lakescout-embedder-load", daemon=True)
+                self._loader.start()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -243,6 +260,13 @@ class OpenAIEmbedder(QueryCache):
         vectors = l2_normalise(np.asarray(rows, dtype=np.float32))
         self._dim = vectors.shape[1]
         return vectors
+
+
+def start_loading(embedder: Embedder) -> None:
+    """Start a local model loading in the background (see ``MiniLMEmbedder.start_loading``); a remote
+    embedder has nothing to load."""
+    if isinstance(embedder, MiniLMEmbedder):
+        embedder.start_loading()
 
 
 def embedder_for(index_settings: IndexSettings) -> Embedder:

@@ -6,6 +6,9 @@ Dense search finds paraphrases ("money given back" for refunds); BM25 finds exac
 Vectors carry the generation of the table version they were embedded for (the record store's ``born``):
 an ingest adds the new generation's vectors beside the served ones and drops the old ones only after it
 has published, so a reader (or a server started after a kill) always finds its generation's vectors.
+
+chromadb (about a second of imports) loads when a ``VectorIndex`` opens, not with this module: a retriever
+that reads the served generation's vector file (``vector_file``) never imports it.
 """
 
 from __future__ import annotations
@@ -13,10 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import chromadb
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
-from chromadb.config import Settings as ChromaSettings
 
 from catalog_ingest.documents import Document, MetadataValue
 from catalog_ingest.embeddings import Embedder
@@ -45,60 +45,13 @@ class IndexMismatchError(RuntimeError):
     """The stored index was built differently from what the settings ask for; it must be rebuilt."""
 
 
-class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Hands Chroma our embedder, so its default model (downloaded at first use) never loads.
-
-    lakescout always passes vectors explicitly; this is only called if Chroma embeds text itself.
-    Chroma also rebuilds one from the collection's stored config while reading it: that copy has only
-    the embedder's name and is replaced by the one lakescout passes in.
-    """
-
-    def __init__(self, embedder: Embedder | None, embedder_name: str | None = None) -> None:
-        self._embedder = embedder
-        self._embedder_name = embedder.name if embedder else embedder_name
-
-    def __call__(self, input: Documents) -> Embeddings:
-        if self._embedder is None:
-            raise IndexMismatchError("open lakescout's Chroma collection through catalog_ingest.index.VectorIndex")
-        return list(self._embedder.embed(list(input)))
-
-    @staticmethod
-    def name() -> str:
-        return "lakescout"
-
-    def get_config(self) -> dict[str, Any]:
-        return {"embedder": self._embedder_name}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
-        return ChromaEmbeddingFunction(None, config.get("embedder"))
-
-    def default_space(self) -> Space:
-        return "cosine"
-
-    def supported_spaces(self) -> list[Space]:
-        return ["cosine"]
-
-    def is_legacy(self) -> bool:
-        return False
-
-
-def chroma_client(settings: Settings):
-    """A Chroma server when ``index.chroma_host`` is set, else the embedded store under the data directory."""
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.index.chroma_host:
-        return chromadb.HttpClient(
-            host=settings.index.chroma_host, port=settings.index.chroma_port, settings=chroma_settings
-        )
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-
-
 class VectorIndex:
     """Document vectors in one Chroma collection (cosine space), tagged with the embedder that made them."""
 
     def __init__(self, settings: Settings, embedder: Embedder, *, reset: bool = False) -> None:
         """Open or create the collection; ``reset`` drops it first (a full re-ingest, e.g. a new embedder)."""
+        from catalog_ingest.chroma import ChromaEmbeddingFunction, chroma_client
+
         self.embedder = embedder
         self._client = chroma_client(settings)
         self._client_open = True

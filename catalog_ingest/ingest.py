@@ -2,7 +2,8 @@
 
 A run writes the next generation beside the served one: per table its vectors (tagged with the generation),
 then its record; then the lexical index of the whole generation; then it publishes the generation with one
-update in the record store, saves the lexical index and drops the vectors no served generation needs. A
+update in the record store, saves the lexical index, drops the vectors no served generation needs and copies
+the served ones into the vector file the retriever opens without Chroma. A
 run killed anywhere leaves the previous generation served whole; the next run resumes the unpublished one.
 Only tables whose listing version or record fingerprint changed, or whose vectors are missing (a deleted
 Chroma folder, say), are embedded again.
@@ -33,6 +34,7 @@ from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentPro
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
 from catalog_ingest.store import RecordStore
+from catalog_ingest.vector_file import has_vector_file, save_vector_file
 from catalog_ingest.verified import mark_drifted_after_publish
 
 log = logging.getLogger(__name__)
@@ -280,8 +282,9 @@ class Ingester:
 
     def publish(self, *, force: bool = False) -> None:
         """Serve the generation written (if it changed anything, or ``force``), with its lexical index, then
-        drop the vectors no served generation reads. With nothing to publish, the served generation's
-        lexical index is still checked and rebuilt if it is missing, stale or lacks a table."""
+        drop the vectors no served generation reads and copy the served ones into the vector file. With
+        nothing to publish, the served generation's lexical index is still checked and rebuilt if it is
+        missing, stale or lacks a table, and its vector file written if it is missing or stale."""
         path = self.settings.lexical_path
         if self.store.publish(force=force):
             fault_point("generation-published")
@@ -292,6 +295,8 @@ class Ingester:
                 self._save_lexical(path)
         fault_point("lexical-saved")
         self._drop_unserved_vectors()
+        if not has_vector_file(self.settings, self.vectors.embedder.name, self.store.generation):
+            save_vector_file(self.settings, self.vectors, self._served_versions(), self.store.generation)
 
     def _save_lexical(self, path: Path) -> None:
         lexical_index(self.store).save(path, generation=str(self.store.generation))
@@ -300,6 +305,10 @@ class Ingester:
         """Vectors of versions no stored generation reads (the served one, or a live reader's): replaced and
         collected, removed, or never published (a run killed between a table's vectors and its record)."""
         self.vectors.delete_versions(self.vectors.table_versions() - self.store.retained_versions())
+
+    def _served_versions(self) -> dict[str, int]:
+        """What search reads: tables that are not family members, and families (the vector file's content)."""
+        return self.store.searchable_versions()
 
 
 def profile_limits(settings: Settings) -> ProfileLimits:

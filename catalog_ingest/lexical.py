@@ -7,10 +7,7 @@ reader can tell whether the saved index belongs to the generation it serves.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,8 +15,14 @@ from typing import Any
 import numpy as np
 
 from catalog_ingest.documents import Document
-from catalog_ingest.faults import fault_point
 from catalog_ingest.index import IndexMismatchError, Metadata, SearchResult, tokenize
+from catalog_ingest.saved_dirs import (
+    generation_of,
+    location_for_generation,
+    save_directory,
+    saved_location,
+    write_synced,
+)
 
 
 class LexicalIndex:
@@ -31,7 +34,6 @@ class LexicalIndex:
     """
 
     FILE = "documents.json"
-    GENERATION_FILE = "generation"
     FORMAT = 1
 
     def __init__(self) -> None:
@@ -111,49 +113,28 @@ class LexicalIndex:
 
         ``generation`` labels what the index was built from, so a caller can skip an identical rebuild.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
-        previous = path.with_name(f"{path.name}.old")
-        staging.mkdir()
-        try:
-            with self._lock:
-                payload = {
-                    "format": self.FORMAT,
-                    "documents": [
-                        {"id": i, "tokens": self._tokens[i], "metadata": self._metadata[i]} for i in self._tokens
-                    ],
-                }
-            with open(staging / self.FILE, "w", encoding="utf-8") as out:
-                json.dump(payload, out, separators=(",", ":"))
-                out.flush()
-                os.fsync(out.fileno())
-            if generation is not None:
-                (staging / self.GENERATION_FILE).write_text(generation, encoding="utf-8")
-            shutil.rmtree(previous, ignore_errors=True)
-            if path.exists():
-                os.replace(path, previous)
-                fault_point("lexical-swapping")
-            os.replace(staging, path)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(previous, ignore_errors=True)
+        with self._lock:
+            payload = {
+                "format": self.FORMAT,
+                "documents": [
+                    {"id": i, "tokens": self._tokens[i], "metadata": self._metadata[i]} for i in self._tokens
+                ],
+            }
+
+        def fill(staging: Path) -> None:
+            write_synced(staging / self.FILE, lambda out: json.dump(payload, out, separators=(",", ":")))
+
+        save_directory(path, fill, generation, fault="lexical-swapping")
 
     @classmethod
     def saved_location(cls, path: Path) -> Path | None:
         """Where the last complete save lives: ``path``, or its ``.old`` twin if a save died mid-swap."""
-        path = Path(path)
-        for candidate in (path, path.with_name(f"{path.name}.old")):
-            if (candidate / cls.FILE).is_file():
-                return candidate
-        return None
+        return saved_location(path, cls.FILE)
 
     @classmethod
     def stored_generation(cls, path: Path) -> str | None:
         location = cls.saved_location(path)
-        if location is None or not (location / cls.GENERATION_FILE).is_file():
-            return None
-        return (location / cls.GENERATION_FILE).read_text(encoding="utf-8")
+        return None if location is None else generation_of(location)
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
@@ -164,12 +145,8 @@ class LexicalIndex:
     @classmethod
     def load_generation(cls, path: Path, generation: str) -> LexicalIndex | None:
         """The index saved for ``generation`` (at ``path`` or mid-swap under ``.old``), else None."""
-        path = Path(path)
-        for candidate in (path, path.with_name(f"{path.name}.old")):
-            label = candidate / cls.GENERATION_FILE
-            if (candidate / cls.FILE).is_file() and label.is_file() and label.read_text(encoding="utf-8") == generation:
-                return cls._read(candidate)
-        return None
+        location = location_for_generation(path, cls.FILE, generation)
+        return None if location is None else cls._read(location)
 
     @classmethod
     def _read(cls, location: Path) -> LexicalIndex:

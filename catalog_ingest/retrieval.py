@@ -11,7 +11,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from catalog_ingest.embeddings import Embedder, embedder_for
+from catalog_ingest.embeddings import Embedder, embedder_for, start_loading
 from catalog_ingest.family_index import lexical_index
 from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex, tokenize
 from catalog_ingest.lexical import LexicalIndex
@@ -19,11 +19,10 @@ from catalog_ingest.ranking import JoinKeys, NamespaceWords, rank_tables
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 from catalog_ingest.text import SEARCH_STOPWORDS, identifier_words, stem
+from catalog_ingest.vector_file import EXACT_SEARCH_LIMIT, embedded_store_missing, load_vector_file
 
 RRF_K = 60
 CANDIDATES_PER_LIST = 50
-EXACT_SEARCH_LIMIT = 200_000
-"""Documents held in memory for exact dense search (about 300 MB of vectors at the limit)."""
 DOC_WEIGHTS = (1.0, 0.5, 0.25)
 """A table's score: its best fused document score, plus half the second and a quarter of the third."""
 NAMED_TABLE_BOOST = 1.0
@@ -57,9 +56,11 @@ class OpenIndexes:
     """What one search reads, all of one record-store generation: the indexes as they were when the retriever
     opened them."""
 
-    vector: VectorIndex
+    vector: VectorIndex | None
+    """The Chroma collection, open while dense queries go to it; None once the vectors are in memory."""
     dense: ServedVectors | ExactVectors
-    """What dense queries go to: the vectors in memory up to ``EXACT_SEARCH_LIMIT`` documents, else Chroma."""
+    """What dense queries go to: the vectors in memory up to ``EXACT_SEARCH_LIMIT`` documents (from the
+    generation's vector file when there is one, else copied out of Chroma), else Chroma."""
     lexical: LexicalIndex
     tables: dict[str, TableInfo]
     tables_by_name: dict[str, set[str]]
@@ -97,12 +98,7 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
     namespace_of = {key: info.namespace for key, info in tables.items()}
     name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
     join_keys = JoinKeys.from_columns(lexical.columns_by_table(), namespace_of, name_of)
-    vector = VectorIndex(settings, embedder)
-    if vector.count() <= EXACT_SEARCH_LIMIT:
-        dense: ServedVectors | ExactVectors = ExactVectors.load(vector, visible)
-        vector.close()  # all in memory: no client left to share a stale cache with a later ingest here
-    else:
-        dense = ServedVectors(vector, visible)
+    vector, dense = open_dense(settings, embedder, visible, generation)
     gaps = {
         "vectors": len(visible.keys() - dense.table_keys()),
         "lexical entries": len(visible.keys() - lexical.table_keys()),
@@ -113,6 +109,22 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
     )
 
 
+def open_dense(
+    settings: Settings, embedder: Embedder, visible: dict[str, int], generation: int
+) -> tuple[VectorIndex | None, ServedVectors | ExactVectors]:
+    """The generation's vector file when it is there and current (Chroma is not even imported), else the
+    vectors copied out of Chroma into memory, else Chroma itself past ``EXACT_SEARCH_LIMIT`` documents."""
+    saved = load_vector_file(settings, embedder.name, generation)
+    if saved is not None:
+        return None, saved
+    vector = VectorIndex(settings, embedder)
+    if vector.count() > EXACT_SEARCH_LIMIT:
+        return vector, ServedVectors(vector, visible)
+    dense = ExactVectors.load(vector, visible)
+    vector.close()  # all in memory: no client left to share a stale cache with a later ingest here
+    return None, dense
+
+
 class Retriever:
     def __init__(
         self, settings: Settings, embedder: Embedder | None = None, *, store: RecordStore | None = None
@@ -121,6 +133,7 @@ class Retriever:
         by default the one published now."""
         self._settings = settings
         self._embedder = embedder or embedder_for(settings.index)
+        start_loading(self._embedder)  # while the indexes open and the caller builds its graph
         self._vector_lock = threading.Lock()
         """Held around dense queries and around closing, so no query runs on a closed client."""
         self._closed = False
@@ -141,7 +154,7 @@ class Retriever:
         """"ok", or "degraded: ..." with what is missing: tables without vectors or lexical entries (counted
         when the indexes opened), or the embedded Chroma store gone from disk (checked now)."""
         problems = [f"{n} tables without {index}" for index, n in self._indexes.gaps.items() if n]
-        if not self._settings.index.chroma_host and not (self._settings.chroma_path / "chroma.sqlite3").is_file():
+        if embedded_store_missing(self._settings):
             problems.append("the vector store's folder is missing; run an ingest to rebuild it")
         return "degraded: " + "; ".join(problems) if problems else "ok"
 
@@ -149,7 +162,8 @@ class Retriever:
         """Release the Chroma client; searches after this raise. To see a new ingest, open a new Retriever:
         after another process's ingest, close this one first, or the new one shares its cached vector graph."""
         with self._vector_lock:
-            self._indexes.vector.close()
+            if self._indexes.vector is not None:
+                self._indexes.vector.close()
             self._closed = True
         if self._own_store is not None:
             self._own_store.close()

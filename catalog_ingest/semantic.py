@@ -12,7 +12,7 @@ re-validate only what touches the changed table.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -347,8 +347,11 @@ def install_layer(source: Path, data_dir: Path) -> Path | None:
     return target
 
 
-def load_checked(settings: Settings, records: Iterable[TableRecord]) -> CheckedLayer:
-    """Load and validate the layer; never raises: a file that cannot be read is reported, not served."""
+def load_checked(
+    settings: Settings, records: Iterable[TableRecord] | Callable[[], Iterable[TableRecord]]
+) -> CheckedLayer:
+    """Load and validate the layer; never raises: a file that cannot be read is reported, not served. ``records``
+    may be a callable, called only when there is a layer to check (reading every record costs at start-up)."""
     if not settings.use_semantic_layer:
         return CheckedLayer(failure="off")
     try:
@@ -357,7 +360,7 @@ def load_checked(settings: Settings, records: Iterable[TableRecord]) -> CheckedL
         return CheckedLayer(failure=str(exc))
     if layer is None:
         return CheckedLayer()
-    return served(layer, list(records))
+    return served(layer, list(records() if callable(records) else records))
 
 
 def served(layer: SemanticLayer, records: list[TableRecord]) -> CheckedLayer:

@@ -265,6 +265,10 @@ class Settings(BaseSettings):
         return self.data_dir / "lexical"
 
     @property
+    def vectors_path(self) -> Path:
+        return self.data_dir / "vectors"
+
+    @property
     def threads_path(self) -> Path:
         return self.data_dir / "threads.sqlite"
 

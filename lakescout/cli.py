@@ -157,11 +157,23 @@ def search(
     console.print(table)
 
 
+def loading_embedder(settings: Settings) -> Any:
+    """The settings' embedder with its model already loading on another core (onnxruntime builds its
+    session without the GIL): call before importing the agent or the API, whose imports take about a second."""
+    from catalog_ingest.embeddings import embedder_for, start_loading
+
+    embedder = embedder_for(settings.index)
+    start_loading(embedder)
+    return embedder
+
+
 def build_agent(settings: Settings) -> Any:
+    """The agent over the index; its embedding model loads while the agent's modules import."""
+    require_index(settings)
+    embedder = loading_embedder(settings)
     from agent.service import LakeAgent
 
-    require_index(settings)
-    agent = LakeAgent.from_settings(settings)
+    agent = LakeAgent.from_settings(settings, embedder)
     if (layer := agent.context.semantic).failed:  # one line; the answer goes on without the broken entries
         errors.print(f"warning: semantic layer: {layer.status()}", markup=False, highlight=False, soft_wrap=True)
     return agent
@@ -251,9 +263,11 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Run the chat API with uvicorn."""
+    settings = settings_of(ctx).with_section("api", host=host, port=port, workers=workers)
+    embedder = loading_embedder(settings) if settings.api.workers == 1 else None  # workers load their own
     from api.server import run_server
 
-    run_server(settings_of(ctx).with_section("api", host=host, port=port, workers=workers))
+    run_server(settings, embedder)
 
 
 @app.command("mcp")

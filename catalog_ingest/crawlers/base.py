@@ -55,6 +55,11 @@ class Crawler(ABC):
         """Every table the filters admit. Raises CatalogUnreachable."""
 
     @abstractmethod
+    def check_reachable(self) -> None:
+        """One small request the catalog must answer, costing the same at ten tables or ten thousand (no
+        table is listed or loaded): what a readiness probe asks. Raises what the catalog's client raises."""
+
+    @abstractmethod
     def crawl(self, ref: TableRef, previous: TableRecord | None = None) -> TableRecord:
         """The full record of one table; ``previous`` is its stored record, whose column profiles are kept
         when the data did not change. Raises TableUnreadable. Safe to call from several threads."""

@@ -65,6 +65,9 @@ class GlueCrawler(Crawler):
                 f"Glue catalog {self.config.name!r} ({self._where()}) could not be listed: {exc}"
             ) from exc
 
+    def check_reachable(self) -> None:
+        self._glue().get_databases(MaxResults=1, **self._catalog_id)
+
     def crawl(self, ref: TableRef, previous: TableRecord | None = None) -> TableRecord:
         try:
             table = self._glue().get_table(DatabaseName=ref.namespace, Name=ref.name, **self._catalog_id)["Table"]

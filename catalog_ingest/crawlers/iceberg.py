@@ -45,6 +45,10 @@ class IcebergCrawler(Crawler):
             for identifier, location in zip(identifiers, locations, strict=True)
         ]
 
+    def check_reachable(self) -> None:
+        with self._catalogs.lend() as catalog:
+            catalog.list_namespaces()  # top level only: one query (SQL) or one GET (REST)
+
     def crawl(self, ref: TableRef, previous: TableRecord | None = None) -> TableRecord:
         try:
             table = self._catalogs.load_table((*ref.namespace.split("."), ref.name))

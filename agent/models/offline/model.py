@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.tool import tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
+from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent.models.offline.compose import CANNOT_ANSWER
@@ -50,7 +51,10 @@ class OfflineChatModel(BaseChatModel):
         return "lakescout-offline"
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable:
-        names = tuple(convert_to_openai_tool(t)["function"]["name"] for t in tools)
+        # A tool's own name: its OpenAI schema (pydantic JSON schemas, 0.2 s a process) is not needed.
+        names = tuple(
+            t.name if isinstance(t, BaseTool) else convert_to_openai_tool(t)["function"]["name"] for t in tools
+        )
         return self.model_copy(update={"tool_names": names})
 
     def invoke(

@@ -1,0 +1,73 @@
+"""Index directories saved whole and labelled with the record-store generation they were built from.
+
+A save writes a sibling staging directory, then renames it into place: a save killed half-way leaves the
+previous directory intact, and one killed between the two renames leaves it under ``.old``, where readers
+look too. The lexical index and the vector file are both saved this way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from catalog_ingest.faults import fault_point
+
+GENERATION_FILE = "generation"
+
+
+def save_directory(path: Path, fill: Callable[[Path], None], generation: str | None, fault: str) -> None:
+    """Replace the directory ``path`` with what ``fill`` writes into an empty staging directory, labelled
+    with ``generation`` when given; ``fault`` names the kill point between the two renames."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
+    previous = path.with_name(f"{path.name}.old")
+    staging.mkdir()
+    try:
+        fill(staging)
+        if generation is not None:
+            (staging / GENERATION_FILE).write_text(generation, encoding="utf-8")
+        shutil.rmtree(previous, ignore_errors=True)
+        if path.exists():
+            os.replace(path, previous)
+            fault_point(fault)
+        os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def write_synced(path: Path, write: Callable[[object], None], mode: str = "w") -> None:
+    """Write a file through ``write(handle)`` and flush it to disk before the rename that publishes it."""
+    encoding = None if "b" in mode else "utf-8"
+    with open(path, mode, encoding=encoding) as out:
+        write(out)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def candidates(path: Path) -> tuple[Path, Path]:
+    """Where a save may live: ``path``, or its ``.old`` twin if a save died mid-swap."""
+    path = Path(path)
+    return path, path.with_name(f"{path.name}.old")
+
+
+def saved_location(path: Path, marker: str) -> Path | None:
+    """The last complete save (one holding the file ``marker``), or None."""
+    return next((candidate for candidate in candidates(path) if (candidate / marker).is_file()), None)
+
+
+def generation_of(location: Path) -> str | None:
+    label = location / GENERATION_FILE
+    return label.read_text(encoding="utf-8") if label.is_file() else None
+
+
+def location_for_generation(path: Path, marker: str, generation: str) -> Path | None:
+    """The complete save labelled ``generation`` (at ``path`` or mid-swap under ``.old``), or None."""
+    for candidate in candidates(path):
+        if (candidate / marker).is_file() and generation_of(candidate) == generation:
+            return candidate
+    return None

@@ -1,0 +1,106 @@
+"""The vector file: an ingest writes the served generation's vectors beside the lexical index, a retriever
+opens and searches from it without importing chromadb, with the same hits as from Chroma, and falls back
+to Chroma when the file is missing or stale."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from catalog_ingest.embeddings import MiniLMEmbedder
+from catalog_ingest.ingest import ingest
+from catalog_ingest.retrieval import Retriever
+from catalog_ingest.saved_dirs import GENERATION_FILE
+from catalog_ingest.store import RecordStore
+from catalog_ingest.vector_file import DOCUMENTS_FILE, has_vector_file
+from lake_changes import change_lake, copy_lake
+
+EMBEDDER = MiniLMEmbedder.name
+QUESTIONS = ("money given back to customers", "refunds by region", "ad_spend utm_source", "daily revenue")
+
+SEARCH_IN_A_FRESH_PROCESS = """
+import json, sys
+from pathlib import Path
+from catalog_ingest.retrieval import Retriever
+from catalog_ingest.settings import load_settings
+
+retriever = Retriever(load_settings(data_dir=Path(sys.argv[1])))
+hits = {q: [[h.key, h.score, h.matched_columns] for h in retriever.search(q, k=8)] for q in json.loads(sys.argv[2])}
+print(json.dumps({"chromadb": "chromadb" in sys.modules, "health": retriever.health(), "hits": hits}))
+"""
+
+
+def search_in_fresh_process(settings) -> dict:
+    command = [sys.executable, "-c", SEARCH_IN_A_FRESH_PROCESS, str(settings.data_dir), json.dumps(QUESTIONS)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def generation_of(settings) -> int:
+    store = RecordStore(settings.store_path, pinned=True)
+    try:
+        return store.generation
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def lake(sample_settings, tmp_path):
+    return copy_lake(sample_settings, tmp_path / "data")
+
+
+def test_a_retriever_searches_from_the_vector_file_without_chromadb(lake):
+    assert has_vector_file(lake, EMBEDDER, generation_of(lake))
+    from_file = search_in_fresh_process(lake)
+    assert from_file["chromadb"] is False
+    assert from_file["health"] == "ok"
+    assert from_file["hits"]["refunds by region"][0][0].endswith("finance.refunds")
+
+    shutil.rmtree(lake.vectors_path)
+    from_chroma = search_in_fresh_process(lake)
+    assert from_chroma["chromadb"] is True
+    assert from_chroma["hits"] == from_file["hits"]
+
+
+def test_a_stale_vector_file_falls_back_to_chroma(lake):
+    (lake.vectors_path / GENERATION_FILE).write_text(str(generation_of(lake) - 1), encoding="utf-8")
+    stale = search_in_fresh_process(lake)
+    assert stale["chromadb"] is True and stale["health"] == "ok"
+    assert stale["hits"]["refunds by region"][0][0].endswith("finance.refunds")
+
+    ingest(lake)  # nothing changed in the lake: the served generation's vector file is written again
+    assert has_vector_file(lake, EMBEDDER, generation_of(lake))
+    assert search_in_fresh_process(lake)["chromadb"] is False
+
+
+def test_a_vector_file_from_another_embedder_is_not_read(lake):
+    header_path = lake.vectors_path / DOCUMENTS_FILE
+    header = json.loads(header_path.read_text(encoding="utf-8"))
+    header_path.write_text(json.dumps(header | {"embedder": "openai:text-embedding-3-small"}), encoding="utf-8")
+    assert search_in_fresh_process(lake)["chromadb"] is True
+
+
+def test_a_vector_file_copied_from_another_chroma_store_is_not_read(lake):
+    assert has_vector_file(lake, EMBEDDER, generation_of(lake))
+    server = lake.with_section("index", chroma_host="127.0.0.1", chroma_port=8000)
+    assert not has_vector_file(server, EMBEDDER, generation_of(lake))
+
+
+def test_an_ingest_that_publishes_writes_the_new_generations_vectors(lake):
+    old_generation = generation_of(lake)
+    change_lake(lake, new_tables=1)
+    ingest(lake)
+    generation = generation_of(lake)
+    assert generation > old_generation and has_vector_file(lake, EMBEDDER, generation)
+    assert not has_vector_file(lake, EMBEDDER, old_generation)
+    retriever = Retriever(lake)
+    assert retriever.health() == "ok"
+    assert retriever._indexes.vector is None  # searched from the file: no Chroma client held open
+    store = RecordStore(lake.store_path, pinned=True)
+    assert retriever._indexes.dense.table_keys() == set(store.versions())
+    store.close()
