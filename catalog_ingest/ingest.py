@@ -34,8 +34,10 @@ from catalog_ingest.store import RecordStore
 
 log = logging.getLogger(__name__)
 
-EMBED_GROUP_TABLES = 16
-"""Tables whose documents are embedded together: large enough for full batches, small enough to commit often."""
+EMBED_GROUP_TABLES = 64
+EMBED_GROUP_COLUMNS = 4_000
+"""Crawled tables are embedded and written together until a group reaches either bound: Chroma's cost is
+per call far more than per row, and a group still commits often enough that a killed run loses little."""
 
 
 class IngestBusy(RuntimeError):
@@ -204,7 +206,7 @@ class Ingester:
                     self.progress.advance(record.full_name, status)
                     continue
                 pending.append((record, fingerprint, status))
-                if len(pending) >= EMBED_GROUP_TABLES:
+                if group_full(pending):
                     report.documents_embedded += self._write_group(pending)
                     pending = []
         if pending:
@@ -237,7 +239,7 @@ class Ingester:
         records that still say the old version, so the next run redoes them. ``run`` calls this per group of
         crawled tables; tests call it with hand-made records, then ``publish``."""
         generation = self.store.begin()
-        documents = [doc for record, _ in batch for doc in documents_for(record)]
+        documents = [doc for record, _ in batch for doc in documents_for(record) if doc.in_vectors]
         progress = self.progress if isinstance(self.progress, EmbeddingProgress) else None
         vectors = embed_documents(self.embedder, documents, progress.embedding if progress else None)
         self.vectors.replace_tables([record.key for record, _ in batch], documents, vectors, generation)
@@ -264,13 +266,29 @@ class Ingester:
         self._drop_unserved_vectors()
 
     def _save_lexical(self, path: Path) -> None:
-        LexicalIndex.from_records(self.store.records()).save(path, generation=str(self.store.generation))
+        """The generation's lexical index, saved. A table whose version is older than the saved index's
+        generation, and which that index holds, keeps its entries; only the others are tokenized again."""
+        generation = self.store.generation
+        label = LexicalIndex.stored_generation(path)
+        previous = LexicalIndex.load(path) if label and label.isdigit() and int(label) < generation else None
+        versions = self.store.versions()
+        if previous is None:
+            index = LexicalIndex.from_records(self.store.records())
+        else:
+            keep = {key for key, version in versions.items() if version.generation <= int(label)} & previous.table_keys()
+            fresh = (self.store.get(key, with_partitions=False) for key in sorted(versions.keys() - keep))
+            index = LexicalIndex.updated(previous, keep, (record for record in fresh if record is not None))
+        index.save(path, generation=str(generation))
 
     def _drop_unserved_vectors(self) -> None:
         """Vectors of versions the served generation does not read: replaced, removed, or never published
         (a run killed between a table's vectors and its record)."""
         served = {(key, version.generation) for key, version in self.store.versions().items()}
         self.vectors.delete_versions(self.vectors.table_versions() - served)
+
+
+def group_full(pending: list[tuple[TableRecord, str, str]]) -> bool:
+    return len(pending) >= EMBED_GROUP_TABLES or sum(len(record.columns) for record, _, _ in pending) >= EMBED_GROUP_COLUMNS
 
 
 def profile_limits(settings: Settings) -> ProfileLimits:

@@ -59,6 +59,19 @@ class LexicalIndex:
         index.build(doc for record in records for doc in documents_for(record))
         return index
 
+    @classmethod
+    def updated(cls, previous: LexicalIndex, keep: set[str], records: Iterable[TableRecord]) -> LexicalIndex:
+        """``previous``'s documents of the ``keep`` tables plus the documents of ``records``: an ingest that
+        changed a few tables tokenizes only theirs."""
+        index = cls()
+        kept = [doc_id for doc_id, metadata in previous._metadata.items() if metadata["table_key"] in keep]
+        index._tokens = {doc_id: previous._tokens[doc_id] for doc_id in kept}
+        index._metadata = {doc_id: previous._metadata[doc_id] for doc_id in kept}
+        for doc in (doc for record in records for doc in documents_for(record)):
+            index._tokens[doc.id] = tokenize(doc.text)
+            index._metadata[doc.id] = dict(doc.metadata)
+        return index
+
     def table_keys(self) -> set[str]:
         return {str(m["table_key"]) for m in self._metadata.values()}
 
