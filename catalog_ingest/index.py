@@ -130,7 +130,8 @@ class VectorIndex:
     def replace_tables(self, table_keys: list[str], docs: list[Document], vectors: np.ndarray, generation: int) -> None:
         """Write the tables' documents as ``generation``'s: what a killed run left of that (unpublished)
         generation goes first, in one delete and few adds, since Chroma's cost is per call far more than per
-        row. The served generations' vectors stay until ``delete_versions``."""
+        row. The served generations' vectors stay until ``delete_versions``. The text stays out of Chroma:
+        the lexical index and the record store hold it, and Chroma would index it for full-text search too."""
         if len(docs) != len(vectors):
             raise ValueError(f"{len(docs)} documents but {len(vectors)} vectors for {', '.join(table_keys)}")
         if table_keys:
@@ -142,7 +143,6 @@ class VectorIndex:
             self._collection.add(
                 ids=[f"{doc.id}{GENERATION_MARK}{generation}" for doc in batch],
                 embeddings=np.asarray(vectors[start : start + self._max_batch], dtype=np.float32),
-                documents=[doc.text for doc in batch],
                 metadatas=[doc.metadata | {"generation": generation} for doc in batch],
             )
 
