@@ -235,13 +235,24 @@ def is_visible(metadata: Any, visible: Visible) -> bool:
     return visible.get(str(metadata["table_key"])) == metadata["generation"]
 
 
+APPROXIMATE_RECALL = "0.99"
+"""Share of the exact top 20 that Chroma's approximate index (``HNSW_CONFIGURATION``) returned on a generated
+lake of 2,500 tables of real shape (``bench/bench_scale.py``)."""
+
+
 class ServedVectors:
     """Dense queries straight to Chroma, limited to one generation's table versions (catalogs too large to
     hold in memory)."""
 
+    exact = False
+
     def __init__(self, index: VectorIndex, visible: Visible) -> None:
         self._index = index
         self._visible = visible
+
+    def describe(self) -> str:
+        return (f"approximate: {self._index.count():,} vectors, past what is held in memory; Chroma's index "
+                f"returns about {APPROXIMATE_RECALL} of the exact top 20")
 
     def query(self, vector: np.ndarray, k: int, namespace: str | None = None) -> list[SearchResult]:
         return self._index.query(vector, k, namespace, visible=self._visible)
@@ -255,6 +266,8 @@ class ExactVectors:
     documents: one matrix product is faster than a Chroma query round trip and never misses a neighbour,
     where HNSW on near-identical tables does (see the field notes)."""
 
+    exact = True
+
     def __init__(self, ids: list[str], metadatas: list[Metadata], matrix: np.ndarray) -> None:
         self._ids = ids
         self._metadatas = metadatas
@@ -267,6 +280,9 @@ class ExactVectors:
 
     def table_keys(self) -> set[str]:
         return {str(m["table_key"]) for m in self._metadatas}
+
+    def describe(self) -> str:
+        return f"exact: {len(self._ids):,} vectors in memory"
 
     def query(self, vector: np.ndarray, k: int, namespace: str | None = None) -> list[SearchResult]:
         """The same contract as ``VectorIndex.query``: nearest documents by cosine similarity."""

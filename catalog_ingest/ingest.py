@@ -259,8 +259,7 @@ class Ingester:
             fault_point("generation-published")
             self._save_lexical(path)
         else:
-            saved = LexicalIndex.load_generation(path, str(self.store.generation))
-            if saved is None or saved.table_keys() != set(self.store.versions()):
+            if LexicalIndex.saved_table_keys(path, str(self.store.generation)) != set(self.store.versions()):
                 self._save_lexical(path)
         fault_point("lexical-saved")
         self._drop_unserved_vectors()

@@ -33,6 +33,8 @@ class LexicalIndex:
 
     FILE = "documents.json"
     GENERATION_FILE = "generation"
+    TABLES_FILE = "tables"
+    """The indexed table keys, one a line: an ingest checks them without reading the whole index."""
     FORMAT = 1
 
     def __init__(self) -> None:
@@ -149,6 +151,8 @@ class LexicalIndex:
                 json.dump(payload, out, separators=(",", ":"))
                 out.flush()
                 os.fsync(out.fileno())
+            tables = "".join(f"{key}\n" for key in sorted(self.table_keys()))
+            (staging / self.TABLES_FILE).write_text(tables, encoding="utf-8")
             if generation is not None:
                 (staging / self.GENERATION_FILE).write_text(generation, encoding="utf-8")
             shutil.rmtree(previous, ignore_errors=True)
@@ -190,6 +194,17 @@ class LexicalIndex:
             label = candidate / cls.GENERATION_FILE
             if (candidate / cls.FILE).is_file() and label.is_file() and label.read_text(encoding="utf-8") == generation:
                 return cls._read(candidate)
+        return None
+
+    @classmethod
+    def saved_table_keys(cls, path: Path, generation: str) -> set[str] | None:
+        """The table keys of the index saved for ``generation``, read from its small tables file; None when
+        no save for that generation (with that file) is there."""
+        for candidate in (Path(path), Path(path).with_name(f"{Path(path).name}.old")):
+            label, tables = candidate / cls.GENERATION_FILE, candidate / cls.TABLES_FILE
+            if (candidate / cls.FILE).is_file() and label.is_file() and tables.is_file():
+                if label.read_text(encoding="utf-8") == generation:
+                    return set(tables.read_text(encoding="utf-8").splitlines())
         return None
 
     @classmethod
