@@ -45,9 +45,9 @@ class Document:
     metadata: dict[str, MetadataValue]
     embed_parts: tuple[str, ...] = ()
     """Texts whose embeddings, composed (``embeddings.compose``), give the document's vector (empty: the
-    text itself). A column's vector is its own table-independent phrase plus its table's header; a table
-    chunk's is its header plus its columns' phrases. So each column phrase and each table header is embedded
-    once across the lake, and no long text is embedded: ingest cost grows with distinct short texts."""
+    text itself). A column's vector is its own table-independent phrase plus its table's header; a table's
+    continuation chunk's is its header plus its columns' phrases. So each column phrase and each table header
+    is embedded once across the lake, and a table's only long text is its first chunk."""
     in_vectors: bool = True
     """False: the document is searched by BM25 only (column documents of wide tables)."""
 
@@ -90,18 +90,24 @@ def table_documents(record: TableRecord) -> list[Document]:
         used += len(line) + 2
 
     documents = []
+    layout = clean_text(record.partition_spec.describe(), 300)
     phrases = [column_phrase(column, partition_keys(record)) for column in columns]
     for i, indexes in enumerate(chunks):
         label = "Columns" if i == 0 else f"Columns (continued, part {i + 1})"
         parts = [header, overview if i == 0 else ""]
         if indexes:
             parts.append(f"{label}: " + "; ".join(column_lines[n] for n in indexes))
+        names = ", ".join(clean_text(columns[n].path, NAME_CHARS) for n in indexes)
         documents.append(
             Document(
                 id=f"{record.key}::table::{i}",
                 text="\n".join(part for part in parts if part),
                 metadata=base_metadata(record, kind="table"),
-                embed_parts=(header, *(phrases[n] for n in indexes)),
+                # The first chunk embeds its header and column names as one text (types and comments reach
+                # the vectors through the column phrases); a continuation chunk's vector is composed from its
+                # header and its columns' phrases, already embedded for the column documents.
+                embed_parts=(f"{header}. {layout}. Columns: {names}",) if i == 0
+                else (header, *(phrases[n] for n in indexes)),
             )
         )
     return documents
