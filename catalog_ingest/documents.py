@@ -30,6 +30,11 @@ NAME_CHARS = 200
 VALUES_IN_COLUMN_TEXT = 12
 """The most frequent values of a profiled column named in its document, so a value word finds the column."""
 VALUE_CHARS = 40
+COLUMN_VECTORS_MAX_COLUMNS = 64
+"""Tables up to this many columns get a vector per column document; a wider table's column documents are
+lexical only, its columns reaching dense search through its table chunks (composed from the same column
+phrases). Real catalogs hold a long tail of tables with hundreds of columns: one vector per column there
+made ~100 vectors per table."""
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,12 @@ class Document:
     """What lexical search reads and what is shown."""
     metadata: dict[str, MetadataValue]
     embed_parts: tuple[str, ...] = ()
-    """Texts whose embeddings, summed and normalised, give the document's vector (empty: the text itself).
-    A column's vector is its own table-independent phrase plus its table's header, so a column that many
-    tables share and each table's header are embedded once: ingest cost grows with distinct texts."""
+    """Texts whose embeddings, composed (``embeddings.compose``), give the document's vector (empty: the
+    text itself). A column's vector is its own table-independent phrase plus its table's header; a table's
+    continuation chunk's is its header plus its columns' phrases. So each column phrase and each table header
+    is embedded once across the lake, and a table's only long text is its first chunk."""
+    in_vectors: bool = True
+    """False: the document is searched by BM25 only (column documents of wide tables)."""
 
     @property
     def vector_texts(self) -> tuple[str, ...]:
@@ -50,11 +58,13 @@ class Document:
 
 def clean_text(value: object, limit: int) -> str:
     """Untrusted catalog text as one line: control and format characters dropped, whitespace collapsed."""
-    text = "".join(
-        " " if ch.isspace() else ch
-        for ch in str(value)
-        if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
+    text = str(value)
+    if not text.isprintable():  # printable text (most of it) holds none of the dropped categories
+        text = "".join(
+            " " if ch.isspace() else ch
+            for ch in text
+            if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+        )
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -104,6 +114,7 @@ def table_documents(record: TableRecord, family_line: str = "") -> list[Document
 
     documents = []
     layout = clean_text(record.partition_spec.describe(), 300)
+    phrases = [column_phrase(column, partition_keys(record)) for column in columns]
     for i, indexes in enumerate(chunks):
         label = "Columns" if i == 0 else f"Columns (continued, part {i + 1})"
         parts = [header, overview if i == 0 else ""]
@@ -115,9 +126,11 @@ def table_documents(record: TableRecord, family_line: str = "") -> list[Document
                 id=f"{record.key}::table::{i}",
                 text="\n".join(part for part in parts if part),
                 metadata=base_metadata(record, kind="table"),
-                # Types and comments reach the vectors through the column documents; a short text
-                # embeds several times faster than a long one.
-                embed_parts=(f"{header}. {family_line + '. ' if family_line else ''}{layout}. Columns: {names}",),
+                # The first chunk embeds its header, family line and column names as one text (types and
+                # comments reach the vectors through the column phrases); a continuation chunk's vector is
+                # composed from its header and its columns' phrases, already embedded for the column documents.
+                embed_parts=(f"{header}. {family_line + '. ' if family_line else ''}{layout}. Columns: {names}",)
+                if i == 0 else (header, *(phrases[n] for n in indexes)),
             )
         )
     return documents
@@ -126,29 +139,44 @@ def table_documents(record: TableRecord, family_line: str = "") -> list[Document
 def column_documents(record: TableRecord) -> list[Document]:
     table_name = clean_text(record.full_name, NAME_CHARS)
     table_comment = clean_text(record.comment or "", HEADER_COMMENT_CHARS)
-    partition_sources = {field.source_column for field in record.partition_spec.fields}
+    keys = partition_keys(record)
     header = table_header(record)
+    columns = unique_columns(record)
+    in_vectors = len(columns) <= COLUMN_VECTORS_MAX_COLUMNS
     documents = []
-    for column in unique_columns(record):
+    for column in columns:
         path = clean_text(column.path, NAME_CHARS)
-        traits = [clean_text(column.comment, COLUMN_COMMENT_CHARS)] if column.comment else []
-        if column.is_partition_key or column.path in partition_sources:
-            traits.append("Partition key")
-        if column.pii:
-            traits.append("Personal data (PII)")
-        traits.extend(column_values_text(column))
         context = f" in table {table_name}" + (f" ({table_comment})" if table_comment else "")
         documents.append(
             Document(
                 id=f"{record.key}::col::{column.path}",
-                text=". ".join([f"Column {path}{context}", f"Type: {clean_text(column.type, NAME_CHARS)}", *traits]),
+                text=". ".join([f"Column {path}{context}", f"Type: {clean_text(column.type, NAME_CHARS)}",
+                                *column_traits(column, keys)]),
                 metadata=base_metadata(record, kind="column") | {"column": column.path},
-                # The type stays out of the vector (lexical search has it): a column with the same name,
-                # comment and values in many tables is then embedded once.
-                embed_parts=(". ".join([f"Column {path}", *traits]), header),
+                embed_parts=(column_phrase(column, keys), header),
+                in_vectors=in_vectors,
             )
         )
     return documents
+
+
+def partition_keys(record: TableRecord) -> set[str]:
+    return {field.source_column for field in record.partition_spec.fields}
+
+
+def column_traits(column: Column, partition_sources: set[str]) -> list[str]:
+    traits = [clean_text(column.comment, COLUMN_COMMENT_CHARS)] if column.comment else []
+    if column.is_partition_key or column.path in partition_sources:
+        traits.append("Partition key")
+    if column.pii:
+        traits.append("Personal data (PII)")
+    return traits + column_values_text(column)
+
+
+def column_phrase(column: Column, partition_sources: set[str]) -> str:
+    """What a column's vector says of it, its table aside: name, comment, traits, values. The type stays out
+    (lexical search has it), so a column with the same name and comment in many tables is embedded once."""
+    return ". ".join([f"Column {clean_text(column.path, NAME_CHARS)}", *column_traits(column, partition_sources)])
 
 
 def column_values_text(column: Column) -> list[str]:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 MINILM_MAX_TOKENS = 256
 """all-MiniLM-L6-v2 was trained on sequences up to 256 word pieces; longer text is cut off."""
 QUERY_CACHE_SIZE = 1024
+MEMO_ENTRIES = 400_000
+"""Distinct texts the ingest memo holds (768 bytes each at 384 dimensions): a generated lake of 10,000
+tables of real shape has about 120,000 distinct column phrases and headers."""
 PROGRESS_TEXTS = 256
 """Texts embedded between two progress reports of ``embed_documents``."""
 
@@ -54,7 +57,7 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 def embed_documents(
     embedder: Embedder, documents: Sequence[Document], on_progress: Callable[[int, int], None] | None = None
 ) -> np.ndarray:
-    """Each document's vector: its vector texts' embeddings summed and normalised, every distinct text
+    """Each document's vector composed from its vector texts' embeddings (``compose``), every distinct text
     embedded once across the whole batch (columns such as ids and timestamps repeat across tables).
     ``on_progress(done, total)`` hears after every ``PROGRESS_TEXTS`` distinct texts."""
     if not documents:
@@ -69,15 +72,25 @@ def embed_documents(
             parts.append(embedder.embed(unique[start : start + PROGRESS_TEXTS]))
             on_progress(min(start + PROGRESS_TEXTS, len(unique)), len(unique))
         embedded = np.concatenate(parts)
-    summed = np.stack([embedded[[position[t] for t in doc.vector_texts]].sum(axis=0) for doc in documents])
-    return l2_normalise(summed)
+    return np.stack([compose(embedded[[position[t] for t in doc.vector_texts]]) for doc in documents])
+
+
+def compose(parts: np.ndarray) -> np.ndarray:
+    """One unit vector from a document's part vectors: the first part plus the others pooled into one unit
+    vector, so a table header weighs as much as all its columns together (two parts: their plain sum)."""
+    if len(parts) == 1:
+        return parts[0]
+    first, rest = parts[0], parts[1:].sum(axis=0)
+    return l2_normalise((first + rest / max(float(np.linalg.norm(rest)), 1e-12))[None, :])[0]
 
 
 class MemoizedEmbedder:
-    """Remembers vectors by text for the length of an ingest: a column phrase or header that recurs in a
-    later group of tables is not embedded again. Bounded, oldest forgotten first."""
+    """Remembers vectors by text for the length of an ingest, so each distinct text (a column phrase, a
+    table header) is embedded once across the lake, not once per group of tables. Vectors are kept as
+    float16 (half the memory; every vector it returns is rounded the same way, fresh or remembered), at most
+    ``max_entries`` of them, least recently used forgotten first."""
 
-    def __init__(self, embedder: Embedder, max_entries: int = 50_000) -> None:
+    def __init__(self, embedder: Embedder, max_entries: int = MEMO_ENTRIES) -> None:
         self.inner = embedder
         self.name = embedder.name
         self.max_entries = max_entries
@@ -94,9 +107,9 @@ class MemoizedEmbedder:
             return np.zeros((0, self.dim), np.float32)
         wanted = list(dict.fromkeys(texts))
         missing = [text for text in wanted if text not in self._vectors]
-        fresh = dict(zip(missing, self.inner.embed(missing))) if missing else {}
+        fresh = dict(zip(missing, self.inner.embed(missing).astype(np.float16))) if missing else {}
         found = {text: fresh[text] if text in fresh else self._vectors.pop(text) for text in wanted}
-        result = np.stack([found[text] for text in texts])
+        result = np.stack([found[text] for text in texts]).astype(np.float32)
         self._vectors.update(found)  # re-inserted last: least recently used entries stay first
         for stale in list(self._vectors)[: max(0, len(self._vectors) - self.max_entries)]:
             del self._vectors[stale]

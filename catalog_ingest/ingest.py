@@ -39,8 +39,10 @@ from catalog_ingest.verified import mark_drifted_after_publish
 
 log = logging.getLogger(__name__)
 
-EMBED_GROUP_TABLES = 16
-"""Tables whose documents are embedded together: large enough for full batches, small enough to commit often."""
+EMBED_GROUP_TABLES = 64
+EMBED_GROUP_COLUMNS = 4_000
+"""Crawled tables are embedded and written together until a group reaches either bound: Chroma's cost is
+per call far more than per row, and a group still commits often enough that a killed run loses little."""
 
 
 class IngestBusy(RuntimeError):
@@ -222,7 +224,7 @@ class Ingester:
                     self.progress.advance(record.full_name, status)
                     continue
                 pending.append((record, fingerprint, status))
-                if len(pending) >= EMBED_GROUP_TABLES:
+                if group_full(pending):
                     report.documents_embedded += self._write_group(pending)
                     pending = []
         if pending:
@@ -255,7 +257,7 @@ class Ingester:
         records that still say the old version, so the next run redoes them. ``run`` calls this per group of
         crawled tables; tests call it with hand-made records, then ``publish``."""
         generation = self.store.begin()
-        documents = [doc for record, _ in batch for doc in self._documents(record)]
+        documents = [doc for record, _ in batch for doc in self._documents(record) if doc.in_vectors]
         progress = self.progress if isinstance(self.progress, EmbeddingProgress) else None
         vectors = embed_documents(self.embedder, documents, progress.embedding if progress else None)
         self.vectors.replace_tables([record.key for record, _ in batch], documents, vectors, generation)
@@ -290,8 +292,7 @@ class Ingester:
             fault_point("generation-published")
             self._save_lexical(path)
         else:
-            saved = LexicalIndex.load_generation(path, str(self.store.generation))
-            if saved is None or saved.table_keys() != set(self.store.searchable_versions()):
+            if LexicalIndex.saved_table_keys(path, str(self.store.generation)) != set(self.store.searchable_versions()):
                 self._save_lexical(path)
         fault_point("lexical-saved")
         self._drop_unserved_vectors()
@@ -309,6 +310,10 @@ class Ingester:
     def _served_versions(self) -> dict[str, int]:
         """What search reads: tables that are not family members, and families (the vector file's content)."""
         return self.store.searchable_versions()
+
+
+def group_full(pending: list[tuple[TableRecord, str, str]]) -> bool:
+    return len(pending) >= EMBED_GROUP_TABLES or sum(len(record.columns) for record, _, _ in pending) >= EMBED_GROUP_COLUMNS
 
 
 def profile_limits(settings: Settings) -> ProfileLimits:

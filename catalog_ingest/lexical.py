@@ -34,6 +34,8 @@ class LexicalIndex:
     """
 
     FILE = "documents.json"
+    TABLES_FILE = "tables"
+    """The indexed table keys, one a line: an ingest checks them without reading the whole index."""
     FORMAT = 1
 
     def __init__(self) -> None:
@@ -120,9 +122,11 @@ class LexicalIndex:
                     {"id": i, "tokens": self._tokens[i], "metadata": self._metadata[i]} for i in self._tokens
                 ],
             }
+        tables = "".join(f"{key}\n" for key in sorted(self.table_keys()))
 
         def fill(staging: Path) -> None:
             write_synced(staging / self.FILE, lambda out: json.dump(payload, out, separators=(",", ":")))
+            (staging / self.TABLES_FILE).write_text(tables, encoding="utf-8")
 
         save_directory(path, fill, generation, fault="lexical-swapping")
 
@@ -147,6 +151,15 @@ class LexicalIndex:
         """The index saved for ``generation`` (at ``path`` or mid-swap under ``.old``), else None."""
         location = location_for_generation(path, cls.FILE, generation)
         return None if location is None else cls._read(location)
+
+    @classmethod
+    def saved_table_keys(cls, path: Path, generation: str) -> set[str] | None:
+        """The table keys of the index saved for ``generation``, read from its small tables file; None when
+        no save for that generation (with that file) is there."""
+        location = location_for_generation(path, cls.FILE, generation)
+        if location is None or not (location / cls.TABLES_FILE).is_file():
+            return None
+        return set((location / cls.TABLES_FILE).read_text(encoding="utf-8").splitlines())
 
     @classmethod
     def _read(cls, location: Path) -> LexicalIndex:
