@@ -19,7 +19,6 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 
 from agent.context import AgentContext
-from agent.sql.validate import validate_sql
 from agent.state import TurnFacts, turn_facts
 from catalog_ingest.records import TableRecord
 from catalog_ingest.verified import TableVersion, VerifiedQuery, VerifiedStore, current_schema_id, new_id, now, verified_path
@@ -52,6 +51,8 @@ class PairRefused(ValueError):
 
 def checked_tables(sql: str, records: Mapping[str, TableRecord], context: AgentContext) -> list[TableVersion]:
     """The tables ``sql`` reads, with their snapshot and schema ids; raises PairRefused with the validator's errors."""
+    from agent.sql.validate import validate_sql  # the SQL gate loads DuckDB: only when a pair is checked
+
     result = validate_sql(sql, records, context.settings.sql)
     if not result.ok:
         raise PairRefused("; ".join(dict.fromkeys(result.errors)))

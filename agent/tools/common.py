@@ -68,15 +68,17 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def respond(payload: dict[str, Any], *trimmable: str) -> tuple[str, dict[str, Any]]:
-    """Content within BUDGET (halving the named lists in turn, noting how many were shown) and the artifact."""
+    """Content within BUDGET and the artifact: the largest of the named lists (or dicts) is halved in turn, down
+    to none, noting how many were shown; only when none is left is the text cut."""
     shown = dict(payload)
     text = dumps(shown)
     while len(text) > BUDGET:
-        key = max(trimmable, key=lambda k: len(shown.get(k) or ()), default=None)
-        items = shown.get(key) if key else None
-        if not items or len(items) <= 1:
+        present = [k for k in trimmable if shown.get(k)]
+        if not present:
             text = text[:BUDGET] + "…(cut)"
             break
+        key = max(present, key=lambda k: len(dumps(shown[k])))
+        items = shown[key]
         keep = len(items) // 2
         shown[key] = dict(list(items.items())[:keep]) if isinstance(items, dict) else items[:keep]
         shown[f"{key}_shown"] = f"{keep} of {len(payload[key])}"

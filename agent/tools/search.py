@@ -52,7 +52,7 @@ def search_tables(
         payload["note"] = "no table matched; try other words" + (" or drop the namespace filter" if namespace else "")
     if examples := examples_for(question_of((runtime.state or {}).get("messages", [])) or query, ctx):
         payload.update({VERIFIED_KEY: examples, "verified_note": VERIFIED_NOTE})  # approved pairs close to the question
-    return respond(payload, "tables")
+    return respond(payload, "tables", "semantic")
 
 
 @tool(response_format="content_and_artifact")
@@ -99,4 +99,4 @@ def describe_table(
     payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
     if shown:
         payload["columns"] = with_profiles(payload["columns"], shown, BUDGET - len(dumps(payload)))
-    return respond(payload, "columns", "column_stats")
+    return respond(payload, "columns", "column_stats", "semantic")

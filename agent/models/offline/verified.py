@@ -29,12 +29,13 @@ MIN_PARAPHRASE_SIMILARITY = 0.7
 def same_request(question: str, verified: str, sql: str, today: date) -> bool:
     """``question`` asks what ``verified`` asked, as far as the verified SQL can tell."""
     # imported here: the grounding module imports the language helpers, whose package imports this model
-    from agent.grounding import accounted_for, question_terms, sql_evidence, text_words
+    from agent.grounding import Evidence, accounted_for, question_terms, sql_evidence, text_words
 
-    evidence = sql_evidence(sql, None) | text_words(verified)
+    evidence = sql_evidence(sql)
+    evidence |= Evidence(text_words(verified), text_words(verified))
     if not all(accounted_for(term, evidence) for term in question_terms(question)):
         return False  # the question names something the verified query does not cover
-    asked = text_words(question)
+    asked = Evidence(text_words(question), text_words(question))
     filters = {w.lower() for w in re.findall(r"'([^']*)'", sql)}
     if any(term in filters and not accounted_for(term, asked) for term in question_terms(verified)):
         return False  # the verified query filters on a value this question does not ask for
