@@ -210,3 +210,21 @@ def test_a_bad_layer_is_reported_and_the_lake_is_served_without_it(tmp_path, sam
         assert ready.status_code == 200 and "not valid YAML" in ready.json()["checks"]["semantic_layer"]
         chat = client.post("/v1/chat", json={"message": "count orders by status"}, headers=USER)
         assert chat.status_code == 200 and "marts.orders" in chat.json()["tables_cited"]
+
+
+def test_a_metric_stands_for_the_measure_only_when_the_question_asks_its_kind_of_aggregate():
+    from agent.models.semantic_terms import LayerUse, fitting_metric, metric_kind
+
+    assert metric_kind("SUM(amount_usd) - SUM(discount_usd)") == "total"
+    assert metric_kind("COUNT(DISTINCT customer_id)") == "count"
+    assert metric_kind("SUM(amount_usd) / COUNT(*)") is None  # a ratio: no one kind to contradict
+    refunded = {"metric": "refunded amount", "table": "finance.refunds", "expression": "SUM(amount_usd)"}
+
+    def use() -> LayerUse:
+        return LayerUse(tables=["finance.refunds"], metric=dict(refunded))
+
+    counted = fitting_metric(use(), "count", implicit=False)  # "how many refunds were issued"
+    assert counted.metric is None and counted.tables == ["finance.refunds"]
+    assert fitting_metric(use(), "total", implicit=False).metric == refunded  # "total refunded amount"
+    assert fitting_metric(use(), "count", implicit=True).metric == refunded  # no aggregate word: the metric's
+    assert fitting_metric(None, "count", implicit=False) is None

@@ -57,6 +57,32 @@ def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
     return use
 
 
+AGGREGATE_KINDS = {exp.Count: "count", exp.Sum: "total", exp.Avg: "avg", exp.Min: "min", exp.Max: "max"}
+"""What a metric's expression computes, in the request's words (``Request.agg``)."""
+
+
+def metric_kind(expression: str) -> str | None:
+    """The aggregate a metric's expression is made of ("SUM(a) - SUM(b)" is a total); None if it has none."""
+    try:
+        tree = sqlglot.parse_one(expression, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return None
+    kinds = {kind for cls, kind in AGGREGATE_KINDS.items() if tree.find(cls)}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def fitting_metric(use: LayerUse | None, agg: str, implicit: bool) -> LayerUse | None:
+    """``use`` without its metric when the question names another aggregate than the metric computes ("how
+    many refunds" is a count, a refunded-amount metric a sum): the metric's table still stands."""
+    if use is None or use.metric is None or implicit:
+        return use
+    kind = metric_kind(use.metric["expression"])
+    asked = "count" if agg == "distinct" else agg
+    if kind is not None and kind != asked:
+        use.metric = None
+    return use
+
+
 def layer_dims(dims: list[str], use: LayerUse | None) -> list[str]:
     """A request's group words with those a column term names ("customer segment") read as that column."""
     for column, phrase in use.attributes if use else []:

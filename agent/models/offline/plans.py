@@ -32,7 +32,7 @@ from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import Intent
 from agent.models.offline.verified import answer_from_verified
 from agent.models.request import Request, parse_request
-from agent.models.semantic_terms import layer_dims, layer_use
+from agent.models.semantic_terms import fitting_metric, layer_dims, layer_use
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
 from agent.models.tables import Table, join_keys
 from agent.models.values import read_probe
@@ -172,7 +172,8 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     if not hits:
         return Answer(f"I found no table for '{' '.join(intent.topic)}', so I cannot draft SQL for it.")
     request = parse_request(convo.question, convo.today)
-    request.layer, request.dims = layer, layer_dims(request.dims, layer)
+    request.layer = fitting_metric(layer, request.agg, request.implicit)
+    request.dims = layer_dims(request.dims, request.layer)
     main, tables = None, []
     while True:  # described tables, then the tables along the main one's keys a group needs
         described = [convo.result("describe_table", table=t) for t in hits]
