@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { LakescoutClient } from './client';
 import { tableUri } from './docs';
 import { LakescoutError } from './errors';
-import { CORRECT_SQL_TITLE } from './teach';
+import { CORRECT_SQL_TITLE, HELPFUL_TITLE, UNHELPFUL_TITLE, type RatedAnswer } from './teach';
 import { answerContainsSql, codeBlock, inertProse, renderTableRecord, toolLabel } from './render';
 import { qualifiedName, type ChatAnswer } from './types';
 
@@ -118,6 +118,7 @@ async function answer(
     streamedText = final.answer;
   }
   renderSqlAndTables(final, streamedText, stream);
+  renderRatingButtons(final, stream);
   deps.log?.(`chat: thread=${thread ?? '-'} tables=${cited.join(',') || '-'} sql=${sql ? 'yes' : 'no'}`);
   const metadata: LakeChatMetadata = { thread_id: thread, message_id: final.message_id, sql, tables_cited: cited };
   return { metadata };
@@ -134,14 +135,25 @@ export function renderSqlAndTables(final: ChatAnswer, shownText: string, stream:
     }
     stream.button({ command: 'lakescout.insertSql', title: 'Insert SQL into editor', arguments: [final.sql] });
     stream.button({ command: 'lakescout.runSql', title: 'Run SQL', arguments: [final.sql] });
-    if (final.thread_id && final.message_id) {
-      const answer = { thread_id: final.thread_id, message_id: final.message_id, sql: final.sql };
-      stream.button({ command: 'lakescout.correctSql', title: CORRECT_SQL_TITLE, arguments: [answer] });
-    }
+    const answer = ratedAnswerOf(final);
+    if (answer) stream.button({ command: 'lakescout.correctSql', title: CORRECT_SQL_TITLE, arguments: [answer] });
   }
   for (const name of final.tables_cited ?? []) {
     stream.reference(tableUri(name));
   }
+}
+
+/** Thumbs up / thumbs down under an answer the server can be told about (it has a thread and message id). */
+function renderRatingButtons(final: ChatAnswer, stream: vscode.ChatResponseStream): void {
+  const answer = ratedAnswerOf(final);
+  if (!answer) return;
+  stream.button({ command: 'lakescout.rateAnswer', title: HELPFUL_TITLE, arguments: [answer, 'up'] });
+  stream.button({ command: 'lakescout.rateAnswer', title: UNHELPFUL_TITLE, arguments: [answer, 'down'] });
+}
+
+function ratedAnswerOf(final: ChatAnswer): RatedAnswer | undefined {
+  if (!final.thread_id || !final.message_id) return undefined;
+  return { thread_id: final.thread_id, message_id: final.message_id, ...(final.sql ? { sql: final.sql } : {}) };
 }
 
 async function describe(

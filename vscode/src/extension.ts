@@ -7,7 +7,7 @@ import { API_KEY_SECRET, registerCommands } from './commands';
 import { SqlDiagnostics } from './diagnostics';
 import { LakescoutDocs, SCHEME } from './docs';
 import { registerMcpProvider, type McpSettings } from './mcp';
-import { chatFeedbackListener, registerTeachCommands, SqlCorrections } from './teach';
+import { AnswerRatings, registerTeachCommands, SqlCorrections } from './teach';
 import { TablesTreeProvider } from './tree';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -50,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): void {
   participant.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'lakescout.svg');
   const teach = { client, output };
   const corrections = new SqlCorrections(teach);
+  const ratings = new AnswerRatings(teach, corrections);
 
   context.subscriptions.push(
     output,
@@ -57,7 +58,7 @@ export function activate(context: vscode.ExtensionContext): void {
     diagnostics,
     tree,
     participant,
-    participant.onDidReceiveFeedback(chatFeedbackListener(teach, corrections)),
+    participant.onDidReceiveFeedback((e) => ratings.onChatFeedback(e)),
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, docs),
     vscode.window.registerTreeDataProvider('lakescout.tables', tree),
     vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'untitled' }], diagnostics, {
@@ -82,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): void {
       rowLimit: () => config().get<number>('runRowLimit', 200),
       refreshTables: () => tree.refresh(),
     }),
-    ...registerTeachCommands(teach, corrections),
+    ...registerTeachCommands(teach, corrections, ratings),
     ...registerChartCommands({ client, extensionUri: context.extensionUri, output }),
   );
 }

@@ -1,6 +1,6 @@
 /**
- * Teaching lakescout from VS Code: the chat's thumbs up/down on an `@lake` answer and "Correct this SQL"
- * become `POST /v1/feedback` (a correction opens the answer's SQL in an editor and sends the edited SQL as
+ * Teaching lakescout from VS Code: thumbs up/down on an `@lake` answer and "Correct this SQL" become
+ * `POST /v1/feedback` (a correction opens the answer's SQL in an editor and sends the edited SQL as
  * `corrected_sql`, with an optional note), and "lakescout: Verified queries" lists `GET /v1/verified`.
  * The server's verdict is one line of plain text in a notification.
  */
@@ -24,6 +24,8 @@ export interface TeachDeps {
 }
 
 export const CORRECT_SQL_TITLE = 'Correct this SQL';
+export const HELPFUL_TITLE = '$(thumbsup) Helpful';
+export const UNHELPFUL_TITLE = '$(thumbsdown) Not helpful';
 const SEND_CORRECTION_TITLE = 'Send SQL correction';
 
 /** The rateable answer in a chat result's metadata (or a command argument); undefined for anything else. */
@@ -68,28 +70,37 @@ export async function sendFeedback(deps: TeachDeps, body: FeedbackRequest, actio
   }
 }
 
-/** Thumbs up or down on an answer; a thumbs down on an answer with SQL offers to correct it. */
-export async function rateAnswer(deps: TeachDeps, answer: RatedAnswer, rating: 'up' | 'down', corrections: SqlCorrections): Promise<boolean> {
-  const offerCorrection = rating === 'down' && answer.sql ? [CORRECT_SQL_TITLE] : [];
-  const { res, pick } = await sendFeedback(deps, { thread_id: answer.thread_id, message_id: answer.message_id, rating }, offerCorrection);
-  if (pick === CORRECT_SQL_TITLE) await corrections.open(answer);
-  return res !== undefined;
-}
-
 /**
- * The chat's vote buttons (`ChatParticipant.onDidReceiveFeedback`) as ratings. VS Code may report the same
- * vote twice (a thumbs down, then its reason): one rating per answer and direction is sent.
+ * Thumbs up/down on `@lake` answers: the buttons under an answer (`lakescout.rateAnswer`) and VS Code's own
+ * vote buttons (`ChatParticipant.onDidReceiveFeedback`; VS Code shows those only when a default chat agent
+ * such as Copilot is installed). One rating per answer and direction is sent: VS Code may report a vote
+ * twice (a thumbs down, then its reason), and both kinds of button may be pressed.
  */
-export function chatFeedbackListener(deps: TeachDeps, corrections: SqlCorrections): (e: vscode.ChatResultFeedback) => Promise<void> {
-  const sent = new Map<string, 'up' | 'down'>();
-  return async (e) => {
-    const answer = ratedAnswer(e.result.metadata);
-    if (!answer) return; // a /describe, a hint or a failed turn: no answer on the server to rate
-    const rating = e.kind === vscode.ChatResultFeedbackKind.Helpful ? 'up' : 'down';
-    if (sent.get(answer.message_id) === rating) return;
-    sent.set(answer.message_id, rating);
-    if (!(await rateAnswer(deps, answer, rating, corrections))) sent.delete(answer.message_id);
-  };
+export class AnswerRatings {
+  private readonly sent = new Map<string, 'up' | 'down'>();
+
+  constructor(
+    private readonly deps: TeachDeps,
+    private readonly corrections: SqlCorrections,
+  ) {}
+
+  /** Rate an answer; a thumbs down on an answer with SQL offers to correct it. False when nothing was sent. */
+  async rate(arg: unknown, rating: unknown): Promise<boolean> {
+    const answer = ratedAnswer(arg);
+    if (!answer || (rating !== 'up' && rating !== 'down')) return false; // a /describe, a hint or a failed turn
+    if (this.sent.get(answer.message_id) === rating) return false;
+    this.sent.set(answer.message_id, rating);
+    const offerCorrection = rating === 'down' && answer.sql ? [CORRECT_SQL_TITLE] : [];
+    const { res, pick } = await sendFeedback(this.deps, { thread_id: answer.thread_id, message_id: answer.message_id, rating }, offerCorrection);
+    if (!res) this.sent.delete(answer.message_id);
+    if (pick === CORRECT_SQL_TITLE) await this.corrections.open(answer);
+    return res !== undefined;
+  }
+
+  /** VS Code's vote on a chat result, whose metadata names the answer. */
+  onChatFeedback(e: vscode.ChatResultFeedback): Promise<boolean> {
+    return this.rate(e.result.metadata, e.kind === vscode.ChatResultFeedbackKind.Helpful ? 'up' : 'down');
+  }
 }
 
 /** SQL corrections in progress: each one an untitled `lakescout-correction-N.sql` editor tied to its answer. */
@@ -187,9 +198,10 @@ export async function showVerifiedQueriesCommand(deps: TeachDeps): Promise<void>
   await vscode.window.showTextDocument(doc);
 }
 
-export function registerTeachCommands(deps: TeachDeps, corrections: SqlCorrections): vscode.Disposable[] {
+export function registerTeachCommands(deps: TeachDeps, corrections: SqlCorrections, ratings: AnswerRatings): vscode.Disposable[] {
   const reg = vscode.commands.registerCommand;
   return [
+    reg('lakescout.rateAnswer', (answer?: unknown, rating?: unknown) => ratings.rate(answer, rating)),
     reg('lakescout.correctSql', (answer?: unknown) => corrections.open(answer)),
     reg('lakescout.sendSqlCorrection', () => corrections.send()),
     reg('lakescout.showVerifiedQueries', () => showVerifiedQueriesCommand(deps)),

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type * as vscode from 'vscode';
 import { createChatHandler } from '../../src/chat';
 import { LakescoutClient } from '../../src/client';
-import { chatFeedbackListener, feedbackOutcome, registerTeachCommands, showVerifiedQueriesCommand, SqlCorrections, verifiedItem, type TeachDeps } from '../../src/teach';
+import { AnswerRatings, feedbackOutcome, registerTeachCommands, showVerifiedQueriesCommand, SqlCorrections, verifiedItem, type TeachDeps } from '../../src/teach';
 import type { ChatAnswer, StreamEvent, VerifiedQuery } from '../../src/types';
 import { json, startServer, type Recorded, type TestServer } from './helpers/server';
 import { CancellationTokenSource, ChatResultFeedbackKind, commands, createMockOutputChannel, FakeChatStream, MockTextDocument, Uri, window } from './vscode-mock';
@@ -43,6 +43,12 @@ function feedbackServer(status: VerifiedQuery['status'] | null) {
   });
 }
 
+/** VS Code's vote on a chat result, as the ratings see it. */
+function voter(d: TeachDeps, corrections = new SqlCorrections(d)) {
+  const ratings = new AnswerRatings(d, corrections);
+  return (e: vscode.ChatResultFeedback) => ratings.onChatFeedback(e);
+}
+
 function deps(): TeachDeps {
   const client = new LakescoutClient({ settings: () => ({ serverUrl: server.url, requestTimeoutMs: 2000 }), apiKey: () => 'sk-user' });
   return { client, output: createMockOutputChannel() as unknown as vscode.OutputChannel };
@@ -56,7 +62,7 @@ describe('thumbs up/down in the chat', () => {
     feedbackServer('pending');
     const info = vi.spyOn(window, 'showInformationMessage').mockResolvedValue(undefined);
     const d = deps();
-    await chatFeedbackListener(d, new SqlCorrections(d))(vote(ChatResultFeedbackKind.Helpful));
+    await voter(d)(vote(ChatResultFeedbackKind.Helpful));
     expect(bodies()).toEqual([{ thread_id: 'thread-1', message_id: 'run-1-0', rating: 'up' }]);
     expect(server.requests[0].headers.authorization).toBe('Bearer sk-user');
     expect(info.mock.calls).toEqual([["lakescout: recorded; pending an admin's approval."]]);
@@ -66,15 +72,45 @@ describe('thumbs up/down in the chat', () => {
     feedbackServer('verified');
     const info = vi.spyOn(window, 'showInformationMessage').mockResolvedValue(undefined);
     const d = deps();
-    await chatFeedbackListener(d, new SqlCorrections(d))(vote(ChatResultFeedbackKind.Helpful));
+    await voter(d)(vote(ChatResultFeedbackKind.Helpful));
     expect(info.mock.calls[0][0]).toBe('lakescout: verified; similar questions will be answered with this SQL.');
+  });
+
+  it('the Helpful / Not helpful buttons under an answer rate it through lakescout.rateAnswer, once', async () => {
+    feedbackServer('pending');
+    const info = vi.spyOn(window, 'showInformationMessage').mockResolvedValue(undefined);
+    const d = deps();
+    const corrections = new SqlCorrections(d);
+    const ratings = new AnswerRatings(d, corrections);
+    const disposables = registerTeachCommands(d, corrections, ratings);
+    expect(await commands.executeCommand('lakescout.rateAnswer', ANSWER, 'up')).toBe(true);
+    // The same vote from VS Code's own thumbs is not sent again; nonsense arguments are not sent at all.
+    expect(await ratings.onChatFeedback(vote(ChatResultFeedbackKind.Helpful))).toBe(false);
+    expect(await commands.executeCommand('lakescout.rateAnswer', ANSWER, 'sideways')).toBe(false);
+    expect(await commands.executeCommand('lakescout.rateAnswer', 'x', 'up')).toBe(false);
+    expect(bodies()).toEqual([{ thread_id: 'thread-1', message_id: 'run-1-0', rating: 'up' }]);
+    expect(info).toHaveBeenCalledOnce();
+    disposables.forEach((x) => x.dispose());
+  });
+
+  it('a rating the server did not record can be sent again', async () => {
+    server.setHandler((_req, res) => json(res, 503, { error: { code: 'unavailable', message: 'index loading' } }));
+    const err = vi.spyOn(window, 'showErrorMessage').mockResolvedValue(undefined);
+    const d = deps();
+    const ratings = new AnswerRatings(d, new SqlCorrections(d));
+    expect(await ratings.rate(ANSWER, 'up')).toBe(false);
+    expect(err.mock.calls[0][0]).toMatch(/503.*index loading/);
+    feedbackServer(null);
+    vi.spyOn(window, 'showInformationMessage').mockResolvedValue(undefined);
+    expect(await ratings.rate(ANSWER, 'up')).toBe(true);
+    expect(server.requests).toHaveLength(2);
   });
 
   it('sends one rating per answer and direction, and a change of mind', async () => {
     feedbackServer(null);
     vi.spyOn(window, 'showInformationMessage').mockResolvedValue(undefined);
     const d = deps();
-    const listener = chatFeedbackListener(d, new SqlCorrections(d));
+    const listener = voter(d);
     await listener(vote(ChatResultFeedbackKind.Unhelpful));
     await listener(vote(ChatResultFeedbackKind.Unhelpful)); // VS Code reports a down vote again with its reason
     await listener(vote(ChatResultFeedbackKind.Helpful));
@@ -83,7 +119,7 @@ describe('thumbs up/down in the chat', () => {
 
   it('ignores votes on turns without an answer id (/describe, hints, errors)', async () => {
     const d = deps();
-    const listener = chatFeedbackListener(d, new SqlCorrections(d));
+    const listener = voter(d);
     await listener(vote(ChatResultFeedbackKind.Helpful, { thread_id: 'thread-1', tables_cited: ['sales.orders'] }));
     await listener(vote(ChatResultFeedbackKind.Helpful, null));
     expect(server.requests).toEqual([]);
@@ -95,7 +131,7 @@ describe('thumbs up/down in the chat', () => {
     const d = deps();
     const corrections = new SqlCorrections(d);
     const open = vi.spyOn(corrections, 'open');
-    await chatFeedbackListener(d, corrections)(vote(ChatResultFeedbackKind.Unhelpful));
+    await voter(d, corrections)(vote(ChatResultFeedbackKind.Unhelpful));
     expect(info.mock.calls[0]).toEqual(['lakescout: feedback recorded.', 'Correct this SQL']);
     expect(open).toHaveBeenCalledWith(ANSWER);
   });
@@ -158,7 +194,7 @@ describe('Correct this SQL', () => {
     expect(server.requests).toEqual([]);
   });
 
-  it('the @lake answer carries its message id and a "Correct this SQL" button for it', async () => {
+  it('the @lake answer carries its message id, a "Correct this SQL" button and the thumbs for it', async () => {
     const final: ChatAnswer = { answer: 'Use finance.refunds.', sql: SQL, tables_cited: [], tool_calls: [], thread_id: 'thread-1', message_id: 'run-1-0' };
     const client = {
       async *chatStream(): AsyncGenerator<StreamEvent, ChatAnswer> {
@@ -170,13 +206,20 @@ describe('Correct this SQL', () => {
     const request = { prompt: 'q', references: [], toolReferences: [] } as unknown as vscode.ChatRequest;
     const result = (await createChatHandler({ client })(request, { history: [] } as unknown as vscode.ChatContext, stream as unknown as vscode.ChatResponseStream, new CancellationTokenSource().token as unknown as vscode.CancellationToken)) as vscode.ChatResult;
     expect(result.metadata).toMatchObject({ thread_id: 'thread-1', message_id: 'run-1-0', sql: SQL });
-    expect(stream.of('button')).toContainEqual({ command: 'lakescout.correctSql', title: 'Correct this SQL', arguments: [ANSWER] });
+    expect(stream.of('button')).toEqual([
+      { command: 'lakescout.insertSql', title: 'Insert SQL into editor', arguments: [SQL] },
+      { command: 'lakescout.runSql', title: 'Run SQL', arguments: [SQL] },
+      { command: 'lakescout.correctSql', title: 'Correct this SQL', arguments: [ANSWER] },
+      { command: 'lakescout.rateAnswer', title: '$(thumbsup) Helpful', arguments: [ANSWER, 'up'] },
+      { command: 'lakescout.rateAnswer', title: '$(thumbsdown) Not helpful', arguments: [ANSWER, 'down'] },
+    ]);
 
     // The button's command opens the correction editor.
     feedbackServer('pending');
     vi.spyOn(window, 'showInformationMessage').mockResolvedValue(undefined);
     const d = deps();
-    const disposables = registerTeachCommands(d, new SqlCorrections(d));
+    const corrections = new SqlCorrections(d);
+    const disposables = registerTeachCommands(d, corrections, new AnswerRatings(d, corrections));
     await commands.executeCommand('lakescout.correctSql', ANSWER);
     expect(window.activeTextEditor?.document.uri.toString()).toBe('untitled:lakescout-correction-1.sql');
     disposables.forEach((x) => x.dispose());
