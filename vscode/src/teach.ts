@@ -49,8 +49,9 @@ export function feedbackOutcome(res: FeedbackResponse): string {
 }
 
 /**
- * Post one rating and show the verdict. A refusal by the SQL gate shows the gate's message as plain text.
- * Returns the response, or undefined when nothing was recorded.
+ * Post one rating and show the verdict, with `actions` as the notification's buttons. A refusal by the SQL
+ * gate shows the gate's message as plain text. Returns the response (none when nothing was recorded) and the
+ * button picked.
  */
 export async function sendFeedback(deps: TeachDeps, body: FeedbackRequest, actions: string[] = []): Promise<{ res?: FeedbackResponse; pick?: string }> {
   try {
@@ -105,7 +106,7 @@ export class AnswerRatings {
 
 /** SQL corrections in progress: each one an untitled `lakescout-correction-N.sql` editor tied to its answer. */
 export class SqlCorrections {
-  private readonly open_ = new Map<string, RatedAnswer>();
+  private readonly pending = new Map<string, RatedAnswer>();
   private count = 0;
 
   constructor(private readonly deps: TeachDeps) {}
@@ -121,7 +122,7 @@ export class SqlCorrections {
     const doc = await vscode.workspace.openTextDocument(uri);
     const editor = await vscode.window.showTextDocument(doc);
     await editor.edit((eb) => eb.insert(new vscode.Position(0, 0), answer.sql!.replace(/\s*$/, '\n')));
-    this.open_.set(doc.uri.toString(), answer);
+    this.pending.set(doc.uri.toString(), answer);
     const pick = await vscode.window.showInformationMessage(
       `lakescout: edit the SQL, then press "${SEND_CORRECTION_TITLE}" (here or in the editor's title bar).`,
       SEND_CORRECTION_TITLE,
@@ -132,7 +133,7 @@ export class SqlCorrections {
 
   /** "Send SQL correction": the editor's SQL as `corrected_sql` on its answer, with an optional note. */
   async send(document: vscode.TextDocument | undefined = vscode.window.activeTextEditor?.document): Promise<FeedbackResponse | undefined> {
-    const answer = document && this.open_.get(document.uri.toString());
+    const answer = document && this.pending.get(document.uri.toString());
     if (!document || !answer) {
       await vscode.window.showWarningMessage(`lakescout: open a correction first: "${CORRECT_SQL_TITLE}" under an @lake answer.`);
       return undefined;
@@ -152,7 +153,7 @@ export class SqlCorrections {
     const body: FeedbackRequest = { thread_id: answer.thread_id, message_id: answer.message_id, rating: 'down', corrected_sql: sql };
     if (note.trim()) body.note = note.trim();
     const { res } = await sendFeedback(this.deps, body);
-    if (res) this.open_.delete(document.uri.toString()); // a refused one stays open to fix and send again
+    if (res) this.pending.delete(document.uri.toString()); // a refused one stays open to fix and send again
     return res;
   }
 }
