@@ -577,15 +577,11 @@ async function main() {
     await widenChat();
     await chatInput.click();
     await page.keyboard.type('@lake', { delay: 20 });
-    // Typing `@` opens a completion list; pick the lake participant explicitly (by its name: MCP tools
-    // described as "lakescout…" are listed there too).
-    const rows = page.locator('.suggest-widget .monaco-list-row');
-    await rows.first().waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
-    const labels = (await rows.allInnerTexts().catch(() => [])).map((t) => norm(t).trim());
-    const lake = labels.findIndex((t) => /^@?lake\b(?!scout)/.test(t));
-    log(`@ completions: ${labels.map((t) => t.replace(/\s+/g, ' ')).join(' | ')}`);
-    if (lake >= 0) await rows.nth(lake).click();
-    else await page.keyboard.type(' ');
+    // Typing `@` opens a completion list whose order varies (MCP tools and the MCP server "lakescout" are in it
+    // too): close it, so the typed name alone picks the participant.
+    await page.locator('.suggest-widget .monaco-list-row').first().waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+    await page.keyboard.press('Escape');
+    await page.keyboard.type(' ');
     await page.keyboard.type('SQL for total refunds by region', { delay: 10 });
     await page.keyboard.press('Enter');
     const response = page.locator('.interactive-item-container.interactive-response').last();
