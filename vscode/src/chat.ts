@@ -1,12 +1,14 @@
 /**
  * The `@lake` chat participant. Answers come only from the lakescout API (`/v1/chat/stream`), never from
  * VS Code's language models. One lakescout thread per chat session: the thread id travels in
- * `ChatResult.metadata.thread_id` and is read back from `context.history` on the next turn.
+ * `ChatResult.metadata.thread_id` and is read back from `context.history` on the next turn. The metadata also
+ * names the answer (`message_id`) so the chat's thumbs up/down and "Correct this SQL" can rate it (teach.ts).
  */
 import * as vscode from 'vscode';
 import type { LakescoutClient } from './client';
 import { tableUri } from './docs';
 import { LakescoutError } from './errors';
+import { CORRECT_SQL_TITLE, HELPFUL_TITLE, UNHELPFUL_TITLE, type RatedAnswer } from './teach';
 import { answerContainsSql, codeBlock, inertProse, renderTableRecord, toolLabel } from './render';
 import { qualifiedName, type ChatAnswer } from './types';
 
@@ -14,6 +16,7 @@ export const PARTICIPANT_ID = 'lakescout.lake';
 
 export interface LakeChatMetadata {
   thread_id?: string;
+  message_id?: string;
   sql?: string;
   tables_cited?: string[];
 }
@@ -115,12 +118,16 @@ async function answer(
     streamedText = final.answer;
   }
   renderSqlAndTables(final, streamedText, stream);
+  renderRatingButtons(final, stream);
   deps.log?.(`chat: thread=${thread ?? '-'} tables=${cited.join(',') || '-'} sql=${sql ? 'yes' : 'no'}`);
-  const metadata: LakeChatMetadata = { thread_id: thread, sql, tables_cited: cited };
+  const metadata: LakeChatMetadata = { thread_id: thread, message_id: final.message_id, sql, tables_cited: cited };
   return { metadata };
 }
 
-/** SQL as a code block with Insert/Run buttons, and cited tables as references. */
+/**
+ * SQL as a code block with Insert/Run buttons (and "Correct this SQL" when the server can be told which answer
+ * it was), and cited tables as references.
+ */
 export function renderSqlAndTables(final: ChatAnswer, shownText: string, stream: vscode.ChatResponseStream): void {
   if (final.sql) {
     if (!answerContainsSql(shownText, final.sql)) {
@@ -128,10 +135,25 @@ export function renderSqlAndTables(final: ChatAnswer, shownText: string, stream:
     }
     stream.button({ command: 'lakescout.insertSql', title: 'Insert SQL into editor', arguments: [final.sql] });
     stream.button({ command: 'lakescout.runSql', title: 'Run SQL', arguments: [final.sql] });
+    const answer = ratedAnswerOf(final);
+    if (answer) stream.button({ command: 'lakescout.correctSql', title: CORRECT_SQL_TITLE, arguments: [answer] });
   }
   for (const name of final.tables_cited ?? []) {
     stream.reference(tableUri(name));
   }
+}
+
+/** Thumbs up / thumbs down under an answer the server can be told about (it has a thread and message id). */
+function renderRatingButtons(final: ChatAnswer, stream: vscode.ChatResponseStream): void {
+  const answer = ratedAnswerOf(final);
+  if (!answer) return;
+  stream.button({ command: 'lakescout.rateAnswer', title: HELPFUL_TITLE, arguments: [answer, 'up'] });
+  stream.button({ command: 'lakescout.rateAnswer', title: UNHELPFUL_TITLE, arguments: [answer, 'down'] });
+}
+
+function ratedAnswerOf(final: ChatAnswer): RatedAnswer | undefined {
+  if (!final.thread_id || !final.message_id) return undefined;
+  return { thread_id: final.thread_id, message_id: final.message_id, ...(final.sql ? { sql: final.sql } : {}) };
 }
 
 async function describe(

@@ -6,7 +6,20 @@
  */
 import { brokenStreamMessage, errorFromResponse, LakescoutError, TIMEOUT_SETTING, unreachableMessage } from './errors';
 import { chatEvents } from './stream';
-import type { ChatAnswer, QueryResult, StreamEvent, TableList, TableRecord, TableSummary, ValidationResult } from './types';
+import type {
+  ChatAnswer,
+  FeedbackRequest,
+  FeedbackResponse,
+  QueryResult,
+  StreamEvent,
+  TableList,
+  TableRecord,
+  TableSummary,
+  ValidationResult,
+  VerifiedFilters,
+  VerifiedList,
+  VerifiedQuery,
+} from './types';
 
 export interface ClientSettings {
   serverUrl: string;
@@ -65,6 +78,21 @@ export class LakescoutClient {
     const body: Record<string, unknown> = { sql };
     if (limit !== undefined) body.limit = limit;
     return (await this.requestJson('POST', '/v1/sql/run', body, ro)) as QueryResult;
+  }
+
+  /** Rate an answer (`POST /v1/feedback`); with SQL it proposes a verified query. */
+  async feedback(body: FeedbackRequest, ro: RequestOptions = {}): Promise<FeedbackResponse> {
+    return (await this.requestJson('POST', '/v1/feedback', body, ro)) as FeedbackResponse;
+  }
+
+  /** The verified question->SQL pairs (`GET /v1/verified`), newest first; unset filters are not sent. */
+  async listVerified(filters: VerifiedFilters = {}, ro: RequestOptions = {}): Promise<VerifiedQuery[]> {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(filters)) {
+      if (value !== undefined && value !== null && value !== '') query.set(name, String(value));
+    }
+    const path = query.size ? `/v1/verified?${query}` : '/v1/verified';
+    return ((await this.requestJson('GET', path, undefined, ro)) as VerifiedList).queries;
   }
 
   /**

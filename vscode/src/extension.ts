@@ -7,6 +7,7 @@ import { API_KEY_SECRET, registerCommands } from './commands';
 import { SqlDiagnostics } from './diagnostics';
 import { LakescoutDocs, SCHEME } from './docs';
 import { registerMcpProvider, type McpSettings } from './mcp';
+import { AnswerRatings, registerTeachCommands, SqlCorrections } from './teach';
 import { TablesTreeProvider } from './tree';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -47,6 +48,9 @@ export function activate(context: vscode.ExtensionContext): void {
     createChatHandler({ client, log: (line) => output.appendLine(line) }),
   );
   participant.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'lakescout.svg');
+  const teach = { client, output };
+  const corrections = new SqlCorrections(teach);
+  const ratings = new AnswerRatings(teach, corrections);
 
   context.subscriptions.push(
     output,
@@ -54,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): void {
     diagnostics,
     tree,
     participant,
+    participant.onDidReceiveFeedback((e) => ratings.onChatFeedback(e)),
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, docs),
     vscode.window.registerTreeDataProvider('lakescout.tables', tree),
     vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'untitled' }], diagnostics, {
@@ -78,6 +83,7 @@ export function activate(context: vscode.ExtensionContext): void {
       rowLimit: () => config().get<number>('runRowLimit', 200),
       refreshTables: () => tree.refresh(),
     }),
+    ...registerTeachCommands(teach, corrections, ratings),
     ...registerChartCommands({ client, extensionUri: context.extensionUri, output }),
   );
 }

@@ -3,12 +3,12 @@
  * OpenAPI document (`openapi.json`, compiled to `api-types.ts` by `npm run api-types`), except what the
  * document leaves untyped: the server-sent events of `/v1/chat/stream` and the `scan_estimate` object.
  */
-import type { components } from './api-types';
+import type { components, operations } from './api-types';
 
 type Schemas = components['schemas'];
 
-/** An answer; one the client assembles from streamed tokens (a stream without `answer`) has no thread id. */
-export type ChatAnswer = Omit<Schemas['AgentAnswer'], 'thread_id'> & { thread_id?: string };
+/** An answer; one the client assembles from streamed tokens (a stream without `answer`) has no thread or message id. */
+export type ChatAnswer = Omit<Schemas['AgentAnswer'], 'thread_id' | 'message_id'> & { thread_id?: string; message_id?: string };
 export type ToolCall = Schemas['ToolCallInfo'];
 export type TableSummary = Schemas['TableEntry'];
 export type TableList = Schemas['TableList'];
@@ -20,6 +20,12 @@ export type SqlIssue = Schemas['Issue'];
 export type ValidationResult = Schemas['ValidateResponse'];
 export type QueryResult = Schemas['RunResponse'];
 export type ErrorBody = Schemas['ErrorBody'];
+export type FeedbackRequest = Schemas['FeedbackRequest'];
+export type FeedbackResponse = Schemas['FeedbackResponse'];
+export type VerifiedQuery = Schemas['VerifiedQuery'];
+export type VerifiedList = Schemas['VerifiedList'];
+/** The filters of `GET /v1/verified`. */
+export type VerifiedFilters = NonNullable<operations['list_verified_v1_verified_get']['parameters']['query']>;
 
 /** What `scan_estimate` holds (an untyped object in the document): an estimate per table the query reads. */
 export interface ScanEstimate {

@@ -7,7 +7,9 @@
  * <repo>/.cache/e2e). Run with `npm run e2e` from vscode/. Screenshots go to test/e2e/artifacts/.
  *
  * Checks: a 401 gives the "Set the API key" message; the palette's "Ask" is answered with a real table;
- * `@lake` answers in the Chat view; "Draft SQL here" inserts SQL into the editor; "Validate SQL in editor"
+ * `@lake` answers in the Chat view; its thumbs up and "Correct this SQL" (a refused, then an accepted
+ * correction) reach POST /v1/feedback and GET /v1/verified lists them; "Draft SQL here" inserts SQL into the
+ * editor; "Validate SQL in editor"
  * shows a diagnostic for an unknown column in the Problems panel at the column's line and column, and the
  * server's suggestion is offered (and applied) as a "Replace with" quick fix; VS Code lists the extension's MCP
  * server definition ("MCP: List Servers") and, started from there, reaches the API's /mcp with the stored key.
@@ -376,6 +378,7 @@ function writeUserSettings(userDataDir, serverUrl) {
     'workbench.welcomePage.walkthroughs.openOnInstall': false,
     'workbench.enableExperiments': false,
     'telemetry.telemetryLevel': 'off',
+    'telemetry.feedback.enabled': true, // the chat's Helpful/Unhelpful votes are shown only with it
     'security.workspace.trust.enabled': false,
     'extensions.ignoreRecommendations': true,
     'extensions.autoCheckUpdates': false,
@@ -574,10 +577,11 @@ async function main() {
     await widenChat();
     await chatInput.click();
     await page.keyboard.type('@lake', { delay: 20 });
-    // Typing `@` opens a completion list; pick the lake participant explicitly.
-    const entry = page.locator('.suggest-widget .monaco-list-row', { hasText: 'lake' }).first();
-    if (await entry.isVisible({ timeout: 3000 }).catch(() => false)) await entry.click();
-    else await page.keyboard.type(' ');
+    // Typing `@` opens a completion list whose order varies (MCP tools and the MCP server "lakescout" are in it
+    // too): close it, so the typed name alone picks the participant.
+    await page.locator('.suggest-widget .monaco-list-row').first().waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
+    await page.keyboard.press('Escape');
+    await page.keyboard.type(' ');
     await page.keyboard.type('SQL for total refunds by region', { delay: 10 });
     await page.keyboard.press('Enter');
     const response = page.locator('.interactive-item-container.interactive-response').last();
@@ -601,6 +605,61 @@ async function main() {
     await until('the chat SQL in the editor', async () => /SUM\(t\.amount\)/.test(await activeEditorText()), 15_000);
     await screenshot('04b-chat-insert-sql');
   }, 120_000);
+
+  // 4c. The thumbs up under that answer: POST /v1/feedback proposes its SQL as a verified query, pending an
+  //     admin's approval (the e2e key is a user key); GET /v1/verified shows it.
+  const verifiedByE2e = async () => {
+    const res = await fetch(`${serverUrl}/v1/verified?author=e2e`, { headers: { Authorization: `Bearer ${apiKey}` } });
+    if (!res.ok) throw new Error(`GET /v1/verified: HTTP ${res.status}`);
+    return (await res.json()).queries;
+  };
+  await check('chat-thumbs-up', async () => {
+    await clearNotifications();
+    const response = page.locator('.interactive-item-container.interactive-response').last();
+    // The extension's own button: VS Code shows its vote buttons only when a default chat agent is installed.
+    const helpful = response.locator('.monaco-button', { hasText: /^\s*Helpful\s*$/ }).first();
+    await helpful.waitFor({ state: 'visible', timeout: 10_000 });
+    await helpful.click();
+    await until('"pending an admin\'s approval"', async () => (await notificationsText()).includes("recorded; pending an admin's approval"), 20_000);
+    await screenshot('04c-chat-thumbs-up');
+    const queries = await verifiedByE2e();
+    if (queries.length !== 1) throw new Error(`expected one verified query by e2e, got ${JSON.stringify(queries)}`);
+    const [q] = queries;
+    if (q.status !== 'pending' || !/from finance\.refunds/i.test(q.sql) || !q.feedback_id) throw new Error(`unexpected pair: ${JSON.stringify(q)}`);
+    await clearNotifications();
+  }, 60_000);
+
+  // 4d. Correct this SQL: the answer's SQL opens in a correction editor; SQL the gate refuses shows its message,
+  //     and the fixed SQL, sent from the editor's title bar with a note, is recorded pending approval.
+  await check('chat-correct-sql', async () => {
+    const response = page.locator('.interactive-item-container.interactive-response').last();
+    await response.locator('.monaco-button', { hasText: 'Correct this SQL' }).click();
+    await until('the correction editor', () => page.locator('.tab.active', { hasText: 'lakescout-correction-1.sql' }).isVisible(), 10_000);
+    await until('the SQL in the correction editor', async () => /finance\.refunds/.test(await activeEditorText()), 10_000);
+    const send = async (sql, note) => {
+      await clearNotifications();
+      await activeEditorLines().click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.insertText(sql);
+      await page.locator('.editor-group-container.active .editor-actions .action-label[aria-label^="Send SQL correction"]').click();
+      await answerInputBox('Send SQL correction', note);
+    };
+    await send('SELECT regionn, SUM(amount) AS refunded FROM finance.refunds GROUP BY regionn', 'typo on purpose');
+    const refused = await until('the refusal', async () => {
+      const t = await notificationsText();
+      return /refused/.test(t) ? t : undefined;
+    }, 20_000);
+    if (!/regionn/.test(refused)) throw new Error(`the refusal does not name the column: ${refused}`);
+    await screenshot('04d-correction-refused');
+    const good = 'SELECT region, SUM(amount) AS refunded FROM finance.refunds GROUP BY region';
+    await send(good, 'amount, not a row count');
+    await until('"pending an admin\'s approval"', async () => (await notificationsText()).includes("recorded; pending an admin's approval"), 20_000);
+    await screenshot('04e-correction-sent');
+    const queries = await verifiedByE2e();
+    const corrected = queries.find((q) => q.sql === good);
+    if (queries.length !== 2 || corrected?.status !== 'pending') throw new Error(`expected the corrected pair pending: ${JSON.stringify(queries)}`);
+    await clearNotifications();
+  }, 90_000);
 
   // 5. Validate SQL in editor: an unknown column becomes a diagnostic in the Problems panel, on the column.
   await check('validate-sql', async () => {

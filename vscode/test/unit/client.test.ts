@@ -136,6 +136,33 @@ describe('LakescoutClient requests', () => {
   });
 });
 
+describe('LakescoutClient teaching', () => {
+  const PAIR = { id: 'vq_1', question: 'refunds by region', sql: 'SELECT 1', author: 'e2e', created_at: '2026-12-02T01:00:00Z', status: 'pending' };
+
+  it('posts feedback with the documented body and returns the feedback and the proposed pair', async () => {
+    const feedback = { id: 'fb_1', thread_id: 't-1', message_id: 'm-1', rating: 'up', created_at: '2026-12-02T01:00:00Z', verified_id: 'vq_1' };
+    server.setHandler((_req, res) => json(res, 201, { feedback, verified: PAIR }));
+    const res = await client().feedback({ thread_id: 't-1', message_id: 'm-1', rating: 'down', corrected_sql: 'SELECT 2', note: 'two' });
+    expect(res).toEqual({ feedback, verified: PAIR });
+    expect(server.requests[0]).toMatchObject({ method: 'POST', url: '/v1/feedback' });
+    expect(server.requests[0].headers.authorization).toBe('Bearer sk-test');
+    expect(JSON.parse(server.requests[0].body)).toEqual({ thread_id: 't-1', message_id: 'm-1', rating: 'down', corrected_sql: 'SELECT 2', note: 'two' });
+  });
+
+  it("keeps the SQL gate's refusal code and message on a 422", async () => {
+    server.setHandler((_req, res) => json(res, 422, { error: { code: 'sql_refused', message: 'the SQL was refused, nothing was stored: unknown column regionn' } }));
+    const err = await caught(client().feedback({ thread_id: 't', message_id: 'm', rating: 'down', corrected_sql: 'SELECT regionn FROM x' }));
+    expect(err).toMatchObject({ kind: 'invalid', status: 422, code: 'sql_refused', serverMessage: 'the SQL was refused, nothing was stored: unknown column regionn' });
+  });
+
+  it('lists verified queries, sending only the filters that are set', async () => {
+    server.setHandler((_req, res) => json(res, 200, { queries: [PAIR] }));
+    expect(await client().listVerified()).toEqual([PAIR]);
+    await client().listVerified({ table: 'finance.refunds', stale: true, author: undefined, text: 'a&b' });
+    expect(server.requests.map((r) => r.url)).toEqual(['/v1/verified', '/v1/verified?table=finance.refunds&stale=true&text=a%26b']);
+  });
+});
+
 describe('LakescoutClient errors', () => {
   it.each([
     [401, 'unauthorized', /Set the API key with 'lakescout: Set API key'/],

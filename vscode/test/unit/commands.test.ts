@@ -19,6 +19,7 @@ import {
 } from '../../src/commands';
 import { SqlDiagnostics } from '../../src/diagnostics';
 import { LakescoutDocs } from '../../src/docs';
+import { AnswerRatings, registerTeachCommands, SqlCorrections } from '../../src/teach';
 import {
   commands,
   createMockOutputChannel,
@@ -277,7 +278,8 @@ describe('Validate SQL and Set API key', () => {
   it('registers every contributed command', async () => {
     const { deps } = makeDeps({});
     const charts = registerChartCommands({ client: deps.client, extensionUri: Uri.file('/ext') as never, output: deps.output });
-    const disposables = [...registerCommands(deps), ...charts];
+    const teach = { client: deps.client, output: deps.output };
+    const disposables = [...registerCommands(deps), ...charts, ...registerTeachCommands(teach, new SqlCorrections(teach), new AnswerRatings(teach, new SqlCorrections(teach)))];
     const pkg = (await import('../../package.json')).default as { contributes: { commands: { command: string }[] } };
     expect([...commands.registered.keys()].sort()).toEqual(pkg.contributes.commands.map((c) => c.command).sort());
     disposables.forEach((d) => d.dispose());

@@ -13,8 +13,10 @@ import type { LakescoutClient } from '../../src/client';
 import { draftSqlCommand, describeTableCommand, type CommandDeps } from '../../src/commands';
 import { toDiagnostics } from '../../src/diagnostics';
 import { LakescoutDocs, tableUri } from '../../src/docs';
+import { LakescoutError } from '../../src/errors';
 import { renderAnswer } from '../../src/render';
 import type { ChatAnswer, StreamEvent, TableRecord, TableSummary } from '../../src/types';
+import { SqlCorrections, verifiedItem } from '../../src/teach';
 import { TablesTreeProvider } from '../../src/tree';
 import { CancellationTokenSource, FakeChatStream, MarkdownString, MockTextDocument, MockTextEditor, Position, Uri, window } from './vscode-mock';
 
@@ -153,6 +155,28 @@ describe('hostile catalog text', () => {
     await draftSqlCommand({ client: { chat }, output: { appendLine: () => undefined } } as unknown as CommandDeps);
     const shown = warn.mock.calls[0][0] as string;
     expect(shown).toContain('lakescout did not draft any SQL.');
+    expect(shown).not.toMatch(/\]\(/);
+    vi.restoreAllMocks();
+  });
+
+  it('teaching: verified queries in the picker and the SQL gate\'s refusal are plain strings without links or icons', async () => {
+    const item = verifiedItem({ id: 'vq_1', question: `$(alert) ${PAYLOADS.join(' ')}`, sql: 'SELECT 1', author: PAYLOADS[0], created_at: '2026-12-02T00:00:00Z', status: 'stale', stale_reason: PAYLOADS[2], suggestion: PAYLOADS[3] });
+    expect(item.label).toBe(`$(warning) STALE $\u200b(alert) ${PAYLOADS.join(' ')}`);
+    expect(item.description).toBe(`stale · 2026-12-02 · ${PAYLOADS[0]}`);
+    expect(item.detail).toBe(`${PAYLOADS[2]} · suggestion: ${PAYLOADS[3]}`);
+
+    const refusal = new LakescoutError('invalid', 'x', { status: 422, code: 'sql_refused', serverMessage: `the SQL was refused: ${PAYLOADS.join(' ')}` });
+    const feedback = async () => {
+      throw refusal;
+    };
+    const warn = vi.spyOn(window, 'showWarningMessage').mockResolvedValue(undefined);
+    vi.spyOn(window, 'showInformationMessage').mockResolvedValue(undefined);
+    vi.spyOn(window, 'showInputBox').mockResolvedValue('');
+    const corrections = new SqlCorrections({ client: { feedback } as unknown as LakescoutClient, output: { appendLine: () => undefined } as unknown as vscode.OutputChannel });
+    const doc = await corrections.open({ thread_id: 't', message_id: 'm', sql: 'SELECT 1' });
+    await corrections.send(doc);
+    const shown = warn.mock.calls[0][0] as string;
+    expect(shown.startsWith('lakescout: the SQL was refused: <img src=x onerror=alert(1)>')).toBe(true);
     expect(shown).not.toMatch(/\]\(/);
     vi.restoreAllMocks();
   });

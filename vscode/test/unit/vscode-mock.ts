@@ -329,7 +329,12 @@ export const window = {
   showInformationMessage: async (..._args: unknown[]): Promise<string | undefined> => undefined,
   showWarningMessage: async (..._args: unknown[]): Promise<string | undefined> => undefined,
   showErrorMessage: async (..._args: unknown[]): Promise<string | undefined> => undefined,
-  showTextDocument: async (doc: unknown, _opts?: unknown): Promise<unknown> => doc,
+  /** Opened documents come back in an editor, as in VS Code (which also makes it the active one). */
+  showTextDocument: async (doc: unknown, _opts?: unknown): Promise<unknown> => {
+    if (!(doc instanceof MockTextDocument)) return doc;
+    window.activeTextEditor = new MockTextEditor(doc);
+    return window.activeTextEditor;
+  },
   createOutputChannel: (name: string) => createMockOutputChannel(name),
   registerTreeDataProvider: (_id: string, _p: unknown) => new Disposable(),
   createWebviewPanel: (viewType: string, title: string, _column: unknown, options: MockWebviewOptions) => {
@@ -487,8 +492,19 @@ export const lm = {
   },
 };
 
+export enum ChatResultFeedbackKind {
+  Unhelpful = 0,
+  Helpful = 1,
+}
+
 export const chat = {
-  createChatParticipant: (id: string, handler: unknown) => ({ id, handler, iconPath: undefined as unknown, dispose: () => undefined }),
+  createChatParticipant: (id: string, handler: unknown) => ({
+    id,
+    handler,
+    iconPath: undefined as unknown,
+    onDidReceiveFeedback: new EventEmitter<{ result: unknown; kind: ChatResultFeedbackKind }>().event,
+    dispose: () => undefined,
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------------------
