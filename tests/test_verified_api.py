@@ -10,11 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api_support import ADMIN, API_KEYS, OTHER, USER
-from api.loopback import free_port, wait_http
+from api_support import ADMIN, OTHER, USER, running_server
 from catalog_ingest.settings import Settings
 from lake_changes import copy_lake
-from test_api_server import STARTUP_SECONDS, VENV_BIN, start, stop
 
 PAIR = {"question": "how many refunds were issued per region?",
         "sql": "SELECT region, COUNT(*) AS refunds FROM finance.refunds GROUP BY region"}
@@ -25,16 +23,9 @@ PARAPHRASE = "number of refunds issued by region"
 def serving(sample_settings: Settings, data_dir: Path, **env: str) -> Iterator[httpx.Client]:
     """`lakescout serve` on a copy of the sample data directory (its verified store is written)."""
     settings = copy_lake(sample_settings, data_dir)
-    port = free_port()
-    proc = start([str(VENV_BIN / "lakescout"), "--data-dir", str(settings.data_dir), "serve", "--port", str(port)],
-                 {"LAKESCOUT_API__API_KEYS": json.dumps(API_KEYS), **env}, settings.data_dir / "server.log")
-    url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/healthz", proc.pid, timeout=STARTUP_SECONDS)
-    try:
+    with running_server(["--data-dir", str(settings.data_dir), "serve"], settings.data_dir / "server.log", env=env) as url:
         with httpx.Client(base_url=url, timeout=120) as client:
             yield client
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")
