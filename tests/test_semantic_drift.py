@@ -138,3 +138,12 @@ def test_describe_stays_whole_json_with_the_shipped_layer(drifted):
     assert shown["table"] == "marts.orders"
     assert shown["semantic"]["metrics"] and shown["semantic"]["relationships"]
     assert shown["semantic"]["note"] == "more layer entries touch this table than fit here"
+
+
+def test_lakescout_ingest_names_the_stale_entries(drifted, tmp_path):
+    from lake_changes import copy_lake
+
+    settings = copy_lake(drifted[0], tmp_path / "again")
+    result = runner.invoke(app, ["--data-dir", str(settings.data_dir), "ingest"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert f"semantic-layer entries a schema change broke (left out): {METRIC}, {TERM}" in result.output
