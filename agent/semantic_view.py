@@ -9,6 +9,7 @@ text, set apart under ``metadata_untrusted`` like catalog comments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +111,24 @@ class SemanticHit:
     key: str
     score: float = 0.0
     matched_columns: list[str] = field(default_factory=list)
+
+
+def fitted(view: dict[str, Any], room: int, size: Callable[[Any], int]) -> dict[str, Any]:
+    """The view within ``room`` (as ``size`` measures it), so a tool result stays whole JSON: the descriptions
+    go first, then the longest list is halved; a note says entries were left out."""
+    shown = dict(view)
+    while shown and size(shown) > room:
+        if "metadata_untrusted" in shown:
+            del shown["metadata_untrusted"]
+            continue
+        lists = [k for k, v in shown.items() if isinstance(v, list)]
+        if not lists:
+            return {}
+        longest = max(lists, key=lambda k: len(shown[k]))
+        kept = shown[longest][: len(shown[longest]) // 2]
+        shown = {k: v for k, v in shown.items() if k != longest} | ({longest: kept} if kept else {})
+        shown["note"] = "more layer entries touch this table than fit here"
+    return shown
 
 
 def semantic_part(view: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ against the schema ids being served, as ``search_tables`` shows them to every mo
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +20,9 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from agent.context import AgentContext
 from agent.state import TurnFacts, turn_facts
 from catalog_ingest.records import TableRecord
-from catalog_ingest.verified import TableVersion, VerifiedQuery, VerifiedStore, current_schema_id, new_id, now, verified_path
+from catalog_ingest.verified import (
+    TableVersion, VerifiedQuery, VerifiedStore, column_change_since, current_schema_id, identifiers, new_id, now, verified_path,
+)
 
 VERIFIED_KEY = "verified_queries"
 """Where a tool result lists the verified pairs close to the question."""
@@ -107,19 +108,12 @@ def settle_drifted(context: AgentContext, store: VerifiedStore) -> list[Verified
 
 
 def suggest(query: VerifiedQuery, records: Mapping[str, TableRecord], reason: str) -> str | None:
-    """A renamed or dropped column of the pair's tables that the SQL names (from the schema history), else
+    """The renamed or dropped columns of the pair's first changed table that the SQL names (schema history), else
     the validator's own "did you mean"."""
-    tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", query.sql)
-    named = {name.lower() for token in tokens for name in (token, *token.split("."))}
+    named = identifiers(query.sql)
     for table in query.tables:
-        record = records.get(table.table)
-        for version in (v for v in record.schema_history if v.schema_id > (table.schema_id or -1)) if record else []:
-            for change in version.changes:
-                words = change.split()
-                if change.startswith("renamed ") and words[1].lower() in named:
-                    return f"column {words[1]} of {table.table} was renamed to {words[3]}: use {words[3]}"
-                if change.startswith("dropped column ") and words[2].lower() in named:
-                    return f"column {words[2]} was dropped from {table.table}"
+        if (record := records.get(table.table)) and (change := column_change_since(record, table.schema_id, named)):
+            return change
     if "did you mean" in reason:
         return reason.split("did you mean", 1)[1].split(";")[0].strip(" ?")
     return None

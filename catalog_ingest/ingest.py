@@ -34,6 +34,7 @@ from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentPro
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
 from catalog_ingest.store import RecordStore
+from catalog_ingest.semantic_drift import revalidate_after_publish
 from catalog_ingest.vector_file import has_vector_file, save_vector_file
 from catalog_ingest.verified import mark_drifted_after_publish
 
@@ -62,6 +63,8 @@ class IngestReport:
     documents_embedded: int = 0
     drifted: list[str] = field(default_factory=list)
     """Tables whose schema changed under a verified query (those queries wait for re-validation)."""
+    semantic_stale: list[str] = field(default_factory=list)
+    """Semantic-layer entries a schema change broke (left out of the served layer, listed as stale)."""
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -151,6 +154,7 @@ class Ingester:
             if not dry_run:
                 self.publish(force=full)
                 report.drifted = mark_drifted_after_publish(self.settings.data_dir, self.store)
+                report.semantic_stale = revalidate_after_publish(self.settings, self.store)
         report.seconds = time.monotonic() - started
         return report
 

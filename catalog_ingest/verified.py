@@ -16,6 +16,7 @@ rows, held in memory and reloaded whenever another writer (the CLI, another repl
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -60,6 +61,26 @@ def now() -> str:
 def current_schema_id(record: TableRecord) -> int | None:
     """The table's newest schema version (Iceberg appends one per schema change)."""
     return max((v.schema_id for v in record.schema_history), default=None)
+
+
+def identifiers(text: str) -> set[str]:
+    """The names SQL or a reference uses, lower-cased; dotted ones also by part (``r.amount`` -> ``amount``)."""
+    return {name.lower() for token in re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", text) for name in (token, *token.split("."))}
+
+
+def column_change_since(record: TableRecord, schema_id: int | None, named: set[str]) -> str | None:
+    """The renames and drops of columns in ``named`` (lower-case names) in the table's schema versions after
+    ``schema_id``, as the fix to make: ``column amount of finance.refunds was renamed to refund_amount: use
+    refund_amount``; None when none of them changed."""
+    fixes = []
+    for version in (v for v in record.schema_history if v.schema_id > (schema_id if schema_id is not None else -1)):
+        for change in version.changes:
+            words = change.split()
+            if change.startswith("renamed ") and words[1].lower() in named:
+                fixes.append(f"column {words[1]} of {record.full_name} was renamed to {words[3]}: use {words[3]}")
+            elif change.startswith("dropped column ") and words[2].lower() in named:
+                fixes.append(f"column {words[2]} was dropped from {record.full_name}")
+    return "; ".join(fixes) or None
 
 
 class TableVersion(BaseModel):
@@ -274,8 +295,7 @@ def verified_path(data_dir: Path) -> Path:
 def mark_drifted_after_publish(data_dir: Path, records: RecordStore) -> list[str]:
     """The ingest hook: pairs over tables whose schema changed in the published generation stop being served.
 
-    Semantic-layer entries touching the same tables are to be checked here too, once ``catalog_ingest.semantic``
-    (``entries_touching(table)``, ``check(records)``) is merged: the returned tables are the ones to pass it.
+    Semantic-layer entries are re-validated beside it, by ``catalog_ingest.semantic_drift.revalidate_after_publish``.
     """
     path = verified_path(data_dir)
     if not path.exists():

@@ -129,6 +129,10 @@ def ingest(
     for table, reason in report.skipped:
         console.print(Text.assemble(("skipped", "yellow"), f" {table}: {reason}"), highlight=False)
     console.print(f"{report.documents_embedded} documents embedded in {report.seconds:.1f}s")
+    if report.semantic_stale:
+        console.print(Text.assemble(("stale", "yellow"), f" semantic-layer entries a schema change broke (left out): "
+                                    f"{', '.join(report.semantic_stale)}; `lakescout teach --stale` shows the fix"),
+                      highlight=False)  # fmt: skip
 
 
 @app.command()

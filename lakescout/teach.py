@@ -1,5 +1,5 @@
 """`lakescout teach`: record verified question->SQL pairs, list them (``--stale``: the ones a schema change
-broke, with the fix), approve pending ones, delete. The local user is an admin: what it teaches is verified."""
+broke, with the fix; semantic-layer entries it broke are listed beside them), approve pending ones, delete. The local user is an admin: what it teaches is verified."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -15,6 +15,9 @@ from rich.text import Text
 
 from lakescout.command_context import console, require_index, settings_of
 from lakescout.errors import UserError, reports_errors
+
+if TYPE_CHECKING:
+    from catalog_ingest.semantic_drift import StaleSemanticEntry
 
 teach_app = typer.Typer(
     help="Teach lakescout verified question->SQL pairs; without a command, list them.",
@@ -51,16 +54,20 @@ def teach_list(
     text: Annotated[str | None, typer.Option(help="Only pairs whose question or SQL contains this text.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """List verified pairs (newest first); drifted ones are validated again first."""
+    """List verified pairs (newest first; drifted ones are validated again first) and the semantic-layer
+    entries a schema change broke."""
     if ctx.invoked_subcommand is not None:
         return
     from agent.verified_view import settle_drifted
+    from catalog_ingest.semantic_drift import stale_entries
 
     with lake_context(ctx) as (context, store):
         settle_drifted(context, store)
         found = store.list(table=table, text=text, status="stale" if stale else None)
+        entries = stale_entries(context.settings, table, text)
     if as_json:
-        print(json.dumps([q.model_dump() for q in found], indent=2))
+        print(json.dumps({"queries": [q.model_dump() for q in found], "semantic_entries": [e.model_dump() for e in entries]},
+                         indent=2))  # fmt: skip
         return
     view = Table(title=f"{len(found)} {'stale ' if stale else ''}verified queries")
     for column in ("id", "status", "question", "tables", "verified", "suggestion" if stale else "sql"):
@@ -69,6 +76,18 @@ def teach_list(
         last = (q.suggestion or q.stale_reason or "") if stale else q.sql
         view.add_row(q.id, q.status, Text(q.question), Text(", ".join(t.table for t in q.tables)), q.verified_on, Text(last))
     console.print(view)
+    if entries:
+        console.print(stale_entry_table(entries))
+
+
+def stale_entry_table(entries: list[StaleSemanticEntry]) -> Table:
+    """The semantic-layer entries a schema change broke, with the fix to make in the layer file."""
+    view = Table(title=f"{len(entries)} stale semantic-layer {'entry' if len(entries) == 1 else 'entries'} (left out until fixed)")
+    for column in ("entry", "tables", "since", "problem", "suggestion"):
+        view.add_column(column)
+    for e in entries:
+        view.add_row(Text(e.entry), Text(", ".join(e.tables)), e.detected_at[:10], Text(e.stale_reason), Text(e.suggestion or ""))
+    return view
 
 
 @teach_app.command("add")

@@ -58,7 +58,7 @@ def test_ingest_reports_the_table_that_drifted(drifted):
 
 def test_broken_queries_are_stale_with_the_validators_suggestion(drifted):
     settings, ids, _ = drifted
-    stale = {q["id"]: q for q in teach(settings, "--stale")}
+    stale = {q["id"]: q for q in teach(settings, "--stale")["queries"]}
     assert set(stale) == {ids["renamed"], ids["dropped"]}
     renamed = stale[ids["renamed"]]
     assert renamed["status"] == "stale"
@@ -69,7 +69,7 @@ def test_broken_queries_are_stale_with_the_validators_suggestion(drifted):
 
 def test_still_valid_queries_stay_verified_against_the_new_schema(drifted):
     settings, ids, _ = drifted
-    every = {q["id"]: q for q in teach(settings)}
+    every = {q["id"]: q for q in teach(settings)["queries"]}
     assert every[ids["valid"]]["status"] == "verified"
     assert every[ids["valid"]]["tables"][0]["schema_id"] == 1  # re-validated against the evolved schema
     assert every[ids["other"]]["status"] == "verified"
@@ -95,7 +95,7 @@ def test_a_fixed_stale_query_can_be_approved_again_only_once_it_validates(drifte
     result = runner.invoke(app, ["--data-dir", str(settings.data_dir), "teach", "approve", ids["dropped"], "--json"])
     assert result.exit_code == 1
     assert json.loads(result.output)["error"]["code"] == "sql_refused"
-    assert {q["id"] for q in teach(settings, "--stale")} >= {ids["dropped"]}
+    assert {q["id"] for q in teach(settings, "--stale")["queries"]} >= {ids["dropped"]}
 
 
 def test_any_model_sees_only_served_verified_queries_in_search_results(drifted):

@@ -146,7 +146,7 @@ def tool_data(answer, name: str) -> dict:
 def test_search_and_describe_show_the_terms_metrics_and_relationships(layer_agent):
     from agent.tools import describe_table, search_tables
 
-    runtime = type("Runtime", (), {"context": layer_agent.context})()
+    runtime = type("Runtime", (), {"context": layer_agent.context, "state": {}})()
     _, found = search_tables.func(query="money back per region", runtime=runtime)
     assert found["tables"][0]["table"] == "finance.refunds"
     assert found["semantic"]["terms"] == [{"term": "refund", "matched": "money back", "table": "finance.refunds"}]

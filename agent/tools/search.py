@@ -9,7 +9,7 @@ from pydantic import Field
 
 from agent.context import AgentContext
 from agent.profiles_view import with_profiles
-from agent.semantic_view import query_matches, search_view, semantic_part, table_view, with_layer_tables
+from agent.semantic_view import fitted, query_matches, search_view, semantic_part, table_view, with_layer_tables
 from agent.tools import families
 from agent.verified_view import VERIFIED_KEY, VERIFIED_NOTE, examples_for, question_of
 from agent.tools.common import BUDGET, Runtime, clip, dumps, get_record, respond, size_facts, source, untrusted
@@ -95,7 +95,9 @@ def describe_table(
         "metadata_untrusted": untrusted(record, columns=paths),
         "sources": [source(record)],
         "family": families.membership(ctx.store, record),
-    } | semantic_part(table_view(ctx.semantic.layer, record))
+    }
+    room = BUDGET - len(dumps(payload)) - len('"semantic":{},')  # the layer's entries, whole, in what is left
+    payload |= semantic_part(fitted(table_view(ctx.semantic.layer, record), room, lambda v: len(dumps(v))))
     payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
     if shown:
         payload["columns"] = with_profiles(payload["columns"], shown, BUDGET - len(dumps(payload)))

@@ -3,7 +3,8 @@
 A pair's SQL passes the one SQL gate and the validator against the served catalog or is refused (422
 ``sql_refused`` with the validator's message; nothing is stored). Pairs from admin keys are verified at
 once; those from user keys wait for an admin's approval unless ``api.user_feedback_verified`` is set.
-Listing first re-validates the pairs an ingest marked drifted, so ``?stale=true`` is current.
+Listing first re-validates the pairs an ingest marked drifted, so ``?stale=true`` is current; it also lists
+the semantic-layer entries a schema change broke (``semantic_entries``), beside the stale pairs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from api.errors import ApiError
 from api.lake import Lake
 from api.routes import admin, failures, lake_dep, user
 from api.schemas import Strict
+from catalog_ingest.semantic_drift import StaleSemanticEntry, stale_entries
 from catalog_ingest.verified import Status, VerifiedQuery
 
 router = APIRouter(tags=["verified"])
@@ -35,6 +37,12 @@ class TeachRequest(Strict):
 
 class VerifiedList(BaseModel):
     queries: list[VerifiedQuery]
+    semantic_entries: list[StaleSemanticEntry] = Field(
+        default_factory=list,
+        description="Semantic-layer entries a schema change broke (left out of the served layer until the layer "
+        "file is fixed), with the fix to make. Listed unless the filters exclude stale items (stale=false, "
+        "a status other than stale, an author); table and text filter them too.",
+    )
 
 
 def sql_refused(refused: PairRefused) -> ApiError:
@@ -77,15 +85,19 @@ async def list_verified(
     _: Principal = user,
     lake: Lake = lake_dep,
 ) -> VerifiedList:
-    """Verified pairs, newest first; stale ones carry the validator's reason and a suggestion."""
+    """Verified pairs, newest first, and the semantic-layer entries a schema change broke; stale ones carry the
+    validator's reason and a suggestion."""
 
-    def work() -> list[VerifiedQuery]:
-        store = verified_store(lake.context.settings.data_dir)
+    def work() -> VerifiedList:
+        settings = lake.context.settings
+        store = verified_store(settings.data_dir)
         settle_drifted(lake.context, store)
         found = store.list(table=table, author=author, status=status, text=text)
-        return [q for q in found if stale is None or (q.status == "stale") == stale]
+        lists_stale = stale is not False and status in (None, "stale") and author is None
+        entries = stale_entries(settings, table, text) if lists_stale else []
+        return VerifiedList(queries=[q for q in found if stale is None or (q.status == "stale") == stale], semantic_entries=entries)
 
-    return VerifiedList(queries=await anyio.to_thread.run_sync(work))
+    return await anyio.to_thread.run_sync(work)
 
 
 @router.get("/v1/verified/{query_id}", response_model=VerifiedQuery, responses=failures(404))

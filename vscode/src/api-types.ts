@@ -395,7 +395,8 @@ export interface paths {
         };
         /**
          * List Verified
-         * @description Verified pairs, newest first; stale ones carry the validator's reason and a suggestion.
+         * @description Verified pairs, newest first, and the semantic-layer entries a schema change broke; stale ones carry the
+         *     validator's reason and a suggestion.
          */
         get: operations["list_verified_v1_verified_get"];
         put?: never;
@@ -1159,6 +1160,57 @@ export interface components {
             /** Sql */
             sql: string;
         };
+        /** StaleSemanticEntry */
+        StaleSemanticEntry: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "term" | "metric" | "relationship";
+            /**
+             * Entry
+             * @description How validation names the entry.
+             * @example metric 'refunded amount'
+             */
+            entry: string;
+            /**
+             * Tables
+             * @description The tables it names (namespace.table).
+             * @example [
+             *       "finance.refunds"
+             *     ]
+             */
+            tables: string[];
+            /**
+             * Status
+             * @default stale
+             * @constant
+             */
+            status: "stale";
+            /**
+             * Stale Reason
+             * @description The validator's errors against the new schema.
+             * @example dimension finance.refunds.currency does not exist
+             */
+            stale_reason: string;
+            /**
+             * Suggestion
+             * @description What to change in the layer file: a renamed column's new name, a dropped column, else the closest names.
+             */
+            suggestion?: string | null;
+            /**
+             * Detected At
+             * @description When the ingest that found it broken published (UTC).
+             */
+            detected_at: string;
+            /**
+             * Schema Ids
+             * @description The schema id of each of its tables (by catalog key) when it last validated.
+             */
+            schema_ids?: {
+                [key: string]: number | null;
+            };
+        };
         /** TableEntry */
         TableEntry: {
             /**
@@ -1390,6 +1442,11 @@ export interface components {
         VerifiedList: {
             /** Queries */
             queries: components["schemas"]["VerifiedQuery"][];
+            /**
+             * Semantic Entries
+             * @description Semantic-layer entries a schema change broke (left out of the served layer until the layer file is fixed), with the fix to make. Listed unless the filters exclude stale items (stale=false, a status other than stale, an author); table and text filter them too.
+             */
+            semantic_entries?: components["schemas"]["StaleSemanticEntry"][];
         };
         /** VerifiedQuery */
         VerifiedQuery: {
