@@ -150,6 +150,11 @@ class Retriever:
     def generation(self) -> int:
         return self._indexes.generation
 
+    def dense_search(self) -> str:
+        """How dense queries are answered: "exact: N vectors in memory", or "approximate: ..." with the measured
+        recall of Chroma's index, for a lake past what is held in memory."""
+        return self._indexes.dense.describe()
+
     def health(self) -> str:
         """"ok", or "degraded: ..." with what is missing: tables without vectors or lexical entries (counted
         when the indexes opened), or the embedded Chroma store gone from disk (checked now)."""

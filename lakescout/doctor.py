@@ -75,13 +75,14 @@ def check_index(settings: Settings, embedder: Any) -> Check:
         retriever = Retriever(settings, embedder, store=store)
         try:
             health = retriever.health()  # the same check /readyz makes: vectors and lexical entries per table
+            search = retriever.dense_search()
         finally:
             retriever.close()
     finally:
         store.close()
     if health != "ok":
         return failed("index", f"{health.removeprefix('degraded: ')}; run `lakescout ingest`")
-    return ok("index", f"{len(stored)} tables, each with vectors and lexical entries")
+    return ok("index", f"{len(stored)} tables, each with vectors and lexical entries; dense search {search}")
 
 
 def check_embedder(settings: Settings) -> tuple[Check, Any]:

@@ -168,7 +168,7 @@ def test_doctor_passes_on_the_sample_setup(sample_settings):
     lines = result.output.splitlines()
     assert [line.split()[0] for line in lines] == ["ok", "ok", "ok", "ok", "ok", "skip"]
     assert "catalog demo: iceberg, 29 tables listed" in lines[1]
-    assert "29 tables, each with vectors and lexical entries" in lines[3]
+    assert "29 tables, each with vectors and lexical entries; dense search exact: " in lines[3]
 
 
 def test_doctor_names_what_is_broken(sample_settings, tmp_path):

@@ -25,13 +25,16 @@ async def healthz() -> schemas.Health:
             responses={**failures(keyed=False), 503: {"model": schemas.Readiness}})  # fmt: skip
 async def readyz(request: Request, response: Response) -> schemas.Readiness:
     """Ready when the index is loaded and complete and the catalogs answer; 503 (with what is wrong) otherwise.
-    The semantic layer's state is reported too, but a broken layer does not make the server unready."""
+    The semantic layer's state and whether dense search is exact (or approximate, with its measured recall)
+    are reported too; neither makes the server unready."""
     lake: Lake | None = request.app.state.lake
     checks = {
         "index": lake.context.retriever.health() if lake is not None else NO_INDEX_HINT,
         "catalog": await request.app.state.catalog_probe.check(),
     }
     problems = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]
+    if lake is not None:  # reported, never a 503
+        checks["search"] = lake.context.retriever.dense_search()
     layer = lake.context.semantic if lake is not None else None
     if layer is not None and (layer.layer is not None or layer.failed):  # reported, never a 503: served without it
         checks["semantic_layer"] = layer.status()

@@ -335,7 +335,8 @@ export interface paths {
         /**
          * Readyz
          * @description Ready when the index is loaded and complete and the catalogs answer; 503 (with what is wrong) otherwise.
-         *     The semantic layer's state is reported too, but a broken layer does not make the server unready.
+         *     The semantic layer's state and whether dense search is exact (or approximate, with its measured recall)
+         *     are reported too; neither makes the server unready.
          */
         get: operations["readyz_readyz_get"];
         put?: never;
