@@ -18,6 +18,7 @@ from lakescout.errors import UserError, reports_errors
 
 if TYPE_CHECKING:
     from catalog_ingest.semantic_drift import StaleSemanticEntry
+    from catalog_ingest.verified import VerifiedQuery
 
 teach_app = typer.Typer(
     help="Teach lakescout verified question->SQL pairs; without a command, list them.",
@@ -43,6 +44,18 @@ def lake_context(ctx: typer.Context) -> Iterator[tuple[object, object]]:
 
 def refused(exc: Exception) -> UserError:
     return UserError(f"the SQL was refused, nothing was stored: {exc}", "sql_refused")
+
+
+def show_pair(pair: VerifiedQuery, as_json: bool, line: str) -> None:
+    """The pair as JSON, or one line of text (catalog names in it never read as markup)."""
+    if as_json:
+        print(pair.model_dump_json(indent=2))
+    else:
+        console.print(line, markup=False)
+
+
+def unknown(query_id: str) -> UserError:
+    return UserError(f"no verified query '{query_id}'; `lakescout teach` lists them", "unknown_verified_query")
 
 
 @teach_app.callback()
@@ -107,10 +120,7 @@ def teach_add(
         except PairRefused as exc:
             raise refused(exc) from None
         store.add(pair, lake_embedder(context))
-    if as_json:
-        print(pair.model_dump_json(indent=2))
-        return
-    console.print(f"verified {pair.id}: {', '.join(t.table for t in pair.tables)}", markup=False)
+    show_pair(pair, as_json, f"verified {pair.id}: {', '.join(t.table for t in pair.tables)}")
 
 
 @teach_app.command("approve")
@@ -129,11 +139,8 @@ def teach_approve(
         except PairRefused as exc:
             raise refused(exc) from None
     if pair is None:
-        raise UserError(f"no verified query '{query_id}'; `lakescout teach` lists them", "unknown_verified_query")
-    if as_json:
-        print(pair.model_dump_json(indent=2))
-        return
-    console.print(f"verified {pair.id}", markup=False)
+        raise unknown(query_id)
+    show_pair(pair, as_json, f"verified {pair.id}")
 
 
 @teach_app.command("delete")
@@ -147,5 +154,5 @@ def teach_delete(
     with lake_context(ctx) as (_, store):
         deleted = store.delete(query_id)
     if not deleted:
-        raise UserError(f"no verified query '{query_id}'; `lakescout teach` lists them", "unknown_verified_query")
+        raise unknown(query_id)
     print(json.dumps({"deleted": query_id}) if as_json else f"deleted {query_id}")

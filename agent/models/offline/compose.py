@@ -276,6 +276,14 @@ def compose_range(d: dict[str, Any], label: str, overview: dict[str, Any]) -> st
     return "\n".join(lines)
 
 
+def run_line(sql: str, convo: Conversation) -> str:
+    """What became of running the draft: its result, the failure, or how to run it ("" while it is to run)."""
+    ran = convo.result("run_sql", sql=sql)
+    if ran is not None:
+        return compose_result(ran.data) if ran.ok else f"Running it failed: {ran.data.get('error')}"
+    return "" if convo.run else "Ask me to run it (or pass --run) to see the result."
+
+
 def compose_result(d: dict[str, Any]) -> str:
     columns, rows = d.get("columns", []), d.get("rows", [])
     if not rows:
@@ -301,9 +309,4 @@ def compose_sql(draft: Draft, convo: Conversation, stored: dict[str, Any], probe
         lines.append("I could not match " + "; ".join(draft.missing) + ", so the query leaves that out.")
     if validation is not None and not validation.ok:
         lines.append("The query still fails validation: " + "; ".join(validation.data.get("errors", [])))
-    ran = convo.result("run_sql", sql=sql)
-    if ran is not None:
-        lines.append(compose_result(ran.data) if ran.ok else f"Running it failed: {ran.data.get('error')}")
-    elif not convo.run:
-        lines.append("Ask me to run it (or pass --run) to see the result.")
-    return "\n\n".join(lines)
+    return "\n\n".join(line for line in [*lines, run_line(sql, convo)] if line)

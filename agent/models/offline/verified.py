@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.inert import inert
 from agent.models.language import period_of
-from agent.models.offline.compose import compose_result
+from agent.models.offline.compose import run_line
 from agent.models.offline.conversation import Conversation
 from agent.verified_view import VERIFIED_KEY
 
@@ -68,9 +68,4 @@ def answer_from_verified(
         return calls
     lines = [f"Based on a verified query from {example['verified_on']} ({inert(example['question'])}):",
              f"```sql\n{sql}\n```"]  # fmt: skip
-    ran = convo.result("run_sql", sql=sql)
-    if ran is not None:
-        lines.append(compose_result(ran.data) if ran.ok else f"Running it failed: {ran.data.get('error')}")
-    elif not convo.run:
-        lines.append("Ask me to run it (or pass --run) to see the result.")
-    return "\n\n".join(lines)
+    return "\n\n".join(line for line in [*lines, run_line(sql, convo)] if line)
