@@ -602,7 +602,10 @@ async function main() {
     await page.keyboard.press('Enter');
     await page.keyboard.press('Enter');
     await insert.click();
-    await until('the chat SQL in the editor', async () => /SUM\(t\.amount\)/.test(await activeEditorText()), 15_000);
+    // The answer's select list (whatever aggregate the model chose) must arrive in the editor as written.
+    const selected = /SELECT\s+([^\n]+?)\s+FROM finance\.refunds/.exec(text)?.[1];
+    if (!selected) throw new Error(`no select list in the answer: ${text.slice(0, 400)}`);
+    await until('the chat SQL in the editor', async () => norm(await activeEditorText()).includes(selected), 15_000);
     await screenshot('04b-chat-insert-sql');
   }, 120_000);
 
