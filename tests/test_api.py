@@ -92,7 +92,9 @@ def test_healthz_needs_no_key_and_every_response_has_a_request_id(client: TestCl
 def test_readyz_when_index_loaded_and_catalog_reachable(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"index": "ok", "catalog": "ok"}
+    checks = response.json()["checks"]
+    assert checks.pop("search").startswith("exact: ")  # reported beside the checks, never a reason for 503
+    assert checks == {"index": "ok", "catalog": "ok"}
 
 
 def test_without_an_index_data_endpoints_answer_503_with_the_ingest_hint(tmp_path) -> None:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from catalog_ingest.crawlers.base import CatalogUnreachable
 from catalog_ingest.lexical import LexicalIndex
-from catalog_ingest.ingest import IngestBusy, ingest, ingest_lock
+from catalog_ingest.ingest import EMBED_GROUP_TABLES, IngestBusy, ingest, ingest_lock
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import CatalogConfig, load_settings
 from catalog_ingest.store import RecordStore
@@ -139,11 +139,14 @@ def test_one_ingest_at_a_time(tmp_path):
         ingest(settings)
 
 
+TABLES_AFTER = 2 * EMBED_GROUP_TABLES + 20
+
+
 def test_killed_ingest_keeps_old_index_and_next_run_completes(tmp_path):
     catalog, properties = make_catalog(tmp_path / "lake", tables=6)
     settings = settings_for(tmp_path, properties)
     ingest(settings)
-    for i in range(6, 60):
+    for i in range(6, TABLES_AFTER):  # past two write groups (EMBED_GROUP_TABLES), so a kill lands between them
         catalog.create_table(f"ops.batch_{i}", schema=pa.schema([pa.field("refund_id", pa.int64())]))
     env = {**os.environ, "LAKESCOUT_CATALOGS": f'[{{"name": "small", "properties": {_json(properties)}}}]'}
     proc = subprocess.Popen(
@@ -160,13 +163,13 @@ def test_killed_ingest_keeps_old_index_and_next_run_completes(tmp_path):
     finally:
         proc.wait(timeout=30)
     partial = stored_count(settings.store_path)
-    assert 6 < partial < 60, f"the ingest was not caught mid-way ({partial} tables stored)"
+    assert 6 < partial < TABLES_AFTER, f"the ingest was not caught mid-way ({partial} tables stored)"
     assert "ops.refunds_0" in search_names(settings, "refund amount")
 
     report = ingest(settings)
-    assert len(report.added) == 60 - partial
-    assert stored_count(settings.store_path) == 60
-    assert "ops.batch_59" in search_names(settings, "batch_59", k=3)
+    assert len(report.added) == TABLES_AFTER - partial
+    assert stored_count(settings.store_path) == TABLES_AFTER
+    assert f"ops.batch_{TABLES_AFTER - 1}" in search_names(settings, f"batch_{TABLES_AFTER - 1}", k=3)
     assert ingest(settings).documents_embedded == 0
 
 
