@@ -53,7 +53,7 @@ class AgentContext:
         loading its model."""
         from catalog_ingest.retrieval import Retriever
 
-        store = RecordStore(settings.store_path, pinned=True)  # one generation for records and search
+        store = RecordStore(settings.store_location, pinned=True)  # one generation for records and search
         semantic = load_checked(settings, store.records)
         return cls(settings, store, Retriever(settings, embedder, store=store), sql_engine_for, semantic)
 

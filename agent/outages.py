@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from catalog_ingest.settings import Settings
+from catalog_ingest.store_backends import without_password
 
 DEFAULT_RETRY_AFTER = 10
 """Seconds a client is asked to wait when the model endpoint was unavailable and said nothing about when."""
@@ -106,20 +107,16 @@ def chroma_outage(exc: BaseException, settings: Settings) -> ServiceUnavailable 
 
 
 def postgres_outage(exc: BaseException, settings: Settings) -> ServiceUnavailable | None:
-    if not settings.threads_url or type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool"):
+    """The record store's Postgres (``store_url``) or the threads' (``threads_url``); when both are set, the
+    one whose port the driver's message names."""
+    configured = [(name, url) for name, url in (("store_url", settings.store_url), ("threads_url", settings.threads_url)) if url]
+    if not configured or type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool"):
         return None
     if type(exc).__name__ not in ("OperationalError", "PoolTimeout", "ConnectionTimeout"):
         return None
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    named = [(n, u) for n, u in configured if f"port {urlsplit(u).port or 5432} " in first_line]
+    name, url = (named or configured)[0]
     return ServiceUnavailable(
-        f"cannot reach Postgres at {without_password(settings.threads_url)} (threads_url, "
-        f"LAKESCOUT_THREADS_URL): {first_line}"
+        f"cannot reach Postgres at {without_password(url)} ({name}, LAKESCOUT_{name.upper()}): {first_line}"
     )
-
-
-def without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))

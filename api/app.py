@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, agent: Any = None, embedder: Embedder | No
         """Switch to a generation some other ingest published (see ``api.follow_ingests_seconds``)."""
         with swapping:
             served = app.state.lake.context.store.generation if app.state.lake is not None else None
-            published = RecordStore.published_at(settings.store_path)
+            published = RecordStore.published_at(settings.store_location)
             if published is not None and published != served:
                 log.info("serving generation %s, published by an ingest outside this server", published)
                 replace_lake(app.state, Lake.load(settings, agent, embedder))

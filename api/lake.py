@@ -24,6 +24,7 @@ from api.errors import NO_INDEX_HINT, ApiError
 from catalog_ingest.embeddings import Embedder
 from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.settings import Settings
+from catalog_ingest.store import RecordStore
 
 
 GENERATION_HEADER = "X-Lakescout-Generation"
@@ -49,7 +50,11 @@ class Lake:
     def load(cls, settings: Settings, agent: Any = None, embedder: Embedder | None = None) -> Lake | None:
         """None when nothing was ingested yet; a blocking call (the embedding model loads here, unless
         ``embedder`` already has)."""
-        if not settings.store_path.exists() or LexicalIndex.saved_location(settings.lexical_path) is None:
+        if settings.store_url:  # a replica's own data dir may hold no index files: they are built from the records
+            ingested = bool(RecordStore.published_at(settings.store_url))
+        else:
+            ingested = settings.store_path.exists() and LexicalIndex.saved_location(settings.lexical_path) is not None
+        if not ingested:
             return None
         context = AgentContext.from_settings(settings, embedder)
         context.retriever.search("warm up", k=1)  # loads the embedding model now, not in the first request

@@ -34,6 +34,7 @@ from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentPro
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
 from catalog_ingest.store import RecordStore
+from catalog_ingest.store_backends import IngestBusy
 from catalog_ingest.semantic_drift import revalidate_after_publish
 from catalog_ingest.vector_file import has_vector_file, save_vector_file
 from catalog_ingest.verified import mark_drifted_after_publish
@@ -44,10 +45,6 @@ EMBED_GROUP_TABLES = 64
 EMBED_GROUP_COLUMNS = 4_000
 """Crawled tables are embedded and written together until a group reaches either bound: Chroma's cost is
 per call far more than per row, and a group still commits often enough that a killed run loses little."""
-
-
-class IngestBusy(RuntimeError):
-    """Another ingest holds the data directory's lock."""
 
 
 @dataclass
@@ -104,7 +101,7 @@ class Ingester:
         self.settings = settings
         self.embedder = MemoizedEmbedder(embedder or embedder_for(settings.index))
         self.progress = progress or SilentProgress()
-        self.store = RecordStore(settings.store_path)
+        self.store = RecordStore(settings.store_location)
         self._vectors: VectorIndex | None = None
         self._dated_members: dict[str, str] = {}
         """Table key -> its date family's name, from the listings: such members get one placeholder document."""

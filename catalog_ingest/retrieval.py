@@ -137,7 +137,7 @@ class Retriever:
         self._vector_lock = threading.Lock()
         """Held around dense queries and around closing, so no query runs on a closed client."""
         self._closed = False
-        self._own_store = None if store is not None else RecordStore(settings.store_path, pinned=True)
+        self._own_store = None if store is not None else RecordStore(settings.store_location, pinned=True)
         """A store opened here (no ``store`` passed) is closed with the retriever, ending its reader pin."""
         self._indexes = open_indexes(settings, self._embedder, store or self._own_store)
 

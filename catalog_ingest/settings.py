@@ -202,6 +202,9 @@ class Settings(BaseSettings):
     threads_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")
     """Keep chat threads in Postgres (``postgresql://...``; install the ``postgres`` extra) instead of
     ``data_dir/threads.sqlite``."""
+    store_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")
+    """Keep the record store in Postgres (``postgresql://...``; install the ``postgres`` extra) instead of
+    ``data_dir/records.sqlite``, so API replicas on several hosts serve one lake."""
     config_file: Path | None = None
     semantic_layer: Path | None = None
     """The lake's semantic layer (YAML: business terms, metrics, relationships); unset means ``semantic.yaml``
@@ -255,6 +258,11 @@ class Settings(BaseSettings):
     @property
     def store_path(self) -> Path:
         return self.data_dir / "records.sqlite"
+
+    @property
+    def store_location(self) -> Path | str:
+        """What ``RecordStore`` opens: ``store_url`` when set, else the SQLite file ``store_path``."""
+        return self.store_url or self.store_path
 
     @property
     def chroma_path(self) -> Path:

@@ -1,4 +1,4 @@
-"""The record store: each table's full record in SQLite, read exactly by the agent's tools, by generation.
+"""The record store: each table's full record in SQLite or Postgres, read exactly by the agent's tools, by generation.
 
 One row per table version holds the record as JSON; partition statistics get their own rows so a tool can
 filter and page them without loading a whole table's record. Rows are versioned by ingest generation
@@ -8,22 +8,24 @@ reader sees a whole generation or the previous one, never a mix, and a killed in
 generation intact (its unpublished rows are resumed by the next run). A pinned store (the API's) keeps
 reading the generation it opened on and registers it in ``readers``; a publish collects only rows that
 neither the previous generation nor any live reader's generation can see (readers of processes that died
-are dropped), so a server that misses several ingests still reads its generation whole. Readers are
-processes on this machine, like the SQLite file itself.
+are dropped), so a server that misses several ingests still reads its generation whole. A SQLite file's
+readers are processes on this machine; a Postgres store's (``store_url``, shared by API replicas on several
+hosts) hold leases their processes renew (``catalog_ingest.store_readers``). One implementation serves both:
+the backend (``catalog_ingest.store_backends``) opens connections and supplies what differs.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from catalog_ingest.records import PartitionStat, TableRecord
-from catalog_ingest.store_readers import end_reader, live_reader_generations, move_reader, register_reader
+from catalog_ingest.store_backends import READER_LEASE_SECONDS, backend_for
 from catalog_ingest.store_families import FAMILY_SCHEMA, FamilyRows, StoredVersion, visible
 
 SCHEMA_VERSION = 2
@@ -58,14 +60,8 @@ CREATE TABLE IF NOT EXISTS generation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     published INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO generation VALUES (1, 0);
-CREATE TABLE IF NOT EXISTS readers (
-    token TEXT PRIMARY KEY,
-    pid INTEGER NOT NULL,
-    generation INTEGER NOT NULL
-);
+INSERT INTO generation VALUES (1, 0) ON CONFLICT DO NOTHING;
 {FAMILY_SCHEMA}
-PRAGMA user_version = {SCHEMA_VERSION};
 """
 LEGACY_SCHEMA = "DROP TABLE IF EXISTS partitions; DROP TABLE IF EXISTS tables;"
 """A store from before generations: derived data, so it is dropped and the next ingest rebuilds it."""
@@ -95,58 +91,60 @@ def partition_label(stat: PartitionStat) -> str:
 
 
 class RecordStore(FamilyRows):
-    """Thread-safe: one connection per thread, WAL so readers never wait for an ingest.
+    """Thread-safe: one connection per thread; readers never wait for an ingest (SQLite's WAL, Postgres' MVCC).
 
     Reads see the published generation as of each call, or, with ``pinned``, the one published when the
     store opened. ``begin`` makes this store the writer of the next generation (its reads then see that
     generation as written so far) and ``publish`` makes it the served one. A write outside ``begin`` is
     published on its own.
+
+    ``location`` is a SQLite file's path or a ``postgresql://`` URL; ``lease_seconds`` is how long a pinned
+    reader of a Postgres store stays registered without renewing (its process renews it while it lives).
     """
 
-    def __init__(self, path: Path, *, pinned: bool = False) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, location: Path | str, *, pinned: bool = False, lease_seconds: float = READER_LEASE_SECONDS) -> None:
+        self._backend = backend_for(location, lease_seconds=lease_seconds)
         self._local = threading.local()
         conn = self._connect()
-        with conn:
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
-            if version < SCHEMA_VERSION:
-                conn.executescript(LEGACY_SCHEMA)
-            conn.executescript(SCHEMA)
+        self._backend.set_up(conn, SCHEMA, LEGACY_SCHEMA, SCHEMA_VERSION)
         self._writing: int | None = None
         self._pinned: int | None = None
         self._reader: str | None = None
+        self._stop_lease = lambda: None
         if pinned:
-            self._reader, self._pinned = register_reader(conn)
+            self._reader, self._pinned = self._backend.readers.register(conn)
+            self._stop_lease = self._backend.readers.keep_alive(self._reader, lambda: self._pinned)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> Any:
+        """This thread's connection (a ``sqlite3.Connection``, or one with the same calls on Postgres)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = self._backend.connect()
             self._local.conn = conn
         return conn
 
     def close(self) -> None:
-        """Close this thread's connection; a pinned store also ends its reader registration (idempotent)."""
+        """Close this thread's connection; a pinned store also ends its reader registration and a writer
+        its writer's lock (idempotent)."""
         if self._reader is not None:
+            self._stop_lease()
             with self._transaction() as conn:
-                end_reader(conn, self._reader)
+                self._backend.readers.end(conn, self._reader)
             self._reader = None
+        self._backend.unlock_writer()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One SQLite transaction: reads inside it see one snapshot, writes land together or not at all."""
+    def _transaction(self) -> Iterator[Any]:
+        """One transaction: reads inside it see one snapshot, writes land together or not at all."""
         conn = self._connect()
         if conn.in_transaction:  # nested: part of the caller's transaction
             yield conn
             return
-        conn.execute("BEGIN")
+        conn.execute(self._backend.begin_snapshot)
         try:
             yield conn
         except BaseException:
@@ -157,18 +155,10 @@ class RecordStore(FamilyRows):
     # Generations ------------------------------------------------------------------------------------
 
     @staticmethod
-    def published_at(path: Path) -> int | None:
-        """The generation published in the store at ``path``, read without creating it; None if there is none."""
-        if not Path(path).is_file():
-            return None
-        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-        try:
-            row = conn.execute("SELECT published FROM generation").fetchone()
-        except sqlite3.OperationalError:
-            return None  # created but not set up yet
-        finally:
-            conn.close()
-        return row[0] if row else None
+    def published_at(location: Path | str) -> int | None:
+        """The generation published in the store at ``location`` (a path or a URL), read without creating it;
+        None if there is none."""
+        return backend_for(location).published_at()
 
     def published_generation(self) -> int:
         return self._connect().execute("SELECT published FROM generation").fetchone()[0]
@@ -181,8 +171,10 @@ class RecordStore(FamilyRows):
         return self._pinned if self._pinned is not None else self.published_generation()
 
     def begin(self) -> int:
-        """Write the next generation (resuming what a killed run left of it); idempotent until ``publish``."""
+        """Write the next generation (resuming what a killed run left of it); idempotent until ``publish``.
+        IngestBusy while another ingest writes this store (checked on Postgres, which hosts share)."""
         if self._writing is None:
+            self._backend.lock_writer()
             self._writing = self.published_generation() + 1
         return self._writing
 
@@ -208,14 +200,15 @@ class RecordStore(FamilyRows):
         if changed:
             with self._transaction() as conn:
                 conn.execute("UPDATE generation SET published = ?", (g,))
-                oldest = min([g - 1, *live_reader_generations(conn)])
+                oldest = min([g - 1, *self._backend.readers.live_generations(conn)])
                 conn.execute("DELETE FROM tables WHERE died IS NOT NULL AND died <= ?", (oldest,))
                 conn.execute("DELETE FROM families WHERE died IS NOT NULL AND died <= ?", (oldest,))
         self._writing = None
+        self._backend.unlock_writer()
         if self._pinned is not None:
             self._pinned = self.published_generation()
             with self._transaction() as conn:
-                move_reader(conn, self._reader, self._pinned)
+                self._backend.readers.move(conn, self._reader, self._pinned)
         return changed
 
     def retained_versions(self) -> set[tuple[str, int]]:
@@ -223,14 +216,14 @@ class RecordStore(FamilyRows):
         the versions whose vectors must stay."""
         with self._transaction() as conn:
             published = conn.execute("SELECT published FROM generation").fetchone()[0]
-            generations = sorted({published, *live_reader_generations(conn)})
+            generations = sorted({published, *self._backend.readers.live_generations(conn)})
             sql = " UNION ".join(
                 f"SELECT key, born FROM {rows} WHERE {visible(g, rows)}" for g in generations for rows in ("tables", "families")
             )
             return {(key, born) for key, born in conn.execute(sql)}
 
     @contextmanager
-    def _writing_generation(self) -> Iterator[tuple[sqlite3.Connection, int]]:
+    def _writing_generation(self) -> Iterator[tuple[Any, int]]:
         """The connection and generation a write goes to; a write outside ``begin`` is published at once."""
         own = self._writing is None
         g = self.begin()
@@ -277,7 +270,7 @@ class RecordStore(FamilyRows):
             self._retire(conn, key, g)
 
     @staticmethod
-    def _retire(conn: sqlite3.Connection, key: str, g: int, table: str = "tables") -> None:
+    def _retire(conn: Any, key: str, g: int, table: str = "tables") -> None:
         """End the table's (or family's) current version at generation ``g``: older ones die, one written in
         ``g`` goes."""
         conn.execute(f"DELETE FROM {table} WHERE key = ? AND born = ?", (key, g))

@@ -27,7 +27,7 @@ def catalog_list(
 
     settings = settings_of(ctx)
     require_index(settings)
-    rows = RecordStore(settings.store_path).list(namespace=namespace)
+    rows = RecordStore(settings.store_location).list(namespace=namespace)
     if as_json:
         print(json.dumps([{**row.__dict__, "name": row.full_name} for row in rows], indent=2))
         return
@@ -52,7 +52,7 @@ def catalog_show(
 
     settings = settings_of(ctx)
     require_index(settings)
-    record = RecordStore(settings.store_path).get(name)
+    record = RecordStore(settings.store_location).get(name)
     if record is None:
         raise UserError(f"no table '{name}' in the index; `lakescout catalog list` shows what there is", "no_table")
     if as_json:
@@ -81,7 +81,7 @@ def lake(
 
     settings = settings_of(ctx)
     require_index(settings)
-    charts = lake_charts(RecordStore(settings.store_path).records())
+    charts = lake_charts(RecordStore(settings.store_location).records())
     if as_json:
         print(json.dumps({"charts": [{"id": c.id, "title": c.title, "spec": c.spec} for c in charts]}, indent=2))
         return

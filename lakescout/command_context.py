@@ -26,5 +26,7 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def require_index(settings: Settings) -> None:
-    if not settings.store_path.exists():
+    from catalog_ingest.store import RecordStore
+
+    if RecordStore.published_at(settings.store_location) is None:
         raise UserError(f"no index in {settings.data_dir} yet: {NO_INDEX_HINT}", code="no_index")

@@ -63,13 +63,13 @@ def check_index(settings: Settings, embedder: Any) -> Check:
     from catalog_ingest.retrieval import Retriever
     from catalog_ingest.store import RecordStore
 
-    if not settings.store_path.exists():
-        return failed("index", f"no record store at {settings.store_path}: run `lakescout ingest`")
+    if RecordStore.published_at(settings.store_location) is None:
+        return failed("index", f"no record store at {settings.store_location}: run `lakescout ingest`")
     if settings.index.chroma_host is None and not settings.chroma_path.is_dir():
         return failed("index", f"no Chroma index at {settings.chroma_path}: run `lakescout ingest --full`")
     if LexicalIndex.saved_location(settings.lexical_path) is None:
         return failed("index", f"no lexical index at {settings.lexical_path}: run `lakescout ingest --full`")
-    store = RecordStore(settings.store_path, pinned=True)
+    store = RecordStore(settings.store_location, pinned=True)
     try:
         stored = store.versions()
         retriever = Retriever(settings, embedder, store=store)
@@ -97,7 +97,8 @@ def check_engine(settings: Settings) -> Check:
     from agent.sql.engines import engine_for
     from catalog_ingest.store import RecordStore
 
-    records = list(RecordStore(settings.store_path).records()) if settings.store_path.exists() else []
+    ingested = RecordStore.published_at(settings.store_location) is not None
+    records = list(RecordStore(settings.store_location).records()) if ingested else []
     engine = engine_for(records, settings)
     try:
         detail = f"{settings.sql.engine} starts over {len(records)} tables"
@@ -121,7 +122,8 @@ def check_semantic_layer(settings: Settings) -> Check:
     from catalog_ingest.semantic import load_checked
     from catalog_ingest.store import RecordStore
 
-    records = list(RecordStore(settings.store_path).records()) if settings.store_path.exists() else []
+    ingested = RecordStore.published_at(settings.store_location) is not None
+    records = list(RecordStore(settings.store_location).records()) if ingested else []
     checked = load_checked(settings, records)
     if checked.failed or checked.layer is None:
         return failed("semantic layer", f"{checked.status()}; the server answers without it")
