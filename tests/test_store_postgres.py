@@ -191,6 +191,6 @@ def test_a_lake_ingested_into_postgres_is_searched_and_described_from_another_pr
     assert json.loads(found.stdout)[0]["full_name"] == "web.events_YYYYMMDD"
     shown = subprocess.run([*command, "catalog", "show", "web.users", "--json"], capture_output=True, text=True, env=env)
     assert shown.returncode == 0, shown.stderr
-    assert [c["name"] for c in json.loads(shown.stdout)["columns"]] == ["user_id", "email"]
+    assert [c["path"] for c in json.loads(shown.stdout)["columns"]] == ["user_id", "email"]
     asked = subprocess.run([*command, "ask", "describe web.users_v2"], capture_output=True, text=True, env=env)
     assert asked.returncode == 0 and "name" in asked.stdout, asked.stderr
