@@ -62,9 +62,10 @@ def check_index(settings: Settings, embedder: Any) -> Check:
     from catalog_ingest.lexical import LexicalIndex
     from catalog_ingest.retrieval import Retriever
     from catalog_ingest.store import RecordStore
+    from catalog_ingest.store_backends import without_password
 
     if RecordStore.published_at(settings.store_location) is None:
-        return failed("index", f"no record store at {settings.store_location}: run `lakescout ingest`")
+        return failed("index", f"no record store at {without_password(str(settings.store_location))}: run `lakescout ingest`")
     if settings.index.chroma_host is None and not settings.chroma_path.is_dir():
         return failed("index", f"no Chroma index at {settings.chroma_path}: run `lakescout ingest --full`")
     if LexicalIndex.saved_location(settings.lexical_path) is None:
