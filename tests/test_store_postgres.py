@@ -194,3 +194,15 @@ def test_a_lake_ingested_into_postgres_is_searched_and_described_from_another_pr
     assert [c["path"] for c in json.loads(shown.stdout)["columns"]] == ["user_id", "email"]
     asked = subprocess.run([*command, "ask", "describe web.users_v2"], capture_output=True, text=True, env=env)
     assert asked.returncode == 0 and "name" in asked.stdout, asked.stderr
+
+
+def test_the_cli_says_in_one_line_that_the_store_s_postgres_is_down(tmp_path):
+    from api.loopback import free_port
+
+    url = f"postgresql://lake:secret@127.0.0.1:{free_port()}/lake"
+    env = {**os.environ, "LAKESCOUT_STORE_URL": url, "LAKESCOUT_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([str(LAKESCOUT), "catalog", "list"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "store_url" in lines[0] and "LAKESCOUT_STORE_URL" in lines[0], result.stderr
+    assert "secret" not in result.stderr and "127.0.0.1" in lines[0]
