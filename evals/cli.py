@@ -27,7 +27,9 @@ PREVIOUS = "previous-results.json"
 def prepare_sample_index(settings: Settings, console: Console) -> None:
     """Without an index, build and ingest the sample lake when it is the configured catalog, so
     ``make eval`` works on a fresh clone; any other catalog must be ingested by its owner."""
-    if settings.store_path.exists():
+    from catalog_ingest.store import RecordStore
+
+    if RecordStore.published_at(settings.store_location) is not None:
         return
     if settings.catalogs:
         raise EvalError(f"no index in {settings.data_dir}; run `lakescout ingest` first")
