@@ -194,6 +194,10 @@ def test_a_lake_ingested_into_postgres_is_searched_and_described_from_another_pr
     assert [c["path"] for c in json.loads(shown.stdout)["columns"]] == ["user_id", "email"]
     asked = subprocess.run([*command, "ask", "describe web.users_v2"], capture_output=True, text=True, env=env)
     assert asked.returncode == 0 and "name" in asked.stdout, asked.stderr
+    replica = {**env, "LAKESCOUT_DATA_DIR": str(tmp_path / "replica")}  # a host with a data directory of its own
+    shown = subprocess.run([*command, "catalog", "show", "web.events_20240103", "--json"], capture_output=True, text=True, env=replica)
+    assert shown.returncode == 0, shown.stderr
+    assert "coupon_code" not in shown.stdout and json.loads(shown.stdout)["name"] == "events_20240103"
 
 
 def test_the_cli_says_in_one_line_that_the_store_s_postgres_is_down(tmp_path):
