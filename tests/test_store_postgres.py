@@ -36,7 +36,8 @@ def in_process(script: str) -> subprocess.Popen:
     """Python in another process (a server on another host, as far as the store can tell), lines on stdout."""
     path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": path})  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": path})  # fmt: skip
 
 
 def test_records_names_and_partitions_read_as_on_sqlite(store_url):
@@ -161,6 +162,38 @@ def test_the_lease_of_a_killed_reader_expires_and_no_longer_holds_rows(store_url
 
     with psycopg.connect(store_url) as conn:
         assert conn.execute("SELECT count(*) FROM lakescout.readers").fetchone()[0] == 0
+
+
+def test_a_reader_that_stalled_past_its_lease_registers_again_and_says_so(store_url):
+    import psycopg
+
+    writer = RecordStore(store_url)
+    generation_with(writer, record("demo", "raw", "events", days=5))
+    reader = in_process(f"""
+        import logging
+        from catalog_ingest.store import RecordStore
+        logging.basicConfig()
+        store = RecordStore({store_url!r}, pinned=True, lease_seconds=1.5)
+        print(store.generation, flush=True)
+        input()
+    """)
+    pinned = int(reader.stdout.readline())
+    os.kill(reader.pid, signal.SIGSTOP)  # a process that stalls (swapped out, a long pause) past its lease
+    try:
+        time.sleep(2.5)
+        generation_with(writer, record("demo", "raw", "events", days=2))
+        generation_with(writer, record("demo", "raw", "events", days=1))
+        assert writer.retained_versions() == {("demo.raw.events", pinned + 2)}  # its generation was let go
+    finally:
+        os.kill(reader.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    with psycopg.connect(store_url) as conn:
+        while not conn.execute("SELECT 1 FROM lakescout.readers WHERE generation = %s AND expires_at > now()",
+                               (pinned,)).fetchone():  # fmt: skip
+            assert time.monotonic() < deadline, "the reader did not register again"
+            time.sleep(0.2)
+    _, stderr = reader.communicate("\n", timeout=30)
+    assert reader.returncode == 0 and "lease" in stderr and "ran out; registered again" in stderr, stderr
 
 
 def test_store_url_must_be_a_postgres_url():
