@@ -109,5 +109,9 @@ def test_a_reingest_saves_the_lexical_index_a_rebuild_gives(lake, embedder):
     finally:
         store.close()
     saved = LexicalIndex.load(settings.lexical_path)
-    assert saved._tokens == rebuilt._tokens and saved._metadata == rebuilt._metadata
+    assert saved.count() == rebuilt.count() and saved.table_metadata() == rebuilt.table_metadata()
+    assert saved.columns_by_table() == rebuilt.columns_by_table()
+    assert saved.words_by_namespace() == rebuilt.words_by_namespace()
+    for query in ("order_id created_at", "refund amount by country", "session duration"):
+        assert saved.search(query, 50) == rebuilt.search(query, 50)
     assert saved_keys == saved.table_keys()  # the small tables file a no-change ingest checks
