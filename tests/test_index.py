@@ -189,7 +189,14 @@ def test_long_table_is_chunked_and_its_tail_is_findable(retriever, embedder):
     assert LONG_TABLE_TAIL in chunks[-1].text
 
     hit = retriever.search("loyalty downgrade reason")[0]
-    assert hit.full_name == "marts.customer_features" and hit.matched_columns[0] == LONG_TABLE_TAIL
+    assert hit.full_name == "marts.customer_features"
+    # Past COLUMN_VECTORS_MAX_COLUMNS columns, column documents are neither embedded nor BM25-indexed: the table
+    # is found through its chunks, and the lexical index still lists every column (join keys read them).
+    assert not any(doc.in_lexical for doc in documents_for(wide) if doc.metadata["kind"] == "column")
+    lexical = LexicalIndex()
+    lexical.build(documents_for(wide))
+    assert lexical.columns_by_table()[wide.key][-1] == LONG_TABLE_TAIL
+    assert chunks[-1].id in {doc_id for doc_id, _, _ in lexical.search("loyalty downgrade reason", len(chunks))}
 
 
 def test_documents_keep_metadata_text_as_clean_data():
