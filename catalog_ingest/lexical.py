@@ -96,7 +96,8 @@ class LexicalIndex:
                     column_paths.append(path)
                 part = columns[path]
             else:
-                part = int(doc.id.rpartition("::")[2])
+                suffix = doc.id.rpartition("::")[2]
+                part = int(suffix) if suffix.isdigit() else -1
             row = (table, kind, part)
             expected = (entry_id(table_rows[table], kind, part, column_paths),
                         entry_metadata(table_rows[table], kind, part, column_paths))  # fmt: skip
