@@ -142,13 +142,17 @@ class LexicalIndex:
 
     def columns_by_table(self) -> dict[str, list[str]]:
         """table_key -> the column paths of its column documents, BM25-indexed or only listed."""
-        columns: dict[str, list[str]] = {}
         documents = self._documents[self._documents["kind"] == COLUMN_KIND]
-        pairs = zip(documents["table"].tolist() + self._listed_columns[:, 0].tolist(),
-                    documents["part"].tolist() + self._listed_columns[:, 1].tolist())  # fmt: skip
-        for table, part in pairs:
-            columns.setdefault(self._tables[table][0], []).append(self._columns[part])
-        return columns
+        tables = np.concatenate([documents["table"], self._listed_columns[:, 0]]).astype(np.int64)
+        if not len(tables):
+            return {}
+        parts = np.concatenate([documents["part"], self._listed_columns[:, 1]]).astype(np.int64)
+        order = np.argsort(tables, kind="stable")  # a table's columns keep their order
+        tables, paths = tables[order], np.array(self._columns, dtype=object)[parts[order]]
+        starts = np.flatnonzero(np.diff(tables)) + 1
+        firsts = [0, *starts.tolist()]
+        return {self._tables[int(tables[first])][0]: group.tolist()
+                for first, group in zip(firsts, np.split(paths, starts))}  # fmt: skip
 
     def words_by_namespace(self) -> dict[str, set[str]]:
         """namespace -> the distinct tokens of all its documents."""
