@@ -28,7 +28,8 @@ def value_words(request: Request, table: Table) -> list[str]:
     """Question words that may be a value of a column ("archived", "DEBUG"): not a column's name (a part of the
     name of a date column may be: "cancelled" besides ``cancelled_at``), not the table,
     not a group, a time word or a number."""
-    taken = {w for w, _ in request.equals} | {v.lower() for _, v in request.equals} | set(request.dims)
+    taken = {w for w, _ in request.equals} | {v.lower() for _, v in request.equals}
+    taken |= {d for d in request.dims if table.match(d)[1] >= 3.5}  # a group a column fits; else maybe a value
     taken |= {w for w in request.measure if table.match(w, NUMERIC, ids=False)[1] >= 3.5}
     found, categorical = [], set(categorical_columns(table))
     numeric = {c["name"] for c in table.columns if NUMERIC.match(c["type"].lower())}
@@ -40,6 +41,18 @@ def value_words(request: Request, table: Table) -> list[str]:
             continue
         found.append(word)
     return list(dict.fromkeys(found))
+
+
+NEGATORS = frozenset({"not", "non", "except", "excluding", "without", "besides", "isn", "aren", "wasn", "weren"})
+
+
+def is_negated(tokens: list[str], word: str) -> bool:
+    """The value word is negated: "not completed", "non cancelled", "except pending", "other than low"."""
+    if word not in tokens:
+        return False
+    i = tokens.index(word)
+    before = tokens[max(0, i - 3) : i]
+    return bool(set(before[-2:]) & NEGATORS) or before[-2:] == ["other", "than"]
 
 
 def categorical_columns(table: Table) -> list[str]:
