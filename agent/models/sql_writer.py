@@ -116,7 +116,8 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
             return function(this=column(found, alias)), f"{said} of {found}"
         if agg not in ("total", "count"):
             return None
-    if not word or table.is_about(word):
+    distinct_key = agg == "distinct" and bool(word) and not table.is_named(word) and table.has(f"{stem(word)}_id")
+    if not word or (table.is_about(word) and not distinct_key):  # unique products of product_sales_daily: its product_id
         return exp.Count(this=exp.Star()), f"count of rows in {table.name}"
     key = table.column(f"{stem(word)}_id") if table.has(f"{stem(word)}_id") else None
     key = key or (table.column(word) if agg == "distinct" else None)

@@ -119,8 +119,6 @@ def detect_intent(question: str) -> Intent:
     text = question.lower()
     tables = [t for t in TABLE_NAME.findall(question) if not re.fullmatch(r"\d+(\.\d+)*", t)]
     kind = "refuse-" + unsafe if unsafe else next((k for k, pattern in INTENTS if pattern.search(text)), "unknown")
-    if not unsafe and kind != "unknown" and FUTURE.search(text):
-        kind = "refuse-future"  # a lake question about the future; anything else is not a lake question at all
     if not unsafe and not tables and CATALOG_QUESTION.search(text):
         kind = "catalog"
     if kind == "stats" and re.search(r"\b(?:rows|records|files)\b", text) and period_of(text, date.today()):
@@ -133,6 +131,8 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"
     if kind == "unknown" and OPEN_QUESTION.search(text):
         kind = "find"
+    if not unsafe and kind != "unknown" and FUTURE.search(text):
+        kind = "refuse-future"  # a lake question about the future; anything else is not a lake question at all
     rest = TABLE_NAME.sub(" ", question) if tables else question
     topic = topic_words(rest) if kind == "sql" else content_words(rest, INTENT_WORDS if kind != "find" else frozenset())
     return Intent(kind, topic, list(dict.fromkeys(tables)))
