@@ -150,6 +150,8 @@ def sql_evidence(sql: str) -> Evidence:
             clauses |= phrase_words(AGGREGATE_WORDS[name])
             if kind is exp.Count and tree.find(exp.Distinct):
                 clauses |= phrase_words(AGGREGATE_WORDS["distinct"])
+    if tree.find(exp.Filter) and tree.find(exp.Div):
+        clauses |= phrase_words(AGGREGATE_WORDS["share"])
     if any(tree.find(kind) for kind in COMPARISONS):
         clauses |= phrase_words(COMPARISON_WORDS)
     if any(tree.find(kind) for kind in NEGATIONS):

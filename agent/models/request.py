@@ -25,6 +25,7 @@ MEASURES = [
     ("total", re.compile(rf"\bhow much\s+(?:(?:did|do|does|have|has|was|were|is)\s+)?(?:we\s+|they\s+|it\s+)?([a-z_ ]+?){END}")),
     ("distinct", re.compile(r"\b(?:unique|distinct|different)\s+([a-z_]+)")),
     ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
+    ("share", re.compile(r"\b(?:percentage|percent|share|proportion|fraction)\s+of\s+(?:the\s+|all\s+)*([a-z_]+)")),
     ("count", re.compile(rf"\b(?:count|number)\s+(?:of\s+)?(?:the\s+)?(?:all\s+)?([a-z_ ]+?){END}")),
     ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?){END}")),
 ]
@@ -67,7 +68,8 @@ TIME_NOUNS = frozenset("second seconds minute minutes hour hours day days week w
 @dataclass
 class Request:
     agg: str = "count"
-    """count, distinct, total (a sum, or a count when nothing numeric matches), avg, median, min, max."""
+    """count, distinct, total (a sum, or a count when nothing numeric matches), avg, median, min, max, share (the
+    percentage of rows a value filter picks)."""
     measure: list[str] = field(default_factory=list)
     dims: list[str] = field(default_factory=list)
     grain: str | None = None

@@ -207,13 +207,21 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         measures.append((expr[0], expr[1], name))
     if metric := metric_measure(request.layer, main.name, "t"):
         measures = [metric]
-    where = filters(request, main, time_col, missing)
+    where = filters(request, main, time_col, missing, notes)
     layer_where, layer_notes = layer_filters(request.layer, main.name, "t")
     where, notes = where + layer_where, notes + layer_notes
+    conditions, said = [], []
     for found, value, word in matched:
         negated = is_negated(request.words, word)
-        where.append(column(found, "t").neq(literal(value)) if negated else column(found, "t").eq(literal(value)))
-        notes.append(f"where {found} is {'not ' if negated else ''}{value}")
+        conditions.append(column(found, "t").neq(literal(value)) if negated else column(found, "t").eq(literal(value)))
+        said.append(f"{found} is {'not ' if negated else ''}{value}")
+    if request.agg == "share" and conditions:  # "what percentage of orders were cancelled": those among all
+        measures = [(share_of(conditions), f"percentage of rows in {main.name} where {' and '.join(said)}", "percentage")]
+    elif request.agg == "share":
+        missing.append("a value saying which rows the percentage is of")
+    else:
+        where += conditions
+        notes += [f"where {s}" for s in said]
     first = exp.column(measures[0][2])
     query = exp.select(*select, *(exp.alias_(m[0], m[2]) for m in measures)).from_(table_as(main.name, "t"))
     for table, on in joins:
@@ -232,6 +240,12 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         explanation += f", for {request.period.label}"
     whole = not (groups or where or request.also) and is_row_count(measures[0][0])
     return Draft(render_draft(query), explanation, missing, main.name, whole)
+
+
+def share_of(conditions: list[exp.Expression]) -> exp.Expression:
+    """``100.0 * COUNT(*) FILTER (WHERE ...) / COUNT(*)``: the percentage of rows that meet the conditions."""
+    counted = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.and_(*conditions)))
+    return exp.Div(this=exp.Mul(this=exp.Literal.number("100.0"), expression=counted), expression=exp.Count(this=exp.Star()))
 
 
 def locate(
@@ -258,7 +272,9 @@ def locate(
     return (main, found) if found else (main, None)
 
 
-def filters(request: Request, main: Table, time_col: str | None, missing: list[str]) -> list[exp.Expression]:
+def filters(request: Request, main: Table, time_col: str | None, missing: list[str], notes: list[str]) -> list[exp.Expression]:
+    """The period, the comparisons and the ``where x = y`` of a request; what it cannot place goes to ``missing``,
+    how it says the comparisons to ``notes``."""
     where: list[exp.Expression] = []
     if request.period:
         if time_col:
@@ -273,6 +289,8 @@ def filters(request: Request, main: Table, time_col: str | None, missing: list[s
             missing.append(f"a numeric column to compare with {compared.low}")
             continue
         ref = column(found, "t")
+        notes.append(f"where {found} is between {compared.low} and {compared.high}" if compared.op == "between"
+                     else f"where {found} {compared.op} {compared.low}")
         if compared.op == "between":
             where.append(exp.Between(this=ref, low=literal(compared.low), high=literal(compared.high or compared.low)))
         else:
@@ -287,6 +305,7 @@ def filters(request: Request, main: Table, time_col: str | None, missing: list[s
 
 
 COMPARISON_OPS = {">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE}
+
 
 
 def compared_column(compared: Comparison, table: Table) -> str | None:

@@ -62,6 +62,7 @@ AGGREGATE_WORDS = {
     "sum": "sum total totals overall combined",
     "avg": "average avg mean typical",
     "median": "median middle",
+    "share": "share percentage percent proportion fraction ratio rate",
     "min": "min minimum lowest smallest least earliest first oldest",
     "max": "max maximum highest largest biggest most latest last newest",
     "distinct": "unique distinct different",

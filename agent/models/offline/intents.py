@@ -75,6 +75,7 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                             r"|\bwhat(?: is|'s) in\b|\btell me about\b")),
     ("sql", re.compile(r"^\s*(?:which|what)\s+[a-z_]+\s+(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
                        r"\s+the\s+(?:most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\b"
+                       r"|\b(?:percentage|percent|proportion|fraction|share) of\b"
                        r"|\b(?:count|how many|how much|number of|sum|total|average|avg|mean|median|top|per|by|hourly|daily|weekly"
                        r"|monthly|yearly|minimum|maximum|min|max)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
                        r"|fewest|largest|biggest|smallest)\b")),
