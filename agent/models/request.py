@@ -86,6 +86,9 @@ class Request:
     qualifiers: dict[str, str] = field(default_factory=dict)
     """A group word that qualifies the next one in the same phrase ("agent" in "by agent team") -> that head:
     the team of the agent, grouped by the team, not also by the agent's key."""
+    codes: list[str] = field(default_factory=list)
+    """Words written in capitals ("US", "EUR"), lower-cased: codes, which may be values even when they read as
+    common words."""
     units: set[str] = field(default_factory=set)
     words: list[str] = field(default_factory=list)
     """The question's words in order, for matching column values."""
@@ -129,11 +132,13 @@ def parse_measure(phrase: str, default: str) -> tuple[str, list[str], bool]:
 
 
 def parse_request(question: str, today: date) -> Request:
-    text = RUN_WORDS.sub(" ", split_instructions(question)[0].lower())
+    asked = split_instructions(question)[0]
+    text = RUN_WORDS.sub(" ", asked.lower())
     request = Request(grain=grain_of(text), period=period_of(text, today))
     request.units = {UNITS[w] for w in words(DOTTED.sub(" ", text)) if w in UNITS}
     request.comparisons, text = parse_comparisons(text)
     request.words = words(DOTTED.sub(" ", text))
+    request.codes = [w.lower() for w in re.findall(r"\b[A-Z]{2,4}\b", asked) if w.lower() in request.words]
     text = strip_grain(text)
     request.equals = [(m.group(1), next(g for g in m.groups()[1:] if g is not None)) for m in EQUALS.finditer(text)]
     text = EQUALS.sub(" ", text)

@@ -208,7 +208,8 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     if metric := metric_measure(request.layer, main.name, "t"):
         measures = [metric]
     where = filters(request, main, time_col, missing, notes)
-    layer_where, layer_notes = layer_filters(request.layer, main.name, "t")
+    negated_phrase = lambda phrase: any(is_negated(request.words, w) for w in phrase.lower().split()[:1])  # noqa: E731
+    layer_where, layer_notes = layer_filters(request.layer, main.name, "t", negated_phrase)
     where, notes = where + layer_where, notes + layer_notes
     conditions, said = [], []
     for found, value, word in matched:
@@ -227,7 +228,7 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     for table, on in joins:
         query = query.join(table, on=on)
     if where:
-        query = query.where(*where)
+        query = query.where(*{render(w): w for w in where}.values())  # a condition the layer and the words both say, once
     if groups:
         query = query.group_by(*(exp.Literal.number(i) for i in range(1, groups + 1)))
     if request.top:

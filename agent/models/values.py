@@ -33,8 +33,9 @@ def value_words(request: Request, table: Table) -> list[str]:
     taken |= {w for w in request.measure if table.match(w, NUMERIC, ids=False)[1] >= 3.5}
     found, categorical = [], set(categorical_columns(table))
     numeric = {c["name"] for c in table.columns if NUMERIC.match(c["type"].lower())}
-    for word in content_words(" ".join(request.words), FILLER | PLAIN):
-        if word in taken or word in AGG_WORDS or len(word) < 3 or table.is_about(word) or "_" in word:
+    for word in [*content_words(" ".join(request.words), FILLER | PLAIN), *request.codes]:
+        short = len(word) < 3 and word not in request.codes
+        if word in taken or word in AGG_WORDS or short or table.is_about(word) or "_" in word:
             continue
         fit, score = table.match(word)
         if score >= 9.5 or (score >= 5.5 and (fit in categorical or fit in numeric)) or grain_of(word) or word in PLAIN:
