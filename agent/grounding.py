@@ -72,7 +72,7 @@ def question_terms(question: str) -> list[str]:
     asked = split_instructions(question)[0]
     codes = {w.lower() for w in re.findall(r"\b[A-Z]{2,4}\b", asked)}  # "US", "IT": a code, not the common word
     terms = [w for w in words(asked) if len(w) > 1 and not w.isdigit()]
-    terms = [w for w in terms if w in codes or (w not in QUESTION_STOPWORDS and w not in FRAME_WORDS)]
+    terms = [w for w in terms if (w in codes or w not in QUESTION_STOPWORDS) and w not in FRAME_WORDS]
     return list(dict.fromkeys(terms))
 
 

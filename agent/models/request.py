@@ -138,7 +138,8 @@ def parse_request(question: str, today: date) -> Request:
     request.units = {UNITS[w] for w in words(DOTTED.sub(" ", text)) if w in UNITS}
     request.comparisons, text = parse_comparisons(text)
     request.words = words(DOTTED.sub(" ", text))
-    request.codes = [w.lower() for w in re.findall(r"\b[A-Z]{2,4}\b", asked) if w.lower() in request.words]
+    request.codes = [w.lower() for w in re.findall(r"\b[A-Z]{2,4}\b", asked)
+                     if w.lower() in request.words and w.lower() not in FILLER]  # "SQL" is no value
     text = strip_grain(text)
     request.equals = [(m.group(1), next(g for g in m.groups()[1:] if g is not None)) for m in EQUALS.finditer(text)]
     text = EQUALS.sub(" ", text)
