@@ -46,6 +46,8 @@ DECLINES = re.compile(
 )
 """An answer that says what it could not do or find rather than presenting facts."""
 PARTIAL = "Partial answer:"
+QUALIFIED_NAME = re.compile(r"\b[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+")
+"""A table written out (``finance.refunds``): its words name the table, not a measure."""
 AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max", exp.Median: "median"}
 COMPARISONS = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
 NEGATIONS = (exp.NEQ, exp.Not)
@@ -263,8 +265,10 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
     """Each content term of the question, accounted for by the evidence or not."""
     found = evidence(facts, cited)
     grounding = Grounding()
+    outside_names = set(words(QUALIFIED_NAME.sub(" ", question)))  # "refunds" in finance.refunds names the table
     for term in question_terms(question):
-        (grounding.accounted if accounted_for(term, found) else grounding.unaccounted).append(term)
+        covered = accounted_for(term, found, measures=term in outside_names)
+        (grounding.accounted if covered else grounding.unaccounted).append(term)
     every = found.names | found.clauses | found.tables
     for number, spans_time in question_numbers(question):  # a threshold the SQL has no literal for was dropped
         covered = number in every or (spans_time and stem("day") in found.clauses)
