@@ -24,7 +24,16 @@ from humanize import apnumber
 from sqlglot import exp
 
 from agent.models.language import related, similar, split_instructions
-from agent.models.vocabulary import AGGREGATE_WORDS, FRAME_WORDS, GRAINS, PERIOD_WORDS, TOOL_WORDS
+from agent.models.tables import NUMERIC
+from agent.models.vocabulary import (
+    AGGREGATE_WORDS,
+    COMPARISON_WORDS,
+    FRAME_WORDS,
+    GRAINS,
+    NEGATION_WORDS,
+    PERIOD_WORDS,
+    TOOL_WORDS,
+)
 from agent.semantic_view import layer_words
 from agent.state import SQL_TOOLS, TurnFacts
 from agent.verified_view import verified_evidence
@@ -37,7 +46,11 @@ DECLINES = re.compile(
 )
 """An answer that says what it could not do or find rather than presenting facts."""
 PARTIAL = "Partial answer:"
-AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max"}
+QUALIFIED_NAME = re.compile(r"\b[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+")
+"""A table written out (``finance.refunds``): its words name the table, not a measure."""
+AGGREGATES = {exp.Count: "count", exp.Sum: "sum", exp.Avg: "avg", exp.Min: "min", exp.Max: "max", exp.Median: "median"}
+COMPARISONS = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
+NEGATIONS = (exp.NEQ, exp.Not)
 TIME_FUNCTIONS = (exp.DateTrunc, exp.TimestampTrunc, exp.CurrentDate, exp.CurrentTimestamp, exp.Interval,
                   exp.DateSub, exp.DateAdd)  # fmt: skip
 ISO_DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?")
@@ -59,8 +72,9 @@ class Grounding:
 def question_terms(question: str) -> list[str]:
     """The words that say what a question asks about: no stop words, framing, instructions or bare numbers."""
     asked = split_instructions(question)[0]
+    codes = {w.lower() for w in re.findall(r"\b[A-Z]{2,4}\b", asked)}  # "US", "IT": a code, not the common word
     terms = [w for w in words(asked) if len(w) > 1 and not w.isdigit()]
-    terms = [w for w in terms if w not in QUESTION_STOPWORDS and w not in FRAME_WORDS]
+    terms = [w for w in terms if (w in codes or w not in QUESTION_STOPWORDS) and w not in FRAME_WORDS]
     return list(dict.fromkeys(terms))
 
 
@@ -93,10 +107,18 @@ class Evidence:
     clauses: set[str] = field(default_factory=set)
     """Words of the aggregates, groupings, periods and kinds of fact it gives: only the word itself (or a typo
     of it) counts, so "revenue" is not covered by any SUM because "total" is among its synonyms."""
+    tables: set[str] = field(default_factory=set)
+    """Words of the names of the tables the answer is about: they cover a term as it is written (or a typo of
+    it), never through a synonym, so ``sales.orders`` does not cover "amount"."""
+    unused_measures: set[str] = field(default_factory=set)
+    """Names of the numeric columns of the SQL's tables that the SQL does not use: a question word such a
+    column is named with ("spend" and ``spend_usd``) is a measure, which the table's name does not cover."""
 
     def __ior__(self, other: Evidence) -> Evidence:
         self.names |= other.names
         self.clauses |= other.clauses
+        self.tables |= other.tables
+        self.unused_measures |= other.unused_measures
         return self
 
 
@@ -109,9 +131,13 @@ def sql_evidence(sql: str) -> Evidence:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
         return Evidence(text_words(sql))
+    tables: set[str] = set()
     for table in tree.find_all(exp.Table):
-        found |= name_words(".".join(p for p in (table.db, table.name) if p))
+        tables |= name_words(".".join(p for p in (table.db, table.name) if p))
+    aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)}
     for col in tree.find_all(exp.Column):
+        if not col.table and col.name.lower() in aliases:
+            continue  # ORDER BY an output name: named after the question, as the alias is
         found |= name_words(col.sql(dialect="duckdb").replace('"', ""))
     dated = False
     for literal in tree.find_all(exp.Literal):
@@ -127,6 +153,12 @@ def sql_evidence(sql: str) -> Evidence:
             clauses |= phrase_words(AGGREGATE_WORDS[name])
             if kind is exp.Count and tree.find(exp.Distinct):
                 clauses |= phrase_words(AGGREGATE_WORDS["distinct"])
+    if tree.find(exp.Filter) and tree.find(exp.Div):
+        clauses |= phrase_words(AGGREGATE_WORDS["share"])
+    if any(tree.find(kind) for kind in COMPARISONS):
+        clauses |= phrase_words(COMPARISON_WORDS)
+    if any(tree.find(kind) for kind in NEGATIONS):
+        clauses |= phrase_words(NEGATION_WORDS)
     if tree.find(exp.Group):
         clauses |= phrase_words(AGGREGATE_WORDS["group"])
     if tree.find(exp.Order) or tree.find(exp.Limit):
@@ -135,7 +167,24 @@ def sql_evidence(sql: str) -> Evidence:
         clauses.add(apnumber(int(limit.expression.this)))
     if dated or any(tree.find(kind) for kind in TIME_FUNCTIONS):
         clauses |= {stem(w) for w in PERIOD_WORDS}
-    return Evidence(found, clauses)
+    return Evidence(found, clauses, tables)
+
+
+def unused_measures(facts: TurnFacts, sql: str) -> set[str]:
+    """The numeric, non-key columns of the described tables the SQL reads from that it does not use."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return set()
+    read = {".".join(p for p in (t.db, t.name) if p).lower() for t in tree.find_all(exp.Table)}
+    used = {c.name.lower() for c in tree.find_all(exp.Column)}
+    unused = set()
+    for result in facts.results:
+        if result.ok and result.name == "describe_table" and str(result.data.get("table", "")).lower() in read:
+            unused |= {str(c["name"]).lower() for c in listed(result.data, "columns")
+                       if NUMERIC.match(str(c.get("type", "")).lower()) and str(c["name"]).lower() not in used
+                       and not str(c["name"]).lower().endswith("id")}  # fmt: skip
+    return unused
 
 
 def listed(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -178,9 +227,10 @@ def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: 
 def evidence(facts: TurnFacts, cited: set[str]) -> Evidence:
     """The stemmed words the answer's evidence covers: the SQL draft's when there is one, else the tools'."""
     taught = layer_words(facts.results, cited)  # phrases a semantic-layer entry matched, for a cited table
-    found = Evidence({w for table in cited for w in name_words(table)} | taught, set(taught))
+    found = Evidence(set(taught), set(taught), {w for table in cited for w in name_words(table)})
     if facts.sql:
         found |= sql_evidence(facts.sql)
+        found.unused_measures = unused_measures(facts, facts.sql)
         verified = text_words(verified_evidence(facts))  # a verified query's SQL accounts for its own question
         found |= Evidence(verified, verified)
         return found
@@ -190,9 +240,22 @@ def evidence(facts: TurnFacts, cited: set[str]) -> Evidence:
     return found
 
 
-def accounted_for(term: str, found: Evidence) -> bool:
-    """The term, a synonym either way of a name (``revenue`` ~ ``amount``, ``nation`` ~ ``country``), or a typo."""
-    base, names, every = stem(term), found.names, found.names | found.clauses
+def names_measure(term: str, found: Evidence) -> bool:
+    """The term names a numeric column the SQL leaves out ("mrr" and ``mrr_usd``) and nothing but a table's name
+    covers it: the table counted is not the measure asked for."""
+    base = stem(term)
+    columns = [c for c in found.unused_measures if related(term) & {stem(p) for p in identifier_parts(c)}]
+    if not columns or base not in found.tables:
+        return False
+    return not accounted_for(term, Evidence(found.names, found.clauses), measures=False)
+
+
+def accounted_for(term: str, found: Evidence, measures: bool = True) -> bool:
+    """The term, a synonym either way of a name (``revenue`` ~ ``amount``, ``nation`` ~ ``country``), or a typo;
+    not a measure word only a table's name covers (``names_measure``)."""
+    if measures and names_measure(term, found):
+        return False
+    base, names, every = stem(term), found.names, found.names | found.clauses | found.tables
     if base in every or related(term) & names or any(base in related(word) for word in names):
         return True
     return len(term) >= 5 and any(similar(form, word) for form in (term, base) for word in every if len(word) >= 5)
@@ -202,9 +265,11 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
     """Each content term of the question, accounted for by the evidence or not."""
     found = evidence(facts, cited)
     grounding = Grounding()
+    outside_names = set(words(QUALIFIED_NAME.sub(" ", question)))  # "refunds" in finance.refunds names the table
     for term in question_terms(question):
-        (grounding.accounted if accounted_for(term, found) else grounding.unaccounted).append(term)
-    every = found.names | found.clauses
+        covered = accounted_for(term, found, measures=term in outside_names)
+        (grounding.accounted if covered else grounding.unaccounted).append(term)
+    every = found.names | found.clauses | found.tables
     for number, spans_time in question_numbers(question):  # a threshold the SQL has no literal for was dropped
         covered = number in every or (spans_time and stem("day") in found.clauses)
         (grounding.accounted if covered else grounding.unaccounted).append(number)

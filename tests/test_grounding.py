@@ -121,3 +121,31 @@ def test_a_number_the_sql_does_not_use_is_unaccounted(ctx):
     kept = "SELECT count(*) AS n FROM sales.orders WHERE amount > 100"
     used = scripted_agent(ctx, calls("validate_sql", 1, sql=kept), AIMessage("Here is the count."))
     assert "100" in used.ask("how many orders have an amount over 100?").grounding.accounted
+
+
+def test_a_measure_word_only_the_table_name_covers_is_unaccounted(ctx):
+    counted = "SELECT count(*) AS total_refund FROM finance.refunds"
+    agent = scripted_agent(ctx, calls("describe_table", 0, table="demo.finance.refunds"),
+                           calls("validate_sql", 1, sql=counted), AIMessage("Here is the total."))  # fmt: skip
+    assert agent.ask("total refund in finance.refunds").grounding.unaccounted == ["total", "refund"]
+    summed = "SELECT sum(refund_amount) AS total_refund FROM finance.refunds"
+    agent = scripted_agent(ctx, calls("describe_table", 0, table="demo.finance.refunds"),
+                           calls("validate_sql", 1, sql=summed), AIMessage("Here is the total."))  # fmt: skip
+    assert agent.ask("total refund in finance.refunds").grounding.unaccounted == []
+
+
+def test_a_table_name_covers_no_synonym_and_an_ordered_alias_is_no_evidence(ctx):
+    agent = scripted_agent(ctx, calls("validate_sql", 1, sql=COUNT_ALL), AIMessage("Here is the count."))
+    assert "amount" in agent.ask("the amount in sales.orders").grounding.unaccounted  # "sales" is no "amount"
+    ordered = "SELECT status, count(*) AS median FROM sales.orders GROUP BY 1 ORDER BY median"
+    agent = scripted_agent(ctx, calls("validate_sql", 1, sql=ordered), AIMessage("Here it is."))
+    assert agent.ask("median amount by status").grounding.unaccounted == ["median", "amount"]
+
+
+def test_comparisons_and_negations_in_the_sql_account_for_their_words(ctx):
+    compared = "SELECT count(*) AS n FROM sales.orders WHERE amount >= 100 AND status <> 'cancelled'"
+    agent = scripted_agent(ctx, calls("validate_sql", 1, sql=compared), AIMessage("Here is the count."))
+    grounding = agent.ask("how many orders that are not cancelled have an amount of at least 100?").grounding
+    assert grounding.unaccounted == [] and {"not", "least", "100"} <= set(grounding.accounted)
+    dropped = scripted_agent(ctx, calls("validate_sql", 1, sql=COUNT_CANCELLED), AIMessage("Here is the count."))
+    assert dropped.ask("how many orders are not cancelled?").grounding.unaccounted == ["not"]

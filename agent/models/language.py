@@ -19,6 +19,12 @@ from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 GRAIN_PHRASE = re.compile(r"\b(?:by|per|each|every|a|over)\s+(hour|day|week|month|quarter|year)s?\b")
 GRAIN_WORD = re.compile(r"\b(" + "|".join(GRAINS) + r")\b")
 ISO = r"\d{4}-\d{2}(?:-\d{2})?"
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NAMED_MONTH = re.compile(r"\b(in|during|for|of|since)\s+(?:the\s+month\s+of\s+)?(" + "|".join(MONTHS) + r")(?:\s+(\d{4}))?\b")
+"""A month named in a period phrase ("in March", "since October 2026"); "may" only there, never the verb."""
+SINCE_WEEKDAY = re.compile(r"\bsince\s+(?:last\s+)?(" + "|".join(WEEKDAYS) + r")\b")
 
 
 def layer_rank(table: str) -> int:
@@ -127,7 +133,7 @@ def correct_typos(text: str) -> str:
 def related(word: str) -> set[str]:
     """A word's stem and the stems of its business synonyms."""
     base = stem(word)
-    return {base, *(stem(s) for s in SYNONYMS.get(base, ()))}
+    return {base, *(stem(s) for s in SYNONYMS.get(base) or SYNONYMS.get(word.lower(), ()))}
 
 
 def grain_of(text: str) -> str | None:
@@ -180,6 +186,11 @@ def period_of(text: str, today: date) -> Period | None:
     if match := re.search(rf"\b({ISO})\b", text):
         start, end = iso_period(match.group(1))
         return Period(start, end, match.group(1), relative=False)
+    if match := NAMED_MONTH.search(text):
+        return named_month(match.group(2), match.group(3), match.group(1) == "since", today)
+    if match := SINCE_WEEKDAY.search(text):
+        start = today - timedelta(days=(today.weekday() - WEEKDAYS.index(match.group(1))) % 7)
+        return span(start, today, f"since {match.group(1).capitalize()}")
     if match := re.search(r"\b(?:last|past|previous)\s+(\d+)\s+(day|week|month)s?\b", text):
         count, unit = int(match.group(1)), match.group(2)
         if unit == "month":
@@ -211,6 +222,17 @@ def period_of(text: str, today: date) -> Period | None:
     if re.search(r"\btoday\b", text):
         return Period(today, today, f"today ({today})", relative=True)
     return None
+
+
+def named_month(name: str, year: str | None, since: bool, today: date) -> Period:
+    """A month by name: of the year given, else the latest such month up to today's; "since" runs to today."""
+    month = MONTHS.index(name) + 1
+    first = date(int(year) if year else today.year - (month > today.month), month, 1)
+    last = month_start(date(first.year + first.month // 12, first.month % 12 + 1, 1)) - timedelta(days=1)
+    label = f"{name.capitalize()} {first.year}"
+    if since:
+        return span(first, today, f"since {label}")
+    return Period(first, last, f"{label}: {first} to {last}", relative=not year)
 
 
 def span(start: date, end: date, label: str) -> Period:

@@ -13,16 +13,19 @@ from datetime import date
 from agent.models.language import Period, content_words, grain_of, period_of, split_instructions, strip_grain
 from agent.models.semantic_terms import LayerUse
 from agent.models.vocabulary import UNITS
-from catalog_ingest.text import words
+from catalog_ingest.text import QUESTION_STOPWORDS, words
 
 END = r"(?=\s+(?:by|per|for|in|where|over|across|of|from|during|since|last|this|between|grouped|and)\b|\s*[^\w\s]|$)"
 MEASURES = [
     ("avg", re.compile(rf"\b(?:average|avg|mean)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
+    ("median", re.compile(rf"\bmedian\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("min", re.compile(rf"\b(?:min|minimum|lowest|smallest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("max", re.compile(rf"\b(?:max|maximum|highest|largest|biggest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("total", re.compile(rf"\b(?:sum|total)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
+    ("total", re.compile(rf"\bhow much\s+(?:(?:did|do|does|have|has|was|were|is)\s+)?(?:we\s+|they\s+|it\s+)?([a-z_ ]+?){END}")),
     ("distinct", re.compile(r"\b(?:unique|distinct|different)\s+([a-z_]+)")),
     ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
+    ("share", re.compile(r"\b(?:percentage|percent|share|proportion|fraction)\s+of\s+(?:the\s+|all\s+)*([a-z_]+)")),
     ("count", re.compile(rf"\b(?:count|number)\s+(?:of\s+)?(?:the\s+)?(?:all\s+)?([a-z_ ]+?){END}")),
     ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?){END}")),
 ]
@@ -41,18 +44,32 @@ GROUP = re.compile(r"\b(?:by|per|for each|grouped by|group by|across)\s+([a-z_, 
 RUN_WORDS = re.compile(r"--run\b|\b(?:and\s+)?(?:run|execute)(?:\s+(?:it|that|this|the query))?\b")
 EQUALS = re.compile(r"\bwhere\s+([a-z_][\w.]*)\s*(?:=|==|is|equals)\s*(?:'([^']*)'|\"([^\"]*)\"|([\w\-.]+))")
 AGG_WORDS = {"sum": "total", "total": "total", "average": "avg", "avg": "avg", "mean": "avg", "count": "count",
-             "number": "count", "min": "min", "max": "max"}
+             "number": "count", "min": "min", "max": "max", "median": "median"}
 FILLER = frozenset({"sql", "query", "write", "draft", "run", "execute", "it", "number", "count", "result", "results",
                     "instead", "give", "show", "first", "most", "highest", "lowest", "least", "fewest"})
 DOTTED = re.compile(r"\b[a-z_][\w-]*(?:\.[a-z_][\w-]*)+")
 """Qualified table names, whose parts are never column values."""
 OWNER = re.compile(r"^\s+of\s+(?:the\s+|their\s+|its\s+|each\s+)?([a-z_]+)")
+NUMBER = r"\$?(\d+(?:\.\d+)?)(?![\d\-:/])"
+COMPARE_WORDS = {"over": ">", "above": ">", "more than": ">", "greater than": ">", "higher than": ">",
+                 "larger than": ">", "bigger than": ">", "exceeding": ">", "at least": ">=", "no less than": ">=",
+                 "under": "<", "below": "<", "less than": "<", "fewer than": "<", "lower than": "<",
+                 "smaller than": "<", "at most": "<=", "no more than": "<=", "up to": "<=", "between": "between"}  # fmt: skip
+COMPARE = re.compile(
+    r"(?:\b([a-z_]+)\s+(?:(?:of|is|was|were|are)\s+)?)?\b("
+    + "|".join(sorted(COMPARE_WORDS, key=len, reverse=True)) + r")\s+" + NUMBER
+    + r"(?:\s+and\s+" + NUMBER + r")?(?:\s+([a-z_]+))?"
+)
+"""A comparison with a number in words: "over 100 USD", "more than 3 items", "csat_score of at least 4",
+"between 5 and 10 events"; the word before (a column) and the noun after (a column or a unit)."""
+TIME_NOUNS = frozenset("second seconds minute minutes hour hours day days week weeks month months year years".split())
 
 
 @dataclass
 class Request:
     agg: str = "count"
-    """count, distinct, total (a sum, or a count when nothing numeric matches), avg, min, max."""
+    """count, distinct, total (a sum, or a count when nothing numeric matches), avg, median, min, max, share (the
+    percentage of rows a value filter picks)."""
     measure: list[str] = field(default_factory=list)
     dims: list[str] = field(default_factory=list)
     grain: str | None = None
@@ -69,12 +86,42 @@ class Request:
     qualifiers: dict[str, str] = field(default_factory=dict)
     """A group word that qualifies the next one in the same phrase ("agent" in "by agent team") -> that head:
     the team of the agent, grouped by the team, not also by the agent's key."""
+    codes: list[str] = field(default_factory=list)
+    """Words written in capitals ("US", "EUR"), lower-cased: codes, which may be values even when they read as
+    common words."""
     units: set[str] = field(default_factory=set)
     words: list[str] = field(default_factory=list)
     """The question's words in order, for matching column values."""
     layer: LayerUse | None = None
     """What the lake's semantic layer says about the question (its terms and metrics the search matched)."""
+    comparisons: list[Comparison] = field(default_factory=list)
+    """Numeric filters said in words ("over 100 USD", "at least 4")."""
 
+
+@dataclass
+class Comparison:
+    op: str
+    """>, >=, <, <= or between."""
+    low: str
+    high: str | None
+    names: list[str]
+    """The words that may name the column compared: the noun after the number, then the word before."""
+
+
+def parse_comparisons(text: str) -> tuple[list[Comparison], str]:
+    """The comparisons of a question and the text without them; a count of time units ("over 3 days") is a
+    period, not a comparison."""
+    found, rest = [], text
+    for match in reversed(list(COMPARE.finditer(text))):
+        before, said, low, high, after = match.groups()
+        if after in TIME_NOUNS or (COMPARE_WORDS[said] == "between") != (high is not None):
+            continue
+        after = after if after not in QUESTION_STOPWORDS else None
+        names = [w for w in (after, before) if w and w not in QUESTION_STOPWORDS]
+        found.insert(0, Comparison(COMPARE_WORDS[said], low, high, names))
+        end = match.end(5) if after else match.end(4 if high else 3)
+        rest = rest[: match.start(2)] + " " + rest[end:]
+    return found, rest
 
 def parse_measure(phrase: str, default: str) -> tuple[str, list[str], bool]:
     """An aggregate and its words from a phrase ("number of orders", "total amount", "revenue")."""
@@ -85,9 +132,14 @@ def parse_measure(phrase: str, default: str) -> tuple[str, list[str], bool]:
 
 
 def parse_request(question: str, today: date) -> Request:
-    text = RUN_WORDS.sub(" ", split_instructions(question)[0].lower())
-    request = Request(grain=grain_of(text), period=period_of(text, today), words=words(DOTTED.sub(" ", text)))
-    request.units = {UNITS[w] for w in request.words if w in UNITS}
+    asked = split_instructions(question)[0]
+    text = RUN_WORDS.sub(" ", asked.lower())
+    request = Request(grain=grain_of(text), period=period_of(text, today))
+    request.units = {UNITS[w] for w in words(DOTTED.sub(" ", text)) if w in UNITS}
+    request.comparisons, text = parse_comparisons(text)
+    request.words = words(DOTTED.sub(" ", text))
+    request.codes = [w.lower() for w in re.findall(r"\b[A-Z]{2,4}\b", asked)
+                     if w.lower() in request.words and w.lower() not in FILLER]  # "SQL" is no value
     text = strip_grain(text)
     request.equals = [(m.group(1), next(g for g in m.groups()[1:] if g is not None)) for m in EQUALS.finditer(text)]
     text = EQUALS.sub(" ", text)

@@ -11,6 +11,7 @@ The layer's names, SQL and values reach the answer's text only as inert code spa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +28,8 @@ class LayerUse:
 
     tables: list[str] = field(default_factory=list)
     metric: dict[str, Any] | None = None
-    value_filters: list[tuple[str, str, list[str]]] = field(default_factory=list)
-    """(table, column, values) of terms that mean some values of a column."""
+    value_filters: list[tuple[str, str, list[str], str]] = field(default_factory=list)
+    """(table, column, values, matched phrase) of terms that mean some values of a column."""
     attributes: list[tuple[str, str]] = field(default_factory=list)
     """(column, phrase) of terms that name a column: a group by the phrase is a group by that column."""
     phrases: list[str] = field(default_factory=list)
@@ -46,7 +47,7 @@ def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
     for term in terms:
         if term.get("column") and term.get("values"):
             table, column = split_column(term["column"])
-            use.value_filters.append((table, column, list(term["values"])))
+            use.value_filters.append((table, column, list(term["values"]), term.get("matched") or term.get("term") or ""))
             use.tables.append(table)
         elif term.get("table"):
             use.tables.append(term["table"])
@@ -121,8 +122,11 @@ def metric_time_column(use: LayerUse | None, table: str) -> str | None:
     return metric.get("time_column") if metric and metric["table"] == table else None
 
 
-def layer_filters(use: LayerUse | None, table: str, alias: str) -> tuple[list[exp.Expression], list[str]]:
-    """The metric's filter and the terms' value filters on ``table``, with how the explanation says them."""
+def layer_filters(
+    use: LayerUse | None, table: str, alias: str, negated: Callable[[str], bool] = lambda phrase: False
+) -> tuple[list[exp.Expression], list[str]]:
+    """The metric's filter and the terms' value filters on ``table``, with how the explanation says them; a term
+    the question negates ("excluding cancelled orders", ``negated``) keeps the other values."""
     if use is None:
         return [], []
     where, notes = [], []
@@ -130,12 +134,16 @@ def layer_filters(use: LayerUse | None, table: str, alias: str) -> tuple[list[ex
     if metric and metric["table"] == table and metric.get("filter"):
         where.append(qualified(metric["filter"], alias))
         notes.append(f"where {inert(metric['filter'])}")
-    for owner, column, values in use.value_filters:
+    for owner, column, values, phrase in use.value_filters:
         if owner != table:
             continue
         ref = qualified(column, alias)
-        where.append(ref.isin(*map(exp.Literal.string, values)) if len(values) > 1 else ref.eq(exp.Literal.string(values[0])))
-        notes.append(f"where {column} is {' or '.join(map(inert, values))}")
+        literals = list(map(exp.Literal.string, values))
+        if negated(phrase):
+            where.append(exp.not_(ref.isin(*literals)) if len(values) > 1 else ref.neq(literals[0]))
+        else:
+            where.append(ref.isin(*literals) if len(values) > 1 else ref.eq(literals[0]))
+        notes.append(f"where {column} is {'not ' if negated(phrase) else ''}{' or '.join(map(inert, values))}")
     return where, notes
 
 

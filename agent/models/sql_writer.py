@@ -16,16 +16,18 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.generators.duckdb import DuckDBGenerator
 
 from agent.models.language import layer_rank
-from agent.models.request import Request
+from agent.models.request import Comparison, Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.tables import NUMERIC, Table, join_keys
-from agent.models.values import categorical_columns, value_filters, value_words
-from catalog_ingest.text import stem
+from agent.models.values import categorical_columns, is_negated, value_filters, value_words
+from agent.models.vocabulary import UNITS
+from catalog_ingest.text import name_parts, stem
 
 PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 """Names written without quotes; any other (``"Order Date"``) is quoted."""
 AGGREGATES = {"count": (exp.Count, "count"), "distinct": (exp.Count, "count"), "total": (exp.Sum, "sum"),
-              "avg": (exp.Avg, "average"), "min": (exp.Min, "min"), "max": (exp.Max, "max")}  # fmt: skip
+              "avg": (exp.Avg, "average"), "median": (exp.Median, "median"), "min": (exp.Min, "min"),
+              "max": (exp.Max, "max")}  # fmt: skip
 """An aggregate word -> the SQL function and how an explanation names it."""
 PROBE_VALUES = 40
 
@@ -100,18 +102,22 @@ def is_row_count(expression: exp.Expression) -> bool:
 def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request: Request) -> tuple[exp.Expression, str] | None:
     """The aggregate over ``table``, with words explaining it; None when no column fits the measure."""
     word = measure[-1] if measure else ""
-    numeric = agg in ("total", "avg", "min", "max") or (request.implicit and word and not table.is_about(word))
+    named_measure = (bool(word) and not table.is_named(word)  # "refunds" in refunds: its rows; "mrr" in subscription_mrr: mrr_usd
+                     and table.match(word, NUMERIC, ids=False, units=request.units)[1] >= 5.5)
+    numeric = agg in ("total", "avg", "median", "min", "max") or (
+        request.implicit and word and (not table.is_about(word) or named_measure))  # "mrr by plan": the mrr column
     if numeric:
         fits = [table.match(w, NUMERIC, ids=False, units=request.units) for w in measure]
         found, fit = max(reversed(fits), key=lambda fit: fit[1], default=(None, 0.0))  # the best fit, else the head noun's
-        if request.implicit and table.is_about(word) and fit < 3.5:
+        if request.implicit and table.is_about(word) and fit < 3.5 and not named_measure:
             found = None  # "the most orders" in the orders table: its rows, not a column whose comment says orders
         if found and (agg != "count" or table.match(word, NUMERIC, ids=False)[1] >= 3.5):
             function, said = AGGREGATES["total" if agg == "count" else agg]
             return function(this=column(found, alias)), f"{said} of {found}"
         if agg not in ("total", "count"):
             return None
-    if not word or table.is_about(word):
+    distinct_key = agg == "distinct" and bool(word) and not table.is_named(word) and table.has(f"{stem(word)}_id")
+    if not word or (table.is_about(word) and not distinct_key):  # unique products of product_sales_daily: its product_id
         return exp.Count(this=exp.Star()), f"count of rows in {table.name}"
     key = table.column(f"{stem(word)}_id") if table.has(f"{stem(word)}_id") else None
     key = key or (table.column(word) if agg == "distinct" else None)
@@ -123,7 +129,7 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
 def alias_for(agg: str, measure: list[str]) -> str:
     """The output column of a measure: ``total_amount``, ``avg_price``, ``orders``."""
     phrase = "_".join(measure) or "rows"
-    prefix = {"total": "total_", "avg": "avg_", "min": "min_", "max": "max_"}.get(agg, "")
+    prefix = {"total": "total_", "avg": "avg_", "median": "median_", "min": "min_", "max": "max_"}.get(agg, "")
     return re.sub(r"\W+", "_", prefix + phrase)[:40]
 
 
@@ -138,7 +144,7 @@ def coverage(request: Request, table: Table, tables: list[Table]) -> int:
     found += bool(entity) and table.is_named(entity)
     found += 2 * (request.agg == "distinct" and table.has(f"{stem(entity)}_id") and not table.is_about(entity))
     found += bool((request.grain or request.period) and table.time_column())
-    if request.agg in ("total", "avg", "min", "max"):
+    if request.agg in ("total", "avg", "median", "min", "max"):
         found += max(table.match(w, NUMERIC, ids=False)[1] for w in request.measure or [""]) >= 6
     return found
 
@@ -171,10 +177,13 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             notes.append(f"per {request.grain} of {time_col}")
         else:
             missing.append(f"a date or timestamp column for '{request.grain}' in {main.name}")
+    matched = value_filters(request, main)
+    as_values = {w for _, _, w in matched}  # "tickets by phone": phone is a channel, a filter, not a group
+    dims = [d for d in request.dims if d not in as_values]
     located = {dim: locate(dim, main, tables, aliases, joins, request.owners.get(dim))
-               for dim in request.dims if dim not in request.qualifiers}  # fmt: skip
+               for dim in dims if dim not in request.qualifiers}  # fmt: skip
     grouped: set[tuple[str, str]] = set()
-    for dim in request.dims:
+    for dim in dims:
         if located.get(request.qualifiers.get(dim, ""), (None, None))[1]:
             continue  # "agent team": grouped by the team, not also by the agent's key
         owner, found = located.get(dim) or locate(dim, main, tables, aliases, joins, request.owners.get(dim))
@@ -187,7 +196,6 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         select.append(column(found, aliases[owner.name]))
         notes.append(f"by {found}" + ("" if owner is main else f" from {owner.name}"))
     groups = len(select)
-    matched = value_filters(request, main)
     agg = "count" if request.agg == "distinct" and any(w in request.measure for _, _, w in matched) else request.agg
     measures = []
     for n, (m_agg, words) in enumerate([(agg, request.measure), *request.also]):
@@ -199,17 +207,28 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         measures.append((expr[0], expr[1], name))
     if metric := metric_measure(request.layer, main.name, "t"):
         measures = [metric]
-    where = filters(request, main, time_col, missing)
-    layer_where, layer_notes = layer_filters(request.layer, main.name, "t")
+    where = filters(request, main, time_col, missing, notes)
+    negated_phrase = lambda phrase: any(is_negated(request.words, w) for w in phrase.lower().split()[:1])  # noqa: E731
+    layer_where, layer_notes = layer_filters(request.layer, main.name, "t", negated_phrase)
     where, notes = where + layer_where, notes + layer_notes
-    where += [column(found, "t").eq(literal(value)) for found, value, _ in matched]
-    notes += [f"where {found} is {value}" for found, value, _ in matched]
+    conditions, said = [], []
+    for found, value, word in matched:
+        negated = is_negated(request.words, word)
+        conditions.append(column(found, "t").neq(literal(value)) if negated else column(found, "t").eq(literal(value)))
+        said.append(f"{found} is {'not ' if negated else ''}{value}")
+    if request.agg == "share" and conditions:  # "what percentage of orders were cancelled": those among all
+        measures = [(share_of(conditions), f"percentage of rows in {main.name} where {' and '.join(said)}", "percentage")]
+    elif request.agg == "share":
+        missing.append("a value saying which rows the percentage is of")
+    else:
+        where += conditions
+        notes += [f"where {s}" for s in said]
     first = exp.column(measures[0][2])
     query = exp.select(*select, *(exp.alias_(m[0], m[2]) for m in measures)).from_(table_as(main.name, "t"))
     for table, on in joins:
         query = query.join(table, on=on)
     if where:
-        query = query.where(*where)
+        query = query.where(*{render(w): w for w in where}.values())  # a condition the layer and the words both say, once
     if groups:
         query = query.group_by(*(exp.Literal.number(i) for i in range(1, groups + 1)))
     if request.top:
@@ -222,6 +241,12 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         explanation += f", for {request.period.label}"
     whole = not (groups or where or request.also) and is_row_count(measures[0][0])
     return Draft(render_draft(query), explanation, missing, main.name, whole)
+
+
+def share_of(conditions: list[exp.Expression]) -> exp.Expression:
+    """``100.0 * COUNT(*) FILTER (WHERE ...) / COUNT(*)``: the percentage of rows that meet the conditions."""
+    counted = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.and_(*conditions)))
+    return exp.Div(this=exp.Mul(this=exp.Literal.number("100.0"), expression=counted), expression=exp.Count(this=exp.Star()))
 
 
 def locate(
@@ -248,7 +273,9 @@ def locate(
     return (main, found) if found else (main, None)
 
 
-def filters(request: Request, main: Table, time_col: str | None, missing: list[str]) -> list[exp.Expression]:
+def filters(request: Request, main: Table, time_col: str | None, missing: list[str], notes: list[str]) -> list[exp.Expression]:
+    """The period, the comparisons and the ``where x = y`` of a request; what it cannot place goes to ``missing``,
+    how it says the comparisons to ``notes``."""
     where: list[exp.Expression] = []
     if request.period:
         if time_col:
@@ -257,6 +284,18 @@ def filters(request: Request, main: Table, time_col: str | None, missing: list[s
             where.append(column(time_col, "t") < date_literal(end))
         else:
             missing.append(f"a date column to filter on {request.period.label}")
+    for compared in request.comparisons:
+        found = compared_column(compared, main)
+        if found is None:
+            missing.append(f"a numeric column to compare with {compared.low}")
+            continue
+        ref = column(found, "t")
+        notes.append(f"where {found} is between {compared.low} and {compared.high}" if compared.op == "between"
+                     else f"where {found} {compared.op} {compared.low}")
+        if compared.op == "between":
+            where.append(exp.Between(this=ref, low=literal(compared.low), high=literal(compared.high or compared.low)))
+        else:
+            where.append(COMPARISON_OPS[compared.op](this=ref, expression=literal(compared.low)))
     for word, value in request.equals:
         found = main.column(word)
         if found is None:
@@ -264,6 +303,25 @@ def filters(request: Request, main: Table, time_col: str | None, missing: list[s
             continue
         where.append(column(found, "t").eq(literal(value)))
     return where
+
+
+COMPARISON_OPS = {">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE}
+
+
+
+def compared_column(compared: Comparison, table: Table) -> str | None:
+    """The numeric column a comparison is about: named by the noun after the number ("3 items": ``item_count``)
+    or the word before ("csat_score of at least 4"); a unit alone ("over 100 USD") means the amount in it."""
+    for name in compared.names:
+        if name in UNITS:
+            found, score = table.match("amount", NUMERIC, ids=False, units={UNITS[name]})
+            if found and score >= 3.5 and UNITS[name] in name_parts(found):
+                return found
+            continue
+        found, score = table.match(name, NUMERIC, ids=False)
+        if found and score >= 5.5:
+            return found
+    return None
 
 
 def probe_sql(request: Request, table: Table) -> str | None:

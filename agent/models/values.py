@@ -28,18 +28,32 @@ def value_words(request: Request, table: Table) -> list[str]:
     """Question words that may be a value of a column ("archived", "DEBUG"): not a column's name (a part of the
     name of a date column may be: "cancelled" besides ``cancelled_at``), not the table,
     not a group, a time word or a number."""
-    taken = {w for w, _ in request.equals} | {v.lower() for _, v in request.equals} | set(request.dims)
+    taken = {w for w, _ in request.equals} | {v.lower() for _, v in request.equals}
+    taken |= {d for d in request.dims if table.match(d)[1] >= 3.5}  # a group a column fits; else maybe a value
     taken |= {w for w in request.measure if table.match(w, NUMERIC, ids=False)[1] >= 3.5}
     found, categorical = [], set(categorical_columns(table))
     numeric = {c["name"] for c in table.columns if NUMERIC.match(c["type"].lower())}
-    for word in content_words(" ".join(request.words), FILLER | PLAIN):
-        if word in taken or word in AGG_WORDS or len(word) < 3 or table.is_about(word) or "_" in word:
+    for word in [*content_words(" ".join(request.words), FILLER | PLAIN), *request.codes]:
+        short = len(word) < 3 and word not in request.codes
+        if word in taken or word in AGG_WORDS or short or table.is_about(word) or "_" in word:
             continue
         fit, score = table.match(word)
         if score >= 9.5 or (score >= 5.5 and (fit in categorical or fit in numeric)) or grain_of(word) or word in PLAIN:
             continue
         found.append(word)
     return list(dict.fromkeys(found))
+
+
+NEGATORS = frozenset({"not", "non", "except", "excluding", "without", "besides", "isn", "aren", "wasn", "weren"})
+
+
+def is_negated(tokens: list[str], word: str) -> bool:
+    """The value word is negated: "not completed", "non cancelled", "except pending", "other than low"."""
+    if word not in tokens:
+        return False
+    i = tokens.index(word)
+    before = tokens[max(0, i - 3) : i]
+    return bool(set(before[-2:]) & NEGATORS) or before[-2:] == ["other", "than"]
 
 
 def categorical_columns(table: Table) -> list[str]:

@@ -52,7 +52,8 @@ FRAME_WORDS = frozenset(
     "sql query queries select statement write draft run execute result results lake catalog name names named called "
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
-    "use using used they them he she his her if as".split()
+    "use using used they them he she his her if as ones came come comes made make makes placed happen happened "
+    "occurred received".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
 
@@ -60,6 +61,8 @@ AGGREGATE_WORDS = {
     "count": "count counts counted number many how rows row records record entries entry",
     "sum": "sum total totals overall combined",
     "avg": "average avg mean typical",
+    "median": "median middle",
+    "share": "share percentage percent proportion fraction ratio rate",
     "min": "min minimum lowest smallest least earliest first oldest",
     "max": "max maximum highest largest biggest most latest last newest",
     "distinct": "unique distinct different",
@@ -72,9 +75,18 @@ AGGREGATE_WORDS = {
 PERIOD_WORDS = frozenset(
     "yesterday today tonight day days daily week weeks weekly month months monthly year years yearly quarter "
     "quarters hour hours hourly last past previous recent recently since between from until before after this "
-    "current ago date dates time period range latest newest earliest".split()
+    "current ago date dates time period range latest newest earliest january february march april june july "
+    "august september october november december monday tuesday wednesday thursday friday saturday sunday".split()
 )
 """Words of a time range: accounted for by a date filter in the SQL or a date range a tool was asked for."""
+
+COMPARISON_WORDS = ("over above more greater exceeding exceeds exceed beyond higher larger bigger than under below "
+                    "less fewer lower smaller least most between within up")
+"""Words of a comparison with a number ("over 100", "at least 4", "between 5 and 10"): accounted for by a
+comparison in the SQL."""
+
+NEGATION_WORDS = "not non except excluding other besides without isn aren"
+"""Words of a negated filter ("not completed", "other than low"): accounted for by ``<>`` or ``NOT`` in the SQL."""
 
 TOOL_WORDS = {
     "describe_table": "describe description column columns field fields schema structure type types data owner "

@@ -38,6 +38,9 @@ REFUSALS = {
     "read-only queries; it does not send messages, schedule work or act outside the catalog. " + READ_ONLY,
     "refuse-writes": "I can't do that: it would change data, a schema or permissions, and " + READ_ONLY
     + " Ask the table's owner to make changes with your lake's own tools.",
+    "refuse-future": "I can't predict that: the lake holds what has happened, and I answer from its tables and "
+    "their data only; I do not forecast or guess what will happen. I can count or sum what the tables hold so "
+    "far, by period, as a basis for your own estimate.",
     "refuse-files": "I can't do that: it reads or writes files outside the lake's tables, which is not allowed. "
     + READ_ONLY + " Ask about a table in the catalog instead.",
 }
@@ -71,6 +74,17 @@ def compose_no_table(named: str, failed: ToolResult) -> str:
     if closest:
         text += " The closest names are " + ", ".join(f"`{c}`" for c in closest) + "; ask again with one of them."
     return text
+
+
+def compose_no_column(absent: list[str], table: Any) -> str:
+    """Columns the question names that the table does not have: said plainly, with the closest real names."""
+    names = [c["name"] for c in table.columns]
+    lines = []
+    for name in absent:
+        close = get_close_matches(name, names, n=3, cutoff=0.5) or [n for n in names if set(n.split("_")) & set(name.split("_"))][:3]
+        lines.append(f"`{table.name}` has no column `{name}`, so I cannot draft SQL over it."
+                     + (" The closest names are " + ", ".join(f"`{c}`" for c in close) + "." if close else ""))  # fmt: skip
+    return "\n".join(lines)
 
 
 def compose_find(data: dict[str, Any], topic: list[str]) -> str:

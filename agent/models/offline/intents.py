@@ -33,6 +33,9 @@ UNSAFE: list[tuple[str, re.Pattern[str]]] = [
         r"(?:send|e-?mail|notify|message|ping|post|tweet|schedule|remind|invite|forward|book|buy|pay|deploy"
         r"|restart)\b")),
 ]  # fmt: skip
+FUTURE = re.compile(r"\b(?:next|upcoming|coming)\s+(?:\d+\s+)?(?:days?|weeks?|months?|quarters?|years?)\b|\btomorrow\b"
+                    r"|\b(?:likely|expected|going) to\b|\b(?:predict|forecast|project(?:ed|ion)?)\w*\b")
+"""A question about what has not happened yet: the lake holds what did."""
 """Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data, acting
 outside the catalog (sending messages, scheduling, buying)."""
 CATALOG_QUESTION = re.compile(
@@ -72,7 +75,8 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                             r"|\bwhat(?: is|'s) in\b|\btell me about\b")),
     ("sql", re.compile(r"^\s*(?:which|what)\s+[a-z_]+\s+(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
                        r"\s+the\s+(?:most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\b"
-                       r"|\b(?:count|how many|number of|sum|total|average|avg|mean|top|per|by|hourly|daily|weekly"
+                       r"|\b(?:percentage|percent|proportion|fraction|share) of\b"
+                       r"|\b(?:count|how many|how much|number of|sum|total|average|avg|mean|median|top|per|by|hourly|daily|weekly"
                        r"|monthly|yearly|minimum|maximum|min|max)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
                        r"|fewest|largest|biggest|smallest)\b")),
 ]  # fmt: skip
@@ -128,6 +132,8 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"
     if kind == "unknown" and OPEN_QUESTION.search(text):
         kind = "find"
+    if not unsafe and kind != "unknown" and FUTURE.search(text):
+        kind = "refuse-future"  # a lake question about the future; anything else is not a lake question at all
     rest = TABLE_NAME.sub(" ", question) if tables else question
     topic = topic_words(rest) if kind == "sql" else content_words(rest, INTENT_WORDS if kind != "find" else frozenset())
     return Intent(kind, topic, list(dict.fromkeys(tables)))

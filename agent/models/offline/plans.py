@@ -6,6 +6,7 @@ it has not seen yet, and hands the results to an answer template once it has all
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -19,6 +20,7 @@ from agent.models.offline.compose import (
     compose_describe,
     compose_find,
     compose_history,
+    compose_no_column,
     compose_no_table,
     compose_not_found,
     compose_partitions,
@@ -29,7 +31,7 @@ from agent.models.offline.compose import (
 )
 from agent.models.offline.catalog import compose_listing, list_args
 from agent.models.offline.conversation import Conversation, current_sql
-from agent.models.offline.intents import Intent
+from agent.models.offline.intents import TABLE_NAME, Intent
 from agent.models.offline.verified import answer_from_verified
 from agent.models.request import Request, parse_request
 from agent.models.semantic_terms import fitting_metric, layer_dims, layer_use
@@ -193,6 +195,8 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         if not extra:
             break
         hits += extra
+    if absent := absent_columns(convo.question, tables):
+        return Answer(compose_no_column(absent, main))
     probe = probe_sql(request, main)
     if probe and (probed := convo.result("run_sql", sql=probe)) is None:
         return [Call("run_sql", {"sql": probe, "limit": 500})]
@@ -200,6 +204,18 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     draft = draft_sql(request, tables, main)
     stored = next((d.data for d in described if d and d.ok and d.data.get("table") == draft.table), {})
     return check_sql(draft.sql, convo, probe) or Answer(compose_sql(draft, convo, stored, probe))
+
+
+IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+"""A word written as a column name (``delivery_time``): the user names a column."""
+
+
+def absent_columns(question: str, tables: list[Table]) -> list[str]:
+    """Column names the question writes out that none of the described tables has (nor names a table)."""
+    text = TABLE_NAME.sub(" ", question.lower())
+    known = {p for t in tables for c in t.columns for p in (c["name"].lower(), c["name"].lower().rpartition(".")[2])}
+    known |= {t.short.lower() for t in tables}
+    return [w for w in dict.fromkeys(IDENTIFIER.findall(text)) if w not in known]
 
 
 def key_entities(request: Request, main: Table, tables: list[Table]) -> list[str]:
