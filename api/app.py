@@ -30,7 +30,7 @@ from api.routes import catalog, charts, chat, feedback, ingest, openai_compat, o
 from catalog_ingest.embeddings import Embedder
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
-from mcp_server.http import mount_mcp
+from mcp_server.mount import mount_mcp
 
 log = logging.getLogger("lakescout.api")
 
@@ -78,8 +78,9 @@ def create_app(settings: Settings, *, agent: Any = None, embedder: Embedder | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(load_lake)
         async with anyio.create_task_group() as tasks:
+            tasks.start_soon(app.state.catalog_probe.check)  # the first /readyz finds it done (it runs meanwhile)
+            await anyio.to_thread.run_sync(load_lake)
             if settings.api.follow_ingests_seconds:
                 tasks.start_soon(follow_ingests, settings.api.follow_ingests_seconds)
             yield

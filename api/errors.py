@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from agent.sql.engines.base import SqlExecutionError, SqlTimeout
+from agent.sql.errors import SqlExecutionError, SqlTimeout
 from agent.sql.guard import UnsafeSQL
 from catalog_ingest.ingest import IngestBusy
 from catalog_ingest.store import AmbiguousTable

@@ -28,8 +28,14 @@ class CatalogProbe:
         self.settings = settings
         self._checked_at = -CATALOG_PROBE_SECONDS
         self._result = "not checked"
+        self._checking = anyio.Lock()
+        """One probe at a time: a /readyz during the one the server starts with waits for its answer."""
 
     async def check(self) -> str:
+        async with self._checking:
+            return await self._checked()
+
+    async def _checked(self) -> str:
         if time.monotonic() - self._checked_at >= CATALOG_PROBE_SECONDS:
             try:
                 with anyio.fail_after(CATALOG_PROBE_TIMEOUT):

@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -138,20 +140,24 @@ def wrk_load(url: str, key: str, args: argparse.Namespace) -> list[Result]:
         "chat": (10, 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                      f"wrk.body = '{json.dumps({'message': QUESTIONS[0]})}'\n", "/v1/chat"),
     }
-    results = []
+    return [run_wrk(url + path, key, endpoint, clients, script, args.seconds / 3)
+            for endpoint, (clients, script, path) in plans.items()]
+
+
+def run_wrk(url: str, key: str, endpoint: str, clients: int, script: str, seconds: float) -> Result:
+    """One wrk run of ``clients`` connections for ``seconds`` against ``url``, its requests shaped by the Lua
+    ``script`` (empty: GET ``url``)."""
     with tempfile.TemporaryDirectory() as tmp:
-        for endpoint, (clients, script, path) in plans.items():
-            lua = Path(tmp) / f"{endpoint}.lua"
-            lua.write_text(script + WRK_REPORT)
-            out = subprocess.run(
-                ["wrk", "-t1", f"-c{clients}", f"-d{int(args.seconds / 3)}s", "--timeout", "30s", "-s", str(lua),
-                 "-H", f"Authorization: Bearer {key}", url + path],
-                capture_output=True, text=True, timeout=args.seconds + 30, check=True,
-            ).stdout
-            requests, errors, p50, p95, seconds = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
-            results.append(Result(endpoint, clients, int(requests), int(errors), round(float(p50), 1),
-                                  round(float(p95), 1), round(int(requests) / float(seconds), 1), TARGET_P95_MS[endpoint]))
-    return results
+        lua = Path(tmp) / f"{endpoint}.lua"
+        lua.write_text(script + WRK_REPORT)
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{clients}", f"-d{max(1, int(seconds))}s", "--timeout", "30s", "-s", str(lua),
+             "-H", f"Authorization: Bearer {key}", url],
+            capture_output=True, text=True, timeout=seconds + 60, check=True,
+        ).stdout
+    requests, errors, p50, p95, elapsed = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
+    return Result(endpoint, clients, int(requests), int(errors), round(float(p50), 1), round(float(p95), 1),
+                  round(int(requests) / float(elapsed), 1), TARGET_P95_MS[endpoint])
 
 
 async def run_load(url: str, key: str, args: argparse.Namespace) -> list[Result]:
@@ -165,32 +171,43 @@ async def run_load(url: str, key: str, args: argparse.Namespace) -> list[Result]
         ]
 
 
-def bench(args: argparse.Namespace) -> list[Result]:
-    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="lakescout-bench-"))
-    ensure_lake(data_dir)
+@contextmanager
+def served(
+    data_dir: Path, env: dict[str, str] | None = None, workers: int = 1, timeout: float = READY_SECONDS
+) -> Iterator[tuple[str, str, int]]:
+    """A ``lakescout serve`` over ``data_dir`` (offline model, a throwaway key, no rate limit) on a free port,
+    ready (/readyz 200) for the block: yields its URL, key and process id; stopped after."""
     key, port = secrets.token_urlsafe(24), free_port()
     env = {
         "LAKESCOUT_API__API_KEYS": json.dumps({"bench": f"user:{hash_api_key(key)}"}),
         "LAKESCOUT_API__RATE_LIMIT_PER_MINUTE": "1000000",
         "LAKESCOUT_MODEL__NAME": "offline",
-        "LAKESCOUT_API__WORKERS": str(args.workers),
+        "LAKESCOUT_API__WORKERS": str(workers),
+        **(env or {}),
     }
     server = lakescout("--data-dir", str(data_dir), "serve", "--port", str(port), env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_http(url + "/readyz", server.pid, timeout=READY_SECONDS, status=200)
+            wait_http(url + "/readyz", server.pid, timeout=timeout, status=200)
         except RuntimeError:
-            raise SystemExit(f"the server did not become ready within {READY_SECONDS:.0f} s") from None
+            raise SystemExit(f"the server did not become ready within {timeout:.0f} s") from None
+        yield url, key, server.pid
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def bench(args: argparse.Namespace) -> list[Result]:
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="lakescout-bench-"))
+    ensure_lake(data_dir)
+    with served(data_dir, workers=args.workers) as (url, key, _):
         if shutil.which("wrk") and not args.httpx:
             print("load generator: wrk", flush=True)
             return wrk_load(url, key, args)
         print("load generator: httpx in this process (install Debian's wrk for figures that are the server's)", flush=True)
         return asyncio.run(run_load(url, key, args))
-    finally:
-        os.kill(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
 
 
 def main(argv: list[str] | None = None) -> int:

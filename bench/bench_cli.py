@@ -44,19 +44,20 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def cli_seconds(data_dir: Path, env: dict[str, str]) -> tuple[float, float]:
+def cli_seconds(data_dir: Path, env: dict[str, str], question: str = QUESTION, expect: str | None = "finance.refunds") -> tuple[float, float]:
     """One cold `lakescout ask`: wall seconds from the start of the process to its exit, and the CPU seconds
-    it used (what the wall time would be on an idle machine, less waiting on the disk)."""
-    command = [str(Path(sys.executable).with_name("lakescout")), "--data-dir", str(data_dir), "ask", QUESTION]
+    it used (what the wall time would be on an idle machine, less waiting on the disk). The answer must
+    succeed and, when ``expect`` is given, name it."""
+    command = [str(Path(sys.executable).with_name("lakescout")), "--data-dir", str(data_dir), "ask", question]
     started, cpu_before = time.perf_counter(), children_cpu_seconds()
     proc = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
     elapsed, cpu = time.perf_counter() - started, children_cpu_seconds() - cpu_before
-    if proc.returncode != 0 or "finance.refunds" not in proc.stdout:
+    if proc.returncode != 0 or (expect is not None and expect not in proc.stdout):
         raise SystemExit(f"lakescout ask failed ({proc.returncode}): {proc.stderr.strip()[-300:]}")
     return elapsed, cpu
 
 
-def server_ready_seconds(data_dir: Path, env: dict[str, str]) -> tuple[float, float]:
+def server_ready_seconds(data_dir: Path, env: dict[str, str], timeout: float = READY_TIMEOUT_SECONDS) -> tuple[float, float]:
     """One cold `lakescout serve` (auth off, offline model): wall seconds from the start of the process to the
     first /readyz 200, and the CPU seconds the server used by then and in shutting down."""
     env = {**env, "LAKESCOUT_API__AUTH_ENABLED": "false", "LAKESCOUT_MODEL__NAME": "offline"}
@@ -65,7 +66,7 @@ def server_ready_seconds(data_dir: Path, env: dict[str, str]) -> tuple[float, fl
     server = lakescout("--data-dir", str(data_dir), "serve", "--port", str(port), env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while time.perf_counter() - started < READY_TIMEOUT_SECONDS:
+        while time.perf_counter() - started < timeout:
             if server.poll() is not None:
                 raise SystemExit(f"lakescout serve exited ({server.returncode}) before it was ready")
             try:
@@ -74,7 +75,7 @@ def server_ready_seconds(data_dir: Path, env: dict[str, str]) -> tuple[float, fl
             except httpx.HTTPError:
                 pass
             time.sleep(READY_POLL_SECONDS)
-        raise SystemExit(f"the server was not ready within {READY_TIMEOUT_SECONDS:.0f} s")
+        raise SystemExit(f"the server was not ready within {timeout:.0f} s")
     finally:
         if server.poll() is None:
             server.terminate()

@@ -2,7 +2,8 @@
 
 Per size: lake creation time; full ingest time, tables/s, documents, peak RSS; index size on disk (Chroma,
 BM25, record store); a no-change re-ingest; a re-ingest after 1% of tables changed; opening the retriever
-(cold start), the first query and single-client search p50/p95; then growth ratios between sizes. Each
+(cold start), the first query and single-client search p50/p95; serving (``bench/scale_serve.py``: `lakescout
+serve` ready, a first `lakescout ask`, /v1/search at 1 and 20 clients); then growth ratios between sizes. Each
 phase runs in its own process (``bench/scale_phases.py``). ``--baseline DIR`` runs the same phases with the
 code of another checkout (e.g. ``/work/main``, today's design) on the same lake, in the same run.
 
@@ -21,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import scale_serve
 from bench.scale_lake import LakeShape, change_tables, generate_lake
 from catalog_ingest.settings import CatalogConfig, load_settings
 
@@ -69,6 +71,7 @@ def measure_design(data_dir: Path, lake_tables: list[str], properties: dict[str,
     figures |= {"no_change_s": again["seconds"], "no_change_cpu_s": again["cpu_s"]}
     search = run_phase("search", data_dir, properties, code_root)
     figures |= {f"search_{key}": value for key, value in search.items()}
+    figures |= scale_serve.measure(data_dir, properties, code_root)  # serve ready, first ask, search at 1 and 20 clients
     return figures
 
 

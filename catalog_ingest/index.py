@@ -245,15 +245,23 @@ class ExactVectors:
 
     def query(self, vector: np.ndarray, k: int, namespace: str | None = None) -> list[SearchResult]:
         """The same contract as ``VectorIndex.query``: nearest documents by cosine similarity."""
+        return self.query_many(np.asarray(vector)[None, :], k, [namespace])[0]
+
+    def query_many(self, vectors: np.ndarray, k: int, namespaces: list[str | None]) -> list[list[SearchResult]]:
+        """``query`` for each row of ``vectors`` (with its namespace filter), in one pass over the matrix: the
+        matrix is read once for the whole batch, which is what a query over many vectors costs."""
         if not self._ids or k <= 0:
-            return []
-        scores = self._matrix @ np.asarray(vector, dtype=np.float32)
-        if namespace:
-            scores = np.where(self._namespaces == namespace, scores, -np.inf)
+            return [[] for _ in namespaces]
+        all_scores = np.asarray(vectors, dtype=np.float32) @ self._matrix.T
         k = min(k, len(self._ids))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self._ids[i], float(scores[i]), dict(self._metadatas[i])) for i in top if np.isfinite(scores[i])]
+        results = []
+        for scores, namespace in zip(all_scores, namespaces):
+            if namespace:
+                scores = np.where(self._namespaces == namespace, scores, -np.inf)
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            results.append([(self._ids[i], float(scores[i]), dict(self._metadatas[i])) for i in top if np.isfinite(scores[i])])
+        return results
 
 
 # ---------------------------------------------------------------------------------------------- lexical

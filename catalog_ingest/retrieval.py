@@ -11,9 +11,12 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from catalog_ingest.dense_batches import DenseBatches
 from catalog_ingest.embeddings import Embedder, embedder_for, start_loading
 from catalog_ingest.family_index import lexical_index
-from catalog_ingest.index import ExactVectors, ServedVectors, VectorIndex, tokenize
+from catalog_ingest.index import ExactVectors, SearchResult, ServedVectors, VectorIndex, tokenize
 from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.ranking import JoinKeys, NamespaceWords, rank_tables
 from catalog_ingest.settings import Settings
@@ -140,6 +143,8 @@ class Retriever:
         self._own_store = None if store is not None else RecordStore(settings.store_location, pinned=True)
         """A store opened here (no ``store`` passed) is closed with the retriever, ending its reader pin."""
         self._indexes = open_indexes(settings, self._embedder, store or self._own_store)
+        self._dense_batches = DenseBatches(self._embedder.embed, self._dense_step)
+        """Concurrent searches embed and score their queries together (``catalog_ingest.dense_batches``)."""
 
     @property
     def embedder(self) -> Embedder:
@@ -173,15 +178,21 @@ class Retriever:
         if self._own_store is not None:
             self._own_store.close()
 
-    def search(self, query: str, k: int = 5, namespace: str | None = None) -> list[TableHit]:
-        if not query.strip() or k <= 0:
-            return []
-        query_vector = self._embedder.embed_query(query)
+    def _dense_step(self, vectors: np.ndarray, namespaces: list[str | None]) -> list[list[SearchResult]]:
+        """Each query vector's dense candidates (a batch from ``DenseBatches``)."""
         with self._vector_lock:
             if self._closed:
                 raise RuntimeError("this retriever is closed; open a new Retriever")
-            indexes = self._indexes
-            dense = indexes.dense.query(query_vector, CANDIDATES_PER_LIST, namespace)
+            dense = self._indexes.dense
+            if isinstance(dense, ExactVectors):
+                return dense.query_many(vectors, CANDIDATES_PER_LIST, namespaces)
+            return [dense.query(vector, CANDIDATES_PER_LIST, namespace) for vector, namespace in zip(vectors, namespaces)]
+
+    def search(self, query: str, k: int = 5, namespace: str | None = None) -> list[TableHit]:
+        if not query.strip() or k <= 0:
+            return []
+        indexes = self._indexes
+        dense = self._dense_batches.search(query, namespace)
         lexical = indexes.lexical.search(query, CANDIDATES_PER_LIST, namespace)
 
         fused: dict[str, float] = defaultdict(float)

@@ -1,4 +1,5 @@
-"""Streamable HTTP for the MCP server: on its own (``lakescout mcp --http``) or as the API's ``/mcp`` route.
+"""Streamable HTTP for the MCP server: on its own (``lakescout mcp --http``) or as the API's ``/mcp`` route
+(mounted by ``mcp_server.mount``, which imports this module on the route's first request).
 
 The API's bearer keys apply: a key ring (``api.auth.KeyRing``, passed in so this package never imports the
 API) checks each request through the SDK's bearer middleware, so a request without a valid key gets 401
@@ -9,8 +10,8 @@ need one, see ``mcp.run_sql_scope``). With ``api.auth_enabled = false`` every ca
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
@@ -26,9 +27,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from catalog_ingest.settings import Settings
 from mcp_server.server import build_server
+from mcp_server.mount import PATH
 from mcp_server.tools import SCOPES, ContextSource
 
-PATH = "/mcp"
 
 
 class Principal(Protocol):
@@ -122,20 +123,3 @@ def standalone_app(context_of: ContextSource, settings: Settings, keys: Keys, ho
     """``lakescout mcp --http``: only the MCP endpoint, at ``/mcp``."""
     endpoint = McpEndpoint(build_server(context_of, settings), keys, host)
     return Starlette(routes=[Route(PATH, endpoint)], lifespan=lambda _: endpoint.running())
-
-
-def mount_mcp(
-    app: Starlette, settings: Settings, keys: Keys, context_of: ContextSource, *, limiter: Limiter | None = None
-) -> None:
-    """Serve MCP at the API's ``/mcp``: the route, its session manager inside the app's lifespan, and the API's
-    rate limit on every message."""
-    endpoint = McpEndpoint(build_server(context_of, settings), keys, settings.api.host, limiter)
-    app.router.routes.append(Route(PATH, endpoint))
-    app_lifespan: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(instance: Any) -> AsyncIterator[Any]:
-        async with endpoint.running(), app_lifespan(instance) as state:
-            yield state
-
-    app.router.lifespan_context = lifespan

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import APIRouter, Request
 
 from agent.context import AgentContext
-from agent.sql.engines.base import QueryResult
 from agent.sql.issues import ValidationIssue
-from agent.sql.validate import validate_sql
 from api import schemas
 from api.agent_run import unless_disconnected
 from api.lake import Lake
 from api.routes import failures, lake_dep, user
+
+if TYPE_CHECKING:
+    from agent.sql.engines.base import QueryResult
 
 log = logging.getLogger("lakescout.api")
 
@@ -31,6 +32,7 @@ async def sql_validate(body: schemas.SqlRequest, _: Any = user, lake: Lake = lak
 
 def validate_and_estimate(context: AgentContext, sql: str) -> schemas.ValidateResponse:
     from agent.sql.estimate import estimate_scan
+    from agent.sql.validate import validate_sql  # with DuckDB's SQL gate: loaded on the first check, not at start
 
     result = validate_sql(sql, context.records(), context.settings.sql)
     estimate = None
