@@ -203,6 +203,12 @@ class Retriever:
                 metadata_by_doc[doc_id] = metadata
 
         hits = self._table_hits(fused, metadata_by_doc)
+        named, referenced = named_tables(query, indexes)
+        for key, boost in referenced.items():  # a column reference counts in its namespace's score too
+            info = indexes.tables[key]
+            if not namespace or info.namespace == namespace:
+                hit = hits.setdefault(key, TableHit(key, info.full_name, info.catalog, info.namespace, 0.0))
+                hit.score += boost
         namespace_words = indexes.namespace_words.scores(tokenize(query), RRF_K)
         scores = {key: hit.score for key, hit in hits.items()}
         ranked, joined = rank_tables(scores, indexes.namespace_of, indexes.join_keys, namespace_words)
@@ -212,7 +218,7 @@ class Retriever:
                 hits[key] = TableHit(key, info.full_name, info.catalog, info.namespace, 0.0, list(columns))
         for key, score in ranked.items():
             hits[key].score = score
-        for key, boost in named_tables(query, indexes).items():
+        for key, boost in named.items():
             info = indexes.tables[key]
             if namespace and info.namespace != namespace:
                 continue
@@ -248,17 +254,22 @@ class Retriever:
         return hits
 
 
-def named_tables(query: str, indexes: OpenIndexes) -> dict[str, float]:
-    """Tables the query names: qualified names (``finance.refunds``) or a bare name alone (``orders``)
-    win outright; a bare name inside a longer question gets a nudge."""
+def named_tables(query: str, indexes: OpenIndexes) -> tuple[dict[str, float], dict[str, float]]:
+    """Tables the query names, and tables whose columns it references (``refunds.amount``), with their boosts.
+    Qualified names (``finance.refunds``) or a bare name alone (``orders``) win outright; a bare name inside a
+    longer question gets a nudge, and so does the table of a column reference."""
     words = [word.lower() for word in identifier_words(query)]
     words = [word for word in words if word and word not in FILLER_WORDS]
-    boosts: dict[str, float] = {}
+    named: dict[str, float] = {}
+    referenced: dict[str, float] = {}
     for word in words:
         word_key = name_key(word)
         for key in indexes.tables_by_name.get(word_key, ()):
             info = indexes.tables[key]
             qualified = word_key in (name_key(info.full_name), name_key(info.key))
             strong = qualified or len(words) == 1
-            boosts[key] = max(boosts.get(key, 0.0), NAMED_TABLE_BOOST if strong else MENTIONED_TABLE_BOOST)
-    return boosts
+            named[key] = max(named.get(key, 0.0), NAMED_TABLE_BOOST if strong else MENTIONED_TABLE_BOOST)
+        if "." in word and word_key not in indexes.tables_by_name:
+            for key in indexes.tables_by_name.get(name_key(word.split(".")[-2]), ()):
+                referenced[key] = MENTIONED_TABLE_BOOST
+    return named, referenced
