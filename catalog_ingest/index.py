@@ -53,8 +53,13 @@ class IndexMismatchError(RuntimeError):
 class VectorIndex:
     """Document vectors in one Chroma collection (cosine space), tagged with the embedder that made them."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, *, reset: bool = False) -> None:
-        """Open or create the collection; ``reset`` drops it first (a full re-ingest, e.g. a new embedder)."""
+    def __init__(self, settings: Settings, embedder: Embedder, *, reset: bool = False, sole_writer: bool = False) -> None:
+        """Open or create the collection; ``reset`` drops it first (a full re-ingest, e.g. a new embedder).
+        ``sole_writer`` (an ingest, which holds the ingest lock): no other process writes the collection
+        meanwhile, so ``table_versions`` is read from Chroma once and then kept up to date by this object's
+        own writes (reading it costs ~11 s at 10,000 tables, and an ingest asks three times)."""
+        self._sole_writer = sole_writer
+        self._versions: set[tuple[str, int]] | None = None
         from catalog_ingest.chroma import ChromaEmbeddingFunction, chroma_client
 
         self.embedder = embedder
@@ -95,6 +100,7 @@ class VectorIndex:
         if table_keys:
             leftovers = [{"table_key": {"$in": list(table_keys)}}, {"generation": generation}]
             self._collection.delete(where={"$and": leftovers})
+            self._forget((key, generation) for key in table_keys)
         fault_point("vectors-deleted")
         for start in range(0, len(docs), self._max_batch):
             batch = docs[start : start + self._max_batch]
@@ -103,6 +109,8 @@ class VectorIndex:
                 embeddings=np.asarray(vectors[start : start + self._max_batch], dtype=np.float32),
                 metadatas=[doc.metadata | {"generation": generation} for doc in batch],
             )
+        if self._versions is not None:
+            self._versions.update((str(doc.metadata["table_key"]), generation) for doc in docs if doc.metadata.get("kind") == "table")
 
     def delete_versions(self, versions: Iterable[tuple[str, int]]) -> None:
         """Drop the documents of these (table key, generation) versions: replaced, removed or never published."""
@@ -111,14 +119,24 @@ class VectorIndex:
             by_generation.setdefault(generation, []).append(key)
         for generation, keys in by_generation.items():
             self._collection.delete(where={"$and": [{"generation": generation}, {"table_key": {"$in": keys}}]})
+            self._forget((key, generation) for key in keys)
 
     def table_versions(self) -> set[tuple[str, int]]:
         """(table key, generation) of every table version with vectors, read from its table documents."""
-        return {
+        if self._versions is not None:
+            return set(self._versions)
+        versions = {
             (str(m["table_key"]), int(m["generation"]))
             for page in self._pages(where={"kind": "table"}, include=["metadatas"])
             for m in page["metadatas"] or []
         }
+        if self._sole_writer:
+            self._versions = set(versions)
+        return versions
+
+    def _forget(self, versions: Iterable[tuple[str, int]]) -> None:
+        if self._versions is not None:
+            self._versions.difference_update(versions)
 
     def table_keys(self) -> set[str]:
         return {key for key, _ in self.table_versions()}

@@ -110,7 +110,7 @@ class Ingester:
     @property
     def vectors(self) -> VectorIndex:
         if self._vectors is None:
-            self._vectors = VectorIndex(self.settings, self.embedder)
+            self._vectors = VectorIndex(self.settings, self.embedder, sole_writer=True)
         return self._vectors
 
     def _switch_embedder(self) -> None:
@@ -119,7 +119,7 @@ class Ingester:
         try:
             self.vectors
         except IndexMismatchError:
-            self._vectors = VectorIndex(self.settings, self.embedder, reset=True)
+            self._vectors = VectorIndex(self.settings, self.embedder, reset=True, sole_writer=True)
 
     def close(self) -> None:
         """Embedded Chroma shows other processes' writes only once every client on the path has closed."""
@@ -150,9 +150,9 @@ class Ingester:
                 for _, crawler in crawlers:
                     crawler.close()
             if not dry_run:
-                self.publish(force=full)
+                published = self.publish(force=full)
                 report.drifted = mark_drifted_after_publish(self.settings.data_dir, self.store)
-                report.semantic_stale = revalidate_after_publish(self.settings, self.store)
+                report.semantic_stale = revalidate_after_publish(self.settings, self.store, generation_published=published)
         report.seconds = time.monotonic() - started
         return report
 
@@ -281,13 +281,15 @@ class Ingester:
         self.vectors.replace_tables([key], documents, vectors, self.store.begin())
         return len(documents)
 
-    def publish(self, *, force: bool = False) -> None:
+    def publish(self, *, force: bool = False) -> bool:
         """Serve the generation written (if it changed anything, or ``force``), with its lexical index, then
         drop the vectors no served generation reads and copy the served ones into the vector file. With
         nothing to publish, the served generation's lexical index is still checked and rebuilt if it is
-        missing, stale or lacks a table, and its vector file written if it is missing or stale."""
+        missing, stale or lacks a table, and its vector file written if it is missing or stale. Returns whether a
+        new generation was published."""
         path = self.settings.lexical_path
-        if self.store.publish(force=force):
+        published = self.store.publish(force=force)
+        if published:
             fault_point("generation-published")
             self._save_lexical(path)
         else:
@@ -297,6 +299,7 @@ class Ingester:
         self._drop_unserved_vectors()
         if not has_vector_file(self.settings, self.vectors.embedder.name, self.store.generation):
             save_vector_file(self.settings, self.vectors, self._served_versions(), self.store.generation)
+        return published
 
     def _save_lexical(self, path: Path) -> None:
         lexical_index(self.store).save(path, generation=str(self.store.generation))

@@ -99,14 +99,19 @@ def suggestion(entry: Entry, records: dict[str, TableRecord], since: dict[str, i
     return f"closest: {', '.join(closest)}" if closest else None
 
 
-def revalidate_after_publish(settings: Settings, store: RecordStore) -> list[str]:
+def revalidate_after_publish(settings: Settings, store: RecordStore, *, generation_published: bool = True) -> list[str]:
     """The ingest hook: entries touching a table whose schema changed since the last ingest are validated
     again, and so are the entries stale before; returns those stale now (as validation names them). An entry
-    the file had broken all along is listed too once a change of its table re-validates it."""
+    the file had broken all along is listed too once a change of its table re-validates it. An ingest that
+    wrote no table, after one that left nothing stale, has nothing to check: no record is read (reading
+    them all took 18 s at 10,000 tables)."""
+    known = read_state(settings.data_dir)
+    if known is not None and not known.stale and not generation_published:
+        return []
     records = list(store.records(with_partitions=False))
     by_key = {r.key: r for r in records}
     ids = {r.key: current_schema_id(r) for r in records}
-    state = read_state(settings.data_dir) or DriftState(schema_ids=ids)
+    state = known or DriftState(schema_ids=ids)
     layer = current_layer(settings)
     if layer is None:
         write_state(settings.data_dir, DriftState(schema_ids=ids))

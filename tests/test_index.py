@@ -13,7 +13,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from catalog_ingest.documents import documents_for
-from catalog_ingest.embeddings import MINILM_MAX_TOKENS, MiniLMEmbedder, minilm_tokenizer_path
+from catalog_ingest.embeddings import MINILM_MAX_TOKENS, MiniLMEmbedder, embed_documents, minilm_tokenizer_path
 from catalog_ingest.index import IndexMismatchError, VectorIndex, tokenize
 from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.ingest import Ingester
@@ -236,6 +236,23 @@ def test_replace_and_delete_update_both_stores(tmp_path, embedder):
     assert refunds.key not in vector.table_keys() | LexicalIndex.load(settings.lexical_path).table_keys()
     for question in ("refunds", "finance.refunds", "reimbursement total", "money given back to customers"):
         assert all(hit.key != refunds.key for hit in retriever.search(question, k=10))
+
+
+def test_a_sole_writer_keeps_its_table_versions_as_chroma_holds_them(tmp_path, embedder):
+    settings = Settings(data_dir=tmp_path)
+    first, second = catalog()[:2]
+    writer = VectorIndex(settings, embedder, sole_writer=True)
+    assert writer.table_versions() == set()  # read once from Chroma, then kept by the writer's own writes
+
+    def write(record: TableRecord, generation: int) -> None:
+        docs = [doc for doc in documents_for(record) if doc.in_vectors]
+        writer.replace_tables([record.key], docs, embed_documents(embedder, docs), generation)
+
+    write(first, 1), write(second, 1), write(second, 2), write(second, 2)
+    writer.delete_versions([(first.key, 1)])
+    expected = {(second.key, 1), (second.key, 2)}
+    assert writer.table_versions() == expected
+    assert VectorIndex(settings, embedder).table_versions() == expected
 
 
 def test_lexical_save_is_atomic(tmp_path):

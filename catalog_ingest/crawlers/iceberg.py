@@ -16,7 +16,7 @@ from tenacity import RetryError, Retrying, retry_if_not_exception_type, stop_aft
 
 from catalog_ingest.crawlers.base import CatalogUnreachable, Crawler, TableRef, TableUnreadable
 from catalog_ingest.crawlers.iceberg_record import iceberg_record
-from catalog_ingest.crawlers.pyiceberg_catalogs import CatalogPool
+from catalog_ingest.crawlers.pyiceberg_catalogs import CatalogPool, listed_metadata_locations
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig
 
@@ -38,8 +38,13 @@ class IcebergCrawler(Crawler):
 
     def list_tables(self) -> list[TableRef]:
         identifiers = self._with_retries(self._admitted_identifiers)
-        with ThreadPoolExecutor(max_workers=LISTING_CONCURRENCY, thread_name_prefix="iceberg-list") as pool:
-            locations = list(pool.map(self._metadata_location_or_none, identifiers))
+        with self._catalogs.lend() as catalog:
+            listed = listed_metadata_locations(catalog)
+        if listed is not None:
+            locations = [listed.get(identifier) for identifier in identifiers]
+        else:
+            with ThreadPoolExecutor(max_workers=LISTING_CONCURRENCY, thread_name_prefix="iceberg-list") as pool:
+                locations = list(pool.map(self._metadata_location_or_none, identifiers))
         return [
             TableRef(namespace=".".join(identifier[:-1]), name=identifier[-1], version=location)
             for identifier, location in zip(identifiers, locations, strict=True)

@@ -62,6 +62,21 @@ def open_catalog(config: CatalogConfig) -> Catalog:
     return load_catalog(properties.pop(CATALOG_NAME_PROPERTY, config.name), **properties)
 
 
+def listed_metadata_locations(catalog: Catalog) -> dict[tuple[str, ...], str | None] | None:
+    """Every table's current metadata location, read from an SQL catalog's own table in one query (loading
+    each table to learn it reads one metadata file per table: 40 s at 10,000 tables); None for other kinds."""
+    if type(catalog).__module__ != "pyiceberg.catalog.sql":
+        return None
+    from pyiceberg.catalog.sql import IcebergTables
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    query = select(IcebergTables.table_namespace, IcebergTables.table_name, IcebergTables.metadata_location)
+    with Session(catalog.engine) as session:  # type: ignore[attr-defined]
+        rows = session.execute(query.where(IcebergTables.catalog_name == catalog.name))
+        return {(*Catalog.identifier_to_tuple(namespace), name): location for namespace, name, location in rows}
+
+
 def close_catalog(catalog: Catalog) -> None:
     """Catalogs holding connections (SQL engines) have ``close``; others hold nothing to release."""
     close = getattr(catalog, "close", None)
