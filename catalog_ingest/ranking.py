@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from catalog_ingest.text import stem
 
@@ -159,23 +160,38 @@ class NamespaceWords:
     question's words, rare words counting most (a question about students' pets is about the namespace
     that has both students and pets, not one of the many with students)."""
 
-    def __init__(self, words_by_namespace: Mapping[str, Iterable[str]]) -> None:
-        import bm25s
+    def __init__(self, words_by_namespace: Callable[[], Mapping[str, Iterable[str]]]) -> None:
+        """``words_by_namespace`` is called, and the scorer built, at the first question."""
+        self._read_words = words_by_namespace
+        self._lock = threading.Lock()
+        self._scorer: tuple[list[str], Any] | None = None
 
-        self._namespaces = list(words_by_namespace)
-        self._bm25 = bm25s.BM25()
-        if self._namespaces:
-            self._bm25.index([sorted(words_by_namespace[n]) for n in self._namespaces], show_progress=False)
+    @classmethod
+    def from_words(cls, words_by_namespace: Mapping[str, Iterable[str]]) -> NamespaceWords:
+        return cls(lambda: words_by_namespace)
 
     def scores(self, tokens: list[str], rrf_k: int, limit: int = 50) -> dict[str, float]:
         """namespace -> its BM25 score relative to the best namespace's, on the scale of a top-ranked
         document in the fusion (1 / (rrf_k + 1)), for the ``limit`` namespaces covering the query best."""
-        token_ids = self._bm25.get_tokens_ids(tokens) if self._namespaces else []
+        namespaces, bm25 = self._built()
+        token_ids = bm25.get_tokens_ids(tokens) if namespaces else []
         if not token_ids:
             return {}
-        raw = self._bm25.get_scores_from_ids(token_ids)
+        raw = bm25.get_scores_from_ids(token_ids)
         order = sorted((i for i in range(len(raw)) if raw[i] > 0), key=lambda i: -raw[i])[:limit]
-        return {self._namespaces[i]: float(raw[i] / raw[order[0]]) / (rrf_k + 1) for i in order}
+        return {namespaces[i]: float(raw[i] / raw[order[0]]) / (rrf_k + 1) for i in order}
+
+    def _built(self) -> tuple[list[str], Any]:
+        with self._lock:
+            if self._scorer is None:
+                import bm25s
+
+                words_by_namespace = self._read_words()
+                namespaces, bm25 = list(words_by_namespace), bm25s.BM25()
+                if namespaces:
+                    bm25.index([sorted(words_by_namespace[n]) for n in namespaces], show_progress=False)
+                self._scorer = namespaces, bm25
+            return self._scorer
 
 
 def namespace_scores(scores: Mapping[str, float], namespace_of: Mapping[str, str]) -> dict[str, float]:

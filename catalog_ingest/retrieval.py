@@ -108,7 +108,7 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
     }
     return OpenIndexes(
         vector, dense, lexical, tables, dict(tables_by_name), namespace_of, join_keys,
-        NamespaceWords(lexical.words_by_namespace()), generation, gaps,
+        NamespaceWords(lexical.words_by_namespace), generation, gaps,
     )
 
 

@@ -23,14 +23,14 @@ def test_join_keys_come_from_shared_key_columns_and_table_named_keys():
 
 
 def test_namespace_words_favour_the_namespace_covering_the_question():
-    words = NamespaceWords({"pets": {"student", "pet", "cat"}, "school": {"student", "grade"}})
+    words = NamespaceWords.from_words({"pets": {"student", "pet", "cat"}, "school": {"student", "grade"}})
     scores = words.scores(["student", "pet"], rrf_k=60)
     assert scores["pets"] > scores["school"] > 0
 
 
 def test_linking_table_is_brought_in_and_best_match_stays_first():
     scores = {"c.school.student": 0.060, "c.pets.student": 0.058, "c.pets.pets": 0.050}
-    words = NamespaceWords({"pets": {"student", "pet"}, "school": {"student", "grade"}}).scores(["student", "pet"], 60)
+    words = NamespaceWords.from_words({"pets": {"student", "pet"}, "school": {"student", "grade"}}).scores(["student", "pet"], 60)
     ranked, joined = rank_tables(scores, NAMESPACE_OF, JoinKeys.from_columns(COLUMNS, NAMESPACE_OF, NAME_OF), words)
     order = sorted(ranked, key=lambda table: -ranked[table])
     assert order[0] == "c.school.student"  # the best match on its own
