@@ -12,9 +12,12 @@ matches on their own stay in sight. Nothing here knows a particular catalog: joi
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from catalog_ingest.text import stem
 
@@ -40,6 +43,7 @@ KEY_SUFFIXES = ("id", "code", "key", "num", "number")
 ``id`` is a table's own key, which joins only a column named after that table (``student_id``)."""
 
 
+@lru_cache(maxsize=1 << 16)
 def key_name(column: str) -> str:
     """A column name reduced for matching across tables: lower case, letters and digits only."""
     return re.sub(r"[^a-z0-9]", "", column.lower())
@@ -50,52 +54,105 @@ def is_key_name(name: str) -> bool:
 
 
 @dataclass(frozen=True)
-class JoinKeys:
-    """Per table, the key-like column names it shares with other tables of its namespace."""
+class TableKeys:
+    """One table's key-like columns, as its pairings with the other tables of its namespace read them."""
 
-    neighbours: dict[str, dict[str, tuple[str, ...]]]
-    """table key -> {neighbour table key: the shared key columns' names}."""
+    columns: dict[str, str]
+    """key name -> the table's (last) column of that name."""
+    shareable: frozenset[str]
+    """Key names that join when another table has them too (not a bare suffix such as ``id``)."""
+    references: tuple[tuple[str, str, str], ...]
+    """(key name, key suffix, the stemmed rest: ``student`` of ``student_id``) per key name and suffix it ends with."""
+    own_names: frozenset[str]
+    """The table's own name reduced, and stemmed: what another table's key named after it starts with."""
+
+    @classmethod
+    def of(cls, columns: Iterable[str], name: str) -> TableKeys:
+        keys = {key_name(column): column for column in columns if is_key_name(key_name(column))}
+        references = tuple(
+            (key, suffix, stem(key[: -len(suffix)])) for key in keys for suffix in KEY_SUFFIXES if key.endswith(suffix)
+        )
+        bare = key_name(name)
+        return cls(keys, frozenset(keys.keys() - set(KEY_SUFFIXES)), references, frozenset((bare, stem(bare))))
+
+    def referenced_in(self, target: TableKeys) -> list[str]:
+        """This table's key names named after ``target`` (``student_id`` for ``student``) when ``target`` has
+        the bare key column (``id``)."""
+        return [key for key, suffix, rest in self.references if suffix in target.columns and rest in target.own_names]
+
+
+def shared_keys(first: TableKeys, second: TableKeys) -> tuple[str, ...]:
+    """The key columns two tables of one namespace join on: key names they share, then key names of either
+    named after the other while the other has the bare suffix column; ``first``'s spelling of a shared name."""
+    shared = sorted(first.shareable & second.shareable)
+    shared += first.referenced_in(second) + second.referenced_in(first)
+    return tuple(dict.fromkeys(first.columns.get(n) or second.columns[n] for n in shared))
+
+
+class JoinKeys:
+    """Per table, the key-like column names it shares with other tables of its namespace.
+
+    Found when a search first asks for a table's neighbours, and kept: a lake's pairs grow with the square
+    of its namespaces' sizes (millions at 10,000 tables), while a search asks for three tables'."""
+
+    def __init__(
+        self,
+        columns_by_table: Callable[[], Mapping[str, Iterable[str]]],
+        namespace_of: Mapping[str, str],
+        name_of: Mapping[str, str],
+    ) -> None:
+        """``columns_by_table`` is called at the first question; ``name_of`` gives a table's own name."""
+        self._read_columns = columns_by_table
+        self._namespace_of, self._name_of = namespace_of, name_of
+        self._lock = threading.Lock()
+        self._columns: Mapping[str, Iterable[str]] | None = None
+        self._tables_by_namespace: dict[str, list[str]] = {}
+        """namespace -> its tables with columns, in the order of ``columns_by_table``."""
+        self._position: dict[str, int] = {}
+        self._keys: dict[str, TableKeys] = {}
+        self._neighbours: dict[str, dict[str, tuple[str, ...]]] = {}
 
     @classmethod
     def from_columns(
         cls, columns_by_table: Mapping[str, Iterable[str]], namespace_of: Mapping[str, str], name_of: Mapping[str, str]
     ) -> JoinKeys:
-        """Two tables of one namespace join when they share a key-like column name, or when one has a
-        column named after the other table plus a key suffix (``student_id`` -> ``student``, ``students``)
-        while the other has that bare suffix column (``id``). ``name_of`` gives a table's own name."""
-        keys: dict[str, dict[str, str]] = {}
-        for table, columns in columns_by_table.items():
-            keys[table] = {key_name(column): column for column in columns if is_key_name(key_name(column))}
-        by_namespace: dict[str, list[str]] = defaultdict(list)
-        for table in columns_by_table:
-            by_namespace[namespace_of[table]].append(table)
-
-        neighbours: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
-        for tables in by_namespace.values():
-            for i, first in enumerate(tables):
-                for second in tables[i + 1 :]:
-                    shared = sorted(keys[first].keys() & keys[second].keys() - set(KEY_SUFFIXES))
-                    shared += referenced_keys(keys[first], keys[second], name_of[second])
-                    shared += referenced_keys(keys[second], keys[first], name_of[first])
-                    if shared:
-                        names = tuple(dict.fromkeys(keys[first].get(n) or keys[second][n] for n in shared))
-                        neighbours[first][second] = neighbours[second][first] = names
-        return cls(dict(neighbours))
+        return cls(lambda: columns_by_table, namespace_of, name_of)
 
     def of(self, table: str) -> dict[str, tuple[str, ...]]:
-        return self.neighbours.get(table, {})
+        """Neighbour table key -> the shared key columns' names. Two tables of one namespace join when they
+        share a key-like column name, or when one has a column named after the other table plus a key suffix
+        (``student_id`` -> ``student``, ``students``) while the other has that bare suffix column (``id``)."""
+        found = self._neighbours.get(table)
+        if found is None:
+            with self._lock:
+                found = self._neighbours.get(table)
+                if found is None:
+                    found = self._neighbours[table] = self._find(table)
+        return found
 
+    def _find(self, table: str) -> dict[str, tuple[str, ...]]:
+        if self._columns is None:
+            self._columns = self._read_columns()
+            for position, key in enumerate(self._columns):
+                self._position[key] = position
+                self._tables_by_namespace.setdefault(self._namespace_of[key], []).append(key)
+        if table not in self._position:
+            return {}
+        neighbours: dict[str, tuple[str, ...]] = {}
+        own, position = self._table_keys(table), self._position[table]
+        for other in self._tables_by_namespace[self._namespace_of[table]]:
+            if other != table:
+                keys = self._table_keys(other)
+                names = shared_keys(own, keys) if position < self._position[other] else shared_keys(keys, own)
+                if names:
+                    neighbours[other] = names
+        return neighbours
 
-def referenced_keys(source: Mapping[str, str], target: Mapping[str, str], target_name: str) -> list[str]:
-    """Key columns of ``source`` named after the target table (``student_id`` for ``student``) when the
-    target has the bare key column (``id``)."""
-    bare = key_name(target_name)
-    return [
-        name
-        for name in source
-        for suffix in KEY_SUFFIXES
-        if name.endswith(suffix) and suffix in target and stem(name[: -len(suffix)]) in (bare, stem(bare))
-    ]
+    def _table_keys(self, table: str) -> TableKeys:
+        keys = self._keys.get(table)
+        if keys is None:
+            keys = self._keys[table] = TableKeys.of(self._columns[table], self._name_of[table])
+        return keys
 
 
 class NamespaceWords:
@@ -103,23 +160,38 @@ class NamespaceWords:
     question's words, rare words counting most (a question about students' pets is about the namespace
     that has both students and pets, not one of the many with students)."""
 
-    def __init__(self, words_by_namespace: Mapping[str, Iterable[str]]) -> None:
-        import bm25s
+    def __init__(self, words_by_namespace: Callable[[], Mapping[str, Iterable[str]]]) -> None:
+        """``words_by_namespace`` is called, and the scorer built, at the first question."""
+        self._read_words = words_by_namespace
+        self._lock = threading.Lock()
+        self._scorer: tuple[list[str], Any] | None = None
 
-        self._namespaces = list(words_by_namespace)
-        self._bm25 = bm25s.BM25()
-        if self._namespaces:
-            self._bm25.index([sorted(words_by_namespace[n]) for n in self._namespaces], show_progress=False)
+    @classmethod
+    def from_words(cls, words_by_namespace: Mapping[str, Iterable[str]]) -> NamespaceWords:
+        return cls(lambda: words_by_namespace)
 
     def scores(self, tokens: list[str], rrf_k: int, limit: int = 50) -> dict[str, float]:
         """namespace -> its BM25 score relative to the best namespace's, on the scale of a top-ranked
         document in the fusion (1 / (rrf_k + 1)), for the ``limit`` namespaces covering the query best."""
-        token_ids = self._bm25.get_tokens_ids(tokens) if self._namespaces else []
+        namespaces, bm25 = self._built()
+        token_ids = bm25.get_tokens_ids(tokens) if namespaces else []
         if not token_ids:
             return {}
-        raw = self._bm25.get_scores_from_ids(token_ids)
+        raw = bm25.get_scores_from_ids(token_ids)
         order = sorted((i for i in range(len(raw)) if raw[i] > 0), key=lambda i: -raw[i])[:limit]
-        return {self._namespaces[i]: float(raw[i] / raw[order[0]]) / (rrf_k + 1) for i in order}
+        return {namespaces[i]: float(raw[i] / raw[order[0]]) / (rrf_k + 1) for i in order}
+
+    def _built(self) -> tuple[list[str], Any]:
+        with self._lock:
+            if self._scorer is None:
+                import bm25s
+
+                words_by_namespace = self._read_words()
+                namespaces, bm25 = list(words_by_namespace), bm25s.BM25()
+                if namespaces:
+                    bm25.index([sorted(words_by_namespace[n]) for n in namespaces], show_progress=False)
+                self._scorer = namespaces, bm25
+            return self._scorer
 
 
 def namespace_scores(scores: Mapping[str, float], namespace_of: Mapping[str, str]) -> dict[str, float]:

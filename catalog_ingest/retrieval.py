@@ -100,7 +100,7 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
             tables_by_name[name_key(name)].add(member)
     namespace_of = {key: info.namespace for key, info in tables.items()}
     name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
-    join_keys = JoinKeys.from_columns(lexical.columns_by_table(), namespace_of, name_of)
+    join_keys = JoinKeys(lexical.columns_by_table, namespace_of, name_of)  # read at the first search
     vector, dense = open_dense(settings, embedder, visible, generation)
     gaps = {
         "vectors": len(visible.keys() - dense.table_keys()),
@@ -108,7 +108,7 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
     }
     return OpenIndexes(
         vector, dense, lexical, tables, dict(tables_by_name), namespace_of, join_keys,
-        NamespaceWords(lexical.words_by_namespace()), generation, gaps,
+        NamespaceWords(lexical.words_by_namespace), generation, gaps,
     )
 
 
