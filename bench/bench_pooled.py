@@ -166,9 +166,13 @@ class SavedQueryVectors:
         return self.inner.embed(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        if text not in self._vectors:
-            self._vectors[text] = self.inner.embed_query(text)
-        return self._vectors[text]
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.inner.embed_queries(missing)))
+        return np.stack([self._vectors[text] for text in texts])
 
     def save(self) -> None:
         """Write the vectors when this run embedded new questions (to a temporary name, renamed last)."""

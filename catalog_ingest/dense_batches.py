@@ -12,7 +12,6 @@ no search waits for more than the batch ahead of its own. A search alone runs at
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,8 +19,6 @@ import numpy as np
 
 from catalog_ingest.index import SearchResult
 
-QUERY_VECTORS_KEPT = 1024
-"""Query vectors remembered by text (the same question comes back again and again)."""
 MAX_BATCH = 32
 
 DenseStep = Callable[[np.ndarray, list[str | None]], list[list[SearchResult]]]
@@ -41,14 +38,13 @@ class _Search:
 class DenseBatches:
     """Dense hits for one query at a time from any number of threads, computed a batch at a time."""
 
-    def __init__(self, embed: Callable[[list[str]], np.ndarray], dense_step: DenseStep) -> None:
-        self._embed = embed
+    def __init__(self, embed_queries: Callable[[list[str]], np.ndarray], dense_step: DenseStep) -> None:
+        self._embed_queries = embed_queries
+        """The embedder's cached query embedding (``Embedder.embed_queries``): one call per batch."""
         self._dense_step = dense_step
         self._lock = threading.Lock()
         self._waiting: list[_Search] = []
         self._running = False
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        """Only the search running a batch reads and writes it (one at a time)."""
 
     def search(self, text: str, namespace: str | None = None) -> list[SearchResult]:
         """The dense hits of ``text`` (within ``namespace`` when given); raises what the dense step raised."""
@@ -70,7 +66,7 @@ class DenseBatches:
         with self._lock:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
         try:
-            vectors = self._query_vectors([search.text for search in batch])
+            vectors = self._embed_queries([search.text for search in batch])
             for search, hits in zip(batch, self._dense_step(vectors, [search.namespace for search in batch])):
                 search.hits = hits
         except BaseException as exc:  # every search of the batch raises it
@@ -86,16 +82,3 @@ class DenseBatches:
             search.done.set()
         if following is not None:
             following.done.set()
-
-    def _query_vectors(self, texts: list[str]) -> np.ndarray:
-        """One row per text: remembered ones reused, the others embedded in one call."""
-        missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
-        if missing:
-            self._vectors.update(zip(missing, self._embed(missing)))
-        rows = []
-        for text in texts:
-            self._vectors.move_to_end(text)
-            rows.append(self._vectors[text])
-        while len(self._vectors) > QUERY_VECTORS_KEPT:
-            self._vectors.popitem(last=False)
-        return np.stack(rows)

@@ -6,9 +6,9 @@ Every embedder returns float32 rows with unit L2 norm, so a dot product is the c
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -46,6 +46,11 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray:
         """One (dim,) vector; cached, since the same question is embedded again and again."""
+        ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """``embed_query`` for several questions at once (one row each), from the same cache: the ones not
+        in it are embedded together in one call."""
         ...
 
 
@@ -118,17 +123,36 @@ class MemoizedEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
 
 class QueryCache:
-    """Mixin: an LRU cache in front of ``embed`` for single query strings (read-only rows)."""
+    """Mixin: an LRU cache of query vectors by text in front of ``embed`` (read-only rows), for one question
+    (``embed_query``) or several at once (``embed_queries``: concurrent searches embed theirs together)."""
 
     def __init__(self) -> None:
-        self.embed_query = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed_uncached_query)
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
 
-    def _embed_uncached_query(self, text: str) -> np.ndarray:
-        vector = self.embed([text])[0]  # type: ignore[attr-defined]
-        vector.flags.writeable = False
-        return vector
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        with self._query_lock:
+            found = {text: self._query_vectors[text] for text in texts if text in self._query_vectors}
+        missing = [text for text in dict.fromkeys(texts) if text not in found]
+        if missing:
+            fresh = self.embed(missing)  # type: ignore[attr-defined]
+            fresh.flags.writeable = False
+            found.update(zip(missing, fresh))
+        with self._query_lock:
+            for text in dict.fromkeys(texts):
+                self._query_vectors[text] = found[text]
+                self._query_vectors.move_to_end(text)
+            while len(self._query_vectors) > QUERY_CACHE_SIZE:
+                self._query_vectors.popitem(last=False)
+        return np.stack([found[text] for text in texts])
 
 
 def minilm_tokenizer_path() -> Path:

@@ -143,7 +143,7 @@ class Retriever:
         self._own_store = None if store is not None else RecordStore(settings.store_location, pinned=True)
         """A store opened here (no ``store`` passed) is closed with the retriever, ending its reader pin."""
         self._indexes = open_indexes(settings, self._embedder, store or self._own_store)
-        self._dense_batches = DenseBatches(self._embedder.embed, self._dense_step)
+        self._dense_batches = DenseBatches(self._embedder.embed_queries, self._dense_step)
         """Concurrent searches embed and score their queries together (``catalog_ingest.dense_batches``)."""
 
     @property

@@ -1,10 +1,11 @@
-"""The ingest's embedding memo: bounded, least recently used forgotten first, never losing a vector it returns."""
+"""Embedding caches: the ingest's memo (bounded, least recently used forgotten first, never losing a vector it
+returns) and the query cache shared by single and batched questions."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from catalog_ingest.embeddings import MemoizedEmbedder
+from catalog_ingest.embeddings import MemoizedEmbedder, QueryCache
 
 
 class CountingEmbedder:
@@ -53,3 +54,20 @@ def test_recurring_texts_are_embedded_once_and_recently_used_ones_are_kept():
     assert inner.calls == []
     memo.embed(["y"])
     assert inner.calls == [["y"]]
+
+
+class CountingQueries(QueryCache, CountingEmbedder):
+    def __init__(self) -> None:
+        CountingEmbedder.__init__(self)
+        QueryCache.__init__(self)
+
+
+def test_one_query_cache_serves_single_and_batched_questions():
+    """A search's batch (``embed_queries``) and a single ``embed_query`` of the same question (the verified
+    examples of the same turn) embed it once."""
+    embedder = CountingQueries()
+    batch = embedder.embed_queries(["refunds", "orders by day", "refunds"])
+    assert np.array_equal(embedder.embed_query("orders by day"), batch[1])
+    embedder.embed_queries(["orders by day", "sessions"])
+    assert embedder.calls == [["refunds", "orders by day"], ["sessions"]]
+    assert np.array_equal(batch[0], batch[2])
