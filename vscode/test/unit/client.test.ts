@@ -1,22 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LakescoutClient } from '../../src/client';
 import { errorFromResponse, LakescoutError, parseErrorBody, parseRetryAfter } from '../../src/errors';
 import { decodeStreamEvent } from '../../src/stream';
 import type { StreamEvent } from '../../src/types';
-import { freePort, json, sleep, sse, startServer, type TestServer } from './helpers/server';
+import { freePort, json, sleep, sse, useTestServer } from './helpers/server';
 
-let server: TestServer;
+const server = useTestServer();
 let apiKey: string | undefined;
 let timeoutMs: number;
 
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  await server.close();
-});
 afterEach(() => {
-  server.requests.length = 0;
   apiKey = 'sk-test';
   timeoutMs = 2000;
 });

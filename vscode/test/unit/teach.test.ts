@@ -2,24 +2,17 @@
  * Teaching from the chat: votes and "Correct this SQL" reach `POST /v1/feedback` (a real LakescoutClient
  * against a local HTTP server), and the server's verdict is one plain line.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type * as vscode from 'vscode';
 import { createChatHandler } from '../../src/chat';
 import { LakescoutClient } from '../../src/client';
 import { AnswerRatings, feedbackOutcome, registerTeachCommands, showVerifiedQueriesCommand, SqlCorrections, verifiedItem, type TeachDeps } from '../../src/teach';
 import type { ChatAnswer, StreamEvent, VerifiedQuery } from '../../src/types';
-import { json, startServer, type Recorded, type TestServer } from './helpers/server';
+import { json, useTestServer, type Recorded } from './helpers/server';
 import { CancellationTokenSource, ChatResultFeedbackKind, commands, createMockOutputChannel, FakeChatStream, MockTextDocument, Uri, window } from './vscode-mock';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  await server.close();
-});
+const server = useTestServer();
 afterEach(() => {
-  server.requests.length = 0;
   vi.restoreAllMocks();
 });
 

@@ -1,6 +1,7 @@
 /** A tiny real HTTP server on 127.0.0.1:0 for client tests. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 export interface Recorded {
   method: string;
@@ -51,6 +52,35 @@ export async function startServer(initial?: Handler): Promise<TestServer> {
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** One test server for a test file: started before its tests, its recorded requests cleared after each test,
+ * closed after all of them. */
+export function useTestServer(): TestServer {
+  let current: TestServer | undefined;
+  const started = (): TestServer => {
+    if (!current) throw new Error('the test server is started in beforeAll');
+    return current;
+  };
+  beforeAll(async () => {
+    current = await startServer();
+  });
+  afterEach(() => {
+    started().requests.length = 0;
+  });
+  afterAll(async () => {
+    await started().close();
+  });
+  return {
+    get url() {
+      return started().url;
+    },
+    get requests() {
+      return started().requests;
+    },
+    setHandler: (h) => started().setHandler(h),
+    close: () => started().close(),
   };
 }
 
