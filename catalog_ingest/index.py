@@ -179,12 +179,14 @@ class VectorIndex:
         return self._collection.count()
 
     def all_vectors(self, visible: Visible) -> tuple[list[str], list[Metadata], np.ndarray]:
-        """Every document of the ``visible`` table versions: id, metadata and vector, paged under Chroma's
-        batch limit."""
+        """Every document of the ``visible`` table versions: id, metadata and vector, in Chroma's order (the
+        order they were added in), paged under Chroma's batch limit; only documents of the generations those
+        versions were written in are read."""
         ids: list[str] = []
         metadatas: list[Metadata] = []
         vectors: list[np.ndarray] = []
-        for page in self._pages(include=["metadatas", "embeddings"]):
+        written_in = {"generation": {"$in": sorted(set(visible.values()))}}
+        for page in self._pages(where=written_in, include=["metadatas", "embeddings"]) if visible else []:
             keep = [i for i, m in enumerate(page["metadatas"] or []) if is_visible(m, visible)]
             ids += [document_id(page["ids"][i]) for i in keep]
             metadatas += [dict(page["metadatas"][i]) for i in keep]
