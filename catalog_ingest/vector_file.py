@@ -57,16 +57,9 @@ def save_vector_file(settings: Settings, index: VectorIndex, visible: Visible, g
         for location in candidates(settings.vectors_path):
             shutil.rmtree(location, ignore_errors=True)
         return
-    earlier = earlier_save(settings, index.embedder.name, generation)
-    if earlier is None:
-        copied: list[int] = []
-        earlier_ids, earlier_metadatas, earlier_matrix = [], [], np.zeros((0, index.embedder.dim), np.float32)
-    else:
-        location, earlier_header = earlier
-        earlier_ids, earlier_metadatas = earlier_header["ids"], earlier_header["metadatas"]
-        earlier_matrix = np.load(location / MATRIX_FILE, mmap_mode="r")
-        copied = [row for row, metadata in enumerate(earlier_metadatas) if is_visible(metadata, visible)]
-    copied_versions = {(str(earlier_metadatas[row]["table_key"]), int(earlier_metadatas[row]["generation"])) for row in copied}
+    earlier_ids, earlier_metadatas, earlier_matrix = earlier_vectors(settings, index, generation)
+    copied = [row for row, metadata in enumerate(earlier_metadatas) if is_visible(metadata, visible)]
+    copied_versions = {(str(earlier_metadatas[row]["table_key"]), earlier_metadatas[row]["generation"]) for row in copied}
     ids, metadatas, matrix = index.all_vectors({key: g for key, g in visible.items() if (key, g) not in copied_versions})
     header = {
         "format": FORMAT,
@@ -112,14 +105,23 @@ def current_save(settings: Settings, embedder_name: str, generation: int) -> tup
     return labelled_save(settings, location, embedder_name)
 
 
-def earlier_save(settings: Settings, embedder_name: str, generation: int) -> tuple[Path, dict] | None:
-    """The vector file saved for a generation before ``generation`` from these settings' embedder, store and
-    collection, and its header; None when there is none."""
+def earlier_vectors(settings: Settings, index: VectorIndex, generation: int) -> tuple[list[str], list[dict], np.ndarray]:
+    """Ids, metadata and memory-mapped vectors of the file saved for a generation before ``generation`` from
+    these settings' embedder, store and collection; none when there is no such file (or it is damaged)."""
+    none: tuple[list[str], list[dict], np.ndarray] = ([], [], np.zeros((0, index.embedder.dim), np.float32))
     location = saved_location(settings.vectors_path, DOCUMENTS_FILE)
     label = generation_of(location) if location is not None else None
-    if label is None or not label.isdigit() or int(label) >= generation:
-        return None
-    return labelled_save(settings, location, embedder_name)
+    if location is None or not label or not label.isdigit() or int(label) >= generation:
+        return none
+    try:
+        save = labelled_save(settings, location, index.embedder.name)
+        if save is None:
+            return none
+        header = save[1]
+        matrix = np.load(location / MATRIX_FILE, mmap_mode="r")
+    except (OSError, ValueError):
+        return none
+    return (header["ids"], header["metadatas"], matrix) if matrix.shape == (len(header["ids"]), index.embedder.dim) else none
 
 
 def labelled_save(settings: Settings, location: Path | None, embedder_name: str) -> tuple[Path, dict] | None:

@@ -19,7 +19,7 @@ from catalog_ingest.ingest import Ingester, ingest
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.saved_dirs import GENERATION_FILE
 from catalog_ingest.store import RecordStore
-from catalog_ingest.vector_file import DOCUMENTS_FILE, has_vector_file, load_vector_file, save_vector_file
+from catalog_ingest.vector_file import DOCUMENTS_FILE, MATRIX_FILE, has_vector_file, load_vector_file, save_vector_file
 from lake_changes import NEW_NAMESPACE, change_lake, copy_lake
 
 EMBEDDER = MiniLMEmbedder.name
@@ -156,20 +156,38 @@ def served_versions(settings) -> dict[str, int]:
         store.close()
 
 
-@pytest.mark.parametrize("label", [None, {"embedder": "openai:text-embedding-3-small"}, {"collection": "another"}])
-def test_a_new_vector_file_copies_only_from_an_earlier_one_of_the_same_embedder_and_collection(lake, label):
+def relabelled(**label):
+    def relabel(settings) -> None:
+        header_path = settings.vectors_path / DOCUMENTS_FILE
+        header = json.loads(header_path.read_text(encoding="utf-8"))
+        header_path.write_text(json.dumps(header | label), encoding="utf-8")
+
+    return relabel
+
+
+def truncated(settings) -> None:
+    matrix_path = settings.vectors_path / MATRIX_FILE
+    matrix_path.write_bytes(matrix_path.read_bytes()[:-4096])
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [None, relabelled(embedder="openai:text-embedding-3-small"), relabelled(collection="another"), truncated],
+    ids=["same", "another-embedder", "another-collection", "truncated"],
+)
+def test_a_new_vector_file_copies_only_from_an_earlier_one_of_the_same_embedder_and_collection(lake, spoil):
     """Written for the next generation with the same versions served: everything is copied from the earlier
-    file, unless that file is labelled with another embedder or collection, when all is read from Chroma."""
+    file, unless that file is labelled with another embedder or collection (or damaged), when all is read
+    from Chroma."""
     generation, visible = generation_of(lake), served_versions(lake)
-    if label:
-        header_path = lake.vectors_path / DOCUMENTS_FILE
-        header_path.write_text(json.dumps(json.loads(header_path.read_text(encoding="utf-8")) | label), encoding="utf-8")
+    if spoil:
+        spoil(lake)
     index = RecordingIndex(lake, MiniLMEmbedder())
     try:
         expected = index.all_vectors(visible)
         index.read.clear()
         save_vector_file(lake, index, visible, generation + 1)
-        assert index.read == [visible if label else {}]
+        assert index.read == [visible if spoil else {}]
         assert_same_contents(file_contents(lake, generation + 1), expected)
     finally:
         index.close()
