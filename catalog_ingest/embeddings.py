@@ -89,16 +89,28 @@ def compose(parts: np.ndarray) -> np.ndarray:
     return l2_normalise((first + rest / max(float(np.linalg.norm(rest)), 1e-12))[None, :])[0]
 
 
+class EarlierVectors(Protocol):
+    """Text vectors an earlier ingest saved (``memo_file.SavedMemo``)."""
+
+    def lookup(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The saved float16 vector of each of ``texts`` that has one."""
+        ...
+
+
 class MemoizedEmbedder:
     """Remembers vectors by text for the length of an ingest, so each distinct text (a column phrase, a
     table header) is embedded once across the lake, not once per group of tables. Vectors are kept as
     float16 (half the memory; every vector it returns is rounded the same way, fresh or remembered), at most
-    ``max_entries`` of them, least recently used forgotten first."""
+    ``max_entries`` of them, least recently used forgotten first. A text it does not hold is looked up in
+    ``earlier`` (the vectors an earlier ingest saved, ``memo_file``) before it is embedded."""
 
-    def __init__(self, embedder: Embedder, max_entries: int = MEMO_ENTRIES) -> None:
+    def __init__(self, embedder: Embedder, max_entries: int = MEMO_ENTRIES, earlier: EarlierVectors | None = None) -> None:
         self.inner = embedder
         self.name = embedder.name
         self.max_entries = max_entries
+        self.earlier = earlier
+        self.texts_embedded = 0
+        """Texts given to ``inner`` so far: neither remembered nor found in ``earlier``."""
         self._vectors: dict[str, np.ndarray] = {}
 
     @property
@@ -112,13 +124,21 @@ class MemoizedEmbedder:
             return np.zeros((0, self.dim), np.float32)
         wanted = list(dict.fromkeys(texts))
         missing = [text for text in wanted if text not in self._vectors]
-        fresh = dict(zip(missing, self.inner.embed(missing).astype(np.float16))) if missing else {}
-        found = {text: fresh[text] if text in fresh else self._vectors.pop(text) for text in wanted}
+        found = self.earlier.lookup(missing) if self.earlier is not None and missing else {}
+        new = [text for text in missing if text not in found]
+        if new:
+            found |= zip(new, self.inner.embed(new).astype(np.float16))
+            self.texts_embedded += len(new)
+        found = {text: found[text] if text in found else self._vectors.pop(text) for text in wanted}
         result = np.stack([found[text] for text in texts]).astype(np.float32)
         self._vectors.update(found)  # re-inserted last: least recently used entries stay first
         for stale in list(self._vectors)[: max(0, len(self._vectors) - self.max_entries)]:
             del self._vectors[stale]
         return result
+
+    def remembered(self) -> dict[str, np.ndarray]:
+        """The texts this run used and their vectors, least recently used first."""
+        return self._vectors
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)

@@ -6,7 +6,8 @@ update in the record store, saves the lexical index, drops the vectors no served
 the served ones into the vector file the retriever opens without Chroma. A
 run killed anywhere leaves the previous generation served whole; the next run resumes the unpublished one.
 Only tables whose listing version or record fingerprint changed, or whose vectors are missing (a deleted
-Chroma folder, say), are embedded again.
+Chroma folder, say), are embedded again, and of their texts only those no earlier run embedded
+(``memo_file``): a table that gained a column embeds that column's phrase and the chunk listing its columns.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from catalog_ingest.families import dated_members
 from catalog_ingest.family_index import lexical_index, refresh_families
 from catalog_ingest.index import IndexMismatchError, VectorIndex
 from catalog_ingest.lexical import LexicalIndex
+from catalog_ingest.memo_file import load_memo, save_memo
 from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentProgress
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
@@ -59,6 +61,8 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(table, reason) for tables whose metadata could not be read."""
     documents_embedded: int = 0
+    texts_embedded: int = 0
+    """Texts the embedding model read: the others were remembered, from this run or an earlier one's memo."""
     drifted: list[str] = field(default_factory=list)
     """Tables whose schema changed under a verified query (those queries wait for re-validation)."""
     semantic_stale: list[str] = field(default_factory=list)
@@ -141,6 +145,8 @@ class Ingester:
                     self.store.begin()
                 if full and not dry_run:
                     self._switch_embedder()
+                if not full and not dry_run:
+                    self.embedder.earlier = load_memo(self.settings, self.embedder.name)
                 for config, crawler, refs in listings:
                     self._ingest_catalog(config, crawler, refs, report, full=full, dry_run=dry_run)
                 self._remove_unconfigured_catalogs(report, dry_run=dry_run)
@@ -153,6 +159,9 @@ class Ingester:
                 published = self.publish(force=full)
                 report.drifted = mark_drifted_after_publish(self.settings.data_dir, self.store)
                 report.semantic_stale = revalidate_after_publish(self.settings, self.store, generation_published=published)
+                report.texts_embedded = self.embedder.texts_embedded
+                if report.texts_embedded:
+                    save_memo(self.settings, self.embedder)
         report.seconds = time.monotonic() - started
         return report
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+import numpy as np
 
 from catalog_ingest.faults import fault_point
 
@@ -47,6 +49,23 @@ def write_synced(path: Path, write: Callable[[object], None], mode: str = "w") -
         write(out)
         out.flush()
         os.fsync(out.fileno())
+
+
+def write_rows(path: Path, dtype: type, shape: tuple[int, int], parts: Iterable[np.ndarray]) -> None:
+    """Save a ``shape`` matrix of ``dtype`` as ``.npy``, written part by part (row blocks, in order) and flushed
+    to disk: a matrix copied from a memory-mapped one never has to be whole in memory."""
+
+    def write(out: object) -> None:
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(out, header)
+        written = 0
+        for part in parts:
+            out.write(np.ascontiguousarray(part, dtype=dtype).tobytes())  # type: ignore[attr-defined]
+            written += len(part)
+        if written != shape[0]:
+            raise ValueError(f"{path.name}: {written} rows written for a matrix of {shape[0]}")
+
+    write_synced(path, write, "wb")
 
 
 def candidates(path: Path) -> tuple[Path, Path]:

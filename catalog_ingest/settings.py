@@ -277,6 +277,10 @@ class Settings(BaseSettings):
         return self.data_dir / "vectors"
 
     @property
+    def embedding_memo_path(self) -> Path:
+        return self.data_dir / "embedding-memo"
+
+    @property
     def threads_path(self) -> Path:
         return self.data_dir / "threads.sqlite"
 

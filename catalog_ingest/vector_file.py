@@ -6,18 +6,25 @@ vectors (float32 rows, exactly as Chroma returns them) with their document ids a
 record store reads that generation maps the file instead of opening Chroma, whose import alone costs about
 a second of start-up; a missing or stale file (another generation, embedder or Chroma store, an embedded
 Chroma folder gone) sends it to Chroma as before.
+
+A version's vectors never change once its generation is published (a changed table is a new version), so a
+new file copies the rows of the versions it shares with the file of an earlier generation (memory-mapped,
+same embedder, store and collection) and reads only the others from Chroma: a re-ingest that changed a few
+tables reads their vectors back, not the whole collection's.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from catalog_ingest.index import ExactVectors, VectorIndex, Visible
-from catalog_ingest.saved_dirs import candidates, location_for_generation, save_directory, write_synced
+from catalog_ingest.index import ExactVectors, VectorIndex, Visible, is_visible
+from catalog_ingest.saved_dirs import (candidates, generation_of, location_for_generation, save_directory,
+                                       saved_location, write_rows, write_synced)
 from catalog_ingest.settings import Settings
 
 EXACT_SEARCH_LIMIT = 200_000
@@ -27,6 +34,7 @@ MATRIX_FILE = "vectors.npy"
 DOCUMENTS_FILE = "documents.json"
 FORMAT = 2
 """2: the header names the Chroma store the vectors were copied from."""
+ROWS_PER_WRITE = 8_192
 
 
 def chroma_store(settings: Settings) -> str:
@@ -41,24 +49,35 @@ def embedded_store_missing(settings: Settings) -> bool:
 
 
 def save_vector_file(settings: Settings, index: VectorIndex, visible: Visible, generation: int) -> None:
-    """Copy the vectors of the ``visible`` table versions (those of ``generation``) out of Chroma into the
-    vector file, staged then renamed into place; a collection past ``EXACT_SEARCH_LIMIT`` gets none."""
+    """Write the vector file of the ``visible`` table versions (those of ``generation``), staged then renamed
+    into place; a collection past ``EXACT_SEARCH_LIMIT`` gets none. The rows of versions an earlier file from
+    the same embedder, store and collection holds are copied from it (a published version's vectors never
+    change), the others' read from Chroma: after a re-ingest, only the versions it wrote."""
     if index.count() > EXACT_SEARCH_LIMIT:
         for location in candidates(settings.vectors_path):
             shutil.rmtree(location, ignore_errors=True)
         return
-    ids, metadatas, matrix = index.all_vectors(visible)
+    earlier_ids, earlier_metadatas, earlier_matrix = earlier_vectors(settings, index, generation)
+    copied = [row for row, metadata in enumerate(earlier_metadatas) if is_visible(metadata, visible)]
+    copied_versions = {(str(earlier_metadatas[row]["table_key"]), earlier_metadatas[row]["generation"]) for row in copied}
+    ids, metadatas, matrix = index.all_vectors({key: g for key, g in visible.items() if (key, g) not in copied_versions})
     header = {
         "format": FORMAT,
         "embedder": index.embedder.name,
         "store": chroma_store(settings),
         "collection": settings.index.collection,
-        "ids": ids,
-        "metadatas": metadatas,
+        "ids": [earlier_ids[row] for row in copied] + ids,
+        "metadatas": [earlier_metadatas[row] for row in copied] + metadatas,
     }
 
+    def rows() -> Iterator[np.ndarray]:
+        for start in range(0, len(copied), ROWS_PER_WRITE):
+            yield earlier_matrix[copied[start : start + ROWS_PER_WRITE]]
+        yield matrix
+
     def fill(staging: Path) -> None:
-        write_synced(staging / MATRIX_FILE, lambda out: np.save(out, np.ascontiguousarray(matrix, np.float32)), "wb")
+        shape = (len(header["ids"]), index.embedder.dim)
+        write_rows(staging / MATRIX_FILE, np.float32, shape, rows())
         write_synced(staging / DOCUMENTS_FILE, lambda out: json.dump(header, out, separators=(",", ":")))
 
     save_directory(settings.vectors_path, fill, str(generation), fault="vector-file-swapping")
@@ -83,6 +102,31 @@ def current_save(settings: Settings, embedder_name: str, generation: int) -> tup
     """Where the vector file for ``generation`` from these settings' embedder, store and collection is, and
     its header; None when there is none."""
     location = location_for_generation(settings.vectors_path, DOCUMENTS_FILE, str(generation))
+    return labelled_save(settings, location, embedder_name)
+
+
+def earlier_vectors(settings: Settings, index: VectorIndex, generation: int) -> tuple[list[str], list[dict], np.ndarray]:
+    """Ids, metadata and memory-mapped vectors of the file saved for a generation before ``generation`` from
+    these settings' embedder, store and collection; none when there is no such file (or it is damaged)."""
+    none: tuple[list[str], list[dict], np.ndarray] = ([], [], np.zeros((0, index.embedder.dim), np.float32))
+    location = saved_location(settings.vectors_path, DOCUMENTS_FILE)
+    label = generation_of(location) if location is not None else None
+    if location is None or not label or not label.isdigit() or int(label) >= generation:
+        return none
+    try:
+        save = labelled_save(settings, location, index.embedder.name)
+        if save is None:
+            return none
+        header = save[1]
+        matrix = np.load(location / MATRIX_FILE, mmap_mode="r")
+    except (OSError, ValueError):
+        return none
+    return (header["ids"], header["metadatas"], matrix) if matrix.shape == (len(header["ids"]), index.embedder.dim) else none
+
+
+def labelled_save(settings: Settings, location: Path | None, embedder_name: str) -> tuple[Path, dict] | None:
+    """The saved vector file at ``location`` and its header, if it holds vectors of this embedder copied from
+    the configured Chroma store and collection (and that store's folder is still there)."""
     if location is None or embedded_store_missing(settings):
         return None
     with open(location / DOCUMENTS_FILE, encoding="utf-8") as source:

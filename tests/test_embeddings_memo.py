@@ -1,11 +1,13 @@
 """Embedding caches: the ingest's memo (bounded, least recently used forgotten first, never losing a vector it
-returns) and the query cache shared by single and batched questions."""
+returns, saved for the next ingest) and the query cache shared by single and batched questions."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from catalog_ingest.embeddings import MemoizedEmbedder, QueryCache
+from catalog_ingest.memo_file import load_memo, save_memo
+from catalog_ingest.settings import load_settings
 
 
 class CountingEmbedder:
@@ -54,6 +56,26 @@ def test_recurring_texts_are_embedded_once_and_recently_used_ones_are_kept():
     assert inner.calls == []
     memo.embed(["y"])
     assert inner.calls == [["y"]]
+
+
+def test_a_saved_memo_serves_the_next_ingest_and_keeps_the_most_recently_used_texts(tmp_path):
+    settings = load_settings(data_dir=tmp_path)
+    first = MemoizedEmbedder(CountingEmbedder(), max_entries=4)
+    first.embed(["a", "b", "c"])
+    save_memo(settings, first)
+
+    inner = CountingEmbedder()
+    second = MemoizedEmbedder(inner, max_entries=4, earlier=load_memo(settings, "counting"))
+    vectors = second.embed(["c", "d", "e", "c"])  # c was saved; d and e are new
+    assert inner.calls == [["d", "e"]] and second.texts_embedded == 2
+    assert np.array_equal(vectors, CountingEmbedder().embed(["c", "d", "e", "c"]))
+    save_memo(settings, second)  # a and b unused, then c, d, e: room for four, so a (least recently used) goes
+
+    inner = CountingEmbedder()
+    third = MemoizedEmbedder(inner, earlier=load_memo(settings, "counting"))
+    third.embed(["a", "b", "c", "d", "e"])
+    assert inner.calls == [["a"]]
+    assert load_memo(settings, "another model") is None
 
 
 class CountingQueries(QueryCache, CountingEmbedder):

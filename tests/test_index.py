@@ -255,6 +255,19 @@ def test_a_sole_writer_keeps_its_table_versions_as_chroma_holds_them(tmp_path, e
     assert VectorIndex(settings, embedder).table_versions() == expected
 
 
+def test_table_versions_read_from_chroma_ids_hold_for_names_that_look_like_ids(tmp_path, embedder):
+    """Table versions come from the Chroma ids of table documents (``KEY::table::i@@gG``) alone, whatever the
+    table's name holds."""
+    settings = Settings(data_dir=tmp_path)
+    odd = table("raw", "notes::table::7@@g3", "notes", [("body", "string", "note text"), ("author", "string", "")])
+    wide = catalog()[-1]
+    writer = VectorIndex(settings, embedder)
+    for record, generation in ((odd, 4), (wide, 2), (wide, 5)):
+        docs = [doc for doc in documents_for(record) if doc.in_vectors]
+        writer.replace_tables([record.key], docs, embed_documents(embedder, docs), generation)
+    assert VectorIndex(settings, embedder).table_versions() == {(odd.key, 4), (wide.key, 2), (wide.key, 5)}
+
+
 def test_lexical_save_is_atomic(tmp_path):
     path = tmp_path / "lexical"
     first = LexicalIndex()

@@ -10,17 +10,23 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.types import StringType
 from typer.testing import CliRunner
 
 from catalog_ingest.crawlers.base import CatalogUnreachable
+from catalog_ingest.embeddings import MiniLMEmbedder
+from catalog_ingest.family_index import searchable_documents
 from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.ingest import EMBED_GROUP_TABLES, IngestBusy, ingest, ingest_lock
+from catalog_ingest.memo_file import load_memo
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import CatalogConfig, load_settings
 from catalog_ingest.store import RecordStore
+from catalog_ingest.vector_file import load_vector_file
 from lakescout.cli import app
 
 TOPICS = ["refund", "invoice", "shipment", "ticket", "campaign", "session", "payout", "review"]
@@ -90,6 +96,61 @@ def test_incremental_reembeds_only_what_changed(tmp_path):
     assert store.get("ops.shipments_2") is None
     assert "ops.shipments_2" not in search_names(settings, "shipment identifier")
     assert "small.ops.shipments_2" not in LexicalIndex.load(settings.lexical_path).table_keys()
+
+
+class CountingMiniLM(MiniLMEmbedder):
+    """The real model, noting every text it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.texts += texts
+        return super().embed(texts)
+
+
+def vector_texts(settings) -> set[str]:
+    """The texts the served documents' vectors are composed from."""
+    store = RecordStore(settings.store_path)
+    try:
+        return {text for doc in searchable_documents(store) if doc.in_vectors for text in doc.vector_texts}
+    finally:
+        store.close()
+
+
+def served_vectors(settings, key: str) -> dict[str, np.ndarray]:
+    store = RecordStore(settings.store_path)
+    vectors = load_vector_file(settings, MiniLMEmbedder.name, store.generation)
+    store.close()
+    return {id_: np.asarray(vectors._matrix[i]) for i, id_ in enumerate(vectors._ids) if id_.startswith(key + "::")}
+
+
+def test_a_changed_table_embeds_only_the_texts_no_earlier_ingest_embedded(tmp_path):
+    catalog, properties = make_catalog(tmp_path / "lake", tables=4)
+    settings = settings_for(tmp_path, properties)
+    ingest(settings)
+    before = vector_texts(settings)
+    assert len(load_memo(settings, MiniLMEmbedder.name)) == len(before)
+    assert load_memo(settings, "openai:text-embedding-3-small") is None
+
+    with catalog.load_table("ops.invoices_1").update_schema() as update:
+        update.add_column("clerk_note", StringType(), doc="free text the clerk wrote")
+    model = CountingMiniLM()
+    report = ingest(settings, embedder=model)
+    assert report.changed == ["ops.invoices_1"]
+    new = vector_texts(settings) - before
+    assert any("clerk_note" in text for text in new)
+    assert sorted(model.texts) == sorted(new) and report.texts_embedded == len(new)
+    remembered = served_vectors(settings, "small.ops.invoices_1")
+
+    model = CountingMiniLM()
+    ingest(settings, full=True, embedder=model)  # --full embeds every text again: the memo is not read
+    assert set(model.texts) == vector_texts(settings)
+    embedded_again = served_vectors(settings, "small.ops.invoices_1")
+    assert remembered.keys() == embedded_again.keys()
+    for id_, vector in remembered.items():
+        assert np.allclose(vector, embedded_again[id_], atol=2e-3), id_
 
 
 def test_excluded_tables_leave_the_index(tmp_path):

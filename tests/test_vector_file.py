@@ -1,6 +1,7 @@
-"""The vector file: an ingest writes the served generation's vectors beside the lexical index, a retriever
-opens and searches from it without importing chromadb, with the same hits as from Chroma, and falls back
-to Chroma when the file is missing or stale."""
+"""The vector file: an ingest writes the served generation's vectors beside the lexical index (copying the
+versions an earlier file holds, reading only the others from Chroma), a retriever opens and searches from it
+without importing chromadb, with the same hits as from Chroma, and falls back to Chroma when the file is
+missing or stale."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from catalog_ingest.embeddings import MiniLMEmbedder
-from catalog_ingest.ingest import ingest
+from catalog_ingest.index import VectorIndex
+from catalog_ingest.ingest import Ingester, ingest
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.saved_dirs import GENERATION_FILE
 from catalog_ingest.store import RecordStore
-from catalog_ingest.vector_file import DOCUMENTS_FILE, has_vector_file
-from lake_changes import change_lake, copy_lake
+from catalog_ingest.vector_file import DOCUMENTS_FILE, MATRIX_FILE, has_vector_file, load_vector_file, save_vector_file
+from lake_changes import NEW_NAMESPACE, change_lake, copy_lake
 
 EMBEDDER = MiniLMEmbedder.name
 QUESTIONS = ("money given back to customers", "refunds by region", "ad_spend utm_source", "daily revenue")
@@ -104,3 +107,87 @@ def test_an_ingest_that_publishes_writes_the_new_generations_vectors(lake):
     store = RecordStore(lake.store_path, pinned=True)
     assert retriever._indexes.dense.table_keys() == set(store.versions())
     store.close()
+
+
+class RecordingIndex(VectorIndex):
+    """The real Chroma collection, noting which table versions' vectors are read back out of it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.read: list[dict[str, int]] = []
+
+    def all_vectors(self, visible):
+        self.read.append(dict(visible))
+        return super().all_vectors(visible)
+
+
+def file_contents(settings, generation: int):
+    vectors = load_vector_file(settings, EMBEDDER, generation)
+    return vectors._ids, vectors._metadatas, np.asarray(vectors._matrix)
+
+
+def assert_same_contents(found, expected) -> None:
+    assert found[0] == expected[0] and found[1] == expected[1]
+    assert np.array_equal(found[2], expected[2])
+
+
+def test_after_a_change_the_vector_file_reads_only_the_new_versions_from_chroma(lake):
+    change_lake(lake, new_tables=1)
+    ingester = Ingester(lake)
+    index = RecordingIndex(lake, ingester.embedder, sole_writer=True)
+    ingester._vectors = index
+    try:
+        ingester.run()
+        generation = generation_of(lake)
+        served = ingester.store.searchable_versions()
+        assert index.read == [{key: g for key, g in served.items() if g == generation}]
+        assert any(key.endswith(f"{NEW_NAMESPACE}.ledger_0") for key in index.read[0])
+        assert len(index.read[0]) < len(served) / 4
+        assert_same_contents(file_contents(lake, generation), index.all_vectors(served))
+    finally:
+        ingester.close()
+
+
+def served_versions(settings) -> dict[str, int]:
+    store = RecordStore(settings.store_path, pinned=True)
+    try:
+        return store.searchable_versions()
+    finally:
+        store.close()
+
+
+def relabelled(**label):
+    def relabel(settings) -> None:
+        header_path = settings.vectors_path / DOCUMENTS_FILE
+        header = json.loads(header_path.read_text(encoding="utf-8"))
+        header_path.write_text(json.dumps(header | label), encoding="utf-8")
+
+    return relabel
+
+
+def truncated(settings) -> None:
+    matrix_path = settings.vectors_path / MATRIX_FILE
+    matrix_path.write_bytes(matrix_path.read_bytes()[:-4096])
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [None, relabelled(embedder="openai:text-embedding-3-small"), relabelled(collection="another"), truncated],
+    ids=["same", "another-embedder", "another-collection", "truncated"],
+)
+def test_a_new_vector_file_copies_only_from_an_earlier_one_of_the_same_embedder_and_collection(lake, spoil):
+    """Written for the next generation with the same versions served: everything is copied from the earlier
+    file, unless that file is labelled with another embedder or collection (or damaged), when all is read
+    from Chroma."""
+    generation, visible = generation_of(lake), served_versions(lake)
+    if spoil:
+        spoil(lake)
+    index = RecordingIndex(lake, MiniLMEmbedder())
+    try:
+        expected = index.all_vectors(visible)
+        index.read.clear()
+        save_vector_file(lake, index, visible, generation + 1)
+        assert index.read == [visible if spoil else {}]
+        assert_same_contents(file_contents(lake, generation + 1), expected)
+    finally:
+        index.close()
