@@ -29,9 +29,9 @@ from catalog_ingest.documents import Document, documents_for, member_documents
 from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_documents, embedder_for
 from catalog_ingest.faults import fault_point
 from catalog_ingest.families import dated_members
-from catalog_ingest.family_index import lexical_index, refresh_families
+from catalog_ingest.family_index import refresh_families
 from catalog_ingest.index import IndexMismatchError, VectorIndex
-from catalog_ingest.lexical import LexicalIndex
+from catalog_ingest.lexical import LexicalIndex, updated_from_store
 from catalog_ingest.memo_file import load_memo, save_memo
 from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentProgress
 from catalog_ingest.records import TableRecord
@@ -293,25 +293,32 @@ class Ingester:
     def publish(self, *, force: bool = False) -> bool:
         """Serve the generation written (if it changed anything, or ``force``), with its lexical index, then
         drop the vectors no served generation reads and copy the served ones into the vector file. With
-        nothing to publish, the served generation's lexical index is still checked and rebuilt if it is
-        missing, stale or lacks a table, and its vector file written if it is missing or stale. Returns whether a
-        new generation was published."""
+        nothing to publish, the served generation's lexical index is still checked and updated if it is
+        missing, stale or holds another version of a table, and its vector file written if it is missing or
+        stale. Returns whether a new generation was published."""
         path = self.settings.lexical_path
         published = self.store.publish(force=force)
         if published:
             fault_point("generation-published")
+            self._save_lexical(path, full=force)
+        elif LexicalIndex.saved_table_versions(path, str(self.store.generation)) != self.store.searchable_versions():
             self._save_lexical(path)
-        else:
-            if LexicalIndex.saved_table_keys(path, str(self.store.generation)) != set(self.store.searchable_versions()):
-                self._save_lexical(path)
         fault_point("lexical-saved")
         self._drop_unserved_vectors()
         if not has_vector_file(self.settings, self.vectors.embedder.name, self.store.generation):
             save_vector_file(self.settings, self.vectors, self._served_versions(), self.store.generation)
         return published
 
-    def _save_lexical(self, path: Path) -> None:
-        lexical_index(self.store).save(path, generation=str(self.store.generation))
+    def _save_lexical(self, path: Path, *, full: bool = False) -> None:
+        """The served generation's lexical index: the saved one updated (only changed and added tables'
+        documents are read and tokenized), or built whole with ``full`` or over a save in an older format."""
+        previous = LexicalIndex()
+        if not full:
+            try:
+                previous = LexicalIndex.load(path)
+            except IndexMismatchError as exc:
+                log.info("%s: building it whole", exc)
+        updated_from_store(previous, self.store).save(path, generation=str(self.store.generation))
 
     def _drop_unserved_vectors(self) -> None:
         """Vectors of versions no stored generation reads (the served one, or a live reader's): replaced and

@@ -1,26 +1,40 @@
 """The lexical search index: BM25 over identifier tokens of the table documents, saved as one directory.
 
-An ingest builds it whole from one generation of the record store and labels it with that generation, so a
-reader can tell whether the saved index belongs to the generation it serves.
+An ingest saves it for one generation of the record store and labels it with that generation, so a reader
+can tell whether the saved index belongs to the generation it serves. Each table's entries carry the version
+they were made from (the generation that wrote the table's record): the next ingest keeps the entries of the
+tables whose version it still serves, tokenizes only the documents of changed and added tables, and
+re-weights the postings (BM25 weights depend on the whole corpus), which gives the index a whole rebuild gives.
 
-On disk it is numpy arrays a reader maps instead of parsing: bm25s's own saved score matrix (``bm25/``), and
-per document only its table, kind and chunk number or column (``documents.npy``), since a document's id and
-metadata follow from those (``documents.document_id``'s scheme, checked when the index is built). Opening it
-reads two small JSON files (the tables and the vocabulary); nothing is scored until the first search.
+On disk it is numpy arrays a reader maps instead of parsing: the postings (``bm25.Postings``: per token its
+documents with term counts and weights, and each document's length), and per document only its table, kind
+and chunk number or column (``documents.npy``, ``lexical_documents``). Opening it reads two JSON files (the
+tables and the vocabulary); nothing is scored until the first search.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from catalog_ingest.bm25 import Postings, entries_of, lengths_of
 from catalog_ingest.documents import Document
 from catalog_ingest.index import IndexMismatchError, Metadata, SearchResult, tokenize
+from catalog_ingest.lexical_documents import (
+    COLUMN_KIND,
+    DOCUMENT_FIELDS,
+    DocumentBatch,
+    DocumentSource,
+    entry_id,
+    entry_metadata,
+    served_order,
+    store_documents,
+)
 from catalog_ingest.saved_dirs import (
     generation_of,
     location_for_generation,
@@ -29,32 +43,35 @@ from catalog_ingest.saved_dirs import (
     write_synced,
 )
 
-TABLE_KIND, COLUMN_KIND = 0, 1
-KINDS = ("table", "column")
-DOCUMENT_FIELDS = [("table", np.int32), ("kind", np.int8), ("part", np.int32)]
-"""A document: its table (index into the tables), its kind, and its chunk number (table documents) or its
-column (index into the column paths)."""
+if TYPE_CHECKING:
+    from catalog_ingest.store import RecordStore
 
 
 class LexicalIndex:
-    """BM25 over identifier tokens, with what each document's id and metadata are made from; rebuilt whole
-    from the record store on change (BM25 weights depend on the whole corpus), saved as one directory."""
+    """BM25 over identifier tokens, with what each document's id and metadata are made from; updated from
+    the record store table by table (``updated``), saved as one directory."""
 
     FILE = "index.json"
-    """Tables, column paths and namespaces; written last, its presence marks a complete save."""
+    """Tables, their versions, column paths and namespaces; written last, its presence marks a complete save."""
+    VOCABULARY_FILE = "vocabulary.json"
     DOCUMENTS_FILE = "documents.npy"
     WORDS_FILE = "namespace_words.npy"
     LISTED_FILE = "listed_columns.npy"
-    BM25_DIR = "bm25"
-    TABLES_FILE = "tables"
-    """The indexed table keys, one a line: an ingest checks them without reading the whole index."""
-    FORMAT = 2
-    """2: numpy arrays and bm25s's saved matrix (1 was one JSON file of every document's tokens)."""
+    POSTINGS_FILES = ("postings_starts.npy", "postings_documents.npy", "postings_counts.npy",
+                      "postings_weights.npy", "document_lengths.npy")  # fmt: skip
+    """``bm25.Postings``'s arrays, in the order of its fields."""
+    TABLES_FILE = "table_versions"
+    """Each indexed table's key and version, one a line: an ingest checks them without reading the whole index."""
+    FORMAT = 3
+    """3: postings with term counts, updated table by table (2: bm25s's saved matrix, rebuilt whole; 1: one
+    JSON file of every document's tokens)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tables: list[list[str]] = []
         """[table key, catalog, namespace, table name] per table, in order of first document."""
+        self._versions: list[int | None] = []
+        """Per table, the version its entries were made from (None: unknown, never kept by an update)."""
         self._columns: list[str] = []
         self._documents = np.zeros(0, dtype=DOCUMENT_FIELDS)
         self._namespaces: list[str] = []
@@ -63,75 +80,134 @@ class LexicalIndex:
         """Namespace i's distinct token ids (into the vocabulary) are ``_namespace_words[offsets[i]:offsets[i + 1]]``."""
         self._listed_columns = np.zeros((0, 2), dtype=np.int32)
         """(table, column) of the columns listed without a document in BM25 (``Document.in_lexical``)."""
-        self._bm25: Any = None
+        self._postings = Postings.empty()
+        self._vocabulary: list[str] = []
+        self._token_ids: dict[str, int] | None = None
         self._doc_namespaces: np.ndarray | None = None
 
     # ------------------------------------------------------------------------------------------ build
 
-    def build(self, docs: Iterable[Document]) -> None:
-        """Replace the whole index with ``docs`` (table and column documents of ``documents``)."""
-        import bm25s
-
-        vocabulary: dict[str, int] = {}
-        tables: dict[str, int] = {}
-        table_rows: list[list[str]] = []
-        columns: dict[str, int] = {}
-        column_paths: list[str] = []
-        rows: list[tuple[int, int, int]] = []
-        corpus: list[list[int]] = []
-        namespace_words: dict[str, set[int]] = {}
-        listed: list[tuple[int, int]] = []
-        for doc in docs:
-            metadata = doc.metadata
-            key = str(metadata["table_key"])
-            if key not in tables:
-                tables[key] = len(table_rows)
-                table_rows.append([key, str(metadata["catalog"]), str(metadata["namespace"]), str(metadata["table"])])
-            table = tables[key]
-            kind = KINDS.index(str(metadata["kind"]))
-            if kind == COLUMN_KIND:
-                path = str(metadata["column"])
-                if path not in columns:
-                    columns[path] = len(column_paths)
-                    column_paths.append(path)
-                part = columns[path]
-            else:
-                suffix = doc.id.rpartition("::")[2]
-                part = int(suffix) if suffix.isdigit() else -1
-            row = (table, kind, part)
-            expected = (entry_id(table_rows[table], kind, part, column_paths),
-                        entry_metadata(table_rows[table], kind, part, column_paths))  # fmt: skip
-            if (doc.id, dict(metadata)) != expected:
-                raise ValueError(f"document {doc.id} does not follow the id and metadata scheme of table documents")
-            if not doc.in_lexical:
-                if kind != COLUMN_KIND:
-                    raise ValueError(f"table document {doc.id} must be indexed")
-                listed.append((table, part))
-                continue
-            ids = [vocabulary.setdefault(token, len(vocabulary)) for token in tokenize(doc.text)]
-            corpus.append(ids)
-            namespace_words.setdefault(table_rows[table][2], set()).update(ids)
-            rows.append(row)
-        bm25 = None
-        if corpus:
-            bm25 = bm25s.BM25()
-            bm25.index((corpus, vocabulary), show_progress=False)
+    def build(self, docs: Iterable[Document], versions: Mapping[str, int] | None = None) -> None:
+        """Replace the whole index with ``docs`` (table and column documents of ``documents``, grouped by
+        table); ``versions`` gives each table's version, which a later ``updated`` compares."""
+        built = LexicalIndex()._merged([], DocumentBatch.parse(docs, {}), None, versions or {})
         with self._lock:
-            self._tables, self._columns = table_rows, column_paths
-            self._documents = np.array(rows, dtype=DOCUMENT_FIELDS)
-            self._listed_columns = np.array(listed, dtype=np.int32).reshape(-1, 2)
-            self._namespaces = list(namespace_words)
-            sizes = [len(namespace_words[namespace]) for namespace in self._namespaces]
-            self._namespace_offsets = [0, *np.cumsum(sizes, dtype=np.int64).tolist()]
-            self._namespace_words = np.array(
-                [i for namespace in self._namespaces for i in sorted(namespace_words[namespace])], dtype=np.int32
-            )
-            self._bm25, self._doc_namespaces = bm25, None
+            self.__dict__.update({name: value for name, value in built.__dict__.items() if name != "_lock"})
+
+    def updated(self, versions: Mapping[str, int], documents: DocumentSource) -> LexicalIndex:
+        """The index of the tables of ``versions`` (key -> version), in that order: a table this index holds at
+        that version keeps its entries, the others' come from ``documents(their keys)``; the rest are left out."""
+        kept = [i for i, (row, version) in enumerate(zip(self._tables, self._versions))
+                if version is not None and versions.get(row[0]) == version]  # fmt: skip
+        kept_keys = {self._tables[i][0] for i in kept}
+        fresh = [key for key in versions if key not in kept_keys]
+        batch = DocumentBatch.parse(documents(fresh) if fresh else (), dict(self._token_index()))
+        return self._merged(kept, batch, list(versions), versions)
+
+    def _merged(
+        self, kept: list[int], batch: DocumentBatch, order: list[str] | None, versions: Mapping[str, int]
+    ) -> LexicalIndex:
+        """A new index of this one's tables ``kept`` and the tables of ``batch``, tables in ``order`` (None: the
+        batch's), each table's documents together and in their order."""
+        kept_keys = {self._tables[i][0]: i for i in kept}
+        batch_keys = {row[0]: j for j, row in enumerate(batch.tables)}
+        order = list(batch_keys) if order is None else order
+        unexpected = (batch_keys.keys() & kept_keys.keys()) or (batch_keys.keys() - set(order))
+        if unexpected:
+            raise ValueError(f"documents of table {min(unexpected)} were not asked for")
+        final = [key for key in order if key in kept_keys or key in batch_keys]
+        position = {key: i for i, key in enumerate(final)}
+        old_tables = np.full(len(self._tables), -1, dtype=np.int64)
+        for key, i in kept_keys.items():
+            old_tables[i] = position[key]
+        batch_tables = np.array([position[row[0]] for row in batch.tables], dtype=np.int64)
+
+        columns = list(self._columns)
+        column_index = {path: i for i, path in enumerate(columns)}
+        batch_columns = np.zeros(len(batch.columns), dtype=np.int64)
+        for j, path in enumerate(batch.columns):
+            batch_columns[j] = column_index.setdefault(path, len(columns))
+            if batch_columns[j] == len(columns):
+                columns.append(path)
+
+        old = self._documents
+        keep = old_tables[old["table"]] >= 0
+        rows = np.array(batch.rows, dtype=np.int64).reshape(-1, 3)
+        tables = np.concatenate([old_tables[old["table"][keep]], batch_tables[rows[:, 0]]])
+        kinds = np.concatenate([old["kind"][keep], rows[:, 1]]).astype(np.int8)
+        batch_parts = rows[:, 2].copy()
+        is_column = rows[:, 1] == COLUMN_KIND
+        batch_parts[is_column] = batch_columns[batch_parts[is_column]]
+        parts = np.concatenate([old["part"][keep], batch_parts])
+        order_of_documents = np.argsort(tables, kind="stable")
+        placed = np.empty(len(tables), dtype=np.int64)
+        placed[order_of_documents] = np.arange(len(tables))
+        renumber = np.full(len(old), -1, dtype=np.int64)
+        renumber[keep] = placed[: int(keep.sum())]
+        batch_placed = placed[int(keep.sum()) :]
+
+        vocabulary = list(batch.vocabulary)  # in id order: the index's tokens, then the batch's new ones
+        new_tokens, new_documents, new_counts = entries_of(batch.token_ids)
+        lengths = np.concatenate([self._postings.lengths[keep], lengths_of(batch.token_ids)])[order_of_documents]
+        postings = Postings.combined(
+            [self._postings.entries(keep, renumber), (new_tokens, batch_placed[new_documents], new_counts)],
+            lengths, len(vocabulary),
+        )  # fmt: skip
+        postings, used_tokens = postings.without_unused_tokens()
+
+        listed_old = np.asarray(self._listed_columns, dtype=np.int64)
+        listed_old = listed_old[old_tables[listed_old[:, 0]] >= 0]
+        listed_new = np.array(batch.listed, dtype=np.int64).reshape(-1, 2)
+        listed = np.concatenate([
+            np.stack([old_tables[listed_old[:, 0]], listed_old[:, 1]], axis=1),
+            np.stack([batch_tables[listed_new[:, 0]], batch_columns[listed_new[:, 1]]], axis=1),
+        ])  # fmt: skip
+        listed = listed[np.argsort(listed[:, 0], kind="stable")]
+
+        documents = np.zeros(len(tables), dtype=DOCUMENT_FIELDS)
+        documents["table"], documents["kind"] = tables[order_of_documents], kinds[order_of_documents]
+        parts, is_column = parts[order_of_documents], documents["kind"] == COLUMN_KIND
+        used_columns = np.zeros(len(columns), dtype=bool)
+        used_columns[parts[is_column]] = True
+        used_columns[listed[:, 1]] = True
+        column_numbers = np.cumsum(used_columns) - 1  # unused column paths (of tables gone) are dropped
+        parts[is_column] = column_numbers[parts[is_column]]
+        documents["part"], listed[:, 1] = parts, column_numbers[listed[:, 1]]
+
+        index = LexicalIndex()
+        index._tables = [self._tables[kept_keys[key]] if key in kept_keys else batch.tables[batch_keys[key]]
+                         for key in final]  # fmt: skip
+        index._versions = [versions.get(key) for key in final]
+        index._columns = [path for path, used in zip(columns, used_columns.tolist()) if used]
+        index._documents, index._listed_columns = documents, listed.astype(np.int32)
+        index._postings = postings
+        index._vocabulary = [token for token, used in zip(vocabulary, used_tokens.tolist()) if used]
+        index._set_namespace_words()
+        return index
+
+    def _set_namespace_words(self) -> None:
+        """Each namespace's distinct token ids, from the postings; namespaces in order of first table."""
+        self._namespaces = list(dict.fromkeys(row[2] for row in self._tables))
+        number = {namespace: i for i, namespace in enumerate(self._namespaces)}
+        table_namespaces = np.array([number[row[2]] for row in self._tables], dtype=np.int64)
+        tokens, documents = self._postings.token_documents()
+        namespaces = table_namespaces[self._documents["table"][documents]] if len(documents) else documents
+        # entries run by token, then document (documents by table): drop repeats next to each other first
+        first = np.ones(len(tokens), dtype=bool)
+        first[1:] = (tokens[1:] != tokens[:-1]) | (namespaces[1:] != namespaces[:-1])
+        width = max(len(self._vocabulary), 1)
+        pairs = np.unique(namespaces[first].astype(np.int64) * width + tokens[first])
+        self._namespace_words = (pairs % width).astype(np.int32)
+        sizes = np.bincount(pairs // width, minlength=len(self._namespaces))
+        self._namespace_offsets = [0, *np.cumsum(sizes, dtype=np.int64).tolist()]
 
     # ------------------------------------------------------------------------------------------ read
 
     def table_keys(self) -> set[str]:
         return {row[0] for row in self._tables}
+
+    def table_versions(self) -> dict[str, int | None]:
+        return {row[0]: version for row, version in zip(self._tables, self._versions)}
 
     def table_metadata(self) -> dict[str, Metadata]:
         """table_key -> metadata of its first document (catalog, namespace, table)."""
@@ -156,11 +232,7 @@ class LexicalIndex:
 
     def words_by_namespace(self) -> dict[str, set[str]]:
         """namespace -> the distinct tokens of all its documents."""
-        if self._bm25 is None:
-            return {}
-        words = np.empty(len(self._bm25.vocab_dict), dtype=object)
-        for token, i in self._bm25.vocab_dict.items():
-            words[i] = token
+        words = np.array(self._vocabulary, dtype=object)
         offsets = self._namespace_offsets
         return {
             namespace: set(words[self._namespace_words[offsets[n] : offsets[n + 1]]].tolist())
@@ -174,22 +246,27 @@ class LexicalIndex:
         table, kind, part = (int(value) for value in self._documents[index])
         return entry_metadata(self._tables[table], kind, part, self._columns)
 
+    def _token_index(self) -> dict[str, int]:
+        with self._lock:
+            if self._token_ids is None:
+                self._token_ids = {token: i for i, token in enumerate(self._vocabulary)}
+            return self._token_ids
+
     def _namespaces_of_documents(self) -> np.ndarray:
         with self._lock:
             if self._doc_namespaces is None:
                 names = sorted({row[2] for row in self._tables})
-                table_namespace = np.array([names.index(row[2]) for row in self._tables], dtype=np.int32)
+                number = {name: i for i, name in enumerate(names)}
+                table_namespace = np.array([number[row[2]] for row in self._tables], dtype=np.int32)
                 self._doc_namespaces = np.array(names, dtype=object)[table_namespace[self._documents["table"]]]
             return self._doc_namespaces
 
     def search(self, query: str, k: int, namespace: str | None = None) -> list[SearchResult]:
-        bm25 = self._bm25
-        if bm25 is None:
-            return []
-        token_ids = bm25.get_tokens_ids(tokenize(query))
+        ids = self._token_index()
+        token_ids = [ids[token] for token in tokenize(query) if token in ids]
         if not token_ids or k <= 0:
             return []
-        scores = bm25.get_scores_from_ids(token_ids)
+        scores = self._postings.scores(token_ids)
         if namespace:
             scores = np.where(self._namespaces_of_documents() == namespace, scores, 0.0)
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
@@ -209,19 +286,20 @@ class LexicalIndex:
         ``generation`` labels what the index was built from, so a caller can skip an identical rebuild.
         """
         with self._lock:
-            header = {"format": self.FORMAT, "tables": self._tables, "columns": self._columns,
-                      "namespaces": self._namespaces, "namespace_offsets": self._namespace_offsets}  # fmt: skip
-            documents, words, bm25 = self._documents, self._namespace_words, self._bm25
-            listed = self._listed_columns
-        tables = "".join(f"{key}\n" for key in sorted(self.table_keys()))
+            header = {"format": self.FORMAT, "tables": self._tables, "versions": self._versions,
+                      "columns": self._columns, "namespaces": self._namespaces,
+                      "namespace_offsets": self._namespace_offsets}  # fmt: skip
+            arrays = {self.DOCUMENTS_FILE: self._documents, self.WORDS_FILE: self._namespace_words,
+                      self.LISTED_FILE: self._listed_columns,
+                      **dict(zip(self.POSTINGS_FILES, self._postings.arrays()))}  # fmt: skip
+            vocabulary = self._vocabulary
+        tables = "".join(f"{key}\t{version}\n" for key, version in sorted(self.table_versions().items()))
 
         def fill(staging: Path) -> None:
-            if bm25 is not None:
-                bm25.save(staging / self.BM25_DIR, show_progress=False)
-            write_synced(staging / self.DOCUMENTS_FILE, lambda out: np.save(out, documents), "wb")
-            write_synced(staging / self.WORDS_FILE, lambda out: np.save(out, words), "wb")
-            write_synced(staging / self.LISTED_FILE, lambda out: np.save(out, listed), "wb")
-            (staging / self.TABLES_FILE).write_text(tables, encoding="utf-8")
+            for name, array in arrays.items():
+                write_synced(staging / name, lambda out, array=array: np.save(out, array), "wb")
+            write_synced(staging / self.VOCABULARY_FILE, lambda out: json.dump(vocabulary, out, ensure_ascii=False))
+            write_synced(staging / self.TABLES_FILE, lambda out: out.write(tables))
             write_synced(staging / self.FILE, lambda out: json.dump(header, out, separators=(",", ":")))
 
         save_directory(path, fill, generation, fault="lexical-swapping")
@@ -249,13 +327,14 @@ class LexicalIndex:
         return None if location is None else cls._read(location)
 
     @classmethod
-    def saved_table_keys(cls, path: Path, generation: str) -> set[str] | None:
-        """The table keys of the index saved for ``generation``, read from its small tables file; None when
-        no save for that generation (with that file) is there."""
+    def saved_table_versions(cls, path: Path, generation: str) -> dict[str, int | None] | None:
+        """Table key -> version of the index saved for ``generation``, read from its small tables file; None
+        when no save for that generation in this format is there."""
         location = location_for_generation(path, cls.FILE, generation)
         if location is None or not (location / cls.TABLES_FILE).is_file():
             return None
-        return set((location / cls.TABLES_FILE).read_text(encoding="utf-8").splitlines())
+        lines = (line.split("\t") for line in (location / cls.TABLES_FILE).read_text(encoding="utf-8").splitlines())
+        return {key: None if version == "None" else int(version) for key, version in lines}
 
     @classmethod
     def _read(cls, location: Path) -> LexicalIndex:
@@ -268,27 +347,19 @@ class LexicalIndex:
                 "re-run `lakescout ingest --full`"
             )
         index = cls()
-        index._tables, index._columns = header["tables"], header["columns"]
+        index._tables, index._versions, index._columns = header["tables"], header["versions"], header["columns"]
         index._namespaces, index._namespace_offsets = header["namespaces"], header["namespace_offsets"]
         index._documents = np.load(location / cls.DOCUMENTS_FILE, mmap_mode="r")
         index._namespace_words = np.load(location / cls.WORDS_FILE, mmap_mode="r")
         index._listed_columns = np.load(location / cls.LISTED_FILE, mmap_mode="r")
-        if (location / cls.BM25_DIR).is_dir():
-            import bm25s
-
-            index._bm25 = bm25s.BM25.load(location / cls.BM25_DIR, mmap=True)
+        index._postings = Postings(*(np.load(location / name, mmap_mode="r") for name in cls.POSTINGS_FILES))
+        with open(location / cls.VOCABULARY_FILE, encoding="utf-8") as source:
+            index._vocabulary = json.load(source)  # read now: a later save replaces the directory
         return index
 
 
-def entry_id(table: list[str], kind: int, part: int, columns: list[str]) -> str:
-    """A document's id from its table row, kind and part (``documents``: ``KEY::table::i``, ``KEY::col::PATH``)."""
-    return f"{table[0]}::table::{part}" if kind == TABLE_KIND else f"{table[0]}::col::{columns[part]}"
-
-
-def entry_metadata(table: list[str], kind: int, part: int, columns: list[str]) -> Metadata:
-    key, catalog, namespace, name = table
-    metadata: Metadata = {"catalog": catalog, "namespace": namespace, "table": name, "table_key": key,
-                          "kind": KINDS[kind]}  # fmt: skip
-    if kind == COLUMN_KIND:
-        metadata["column"] = columns[part]
-    return metadata
+def updated_from_store(index: LexicalIndex, store: RecordStore) -> LexicalIndex:
+    """``index`` updated to the documents search serves for the store's generation (``family_index``'s
+    ``searchable_documents``, in its order: tables by key, then families by key)."""
+    families = set(store.family_versions())
+    return index.updated(served_order(store, families), lambda keys: store_documents(store, keys, families))

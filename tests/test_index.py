@@ -362,7 +362,7 @@ def test_the_saved_lexical_index_is_mapped_not_parsed(tmp_path):
     index.build(doc for record in catalog() for doc in documents_for(record))
     index.save(tmp_path / "lexical", generation="g1")
     loaded = LexicalIndex.load(tmp_path / "lexical")
-    assert isinstance(loaded._documents, np.memmap) and isinstance(loaded._bm25.scores["data"], np.memmap)
+    assert isinstance(loaded._documents, np.memmap) and isinstance(loaded._postings.weights, np.memmap)
     assert loaded.search("refund amount by region", 10) == index.search("refund amount by region", 10)
     assert loaded.words_by_namespace() == index.words_by_namespace()
 

@@ -1,12 +1,14 @@
 """Vectors at scale: continuation chunks composed from column phrases and headers, none for wide tables' column documents, searched
-exactly (top-k equal to brute force) on a generated lake of real shape; the lexical index updated in place."""
+exactly (top-k equal to brute force) on a generated lake of real shape; the lexical index updated table by table."""
 
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
+from pyiceberg.catalog.sql import SqlCatalog
 
-from bench.scale_lake import LakeShape, change_tables, generate_lake
+from bench.scale_lake import CATALOG_NAME, LakeShape, change_tables, generate_lake
 from catalog_ingest.documents import COLUMN_VECTORS_MAX_COLUMNS, WIDE_CHUNKS_PER_VECTOR, documents_for
 from catalog_ingest.embeddings import MiniLMEmbedder, l2_normalise
 from catalog_ingest.index import ExactVectors, VectorIndex
@@ -102,21 +104,56 @@ def test_exact_search_returns_the_brute_force_top_k(lake, embedder):
             assert np.allclose([score for _, score, _ in hits], scores[brute], atol=1e-6)
 
 
-def test_a_reingest_saves_the_lexical_index_a_rebuild_gives(lake, embedder):
-    settings, generated = lake
-    change_tables(generated.properties, generated.tables, share=0.15, seed=5)
+@pytest.fixture
+def lake_with_family(tmp_path, embedder):
+    """A generated lake holding a date family (half its tables are shards), ingested."""
+    shape = LakeShape(tables=20, seed=3, shard_share=0.5, shard_family_size=(7, 9))
+    generated = generate_lake(tmp_path / "lake", shape)
+    settings = Settings(data_dir=tmp_path / "data", catalogs=[CatalogConfig(name="scale", properties=generated.properties)])
+    ingest(settings, embedder=embedder)
+    return settings, generated
+
+
+def test_a_reingest_updates_the_lexical_index_to_what_a_rebuild_gives(lake_with_family, embedder):
+    """Changed tables (one a family's member, so its family's documents change too), a dropped table and a
+    new one: the ingest updates the saved index table by table, and it equals the index built whole."""
+    settings, generated = lake_with_family
+    store = RecordStore(settings.store_path)
+    try:
+        members, before = store.member_keys(), LexicalIndex.load(settings.lexical_path).table_versions()
+    finally:
+        store.close()
+    assert members, "the generated lake holds a family"
+    member = sorted(members)[0].split(".", 1)[1]
+    plain = sorted(name for name in generated.tables if f"{CATALOG_NAME}.{name}" not in members)
+    namespace = plain[1].split(".")[0]
+    catalog = SqlCatalog(CATALOG_NAME, **generated.properties)
+    catalog.drop_table(plain[0])
+    schema = pa.schema([pa.field("zebra_id", pa.int64()), pa.field("stripe_count", pa.int64())])
+    catalog.create_table(f"{namespace}.zebra_ledger", schema=schema)
+    catalog.engine.dispose()
+    change_tables(generated.properties, [member], share=1.0)
+    change_tables(generated.properties, plain[2:], share=0.15, seed=5)
+
     report = ingest(settings, embedder=embedder)
-    assert report.changed and report.unchanged
+    assert report.added == [f"{namespace}.zebra_ledger"] and report.removed == [plain[0]]
+    assert member in report.changed and len(report.changed) > 1 and report.unchanged
     store = RecordStore(settings.store_path)
     try:
         rebuilt = lexical_index(store)
-        saved_keys = LexicalIndex.saved_table_keys(settings.lexical_path, str(store.published_generation()))
+        served = store.searchable_versions()
+        saved_versions = LexicalIndex.saved_table_versions(settings.lexical_path, str(store.published_generation()))
+        families = store.family_versions()
     finally:
         store.close()
+    assert any(before.get(key) != version.generation for key, version in families.items())
     saved = LexicalIndex.load(settings.lexical_path)
     assert saved.count() == rebuilt.count() and saved.table_metadata() == rebuilt.table_metadata()
     assert saved.columns_by_table() == rebuilt.columns_by_table()
     assert saved.words_by_namespace() == rebuilt.words_by_namespace()
-    for query in ("order_id created_at", "refund amount by country", "session duration"):
-        assert saved.search(query, 50) == rebuilt.search(query, 50)
-    assert saved_keys == saved.table_keys()  # the small tables file a no-change ingest checks
+    for query in ("order_id created_at", "refund amount by country", "session duration", "zebra stripe count"):
+        for within in (None, namespace):
+            assert saved.search(query, 50, within) == rebuilt.search(query, 50, within)
+    assert saved.search("zebra stripe count", 1)[0][2]["table_key"] == f"{CATALOG_NAME}.{namespace}.zebra_ledger"
+    assert f"{CATALOG_NAME}.{plain[0]}" not in saved.table_keys()
+    assert saved_versions == saved.table_versions() == served  # the small tables file a no-change ingest checks
