@@ -11,13 +11,14 @@ matches on their own stay in sight. Nothing here knows a particular catalog: joi
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+import numpy as np
 
 from catalog_ingest.text import stem
 
@@ -222,7 +223,7 @@ class NamespaceWords:
         """``words_by_namespace`` is called, and the scorer built, at the first question."""
         self._read_words = words_by_namespace
         self._lock = threading.Lock()
-        self._scorer: tuple[list[str], Any] | None = None
+        self._scorer: DistinctWordsBM25 | None = None
 
     @classmethod
     def from_words(cls, words_by_namespace: Mapping[str, Iterable[str]]) -> NamespaceWords:
@@ -231,25 +232,66 @@ class NamespaceWords:
     def scores(self, tokens: list[str], rrf_k: int, limit: int = 50) -> dict[str, float]:
         """namespace -> its BM25 score relative to the best namespace's, on the scale of a top-ranked
         document in the fusion (1 / (rrf_k + 1)), for the ``limit`` namespaces covering the query best."""
-        namespaces, bm25 = self._built()
-        token_ids = bm25.get_tokens_ids(tokens) if namespaces else []
-        if not token_ids:
+        scorer = self._built()
+        raw = scorer.scores(tokens)
+        if raw is None:
             return {}
-        raw = bm25.get_scores_from_ids(token_ids)
-        order = sorted((i for i in range(len(raw)) if raw[i] > 0), key=lambda i: -raw[i])[:limit]
-        return {namespaces[i]: float(raw[i] / raw[order[0]]) / (rrf_k + 1) for i in order}
+        order = sorted(np.flatnonzero(raw > 0).tolist(), key=lambda i: -raw[i])[:limit]
+        return {scorer.documents[i]: float(raw[i] / raw[order[0]]) / (rrf_k + 1) for i in order}
 
-    def _built(self) -> tuple[list[str], Any]:
+    def _built(self) -> DistinctWordsBM25:
         with self._lock:
             if self._scorer is None:
-                import bm25s
-
-                words_by_namespace = self._read_words()
-                namespaces, bm25 = list(words_by_namespace), bm25s.BM25()
-                if namespaces:
-                    bm25.index([sorted(words_by_namespace[n]) for n in namespaces], show_progress=False)
-                self._scorer = namespaces, bm25
+                self._scorer = DistinctWordsBM25(self._read_words())
             return self._scorer
+
+
+class DistinctWordsBM25:
+    """bm25s's BM25 (its defaults: Lucene, k1 1.5, b 0.75, float32 scores) over documents that are sets of
+    distinct words, each word counted once, with the same float operations, so the scores are bitwise
+    bm25s's. Nothing is indexed up front (``bm25s.BM25.index`` was a fifth of a first question's CPU at 10,000
+    tables): a query word's documents are found when it is first asked for, and kept."""
+
+    K1 = 1.5
+    B = 0.75
+    KEPT_WORDS = 1 << 16
+    """Query words whose documents and weights are kept (all are forgotten when it fills)."""
+
+    def __init__(self, words_by_document: Mapping[str, Iterable[str]]) -> None:
+        self.documents = list(words_by_document)
+        self._words = [words if isinstance(words, (set, frozenset)) else set(words)
+                       for words in (words_by_document[document] for document in self.documents)]  # fmt: skip
+        self._kept: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        if self.documents:
+            one = np.ones(1, dtype=np.float32)  # a word's term frequency, as bm25s holds it
+            lengths = np.array([len(words) for words in self._words])
+            self._weight = one / (self.K1 * ((1 - self.B) + self.B * lengths / lengths.mean()) + one)
+
+    def scores(self, tokens: list[str]) -> np.ndarray | None:
+        """Each document's score for ``tokens`` (repeated tokens count again, unknown ones not at all); None
+        when no token is in any document."""
+        found = [entries for token in tokens if (entries := self._entries(token)) is not None]
+        if not found:
+            return None
+        scores = np.zeros(len(self.documents), dtype=np.float32)
+        for rows, weights in found:
+            np.add.at(scores, rows, weights)
+        return scores
+
+    def _entries(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The documents holding ``token`` and its score in each (idf times the length-normalised weight)."""
+        if token in self._kept:
+            return self._kept[token]
+        rows = np.array([n for n, words in enumerate(self._words) if token in words], dtype=np.int64)
+        entries = None
+        if len(rows):
+            n = len(self.documents)
+            idf = np.float32(math.log(1 + (n - len(rows) + 0.5) / (len(rows) + 0.5)))
+            entries = rows, (idf * self._weight[rows]).astype(np.float32)
+        if len(self._kept) >= self.KEPT_WORDS:
+            self._kept.clear()
+        self._kept[token] = entries
+        return entries
 
 
 def namespace_scores(scores: Mapping[str, float], namespace_of: Mapping[str, str]) -> dict[str, float]:
