@@ -13,16 +13,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from typing import TYPE_CHECKING, Any
 
 from agent.context import AgentContext
-from agent.state import TurnFacts, turn_facts
 from catalog_ingest.records import TableRecord
 from catalog_ingest.verified import (
     TableVersion, VerifiedQuery, VerifiedStore, column_change_since, current_schema_id, identifiers, new_id, now, verified_path,
 )
+
+if TYPE_CHECKING:
+    from langchain_core.messages import AnyMessage
+
+    from agent.state import TurnFacts
 
 VERIFIED_KEY = "verified_queries"
 """Where a tool result lists the verified pairs close to the question."""
@@ -124,6 +126,8 @@ def suggest(query: VerifiedQuery, records: Mapping[str, TableRecord], reason: st
 
 def question_of(messages: list[AnyMessage]) -> str:
     """The question of the current turn: the last human message."""
+    from langchain_core.messages import HumanMessage
+
     return next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
 
 
@@ -159,7 +163,13 @@ def verified_evidence(facts: TurnFacts) -> str:
 
 
 def answered_turn(messages: list[AnyMessage], message_id: str) -> tuple[str, str | None] | None:
-    """The question and drafted SQL of the answer with ``message_id`` in a thread's messages; None if absent."""
+    """The question and drafted SQL of the answer with ``message_id`` in a thread's messages; None if absent.
+    (LangChain's messages and ``agent.state``, which imports LangGraph, load here: the feedback route is
+    registered at the server's start, long before any feedback comes.)"""
+    from langchain_core.messages import AIMessage
+
+    from agent.state import turn_facts
+
     for i, message in enumerate(messages):
         if isinstance(message, AIMessage) and message.id == message_id and not message.tool_calls:
             upto = messages[: i + 1]

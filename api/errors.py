@@ -17,8 +17,8 @@ from starlette.routing import Match
 
 from agent.sql.errors import SqlExecutionError, SqlTimeout
 from agent.sql.guard import UnsafeSQL
-from catalog_ingest.ingest import IngestBusy
 from catalog_ingest.store import AmbiguousTable
+from catalog_ingest.store_backends import IngestBusy
 
 log = logging.getLogger("lakescout.api")
 

@@ -1,7 +1,8 @@
 """Re-ingest as a background job: one at a time, progress through the ingest progress protocol.
 
 The job runs in a thread (ingest is blocking I/O and embedding). When it succeeds, ``on_success`` builds
-the new read side and swaps it in; requests already running keep the objects they started with.
+the new read side and swaps it in; requests already running keep the objects they started with. The ingest
+modules (the crawlers: PyIceberg, PyArrow) are imported by the first job, not when the server starts.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from catalog_ingest.ingest import IngestBusy, ingest, ingest_lock
 from catalog_ingest.settings import Settings
+from catalog_ingest.store_backends import IngestBusy
 
 log = logging.getLogger("lakescout.api")
 
@@ -65,6 +66,8 @@ class IngestJobs:
 
     def submit(self, *, full: bool = False) -> IngestJob:
         """Start a job; IngestBusy when one runs here or an ingest (say, the CLI) holds the data directory."""
+        from catalog_ingest.ingest import ingest_lock
+
         with self._lock:
             if self._running is not None:
                 raise IngestBusy("an ingest is already running")
@@ -81,6 +84,8 @@ class IngestJobs:
         return self._jobs.get(job_id)
 
     def _run(self, job: IngestJob) -> None:
+        from catalog_ingest.ingest import ingest
+
         try:
             report = ingest(self.settings, full=job.full, progress=job)
             job.counts = report.counts()

@@ -12,14 +12,12 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 from fastapi import Request, Response
 
 from agent.context import AgentContext
-from agent.service import LakeAgent
 from api.errors import NO_INDEX_HINT, ApiError
 from catalog_ingest.embeddings import Embedder
 from catalog_ingest.lexical import LexicalIndex
@@ -31,20 +29,23 @@ GENERATION_HEADER = "X-Lakescout-Generation"
 """The ingest generation a response's records and search results come from (all of one generation)."""
 
 
-@dataclass(eq=False)
 class Lake:
     """The read side: store and retriever (inside the agent context) and the agent over them.
 
     Requests hold leases on it; once it is retired (replaced, or the app stops), the last lease to end
     closes what it opened. An agent handed in from outside (kept across re-ingests) is not the Lake's to close.
+    The Lake's own agent is built on first use (``agent``): its modules (LangChain, LangGraph, LangSmith) take
+    about a second to import, which searches and the server's readiness need not wait for.
     """
 
-    context: AgentContext
-    agent: Any
-    owns_agent: bool = True
-    _leases: int = field(default=0, init=False, repr=False)
-    _retired: bool = field(default=False, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    def __init__(self, context: AgentContext, agent: Any = None, owns_agent: bool = True) -> None:
+        self.context = context
+        self.owns_agent = owns_agent
+        self._agent = agent
+        self._leases = 0
+        self._retired = False
+        self._lock = threading.Lock()
+        self._agent_lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings, agent: Any = None, embedder: Embedder | None = None) -> Lake | None:
@@ -58,9 +59,17 @@ class Lake:
             return None
         context = AgentContext.from_settings(settings, embedder)
         context.retriever.search("warm up", k=1)  # loads the embedding model now, not in the first request
-        if agent is not None:
-            return cls(context, agent, owns_agent=False)
-        return cls(context, LakeAgent(context))
+        return cls(context, agent, owns_agent=agent is None)
+
+    @property
+    def agent(self) -> Any:
+        """The agent over this Lake's context: the one handed in, else this Lake's own, built on first use."""
+        with self._agent_lock:
+            if self._agent is None:
+                from agent.service import LakeAgent
+
+                self._agent = LakeAgent(self.context)
+            return self._agent
 
     def lease(self) -> bool:
         """Count one more request on this Lake; False once it is retired (take the current one instead)."""
@@ -83,10 +92,12 @@ class Lake:
             return self._leases == 0
 
     def close(self) -> None:
-        """Release the Chroma client, the SQL engine, the store connection and, if it is ours, the agent."""
+        """Release the Chroma client, the SQL engine, the store connection and, if it is ours and was built,
+        the agent."""
         self.context.close()
-        if self.owns_agent:
-            self.agent.close()
+        with self._agent_lock:
+            if self.owns_agent and self._agent is not None:
+                self._agent.close()
 
 
 def replace_lake(state: Any, lake: Lake | None) -> None:

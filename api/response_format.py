@@ -4,15 +4,13 @@ object shaped to the caller's JSON schema when the answer's fields can fill it; 
 ``json_object`` gives every field below. ``json_schema`` gives the schema's properties that are answer fields
 (others are left out); a schema that requires a property lakescout does not have is refused before the
 agent runs, and an answer whose fields do not fit the schema (a ``null`` where it wants a string) after.
+jsonschema is imported by the first request that asks for a schema.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from agent.answers import AgentAnswer
 from api.errors import ApiError
@@ -46,6 +44,8 @@ class AnswerFormat:
         if self.schema is None:
             return json.dumps(facts, ensure_ascii=False)
         shaped = {name: facts[name] for name in self.schema["properties"] if name in facts}
+        from jsonschema import Draft202012Validator
+
         problem = next(iter(Draft202012Validator(self.schema).iter_errors(shaped)), None)
         if problem is not None:
             where = "/".join(str(p) for p in problem.absolute_path) or "the object"
@@ -55,6 +55,9 @@ class AnswerFormat:
 
 def checked_schema(spec: dict[str, Any]) -> dict[str, Any]:
     """The schema inside OpenAI's ``{name, schema, strict}``, if an answer can fill it."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     schema = spec.get("schema")
     if not isinstance(schema, dict):
         raise refuse("json_schema needs a 'schema' object")

@@ -256,7 +256,9 @@ class ExactVectors:
     def __init__(self, ids: list[str], metadatas: list[Metadata], matrix: np.ndarray) -> None:
         self._ids = ids
         self._metadatas = metadatas
-        self._matrix = matrix
+        self._matrix = np.asarray(matrix)
+        """A plain array (a memory map's view too): products of a ``np.memmap`` are memmaps, and reading one
+        score out of those costs a Python-level ``__getitem__`` and ``__array_finalize__``."""
         self._namespaces = np.array([str(m.get("namespace")) for m in metadatas], dtype=object)
 
     @classmethod
@@ -286,7 +288,9 @@ class ExactVectors:
                 scores = np.where(self._namespaces == namespace, scores, -np.inf)
             top = np.argpartition(-scores, k - 1)[:k]
             top = top[np.argsort(-scores[top], kind="stable")]
-            results.append([(self._ids[i], float(scores[i]), dict(self._metadatas[i])) for i in top if np.isfinite(scores[i])])
+            top = top[np.isfinite(scores[top])]
+            results.append([(self._ids[i], score, dict(self._metadatas[i]))
+                            for i, score in zip(top.tolist(), scores[top].tolist())])  # fmt: skip
         return results
 
 

@@ -11,13 +11,14 @@ matches on their own stay in sight. Nothing here knows a particular catalog: joi
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+import numpy as np
 
 from catalog_ingest.text import stem
 
@@ -93,7 +94,10 @@ class JoinKeys:
     """Per table, the key-like column names it shares with other tables of its namespace.
 
     Found when a search first asks for a table's neighbours, and kept: a lake's pairs grow with the square
-    of its namespaces' sizes (millions at 10,000 tables), while a search asks for three tables'."""
+    of its namespaces' sizes (millions at 10,000 tables), while a search asks for three tables'. A namespace's
+    tables are indexed by their key names the first time one of them is asked for (``NamespaceKeys``), so a
+    table's neighbours are looked up, not paired with every table of its namespace; the key columns of a
+    pair are worked out when they are read (``Neighbours``): a search shows them for the few it returns."""
 
     def __init__(
         self,
@@ -109,8 +113,8 @@ class JoinKeys:
         self._tables_by_namespace: dict[str, list[str]] = {}
         """namespace -> its tables with columns, in the order of ``columns_by_table``."""
         self._position: dict[str, int] = {}
-        self._keys: dict[str, TableKeys] = {}
-        self._neighbours: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._namespaces: dict[str, NamespaceKeys] = {}
+        self._neighbours: dict[str, Mapping[str, tuple[str, ...]]] = {}
 
     @classmethod
     def from_columns(
@@ -118,7 +122,7 @@ class JoinKeys:
     ) -> JoinKeys:
         return cls(lambda: columns_by_table, namespace_of, name_of)
 
-    def of(self, table: str) -> dict[str, tuple[str, ...]]:
+    def of(self, table: str) -> Mapping[str, tuple[str, ...]]:
         """Neighbour table key -> the shared key columns' names. Two tables of one namespace join when they
         share a key-like column name, or when one has a column named after the other table plus a key suffix
         (``student_id`` -> ``student``, ``students``) while the other has that bare suffix column (``id``)."""
@@ -130,7 +134,7 @@ class JoinKeys:
                     found = self._neighbours[table] = self._find(table)
         return found
 
-    def _find(self, table: str) -> dict[str, tuple[str, ...]]:
+    def _find(self, table: str) -> Mapping[str, tuple[str, ...]]:
         if self._columns is None:
             self._columns = self._read_columns()
             for position, key in enumerate(self._columns):
@@ -138,21 +142,76 @@ class JoinKeys:
                 self._tables_by_namespace.setdefault(self._namespace_of[key], []).append(key)
         if table not in self._position:
             return {}
-        neighbours: dict[str, tuple[str, ...]] = {}
-        own, position = self._table_keys(table), self._position[table]
-        for other in self._tables_by_namespace[self._namespace_of[table]]:
-            if other != table:
-                keys = self._table_keys(other)
-                names = shared_keys(own, keys) if position < self._position[other] else shared_keys(keys, own)
-                if names:
-                    neighbours[other] = names
-        return neighbours
-
-    def _table_keys(self, table: str) -> TableKeys:
-        keys = self._keys.get(table)
+        namespace = self._namespace_of[table]
+        keys = self._namespaces.get(namespace)
         if keys is None:
-            keys = self._keys[table] = TableKeys.of(self._columns[table], self._name_of[table])
-        return keys
+            columns = self._columns
+            keys = self._namespaces[namespace] = NamespaceKeys(
+                {other: TableKeys.of(columns[other], self._name_of[other]) for other in self._tables_by_namespace[namespace]}
+            )
+        return Neighbours(table, sorted(keys.neighbours(table), key=self._position.__getitem__), keys, self._position)
+
+
+class Neighbours(Mapping[str, tuple[str, ...]]):
+    """One table's join-key neighbours (in the order of ``columns_by_table``) -> the key columns of each pair
+    (``shared_keys``, in the earlier table's spelling), worked out when first read."""
+
+    def __init__(self, table: str, neighbours: list[str], keys: NamespaceKeys, position: Mapping[str, int]) -> None:
+        self._table, self._neighbours, self._keys, self._position = table, neighbours, keys, position
+        self._members = frozenset(neighbours)
+        self._names: dict[str, tuple[str, ...]] = {}
+
+    def __getitem__(self, other: str) -> tuple[str, ...]:
+        names = self._names.get(other)
+        if names is None:
+            if other not in self._members:
+                raise KeyError(other)
+            own, theirs = self._keys.tables[self._table], self._keys.tables[other]
+            first = self._position[self._table] < self._position[other]
+            names = self._names[other] = shared_keys(own, theirs) if first else shared_keys(theirs, own)
+        return names
+
+    def __contains__(self, other: object) -> bool:
+        return other in self._members
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._neighbours)
+
+    def __len__(self) -> int:
+        return len(self._neighbours)
+
+
+class NamespaceKeys:
+    """One namespace's tables' keys, indexed by what can make two of them join (``shared_keys``): a shareable
+    key name, a table's own name (what another table's key is named after) and the rest of a key name."""
+
+    def __init__(self, tables: dict[str, TableKeys]) -> None:
+        self.tables = tables
+        self._by_shareable: dict[str, list[str]] = defaultdict(list)
+        self._by_own_name: dict[str, list[str]] = defaultdict(list)
+        self._by_reference: dict[str, list[str]] = defaultdict(list)
+        for table, keys in tables.items():
+            for name in keys.shareable:
+                self._by_shareable[name].append(table)
+            for name in keys.own_names:
+                self._by_own_name[name].append(table)
+            for rest in {rest for _, _, rest in keys.references}:
+                self._by_reference[rest].append(table)
+
+    def neighbours(self, table: str) -> set[str]:
+        """The other tables ``shared_keys`` finds a key with: one sharing a shareable key name, one this
+        table's keys are named after (and that has the key's bare suffix), one with a key named after this
+        table (while this table has that key's bare suffix)."""
+        keys = self.tables[table]
+        found: set[str] = set()
+        for name in keys.shareable:
+            found.update(self._by_shareable[name])
+        for _, suffix, rest in keys.references:
+            found.update(other for other in self._by_own_name.get(rest, ()) if suffix in self.tables[other].columns)
+        for name in keys.own_names:
+            found.update(other for other in self._by_reference.get(name, ()) if self.tables[other].referenced_in(keys))
+        found.discard(table)
+        return found
 
 
 class NamespaceWords:
@@ -164,7 +223,7 @@ class NamespaceWords:
         """``words_by_namespace`` is called, and the scorer built, at the first question."""
         self._read_words = words_by_namespace
         self._lock = threading.Lock()
-        self._scorer: tuple[list[str], Any] | None = None
+        self._scorer: DistinctWordsBM25 | None = None
 
     @classmethod
     def from_words(cls, words_by_namespace: Mapping[str, Iterable[str]]) -> NamespaceWords:
@@ -173,25 +232,66 @@ class NamespaceWords:
     def scores(self, tokens: list[str], rrf_k: int, limit: int = 50) -> dict[str, float]:
         """namespace -> its BM25 score relative to the best namespace's, on the scale of a top-ranked
         document in the fusion (1 / (rrf_k + 1)), for the ``limit`` namespaces covering the query best."""
-        namespaces, bm25 = self._built()
-        token_ids = bm25.get_tokens_ids(tokens) if namespaces else []
-        if not token_ids:
+        scorer = self._built()
+        raw = scorer.scores(tokens)
+        if raw is None:
             return {}
-        raw = bm25.get_scores_from_ids(token_ids)
-        order = sorted((i for i in range(len(raw)) if raw[i] > 0), key=lambda i: -raw[i])[:limit]
-        return {namespaces[i]: float(raw[i] / raw[order[0]]) / (rrf_k + 1) for i in order}
+        order = sorted(np.flatnonzero(raw > 0).tolist(), key=lambda i: -raw[i])[:limit]
+        return {scorer.documents[i]: float(raw[i] / raw[order[0]]) / (rrf_k + 1) for i in order}
 
-    def _built(self) -> tuple[list[str], Any]:
+    def _built(self) -> DistinctWordsBM25:
         with self._lock:
             if self._scorer is None:
-                import bm25s
-
-                words_by_namespace = self._read_words()
-                namespaces, bm25 = list(words_by_namespace), bm25s.BM25()
-                if namespaces:
-                    bm25.index([sorted(words_by_namespace[n]) for n in namespaces], show_progress=False)
-                self._scorer = namespaces, bm25
+                self._scorer = DistinctWordsBM25(self._read_words())
             return self._scorer
+
+
+class DistinctWordsBM25:
+    """bm25s's BM25 (its defaults: Lucene, k1 1.5, b 0.75, float32 scores) over documents that are sets of
+    distinct words, each word counted once, with the same float operations, so the scores are bitwise
+    bm25s's. Nothing is indexed up front (``bm25s.BM25.index`` was a fifth of a first question's CPU at 10,000
+    tables): a query word's documents are found when it is first asked for, and kept."""
+
+    K1 = 1.5
+    B = 0.75
+    KEPT_WORDS = 1 << 16
+    """Query words whose documents and weights are kept (all are forgotten when it fills)."""
+
+    def __init__(self, words_by_document: Mapping[str, Iterable[str]]) -> None:
+        self.documents = list(words_by_document)
+        self._words = [words if isinstance(words, (set, frozenset)) else set(words)
+                       for words in (words_by_document[document] for document in self.documents)]  # fmt: skip
+        self._kept: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        if self.documents:
+            one = np.ones(1, dtype=np.float32)  # a word's term frequency, as bm25s holds it
+            lengths = np.array([len(words) for words in self._words])
+            self._weight = one / (self.K1 * ((1 - self.B) + self.B * lengths / lengths.mean()) + one)
+
+    def scores(self, tokens: list[str]) -> np.ndarray | None:
+        """Each document's score for ``tokens`` (repeated tokens count again, unknown ones not at all); None
+        when no token is in any document."""
+        found = [entries for token in tokens if (entries := self._entries(token)) is not None]
+        if not found:
+            return None
+        scores = np.zeros(len(self.documents), dtype=np.float32)
+        for rows, weights in found:
+            np.add.at(scores, rows, weights)
+        return scores
+
+    def _entries(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The documents holding ``token`` and its score in each (idf times the length-normalised weight)."""
+        if token in self._kept:
+            return self._kept[token]
+        rows = np.array([n for n, words in enumerate(self._words) if token in words], dtype=np.int64)
+        entries = None
+        if len(rows):
+            n = len(self.documents)
+            idf = np.float32(math.log(1 + (n - len(rows) + 0.5) / (len(rows) + 0.5)))
+            entries = rows, (idf * self._weight[rows]).astype(np.float32)
+        if len(self._kept) >= self.KEPT_WORDS:
+            self._kept.clear()
+        self._kept[token] = entries
+        return entries
 
 
 def namespace_scores(scores: Mapping[str, float], namespace_of: Mapping[str, str]) -> dict[str, float]:
@@ -210,10 +310,11 @@ def rank_tables(
     namespace_of: Mapping[str, str],
     join_keys: JoinKeys,
     namespace_words: Mapping[str, float],
-) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
+) -> tuple[dict[str, float], Mapping[str, tuple[str, ...]]]:
     """Scores with namespaces counted as wholes (their tables' scores, plus ``namespace_words``: how well
     each covers the query's words) and join-key neighbours of the top tables added, the strongest matches
-    on their own kept in sight; and for each neighbour brought in, the key columns it was joined on."""
+    on their own kept in sight; and for each neighbour brought in, the key columns it was joined on (worked
+    out when read)."""
     whole = namespace_scores(scores, namespace_of)
     for namespace, score in namespace_words.items():
         if namespace in whole:
@@ -224,17 +325,35 @@ def rank_tables(
     return ranked, joined
 
 
-def add_neighbours(ranked: dict[str, float], join_keys: JoinKeys) -> dict[str, tuple[str, ...]]:
+def add_neighbours(ranked: dict[str, float], join_keys: JoinKeys) -> Mapping[str, tuple[str, ...]]:
     """Raise the join-key neighbours of the top ``NEIGHBOUR_SOURCES`` tables to just below them (in place);
-    returns each neighbour raised with the key columns it joins on."""
-    joined: dict[str, tuple[str, ...]] = {}
+    returns each neighbour raised -> the key columns it joins on with the first source that raised it."""
+    joined: dict[str, Mapping[str, tuple[str, ...]]] = {}
+    """neighbour -> the neighbours of the source that raised it first."""
     for source in sorted(ranked, key=lambda table: (-ranked[table], table))[:NEIGHBOUR_SOURCES]:
-        for neighbour, columns in join_keys.of(source).items():
-            score = NEIGHBOUR_SHARE * ranked[source]
+        neighbours = join_keys.of(source)
+        score = NEIGHBOUR_SHARE * ranked[source]
+        for neighbour in neighbours:
             if score > ranked.get(neighbour, 0.0):
                 ranked[neighbour] = score
-                joined.setdefault(neighbour, columns)
-    return joined
+                joined.setdefault(neighbour, neighbours)
+    return JoinedColumns(joined)
+
+
+class JoinedColumns(Mapping[str, tuple[str, ...]]):
+    """Raised neighbour -> the key columns it was joined on, read from its source's ``Neighbours``."""
+
+    def __init__(self, sources: dict[str, Mapping[str, tuple[str, ...]]]) -> None:
+        self._sources = sources
+
+    def __getitem__(self, neighbour: str) -> tuple[str, ...]:
+        return self._sources[neighbour][neighbour]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
 
 
 def keep_strong_matches_in_sight(ranked: dict[str, float], scores: Mapping[str, float]) -> None:

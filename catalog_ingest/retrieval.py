@@ -212,10 +212,10 @@ class Retriever:
         namespace_words = indexes.namespace_words.scores(tokenize(query), RRF_K)
         scores = {key: hit.score for key, hit in hits.items()}
         ranked, joined = rank_tables(scores, indexes.namespace_of, indexes.join_keys, namespace_words)
-        for key, columns in joined.items():
-            if key not in hits:
-                info = indexes.tables[key]
-                hits[key] = TableHit(key, info.full_name, info.catalog, info.namespace, 0.0, list(columns))
+        brought_in = [key for key in joined if key not in hits]  # matched columns: the key columns they join on
+        for key in brought_in:
+            info = indexes.tables[key]
+            hits[key] = TableHit(key, info.full_name, info.catalog, info.namespace, 0.0)
         for key, score in ranked.items():
             hits[key].score = score
         for key, boost in named.items():
@@ -224,7 +224,12 @@ class Retriever:
                 continue
             hit = hits.setdefault(key, TableHit(key, info.full_name, info.catalog, info.namespace, 0.0))
             hit.score += boost
-        return sorted(hits.values(), key=lambda hit: (-hit.score, hit.full_name))[:k]
+        top = sorted(hits.values(), key=lambda hit: (-hit.score, hit.full_name))[:k]
+        joined_only = set(brought_in)
+        for hit in top:
+            if hit.key in joined_only:  # worked out for the hits returned only (a neighbour's pairing is read here)
+                hit.matched_columns = list(joined[hit.key])
+        return top
 
     @staticmethod
     def _table_hits(fused: dict[str, float], metadata_by_doc: dict[str, dict]) -> dict[str, TableHit]:

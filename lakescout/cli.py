@@ -7,6 +7,7 @@ and passed down. Every failure a user can cause ends in one clear line and a non
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -258,6 +259,13 @@ def chat(
             asyncio.run(turn(question))
 
 
+SERVER_BLAS_THREADS = "1"
+"""OpenBLAS threads in the server (unless OPENBLAS_NUM_THREADS says otherwise): concurrent searches' matrix
+products are batched and run one at a time (``catalog_ingest.dense_batches``), and a second BLAS thread
+spins between them. At 10,000 tables with 20 clients one thread cut the server's CPU per search from 15.0 to
+9.3 ms (bench/scale_serve.py's queries, same load)."""
+
+
 @app.command()
 @reports_errors
 def serve(
@@ -267,6 +275,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Run the chat API with uvicorn."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", SERVER_BLAS_THREADS)  # before NumPy loads OpenBLAS
     settings = settings_of(ctx).with_section("api", host=host, port=port, workers=workers)
     embedder = loading_embedder(settings) if settings.api.workers == 1 else None  # workers load their own
     from api.server import run_server
