@@ -44,7 +44,7 @@ CATALOG_QUESTION = re.compile(
     r"|\b(?:most|fewest|least|biggest|largest|smallest|newest|oldest|stalest|freshest|top\s*\d*)\s+(?:\w+\s+)?(?:tables|datasets)\b"
     r"|\b(?:biggest|largest|smallest)\s+(?:\w+\s+)?(?:table|dataset)\b"
     r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
-    r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b"
+    r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b|\bnamespaces\b"
     r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
     r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
