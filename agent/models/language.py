@@ -136,6 +136,22 @@ def related(word: str) -> set[str]:
     return {base, *(stem(s) for s in SYNONYMS.get(base) or SYNONYMS.get(word.lower(), ()))}
 
 
+def verb_forms(word: str) -> set[str]:
+    """A word and the stems its inflections may come from: ``opted`` -> opt, ``cancelled`` -> cancel,
+    ``resolved`` -> resolve, ``running`` -> run, ``manually`` -> manual."""
+    word = word.lower()
+    found = {word}
+    for suffix in ("ed", "ing", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            found |= {base, base + "e"} if suffix in ("ed", "ing") else {base}
+            if len(base) >= 4 and base[-1] == base[-2]:
+                found.add(base[:-1])  # cancelled -> cancel, running -> run
+    if word.endswith("ied") and len(word) > 4:
+        found.add(word[:-3] + "y")
+    return found
+
+
 def grain_of(text: str) -> str | None:
     if match := GRAIN_WORD.search(text):
         return GRAINS[match.group(1)]
