@@ -31,6 +31,7 @@ from agent.models.vocabulary import (
     EMPTY_WORDS,
     FRAME_WORDS,
     GRAINS,
+    NEGATING_PREFIXES,
     NEGATION_WORDS,
     PARTICLES,
     PERIOD_WORDS,
@@ -289,8 +290,9 @@ def accounted_for(term: str, found: Evidence, measures: bool = True) -> bool:
         return True
     if verb_forms(term) & {form for word in names for form in verb_forms(word)}:
         return True  # "opted" and opt_in, "clicked" and click, "manually" and 'manual'
-    if (plain := term.removeprefix("un")) != term and len(plain) >= 4 and stem("not") in found.clauses:
-        return accounted_for(plain, found, measures)  # "unresolved": resolved_at IS NULL
+    for prefix in NEGATING_PREFIXES:  # "unresolved": resolved_at IS NULL; "inactive": NOT is_active
+        if term.startswith(prefix) and len(term) - len(prefix) >= 4 and stem("not") in found.clauses:
+            return accounted_for(term[len(prefix) :], found, measures)
     return len(term) >= 5 and any(similar(form, word) for form in (term, base) for word in every if len(word) >= 5)
 
 

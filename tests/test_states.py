@@ -43,6 +43,9 @@ def where(question: str, table: Table) -> str:
         ("how many issues are still pending?", "t.closed_at IS NULL"),
         ("how many issues were escalated?", "t.escalated"),
         ("how many issues were not escalated?", "NOT t.escalated"),
+        ("count issues where team_id is null", "t.team_id IS NULL"),
+        ("count issues where team_id is not null", "NOT t.team_id IS NULL"),
+        ("how many issues are missing a team_id?", "t.team_id IS NULL"),
     ],
 )
 def test_a_state_said_in_words_is_a_filter_on_the_column_that_records_it(issues, question, condition):
@@ -53,6 +56,19 @@ def test_a_period_on_an_event_dates_it_by_that_events_column(issues):
     condition = where("how many issues were closed in October?", issues)
     assert condition == "t.closed_at >= DATE '2026-10-01' AND t.closed_at < DATE '2026-11-01'"
     assert "opened_at" in where("how many issues in October?", issues)
+
+
+def test_a_year_is_a_period():
+    request = parse_request("how many issues were closed in 2025?", TODAY)
+    assert (request.period.start, request.period.end) == (date(2025, 1, 1), date(2025, 12, 31))
+    assert parse_request("how many issues since 2024?", TODAY).period.end == TODAY
+    assert parse_request("top 2025 issues", TODAY).period is None
+
+
+def test_a_negating_prefix_negates_a_flag():
+    flags = Table("shop.items", [{"name": "is_listed", "type": "boolean"}], [], {})
+    assert where("how many items are unlisted?", flags) == "NOT t.is_listed"
+    assert where("how many items are listed?", flags) == "t.is_listed"
 
 
 def test_a_state_word_is_not_also_the_measure(issues):

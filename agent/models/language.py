@@ -24,6 +24,8 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NAMED_MONTH = re.compile(r"\b(in|during|for|of|since)\s+(?:the\s+month\s+of\s+)?(" + "|".join(MONTHS) + r")(?:\s+(\d{4}))?\b")
 """A month named in a period phrase ("in March", "since October 2026"); "may" only there, never the verb."""
+YEAR = re.compile(r"\b(in|during|for|of|since)\s+(?:the\s+year\s+)?((?:19|20)\d{2})\b(?![-/.]\d)")
+"""A year named in a period phrase ("signed up in 2025", "since 2024")."""
 SINCE_WEEKDAY = re.compile(r"\bsince\s+(?:last\s+)?(" + "|".join(WEEKDAYS) + r")\b")
 
 
@@ -202,6 +204,12 @@ def period_of(text: str, today: date) -> Period | None:
     if match := re.search(rf"\b({ISO})\b", text):
         start, end = iso_period(match.group(1))
         return Period(start, end, match.group(1), relative=False)
+    if match := YEAR.search(text):
+        year = int(match.group(2))
+        start = date(year, 1, 1)
+        if match.group(1) == "since":
+            return Period(start, today, f"since {year} (to today, {today})", relative=True)
+        return Period(start, date(year, 12, 31), f"{year}: {start} to {date(year, 12, 31)}", relative=False)
     if match := NAMED_MONTH.search(text):
         return named_month(match.group(2), match.group(3), match.group(1) == "since", today)
     if match := SINCE_WEEKDAY.search(text):

@@ -18,7 +18,7 @@ from agent.models.request import Request
 from agent.models.tables import TEMPORAL, Table
 from agent.models.values import NEGATORS, is_negated
 from agent.models.language import verb_forms
-from agent.models.vocabulary import EMPTY_WORDS, PARTICLES, SET_WORDS, STATE_NAME_PARTS
+from agent.models.vocabulary import EMPTY_WORDS, NEGATING_PREFIXES, PARTICLES, SET_WORDS, STATE_NAME_PARTS
 from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem, words
 
 BOOLEAN = re.compile(r"^bool")
@@ -74,8 +74,8 @@ def negated(tokens: list[str], word: str) -> bool:
 
 
 def unprefixed(word: str) -> str | None:
-    """``unresolved`` -> resolved: a negated participle."""
-    for prefix in ("un", "non"):
+    """``unresolved`` -> resolved, ``inactive`` -> active: a negated participle or adjective."""
+    for prefix in NEGATING_PREFIXES:
         if word.startswith(prefix) and len(word) - len(prefix) >= 4:
             return word[len(prefix) :]
     return None
@@ -89,19 +89,40 @@ def said_columns(request: Request, table: Table, taken: set[str]) -> list[State]
         kind = "null" if marker in EMPTY_WORDS else "set" if marker in SET_WORDS else None
         if kind is None:
             continue
-        j = i + 1
-        while j < len(tokens) and tokens[j] in ARTICLES:
-            j += 1
-        said = [w for w in tokens[j : j + 2] if w not in QUESTION_STOPWORDS]
-        if not said or said[0] in taken | EMPTY_WORDS or table.is_about(said[0]) or said[0] in request.dims:
-            continue
-        for n in (2, 1):
-            if len(said) >= n and (column := named_column(table, said[:n])):
-                if kind == "set" and (column in table.values or column in compared):
-                    break  # "with status cancelled", "with a csat_score of at least 4": the filter says more
-                found.append(State(column, kind, (marker, *said[:n])))
-                break
+        if state := said_after(request, table, i, kind, taken, compared) or said_before(table, tokens, i, compared):
+            found.append(state)
     return found
+
+
+def said_after(request: Request, table: Table, i: int, kind: str, taken: set[str], compared: set[str | None]) -> State | None:
+    """The column named after the marker at ``i``: "no campaign", "with a user_id"."""
+    tokens, j = request.words, i + 1
+    while j < len(tokens) and tokens[j] in ARTICLES:
+        j += 1
+    said = [w for w in tokens[j : j + 2] if w not in QUESTION_STOPWORDS]
+    if not said or said[0] in taken | EMPTY_WORDS or table.is_about(said[0]) or said[0] in request.dims:
+        return None
+    for n in (2, 1):
+        if len(said) >= n and (column := named_column(table, said[:n])):
+            if kind == "set" and (column in table.values or column in compared):
+                return None  # "with status cancelled", "with a csat_score of at least 4": the filter says more
+            return State(column, kind, (tokens[i], *said[:n]))
+    return None
+
+
+def said_before(table: Table, tokens: list[str], i: int, compared: set[str | None]) -> State | None:
+    """The column named before "is (not) null" / "are missing" at ``i``: "where csat_score is null"."""
+    if tokens[i] not in EMPTY_WORDS:
+        return None
+    no = i >= 1 and tokens[i - 1] == "not"
+    j = i - 1 - no
+    if j < 1 or tokens[j] not in ("is", "are", "was", "were") or tokens[j - 1] in QUESTION_STOPWORDS:
+        return None
+    word = tokens[j - 1]
+    column = None if table.is_about(word) else named_column(table, [word])
+    if column is None or column in compared:
+        return None
+    return State(column, "set" if no else "null", tuple(tokens[j - 1 : i + 1]))
 
 
 def event_words(request: Request, table: Table, taken: set[str]) -> list[tuple[str, str, bool]]:

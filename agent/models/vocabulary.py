@@ -91,6 +91,8 @@ EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank 
 ``IS NULL`` in the SQL."""
 SET_WORDS = frozenset("with have has having had".split())
 """Words that say a column holds something ("orders with a campaign"): ``IS NOT NULL``."""
+NEGATING_PREFIXES = ("un", "non", "in")
+"""Prefixes that negate a participle or adjective ("unresolved", "inactive")."""
 PARTICLES = frozenset("up in out off".split())
 """The second word of a phrasal verb a column may be named after ("signed up": ``signup``)."""
 STATE_NAME_PARTS = frozenset("at on ts id is has was flag date time timestamp".split())

@@ -82,8 +82,9 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
 """An instruction naming one of these asks for a query ("return only the SQL")."""
-SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type)\b")
-"""A grouping or a filter: turns a row-count question into a query."""
+SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type)\b"
+                       r"|\b(?:no|without|missing)\s+(?:an?\s+|any\s+)?[a-z_]+")
+"""A grouping or a filter ("with no user_id"): turns a row-count question into a query."""
 OPEN_QUESTION = re.compile(r"^\s*(?:which|where|is there|are there|do we|does the lake|any)\b")
 """Questions about what the lake holds that name no question type: searched for rather than declined."""
 INTENT_WORDS = frozenset(
