@@ -71,6 +71,13 @@ def test_a_negating_prefix_negates_a_flag():
     assert where("how many items are listed?", flags) == "t.is_listed"
 
 
+def test_no_measure_is_taken_for_null_unless_its_profile_shows_nulls(issues):
+    assert where("how many issues have no effort_hours?", issues) == ""  # zero, or null? not said
+    assert where("count issues where effort_hours is null", issues) == "t.effort_hours IS NULL"
+    next(c for c in issues.columns if c["name"] == "effort_hours")["profile"] = {"nulls": 12}
+    assert where("how many issues have no effort_hours?", issues) == "t.effort_hours IS NULL"
+
+
 def test_a_state_word_is_not_also_the_measure(issues):
     sql = draft_sql(parse_request("how many issues have no team?", TODAY), [issues], issues).sql
     assert sql.startswith("SELECT COUNT(*)") and "DISTINCT" not in sql

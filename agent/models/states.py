@@ -15,10 +15,17 @@ import re
 from dataclasses import dataclass
 
 from agent.models.request import Request
-from agent.models.tables import TEMPORAL, Table
+from agent.models.tables import NUMERIC, TEMPORAL, Table
 from agent.models.values import NEGATORS, is_negated
 from agent.models.language import verb_forms
-from agent.models.vocabulary import EMPTY_WORDS, NEGATING_PREFIXES, PARTICLES, SET_WORDS, STATE_NAME_PARTS
+from agent.models.vocabulary import (
+    EMPTY_WORDS,
+    NEGATING_PREFIXES,
+    PARTICIPLES,
+    PARTICLES,
+    SET_WORDS,
+    STATE_NAME_PARTS,
+)
 from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem, words
 
 BOOLEAN = re.compile(r"^bool")
@@ -94,6 +101,15 @@ def said_columns(request: Request, table: Table, taken: set[str]) -> list[State]
     return found
 
 
+def may_be_empty(table: Table, name: str) -> bool:
+    """Null can be what "no X" or "with an X" means: any column but a measure, which may hold zero instead
+    ("orders with no discount"); a measure only when its profile shows it holds nulls."""
+    col = next(c for c in table.columns if c["name"] == name)
+    if not NUMERIC.match(col["type"].lower()) or name.endswith("_id") or name == "id":
+        return True
+    return bool((col.get("profile") or {}).get("nulls"))
+
+
 def said_after(request: Request, table: Table, i: int, kind: str, taken: set[str], compared: set[str | None]) -> State | None:
     """The column named after the marker at ``i``: "no campaign", "with a user_id"."""
     tokens, j = request.words, i + 1
@@ -106,6 +122,8 @@ def said_after(request: Request, table: Table, i: int, kind: str, taken: set[str
         if len(said) >= n and (column := named_column(table, said[:n])):
             if kind == "set" and (column in table.values or column in compared):
                 return None  # "with status cancelled", "with a csat_score of at least 4": the filter says more
+            if not may_be_empty(table, column):
+                return None
             return State(column, kind, (tokens[i], *said[:n]))
     return None
 
@@ -120,9 +138,14 @@ def said_before(table: Table, tokens: list[str], i: int, compared: set[str | Non
         return None
     word = tokens[j - 1]
     column = None if table.is_about(word) else named_column(table, [word])
-    if column is None or column in compared:
-        return None
+    if column is None or column in compared or (tokens[i] != "null" and not may_be_empty(table, column)):
+        return None  # "where x is null" says null outright
     return State(column, "set" if no else "null", tuple(tokens[j - 1 : i + 1]))
+
+
+def is_verb(word: str) -> bool:
+    """A past participle: "resolved", "sent" (not a noun like "sales", which a ``sales_date`` is also named after)."""
+    return word.endswith("ed") or word in PARTICIPLES or any(f in PARTICIPLES for f in forms(word))
 
 
 def event_words(request: Request, table: Table, taken: set[str]) -> list[tuple[str, str, bool]]:
@@ -134,7 +157,7 @@ def event_words(request: Request, table: Table, taken: set[str]) -> list[tuple[s
         if word in taken or word in QUESTION_STOPWORDS or table.is_about(word) or word in request.dims:
             continue
         plain = unprefixed(word)
-        candidates = [w for w in (word, plain) if w]
+        candidates = [w for w in (word, plain) if w and is_verb(w)]  # "resolved", "sent"; not the noun "sales"
         if i + 1 < len(tokens) and tokens[i + 1] in PARTICLES:
             candidates += [f + tokens[i + 1] for f in forms(word)]  # "signed up" -> signup
         for said in candidates:

@@ -93,6 +93,11 @@ SET_WORDS = frozenset("with have has having had".split())
 """Words that say a column holds something ("orders with a campaign"): ``IS NOT NULL``."""
 NEGATING_PREFIXES = ("un", "non", "in")
 """Prefixes that negate a participle or adjective ("unresolved", "inactive")."""
+PARTICIPLES = frozenset(
+    "sent paid made done written begun run shown seen given taken sold bought built held kept left lost met read "
+    "spent won set put cut shut hit quit split spread".split()
+)
+"""Past participles not made with -ed, that a timestamp column may be named after (``sent_at``)."""
 PARTICLES = frozenset("up in out off".split())
 """The second word of a phrasal verb a column may be named after ("signed up": ``signup``)."""
 STATE_NAME_PARTS = frozenset("at on ts id is has was flag date time timestamp".split())
