@@ -23,14 +23,17 @@ import sqlglot
 from humanize import apnumber
 from sqlglot import exp
 
-from agent.models.language import related, similar, split_instructions
+from agent.models.language import related, similar, split_instructions, verb_forms
 from agent.models.tables import NUMERIC
 from agent.models.vocabulary import (
     AGGREGATE_WORDS,
     COMPARISON_WORDS,
+    EMPTY_WORDS,
     FRAME_WORDS,
     GRAINS,
+    NEGATING_PREFIXES,
     NEGATION_WORDS,
+    PARTICLES,
     PERIOD_WORDS,
     TOOL_WORDS,
 )
@@ -144,7 +147,7 @@ def sql_evidence(sql: str) -> Evidence:
         if not literal.is_string:
             found.add(str(literal.this))
         if literal.is_string:
-            found |= text_words(literal.this) | {literal.this.lower()}
+            found |= text_words(literal.this) | name_words(literal.this)
             dated = dated or bool(ISO_DATE.match(literal.this))
             if literal.this.lower() in set(GRAINS.values()):
                 clauses |= phrase_words(" ".join(k for k, v in GRAINS.items() if v == literal.this.lower()))
@@ -159,6 +162,8 @@ def sql_evidence(sql: str) -> Evidence:
         clauses |= phrase_words(COMPARISON_WORDS)
     if any(tree.find(kind) for kind in NEGATIONS):
         clauses |= phrase_words(NEGATION_WORDS)
+    if any(isinstance(test.expression, exp.Null) and not isinstance(test.parent, exp.Not) for test in tree.find_all(exp.Is)):
+        clauses |= {stem(w) for w in EMPTY_WORDS} | phrase_words(NEGATION_WORDS)  # "no campaign", "never opened"
     if tree.find(exp.Group):
         clauses |= phrase_words(AGGREGATE_WORDS["group"])
     if tree.find(exp.Order) or tree.find(exp.Limit):
@@ -168,6 +173,30 @@ def sql_evidence(sql: str) -> Evidence:
     if dated or any(tree.find(kind) for kind in TIME_FUNCTIONS):
         clauses |= {stem(w) for w in PERIOD_WORDS}
     return Evidence(found, clauses, tables)
+
+
+def filtered_columns(sql: str) -> set[str]:
+    """Columns the query tests for null or compares with a date: their comments say what the test means
+    ("Null while open", "When the refund was issued")."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return set()
+    tested = {c.name.lower() for test in tree.find_all(exp.Is) for c in test.find_all(exp.Column)}
+    for compared in tree.find_all(*COMPARISONS):
+        if any(lit.is_string and ISO_DATE.match(lit.this) for lit in compared.find_all(exp.Literal)):
+            tested |= {c.name.lower() for c in compared.find_all(exp.Column)}
+    return tested
+
+
+def comment_evidence(facts: TurnFacts, sql: str) -> set[str]:
+    """The words of the comments of the columns ``filtered_columns`` finds, in the described tables."""
+    tested, found = filtered_columns(sql), set()
+    for result in facts.results:
+        if tested and result.ok and result.name == "describe_table":
+            comments = (result.data.get("metadata_untrusted") or {}).get("column_comments") or {}
+            found |= {w for name, said in comments.items() if name.lower() in tested for w in text_words(str(said or ""))}
+    return found
 
 
 def unused_measures(facts: TurnFacts, sql: str) -> set[str]:
@@ -230,6 +259,7 @@ def evidence(facts: TurnFacts, cited: set[str]) -> Evidence:
     found = Evidence(set(taught), set(taught), {w for table in cited for w in name_words(table)})
     if facts.sql:
         found |= sql_evidence(facts.sql)
+        found.names |= comment_evidence(facts, facts.sql)
         found.unused_measures = unused_measures(facts, facts.sql)
         verified = text_words(verified_evidence(facts))  # a verified query's SQL accounts for its own question
         found |= Evidence(verified, verified)
@@ -258,6 +288,11 @@ def accounted_for(term: str, found: Evidence, measures: bool = True) -> bool:
     base, names, every = stem(term), found.names, found.names | found.clauses | found.tables
     if base in every or related(term) & names or any(base in related(word) for word in names):
         return True
+    if verb_forms(term) & {form for word in names for form in verb_forms(word)}:
+        return True  # "opted" and opt_in, "clicked" and click, "manually" and 'manual'
+    for prefix in NEGATING_PREFIXES:  # "unresolved": resolved_at IS NULL; "inactive": NOT is_active
+        if term.startswith(prefix) and len(term) - len(prefix) >= 4 and stem("not") in found.clauses:
+            return accounted_for(term[len(prefix) :], found, measures)
     return len(term) >= 5 and any(similar(form, word) for form in (term, base) for word in every if len(word) >= 5)
 
 
@@ -266,14 +301,25 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
     found = evidence(facts, cited)
     grounding = Grounding()
     outside_names = set(words(QUALIFIED_NAME.sub(" ", question)))  # "refunds" in finance.refunds names the table
-    for term in question_terms(question):
-        covered = accounted_for(term, found, measures=term in outside_names)
+    terms = question_terms(question)
+    phrasal = phrasal_verbs(question, found)
+    for term in terms:
+        covered = term in phrasal or accounted_for(term, found, measures=term in outside_names)
         (grounding.accounted if covered else grounding.unaccounted).append(term)
     every = found.names | found.clauses | found.tables
     for number, spans_time in question_numbers(question):  # a threshold the SQL has no literal for was dropped
         covered = number in every or (spans_time and stem("day") in found.clauses)
         (grounding.accounted if covered else grounding.unaccounted).append(number)
     return grounding
+
+
+def phrasal_verbs(question: str, found: Evidence) -> set[str]:
+    """A verb and its particle a name of the evidence joins ("signed up" and ``signup_at``): both accounted for."""
+    said, covered = words(split_instructions(question)[0]), set()
+    for verb, particle in zip(said, said[1:], strict=False):
+        if particle in PARTICLES and any(form + particle in found.names for form in verb_forms(verb)):
+            covered |= {verb, particle}
+    return covered
 
 
 def declines(answer: str) -> bool:

@@ -55,3 +55,21 @@ def test_the_offline_model_ranks_the_catalog(ctx):
     assert count.answer.startswith("There are 4 tables in the catalog.")
     finance = agent.ask("list the tables in crm")
     assert "`crm.users`" in finance.answer and "`sales.orders`" not in finance.answer
+
+
+def test_a_structs_fields_are_not_columns_of_their_own():
+    from agent_lake import orders
+
+    from agent.tools.catalog import table_row
+    from catalog_ingest.records import Column
+
+    record = orders()
+    plain = table_row(record)["columns"]
+    record.columns += [Column(path="address", type="struct<city: string, zip: string>"),
+                       Column(path="address.city", type="string"), Column(path="address.zip", type="string")]
+    assert table_row(record)["columns"] == plain + 1
+
+
+def test_every_namespace_is_counted_whatever_the_limit(ctx):
+    assert listed(ctx, limit=1)["namespaces"] == {"crm": 1, "finance": 1, "sales": 1, "web": 1}
+    assert listed(ctx, namespace="web")["namespaces"] == {"web": 1}

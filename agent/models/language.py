@@ -24,6 +24,8 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NAMED_MONTH = re.compile(r"\b(in|during|for|of|since)\s+(?:the\s+month\s+of\s+)?(" + "|".join(MONTHS) + r")(?:\s+(\d{4}))?\b")
 """A month named in a period phrase ("in March", "since October 2026"); "may" only there, never the verb."""
+YEAR = re.compile(r"\b(in|during|for|of|since)\s+(?:the\s+year\s+)?((?:19|20)\d{2})\b(?![-/.]\d)")
+"""A year named in a period phrase ("signed up in 2025", "since 2024")."""
 SINCE_WEEKDAY = re.compile(r"\bsince\s+(?:last\s+)?(" + "|".join(WEEKDAYS) + r")\b")
 
 
@@ -136,6 +138,22 @@ def related(word: str) -> set[str]:
     return {base, *(stem(s) for s in SYNONYMS.get(base) or SYNONYMS.get(word.lower(), ()))}
 
 
+def verb_forms(word: str) -> set[str]:
+    """A word and the stems its inflections may come from: ``opted`` -> opt, ``cancelled`` -> cancel,
+    ``resolved`` -> resolve, ``running`` -> run, ``manually`` -> manual."""
+    word = word.lower()
+    found = {word}
+    for suffix in ("ed", "ing", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            found |= {base, base + "e"} if suffix in ("ed", "ing") else {base}
+            if len(base) >= 4 and base[-1] == base[-2]:
+                found.add(base[:-1])  # cancelled -> cancel, running -> run
+    if word.endswith("ied") and len(word) > 4:
+        found.add(word[:-3] + "y")
+    return found
+
+
 def grain_of(text: str) -> str | None:
     if match := GRAIN_WORD.search(text):
         return GRAINS[match.group(1)]
@@ -186,6 +204,12 @@ def period_of(text: str, today: date) -> Period | None:
     if match := re.search(rf"\b({ISO})\b", text):
         start, end = iso_period(match.group(1))
         return Period(start, end, match.group(1), relative=False)
+    if match := YEAR.search(text):
+        year = int(match.group(2))
+        start = date(year, 1, 1)
+        if match.group(1) == "since":
+            return Period(start, today, f"since {year} (to today, {today})", relative=True)
+        return Period(start, date(year, 12, 31), f"{year}: {start} to {date(year, 12, 31)}", relative=False)
     if match := NAMED_MONTH.search(text):
         return named_month(match.group(2), match.group(3), match.group(1) == "since", today)
     if match := SINCE_WEEKDAY.search(text):

@@ -42,7 +42,9 @@ ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
 GROUP = re.compile(r"\b(?:by|per|for each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
 RUN_WORDS = re.compile(r"--run\b|\b(?:and\s+)?(?:run|execute)(?:\s+(?:it|that|this|the query))?\b")
-EQUALS = re.compile(r"\bwhere\s+([a-z_][\w.]*)\s*(?:=|==|is|equals)\s*(?:'([^']*)'|\"([^\"]*)\"|([\w\-.]+))")
+EQUALS = re.compile(r"\bwhere\s+([a-z_][\w.]*)\s*(?:=|==|is|equals)\s*(?!(?:not|null|missing|empty|blank)\b)"
+                    r"(?:'([^']*)'|\"([^\"]*)\"|([\w\-.]+))")
+"""``where status is 'open'``; not ``where x is null`` (a column's state, ``agent.models.states``)."""
 AGG_WORDS = {"sum": "total", "total": "total", "average": "avg", "avg": "avg", "mean": "avg", "count": "count",
              "number": "count", "min": "min", "max": "max", "median": "median"}
 FILLER = frozenset({"sql", "query", "write", "draft", "run", "execute", "it", "number", "count", "result", "results",

@@ -18,6 +18,7 @@ from sqlglot.generators.duckdb import DuckDBGenerator
 from agent.models.language import layer_rank
 from agent.models.request import Comparison, Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
+from agent.models.states import State, column_states
 from agent.models.tables import NUMERIC, Table, join_keys
 from agent.models.values import categorical_columns, is_negated, value_filters, value_words
 from agent.models.vocabulary import UNITS
@@ -169,7 +170,10 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     select: list[exp.Expression] = []
     notes: list[str] = []
     missing: list[str] = []
-    time_col = metric_time_column(request.layer, main.name) or main.time_column()
+    matched = value_filters(request, main)
+    states, event_column = column_states(request, main, {w for _, _, w in matched})
+    stated = {w for state in states for w in state.words}  # "orders with no campaign": a filter, not a measure
+    time_col = event_column or metric_time_column(request.layer, main.name) or main.time_column()
     if request.grain:
         if time_col:
             truncated = exp.Anonymous(this="date_trunc", expressions=[exp.Literal.string(request.grain), column(time_col, "t")])
@@ -177,7 +181,6 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             notes.append(f"per {request.grain} of {time_col}")
         else:
             missing.append(f"a date or timestamp column for '{request.grain}' in {main.name}")
-    matched = value_filters(request, main)
     as_values = {w for _, _, w in matched}  # "tickets by phone": phone is a channel, a filter, not a group
     dims = [d for d in request.dims if d not in as_values]
     located = {dim: locate(dim, main, tables, aliases, joins, request.owners.get(dim))
@@ -198,7 +201,8 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     groups = len(select)
     agg = "count" if request.agg == "distinct" and any(w in request.measure for _, _, w in matched) else request.agg
     measures = []
-    for n, (m_agg, words) in enumerate([(agg, request.measure), *request.also]):
+    measure = [w for w in request.measure if w not in stated] or request.measure[:1]
+    for n, (m_agg, words) in enumerate([(agg, measure), *request.also]):
         expr = measure_expr(m_agg, words, main, "t", request)
         if expr is None:
             missing.append(f"a numeric column for '{' '.join(words)}' in {main.name}")
@@ -216,6 +220,9 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         negated = is_negated(request.words, word)
         conditions.append(column(found, "t").neq(literal(value)) if negated else column(found, "t").eq(literal(value)))
         said.append(f"{found} is {'not ' if negated else ''}{value}")
+    for state in states:
+        conditions.append(state_condition(state))
+        said.append(STATE_SAID[state.kind].format(state.column))
     if request.agg == "share" and conditions:  # "what percentage of orders were cancelled": those among all
         measures = [(share_of(conditions), f"percentage of rows in {main.name} where {' and '.join(said)}", "percentage")]
     elif request.agg == "share":
@@ -241,6 +248,18 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         explanation += f", for {request.period.label}"
     whole = not (groups or where or request.also) and is_row_count(measures[0][0])
     return Draft(render_draft(query), explanation, missing, main.name, whole)
+
+
+STATE_SAID = {"null": "{} is empty (null)", "set": "{} is set (not null)", "true": "{} is true", "false": "{} is false"}
+
+
+def state_condition(state: State) -> exp.Expression:
+    """``x IS NULL``, ``x IS NOT NULL``, ``x`` or ``NOT x``."""
+    ref = column(state.column, "t")
+    if state.kind in ("null", "set"):
+        null = exp.Is(this=ref, expression=exp.Null())
+        return null if state.kind == "null" else exp.Not(this=null)
+    return ref if state.kind == "true" else exp.Not(this=ref)
 
 
 def share_of(conditions: list[exp.Expression]) -> exp.Expression:

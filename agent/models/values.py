@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.models.language import content_words, grain_of
+from agent.models.language import content_words, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
 from agent.models.tables import NUMERIC, Table
 from catalog_ingest.text import name_parts, stem
@@ -75,6 +75,25 @@ def read_probe(result: dict[str, Any]) -> dict[str, list[str]]:
     return values
 
 
+def joined_words(tokens: list[str]) -> list[str]:
+    """Two words in a row as a value may write them: "in transit" -> in_transit, "checkout api" -> checkout_api."""
+    return [f"{a}_{b}" if a.isalpha() and b.isalpha() else "" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+def position(tokens: list[str], word: str) -> int:
+    """Where the word, or the first of the two words ``joined_words`` made it of, stands in the question."""
+    if word in tokens:
+        return tokens.index(word)
+    return next(i for i, pair in enumerate(joined_words(tokens)) if pair == word)
+
+
+def value_said(value: str, word: str) -> bool:
+    """The word is the value: the same, in the plural, another inflection ("manually": manual), or two words
+    of it (``checkout-api``)."""
+    value = re.sub(r"[\s-]+", "_", value.lower())
+    return value == word or stem(value) == stem(word) or (len(value) >= 4 and value in verb_forms(word))
+
+
 def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
     """(column, value, word) for each question word that is a value of a probed column and reads as a filter:
     next to the column's name ("status archived", "DEBUG level") or before a noun ("expired items"), not after
@@ -82,12 +101,12 @@ def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
     if not table.values:
         return []
     tokens, matched = request.words, []
-    for word in value_words(request, table):
+    for word in [*value_words(request, table), *filter(None, joined_words(tokens))]:
         for column, values in table.values.items():
-            value = next((v for v in values if v.lower() == word or stem(v.lower()) == stem(word)), None)
+            value = next((v for v in values if value_said(v, word)), None)
             if value is None:
                 continue
-            i = tokens.index(word)
+            i = position(tokens, word)
             near = {stem(t) for t in tokens[max(0, i - 3) : i + 2]}
             named = bool(near & {stem(p) for p in name_parts(column)})
             after_column = i > 0 and table.match(tokens[i - 1])[1] >= 5.5 and not table.is_about(tokens[i - 1])

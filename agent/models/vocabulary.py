@@ -53,12 +53,12 @@ FRAME_WORDS = frozenset(
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
     "use using used they them he she his her if as ones came come comes made make makes placed happen happened "
-    "occurred received".split()
+    "occurred received still".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
 
 AGGREGATE_WORDS = {
-    "count": "count counts counted number many how rows row records record entries entry",
+    "count": "count counts counted number many how rows row records record entries entry lines line",
     "sum": "sum total totals overall combined",
     "avg": "average avg mean typical",
     "median": "median middle",
@@ -86,6 +86,22 @@ COMPARISON_WORDS = ("over above more greater exceeding exceeds exceed beyond hig
 comparison in the SQL."""
 
 NEGATION_WORDS = "not non except excluding other besides without isn aren"
+EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank unset none never".split())
+"""Words that say a column holds nothing ("orders with no campaign", "emails never opened"): accounted for by
+``IS NULL`` in the SQL."""
+SET_WORDS = frozenset("with have has having had".split())
+"""Words that say a column holds something ("orders with a campaign"): ``IS NOT NULL``."""
+NEGATING_PREFIXES = ("un", "non", "in")
+"""Prefixes that negate a participle or adjective ("unresolved", "inactive")."""
+PARTICIPLES = frozenset(
+    "sent paid made done written begun run shown seen given taken sold bought built held kept left lost met read "
+    "spent won set put cut shut hit quit split spread".split()
+)
+"""Past participles not made with -ed, that a timestamp column may be named after (``sent_at``)."""
+PARTICLES = frozenset("up in out off".split())
+"""The second word of a phrasal verb a column may be named after ("signed up": ``signup``)."""
+STATE_NAME_PARTS = frozenset("at on ts id is has was flag date time timestamp".split())
+"""Parts of a column's name that say its type or role, not what it records (``resolved_at``, ``is_active``)."""
 """Words of a negated filter ("not completed", "other than low"): accounted for by ``<>`` or ``NOT`` in the SQL."""
 
 TOOL_WORDS = {
@@ -103,7 +119,8 @@ TOOL_WORDS = {
                      "number count kinds kind",
     "search_tables": "find search which where about related",
     "list_tables": "biggest largest smallest most fewest least top rank ranked size big large row rows file files "
-                   "byte bytes written updated modified stale fresh partition partitions snapshot snapshots column "
+                   "byte bytes storage space disk footprint take takes written updated modified stale fresh partition "
+                   "partitions snapshot snapshots column "
                    "columns namespace namespaces schema owner owners owned tag tags tagged many number count",
 }
 """The facts each tool returns, as the words a question asks for them with."""

@@ -6,6 +6,7 @@ Answers "which table has the most rows", "the five biggest tables", "tables not 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -25,10 +26,15 @@ MEASURES: dict[str, Any] = {
     "last_write": lambda r: r.last_updated,
     "partitions": lambda r: r.totals.partition_count,
     "snapshots": lambda r: len(r.snapshots),
-    "columns": lambda r: len(r.columns),
+    "columns": lambda r: top_level_columns(r),
     "name": lambda r: r.full_name,
 }
 """What a table can be ranked by, read from its record."""
+
+
+def top_level_columns(record: TableRecord) -> int:
+    """The table's own columns: a struct's fields (``address.city``) are parts of one column."""
+    return sum("." not in column.path for column in record.columns)
 
 
 def table_row(record: TableRecord) -> dict[str, Any]:
@@ -40,7 +46,7 @@ def table_row(record: TableRecord) -> dict[str, Any]:
         "files": record.totals.file_count,
         "partitions": record.totals.partition_count,
         "snapshots": len(record.snapshots),
-        "columns": len(record.columns),
+        "columns": top_level_columns(record),
         "last_updated": iso(record.last_updated)[:19] if record.last_updated else None,
     }
     return {k: v for k, v in row.items() if v not in (None, [])}
@@ -63,7 +69,8 @@ def list_tables(
     written_days: Annotated[int | None, Field(ge=0, description="Only tables written in the last this many days.")] = None,
 ) -> tuple[str, dict[str, Any]]:
     """List the catalog's tables, filtered (namespace, owner, tag, last write) and ranked by rows, bytes, files, last
-    write, partitions, snapshots or columns: for questions about the whole catalog ("the five biggest tables")."""
+    write, partitions, snapshots or columns, with how many of them each namespace holds: for questions about the
+    whole catalog ("the five biggest tables", "what namespaces are there?")."""
     ctx: AgentContext = runtime.context
     records = list(ctx.records().values())
     namespaces = sorted({r.namespace for r in records})
@@ -91,6 +98,7 @@ def list_tables(
         "as_of": iso(now),
         "matched": len(chosen),
         "total_tables": len(records),
+        "namespaces": dict(sorted(Counter(r.namespace for r in chosen).items())),
         "tables": [table_row(r) for r in ranked[:limit]],
     }
     if not chosen:

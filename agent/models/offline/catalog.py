@@ -27,6 +27,8 @@ TOP_N = re.compile(r"\b(?:top|the|first|biggest|largest|smallest|list)\s+(\d+|" 
 NAMESPACE = re.compile(r"\b(?:in|from|under)\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+(?:namespace|schema|layer))?\b")
 NOT_NAMESPACE = frozenset({"the", "last", "past", "catalog", "lake", "total", "all", "each", "it", "terms", "size",
                            "bytes", "rows", "order", "a", "this", "my", "our"})  # fmt: skip
+NAMESPACES = re.compile(r"\bnamespaces\b")
+"""A question about the catalog's namespaces ("what namespaces does the lake have?")."""
 OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b([\w@.\-]+)\s+owns\b")
 TAG = re.compile(r"\btagged\s+(?:as\s+)?['\"]?([\w-]+)|\bwith (?:the )?tag\s+['\"]?([\w-]+)")
 DAYS = re.compile(r"\b(\d+)\s+days?\b")
@@ -89,6 +91,8 @@ def compose_listing(observed: Any, question: str) -> str:
     scope = filters_text(d.get("filters", {}))
     if not rows:
         return f"No table {scope or 'is in the catalog'} (of {d.get('total_tables', 0)} tables, as of {d.get('as_of')})."
+    if NAMESPACES.search(question.lower()) and "namespace" not in d.get("filters", {}):
+        return namespace_listing(d)
     lines = []
     if rank_by != "name":
         headline = {"bytes": ("largest", "smallest"), "last_write": ("most recently written", "least recently written")}
@@ -107,3 +111,10 @@ def compose_listing(observed: Any, question: str) -> str:
                  + (f", ranked by {MEASURE_LABELS[rank_by]}" if rank_by != "name" else "") + f" (as of {d.get('as_of')}):")  # fmt: skip
     lines += [f"{i}. `{row['table']}`: {measure_text(row, rank_by)}" for i, row in enumerate(rows, 1)]
     return "\n".join(lines)
+
+
+def namespace_listing(data: dict[str, Any]) -> str:
+    """The catalog's namespaces, with how many tables each holds."""
+    counts = data.get("namespaces") or {}
+    listed = ", ".join(f"`{name}` ({counted(n, 'table')})" for name, n in sorted(counts.items()))
+    return f"The catalog has {counted(len(counts), 'namespace')}: {listed} (as of {data.get('as_of')})."

@@ -44,7 +44,7 @@ CATALOG_QUESTION = re.compile(
     r"|\b(?:most|fewest|least|biggest|largest|smallest|newest|oldest|stalest|freshest|top\s*\d*)\s+(?:\w+\s+)?(?:tables|datasets)\b"
     r"|\b(?:biggest|largest|smallest)\s+(?:\w+\s+)?(?:table|dataset)\b"
     r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
-    r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b"
+    r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b|\bnamespaces\b"
     r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
     r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
@@ -82,8 +82,9 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
 """An instruction naming one of these asks for a query ("return only the SQL")."""
-SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type)\b")
-"""A grouping or a filter: turns a row-count question into a query."""
+SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type)\b"
+                       r"|\b(?:no|without|missing)\s+(?:an?\s+|any\s+)?[a-z_]+")
+"""A grouping or a filter ("with no user_id"): turns a row-count question into a query."""
 OPEN_QUESTION = re.compile(r"^\s*(?:which|where|is there|are there|do we|does the lake|any)\b")
 """Questions about what the lake holds that name no question type: searched for rather than declined."""
 INTENT_WORDS = frozenset(
