@@ -71,11 +71,15 @@ def test_a_negating_prefix_negates_a_flag():
     assert where("how many items are listed?", flags) == "t.is_listed"
 
 
-def test_no_measure_is_taken_for_null_unless_its_profile_shows_nulls(issues):
+def test_a_measure_is_taken_for_null_or_zero_as_its_profile_shows(issues):
     assert where("how many issues have no effort_hours?", issues) == ""  # zero, or null? not said
     assert where("count issues where effort_hours is null", issues) == "t.effort_hours IS NULL"
-    next(c for c in issues.columns if c["name"] == "effort_hours")["profile"] = {"nulls": 12}
+    effort = next(c for c in issues.columns if c["name"] == "effort_hours")
+    effort["profile"] = {"nulls": 12}
     assert where("how many issues have no effort_hours?", issues) == "t.effort_hours IS NULL"
+    effort["profile"] = {"nulls": 0}  # a measure without nulls: "no effort" is none of it, "with effort" some
+    assert where("how many issues have no effort_hours?", issues) == "t.effort_hours = 0"
+    assert where("how many issues with effort_hours are there?", issues) == "t.effort_hours <> 0"
 
 
 def test_a_state_word_is_not_also_the_measure(issues):

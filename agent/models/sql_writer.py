@@ -250,12 +250,15 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     return Draft(render_draft(query), explanation, missing, main.name, whole)
 
 
-STATE_SAID = {"null": "{} is empty (null)", "set": "{} is set (not null)", "true": "{} is true", "false": "{} is false"}
+STATE_SAID = {"null": "{} is empty (null)", "set": "{} is set (not null)", "zero": "{} is 0", "nonzero": "{} is not 0",
+              "true": "{} is true", "false": "{} is false"}  # fmt: skip
 
 
 def state_condition(state: State) -> exp.Expression:
-    """``x IS NULL``, ``x IS NOT NULL``, ``x`` or ``NOT x``."""
+    """``x IS NULL``, ``x IS NOT NULL``, ``x = 0``, ``x <> 0``, ``x`` or ``NOT x``."""
     ref = column(state.column, "t")
+    if state.kind in ("zero", "nonzero"):
+        return ref.eq(exp.Literal.number(0)) if state.kind == "zero" else ref.neq(exp.Literal.number(0))
     if state.kind in ("null", "set"):
         null = exp.Is(this=ref, expression=exp.Null())
         return null if state.kind == "null" else exp.Not(this=null)

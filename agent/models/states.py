@@ -25,6 +25,7 @@ from agent.models.vocabulary import (
     PARTICLES,
     SET_WORDS,
     STATE_NAME_PARTS,
+    UNITS,
 )
 from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem, words
 
@@ -38,16 +39,16 @@ ARTICLES = frozenset({"a", "an", "any", "the", "one", "its", "their"})
 class State:
     column: str
     kind: str
-    """null, set, true or false."""
+    """null, set (not null), zero, nonzero, true or false."""
     words: tuple[str, ...]
     """The question's words the state accounts for."""
 
 
 def core(name: str) -> list[str]:
     """The parts of a column's name that say what it records: ``resolved_at`` -> resolved, ``is_active`` ->
-    active, ``campaign_id`` -> campaign."""
+    active, ``campaign_id`` -> campaign, ``discount_usd`` -> discount."""
     parts = [p.lower() for p in name_parts(name)]
-    return [p for p in parts if p not in STATE_NAME_PARTS] or parts
+    return [p for p in parts if p not in STATE_NAME_PARTS and p not in UNITS] or parts
 
 
 def forms(word: str) -> set[str]:
@@ -101,13 +102,17 @@ def said_columns(request: Request, table: Table, taken: set[str]) -> list[State]
     return found
 
 
-def may_be_empty(table: Table, name: str) -> bool:
-    """Null can be what "no X" or "with an X" means: any column but a measure, which may hold zero instead
-    ("orders with no discount"); a measure only when its profile shows it holds nulls."""
+def emptiness(table: Table, name: str, kind: str) -> str | None:
+    """What "no X" (``kind`` null) or "with an X" (set) means for the column: null or not for any column but a
+    measure; for a measure, null or not when its profile shows nulls, zero or not when it shows none ("orders
+    with a discount"), and nothing said when there is no profile to tell."""
     col = next(c for c in table.columns if c["name"] == name)
     if not NUMERIC.match(col["type"].lower()) or name.endswith("_id") or name == "id":
-        return True
-    return bool((col.get("profile") or {}).get("nulls"))
+        return kind
+    nulls = (col.get("profile") or {}).get("nulls")
+    if nulls is None:
+        return None
+    return kind if nulls else {"null": "zero", "set": "nonzero"}[kind]
 
 
 def said_after(request: Request, table: Table, i: int, kind: str, taken: set[str], compared: set[str | None]) -> State | None:
@@ -122,9 +127,8 @@ def said_after(request: Request, table: Table, i: int, kind: str, taken: set[str
         if len(said) >= n and (column := named_column(table, said[:n])):
             if kind == "set" and (column in table.values or column in compared):
                 return None  # "with status cancelled", "with a csat_score of at least 4": the filter says more
-            if not may_be_empty(table, column):
-                return None
-            return State(column, kind, (tokens[i], *said[:n]))
+            meant = emptiness(table, column, kind)
+            return State(column, meant, (tokens[i], *said[:n])) if meant else None
     return None
 
 
@@ -138,9 +142,11 @@ def said_before(table: Table, tokens: list[str], i: int, compared: set[str | Non
         return None
     word = tokens[j - 1]
     column = None if table.is_about(word) else named_column(table, [word])
-    if column is None or column in compared or (tokens[i] != "null" and not may_be_empty(table, column)):
-        return None  # "where x is null" says null outright
-    return State(column, "set" if no else "null", tuple(tokens[j - 1 : i + 1]))
+    kind = "set" if no else "null"
+    meant = kind if tokens[i] == "null" else emptiness(table, column, kind) if column else None  # "is null": outright
+    if column is None or column in compared or meant is None:
+        return None
+    return State(column, meant, tuple(tokens[j - 1 : i + 1]))
 
 
 def is_verb(word: str) -> bool:
