@@ -1,6 +1,7 @@
 """The record store: each table's full record in SQLite or Postgres, read exactly by the agent's tools, by generation.
 
-One row per table version holds the record as JSON; partition statistics get their own rows so a tool can
+One row per table version holds the record as zlib-compressed JSON (a seventh of the text: a wide table's
+JSON repeats the same column keys hundreds of times); partition statistics get their own rows so a tool can
 filter and page them without loading a whole table's record. Rows are versioned by ingest generation
 (``born``: the generation that wrote it, ``died``: the one that replaced or removed it), so an ingest writes
 its generation beside the one being served and publishes it with one update of the ``generation`` row: a
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,9 @@ from catalog_ingest.records import PartitionStat, TableRecord
 from catalog_ingest.store_backends import READER_LEASE_SECONDS, backend_for
 from catalog_ingest.store_families import FAMILY_SCHEMA, FamilyRows, StoredVersion, visible
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""3: the record is zlib-compressed JSON (``record``; 2 kept its text in ``record_json``)."""
+RECORD_COMPRESSION_LEVEL = 6
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS tables (
     key TEXT NOT NULL,
@@ -41,7 +45,7 @@ CREATE TABLE IF NOT EXISTS tables (
     comment TEXT,
     source_version TEXT,
     fingerprint TEXT NOT NULL,
-    record_json TEXT NOT NULL,
+    record BLOB NOT NULL,
     ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     PRIMARY KEY (key, born)
 );
@@ -65,6 +69,41 @@ INSERT INTO generation VALUES (1, 0) ON CONFLICT DO NOTHING;
 """
 LEGACY_SCHEMA = "DROP TABLE IF EXISTS partitions; DROP TABLE IF EXISTS tables;"
 """A store from before generations: derived data, so it is dropped and the next ingest rebuilds it."""
+UPGRADE_PAGE = 500
+
+
+def encode_record(record: TableRecord) -> bytes:
+    """The stored form of a record without its partitions (they have rows of their own)."""
+    body = record.model_copy(update={"partitions": []}).model_dump_json()
+    return zlib.compress(body.encode("utf-8"), RECORD_COMPRESSION_LEVEL)
+
+
+def decode_record(body: bytes) -> TableRecord:
+    return TableRecord.model_validate_json(zlib.decompress(body))
+
+
+def compress_records(conn: Any, ddl: Callable[[str], str]) -> None:
+    """Upgrade 2 -> 3 in place: each record's JSON text (``record_json``) becomes its compressed form
+    (``record``), a page of rows at a time; ``ddl`` spells a statement for the backend."""
+    conn.execute(ddl("ALTER TABLE tables ADD COLUMN record BLOB"))
+    last: tuple[str, int] = ("", -1)
+    while True:
+        rows = conn.execute(
+            "SELECT key, born, record_json FROM tables WHERE (key, born) > (?, ?) ORDER BY key, born LIMIT ?",
+            (*last, UPGRADE_PAGE),
+        ).fetchall()
+        if not rows:
+            break
+        conn.executemany(
+            "UPDATE tables SET record = ? WHERE key = ? AND born = ?",
+            [(encode_record(TableRecord.model_validate_json(text)), key, born) for key, born, text in rows],
+        )
+        last = (rows[-1][0], rows[-1][1])
+    conn.execute("ALTER TABLE tables DROP COLUMN record_json")
+
+
+UPGRADES = {2: compress_records}
+"""Schema version -> the step that upgrades a store of that version to the next, keeping its rows."""
 
 
 class AmbiguousTable(LookupError):
@@ -106,7 +145,7 @@ class RecordStore(FamilyRows):
         self._backend = backend_for(location, lease_seconds=lease_seconds)
         self._local = threading.local()
         conn = self._connect()
-        self._backend.set_up(conn, SCHEMA, LEGACY_SCHEMA, SCHEMA_VERSION)
+        self._backend.set_up(conn, SCHEMA, LEGACY_SCHEMA, SCHEMA_VERSION, UPGRADES)
         self._writing: int | None = None
         self._pinned: int | None = None
         self._reader: str | None = None
@@ -237,12 +276,12 @@ class RecordStore(FamilyRows):
     def put(self, record: TableRecord, fingerprint: str | None = None) -> None:
         """Store one table and its partitions atomically, as the generation's version of that table."""
         fingerprint = fingerprint or record.fingerprint()
-        body = record.model_copy(update={"partitions": []}).model_dump_json()
+        body = encode_record(record)
         with self._writing_generation() as (conn, g):
             self._retire(conn, record.key, g)
             conn.execute(
                 "INSERT INTO tables (key, born, catalog, namespace, name, kind, comment, source_version,"
-                " fingerprint, record_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " fingerprint, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.key,
                     g,
@@ -333,18 +372,18 @@ class RecordStore(FamilyRows):
             if key is None:
                 return None
             row = conn.execute(
-                f"SELECT record_json FROM tables WHERE key = ? AND {visible(self.generation)}", (key,)
+                f"SELECT record FROM tables WHERE key = ? AND {visible(self.generation)}", (key,)
             ).fetchone()
-            record = TableRecord.model_validate_json(row[0])
+            record = decode_record(row[0])
             if with_partitions:
                 record.partitions = self.partitions(key)
         return record
 
     def records(self, *, with_partitions: bool = False) -> Iterator[TableRecord]:
-        sql = f"SELECT key, record_json FROM tables WHERE {visible(self.generation)} ORDER BY key"
+        sql = f"SELECT key, record FROM tables WHERE {visible(self.generation)} ORDER BY key"
         rows = self._connect().execute(sql).fetchall()
         for key, body in rows:
-            record = TableRecord.model_validate_json(body)
+            record = decode_record(body)
             if with_partitions:
                 record.partitions = self.partitions(key)
             yield record

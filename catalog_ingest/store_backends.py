@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +25,11 @@ POSTGRES_SCHEMA = "lakescout"
 """The Postgres schema the store's tables live in (so they never meet other tables of the same database)."""
 WRITER_LOCK = 0x6C616B65  # "lake": the advisory lock key of the store's writer
 READER_LEASE_SECONDS = 60.0
+POSTGRES_VERSION_SCHEMA = "CREATE TABLE IF NOT EXISTS store_version (version INTEGER NOT NULL);"
+"""The schema version of a Postgres store (a SQLite file keeps it in ``PRAGMA user_version``)."""
+Upgrades = dict[int, Callable[[Any, Callable[[str], str]], None]]
+"""Schema version -> the step upgrading a store of it to the next: ``step(connection, ddl)``, where ``ddl``
+spells a statement written for SQLite for the backend."""
 
 
 class IngestBusy(RuntimeError):
@@ -55,12 +61,25 @@ class SqliteBackend:
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
-    def set_up(self, conn: sqlite3.Connection, schema: str, legacy: str, version: int) -> None:
-        """Create the tables; a store of an older ``user_version`` is derived data and is dropped first."""
-        (found,) = conn.execute("PRAGMA user_version").fetchone()
-        if found < version:
-            conn.executescript(legacy)
-        conn.executescript(f"{schema}\n{self.readers.schema}\nPRAGMA user_version = {version};")
+    def set_up(self, conn: sqlite3.Connection, schema: str, legacy: str, version: int, upgrades: Upgrades) -> None:
+        """Create the tables. A store of an older ``user_version`` is upgraded in place, one transaction,
+        where ``upgrades`` has steps from its version on; one older still is derived data, dropped first."""
+        if conn.execute("PRAGMA user_version").fetchone()[0] < version:
+            conn.execute("BEGIN IMMEDIATE")  # one process upgrades; the others then find it done
+            try:
+                (found,) = conn.execute("PRAGMA user_version").fetchone()
+                if 0 < found < version and all(step in upgrades for step in range(found, version)):
+                    for step in range(found, version):
+                        upgrades[step](conn, lambda sql: sql)
+                elif found < version:
+                    for statement in filter(str.strip, legacy.split(";")):
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        conn.executescript(f"{schema}\n{self.readers.schema}")
 
     def lock_writer(self) -> None:
         """Nothing to take: a SQLite store lives in the data directory, whose ingest lock one ingest holds."""
@@ -121,13 +140,14 @@ class PostgresBackend:
     """A Postgres database (``store_url``), shared by API replicas on several hosts; its readers are leases
     that live processes renew, and its writer holds an advisory lock.
 
-    The store's SQLite-spelled DDL is translated: text compares bytewise (``COLLATE "C"``, SQLite's order)
-    and the ingest time is formatted by Postgres. Reads of one call see one snapshot (repeatable read).
+    The store's SQLite-spelled DDL is translated: text compares bytewise (``COLLATE "C"``, SQLite's order),
+    bytes are ``BYTEA`` and the ingest time is formatted by Postgres. Reads of one call see one snapshot (repeatable read).
     """
 
     begin_snapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ"
     DDL = {
         r"\bTEXT\b": 'TEXT COLLATE "C"',
+        r"\bBLOB\b": "BYTEA",
         r"\(strftime\('%Y-%m-%dT%H:%M:%SZ', 'now'\)\)": "(to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
     }
 
@@ -146,20 +166,42 @@ class PostgresBackend:
         conn = psycopg.connect(self.url, autocommit=True, options=f"-c search_path={POSTGRES_SCHEMA}")
         return PostgresConnection(conn)
 
-    def set_up(self, conn: PostgresConnection, schema: str, legacy: str, version: int) -> None:
-        """Create the schema and its tables, once even when several replicas start together. No Postgres
-        store predates generations, so ``legacy`` and ``version`` have nothing to upgrade."""
-        ddl = f"{schema}\n{self.readers.schema}"
+    def ddl(self, sql: str) -> str:
+        """A statement in SQLite's spelling, spelled for Postgres."""
         for pattern, replacement in self.DDL.items():
-            ddl = re.sub(pattern, replacement, ddl)
+            sql = re.sub(pattern, replacement, sql)
+        return sql
+
+    def set_up(self, conn: PostgresConnection, schema: str, legacy: str, version: int, upgrades: Upgrades) -> None:
+        """Create the schema and its tables, or upgrade an older store's in place with ``upgrades``, once even
+        when several replicas start together. The version is kept in ``store_version``; a store without it
+        is of version 2 (no Postgres store predates generations, so ``legacy`` is never needed)."""
         conn.execute("BEGIN")
         try:
             conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITER_LOCK + 1,))
-            conn.executescript(f"CREATE SCHEMA IF NOT EXISTS {POSTGRES_SCHEMA};\n{ddl}")
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {POSTGRES_SCHEMA}")
+            found = self._version(conn, version)
+            for step in range(found, version):
+                upgrades[step](conn, self.ddl)
+            conn.executescript(self.ddl(f"{schema}\n{self.readers.schema}\n{POSTGRES_VERSION_SCHEMA}"))
+            conn.execute("DELETE FROM store_version")
+            conn.execute("INSERT INTO store_version VALUES (?)", (version,))
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    @staticmethod
+    def _version(conn: PostgresConnection, current: int) -> int:
+        """The schema version of the store's tables: ``current`` for a store not created yet."""
+        def exists(table: str) -> bool:
+            return conn.execute("SELECT to_regclass(?)", (f"{POSTGRES_SCHEMA}.{table}",)).fetchone()[0] is not None
+
+        if exists("store_version"):
+            row = conn.execute("SELECT version FROM store_version").fetchone()
+            if row:
+                return row[0]
+        return 2 if exists("tables") else current
 
     def lock_writer(self) -> None:
         """Become the store's one writer, on a connection of its own (Postgres frees the lock if the process

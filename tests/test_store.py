@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from catalog_ingest.records import PartitionField, PartitionSpec, PartitionStat, TableRecord
-from catalog_ingest.store import AmbiguousTable, RecordStore
+from catalog_ingest.records import Column, PartitionField, PartitionSpec, PartitionStat, TableRecord
+from catalog_ingest.store import SCHEMA, AmbiguousTable, RecordStore
 
 
 def record(catalog: str, namespace: str, name: str, days: int = 3) -> TableRecord:
@@ -135,3 +135,44 @@ def test_readers_of_processes_that_died_do_not_hold_rows(tmp_path):
     assert RecordStore.published_at(tmp_path / "r.sqlite") == 3
     assert RecordStore.published_at(tmp_path / "missing.sqlite") is None
     assert not (tmp_path / "missing.sqlite").exists()
+
+
+def write_version_2_store(conn, ddl, *records: TableRecord) -> None:
+    """The tables of a store as lakescout wrote them before records were compressed (schema version 2: each
+    record's JSON text in ``record_json``), with ``records`` published in generation 1."""
+    conn.executescript(ddl(SCHEMA.replace("record BLOB NOT NULL", "record_json TEXT NOT NULL")))
+    for rec in records:
+        conn.execute(
+            "INSERT INTO tables (key, born, catalog, namespace, name, kind, fingerprint, record_json)"
+            " VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+            (rec.key, rec.catalog, rec.namespace, rec.name, rec.kind, rec.fingerprint(), rec.model_dump_json()),
+        )
+    conn.execute("UPDATE generation SET published = 1")
+
+
+def test_records_are_stored_compressed_and_read_back_exactly(tmp_path):
+    wide = record("demo", "raw", "events", days=0).model_copy(
+        update={"columns": [Column(path=f"metric_{i}", type="double", comment="A measured value.") for i in range(300)]}
+    )
+    RecordStore(tmp_path / "r.sqlite").put(wide)
+    assert RecordStore(tmp_path / "r.sqlite").get("raw.events") == wide
+    with sqlite3.connect(tmp_path / "r.sqlite") as conn:
+        (body,) = conn.execute("SELECT record FROM tables").fetchone()
+    assert isinstance(body, bytes) and len(body) * 5 < len(wide.model_dump_json())
+
+
+def test_a_store_of_schema_version_2_is_upgraded_in_place_keeping_its_records(tmp_path):
+    events, orders = record("demo", "raw", "events", days=0), record("demo", "marts", "orders", days=0)
+    conn = sqlite3.connect(tmp_path / "r.sqlite", isolation_level=None)
+    write_version_2_store(conn, lambda sql: sql, events, orders)
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    store = RecordStore(tmp_path / "r.sqlite")
+    assert store.get("raw.events") == events and store.get("marts.orders") == orders
+    assert store.versions()["demo.raw.events"].fingerprint == events.fingerprint()  # nothing to re-ingest
+    store.put(record("demo", "raw", "events", days=2))
+    assert len(RecordStore(tmp_path / "r.sqlite").partitions("demo.raw.events")) == 2
+    with sqlite3.connect(tmp_path / "r.sqlite") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert "record_json" not in {row[1] for row in conn.execute("PRAGMA table_info(tables)")}
+        assert {type(body) for (body,) in conn.execute("SELECT record FROM tables")} == {bytes}

@@ -19,10 +19,10 @@ import pytest
 from catalog_ingest.ingest import ingest
 from catalog_ingest.settings import CatalogConfig, ConfigError, load_settings
 from catalog_ingest.store import AmbiguousTable, RecordStore
-from catalog_ingest.store_backends import IngestBusy
+from catalog_ingest.store_backends import POSTGRES_SCHEMA, IngestBusy, PostgresBackend
 from postgres_support import fresh_database, postgres_url  # noqa: F401  (the fixture)
 from test_families_lake import build_lake
-from test_store import generation_with, record
+from test_store import generation_with, record, write_version_2_store
 
 LAKESCOUT = Path(sys.executable).with_name("lakescout")
 
@@ -64,6 +64,28 @@ def test_records_names_and_partitions_read_as_on_sqlite(store_url):
     assert len(store.partitions("demo.raw.events")) == 2
     store.delete("demo.raw.events")
     assert store.get("raw.events") is None and store.partitions("demo.raw.events") == [] and store.count() == 3
+
+
+def test_a_store_written_before_records_were_compressed_is_upgraded_in_place(store_url):
+    events, orders = record("demo", "raw", "events", days=0), record("demo", "marts", "orders", days=0)
+    backend = PostgresBackend(store_url)
+    conn = backend.connect()
+    conn.execute(f"CREATE SCHEMA {POSTGRES_SCHEMA}")
+    write_version_2_store(conn, backend.ddl, events, orders)  # such a store has no store_version table
+    conn.close()
+    store = RecordStore(store_url)
+    assert store.get("raw.events") == events and store.get("marts.orders") == orders
+    assert store.versions()["demo.raw.events"].fingerprint == events.fingerprint()
+    store.put(record("demo", "raw", "events", days=2))
+    again = RecordStore(store_url)  # opening an upgraded store again changes nothing
+    assert len(again.partitions("demo.raw.events")) == 2 and again.get("marts.orders") == orders
+    conn = backend.connect()
+    columns = {row[0] for row in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = 'tables'",
+        (POSTGRES_SCHEMA,))}  # fmt: skip
+    assert "record" in columns and "record_json" not in columns
+    assert conn.execute("SELECT version FROM store_version").fetchall() == [(3,)]
+    conn.close()
 
 
 def test_a_generation_is_published_as_one_update(store_url):
