@@ -63,14 +63,17 @@ class SqliteBackend:
 
     def set_up(self, conn: sqlite3.Connection, schema: str, legacy: str, version: int, upgrades: Upgrades) -> None:
         """Create the tables. A store of an older ``user_version`` is upgraded in place, one transaction,
-        where ``upgrades`` has steps from its version on; one older still is derived data, dropped first."""
+        where ``upgrades`` has steps from its version on; one older still is derived data, dropped first. The
+        file is vacuumed after an upgrade (the old form's pages would stay in it as free space)."""
         if conn.execute("PRAGMA user_version").fetchone()[0] < version:
             conn.execute("BEGIN IMMEDIATE")  # one process upgrades; the others then find it done
+            upgraded = False
             try:
                 (found,) = conn.execute("PRAGMA user_version").fetchone()
                 if 0 < found < version and all(step in upgrades for step in range(found, version)):
                     for step in range(found, version):
                         upgrades[step](conn, lambda sql: sql)
+                    upgraded = True
                 elif found < version:
                     for statement in filter(str.strip, legacy.split(";")):
                         conn.execute(statement)
@@ -79,6 +82,8 @@ class SqliteBackend:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            if upgraded:
+                conn.execute("VACUUM")
         conn.executescript(f"{schema}\n{self.readers.schema}")
 
     def lock_writer(self) -> None:

@@ -162,7 +162,10 @@ def test_records_are_stored_compressed_and_read_back_exactly(tmp_path):
 
 
 def test_a_store_of_schema_version_2_is_upgraded_in_place_keeping_its_records(tmp_path):
-    events, orders = record("demo", "raw", "events", days=0), record("demo", "marts", "orders", days=0)
+    events = record("demo", "raw", "events", days=0).model_copy(
+        update={"columns": [Column(path=f"metric_{i}", type="double", comment="A measured value.") for i in range(300)]}
+    )
+    orders = record("demo", "marts", "orders", days=0)
     conn = sqlite3.connect(tmp_path / "r.sqlite", isolation_level=None)
     write_version_2_store(conn, lambda sql: sql, events, orders)
     conn.execute("PRAGMA user_version = 2")
@@ -174,5 +177,6 @@ def test_a_store_of_schema_version_2_is_upgraded_in_place_keeping_its_records(tm
     assert len(RecordStore(tmp_path / "r.sqlite").partitions("demo.raw.events")) == 2
     with sqlite3.connect(tmp_path / "r.sqlite") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0  # vacuumed: the text form's pages gone
         assert "record_json" not in {row[1] for row in conn.execute("PRAGMA table_info(tables)")}
         assert {type(body) for (body,) in conn.execute("SELECT record FROM tables")} == {bytes}
