@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +27,11 @@ from typing import Any
 
 from catalog_ingest.records import PartitionStat, TableRecord
 from catalog_ingest.store_backends import READER_LEASE_SECONDS, backend_for
+from catalog_ingest.store_encoding import UPGRADES, decode_record, encode_record
 from catalog_ingest.store_families import FAMILY_SCHEMA, FamilyRows, StoredVersion, visible
 
 SCHEMA_VERSION = 3
 """3: the record is zlib-compressed JSON (``record``; 2 kept its text in ``record_json``)."""
-RECORD_COMPRESSION_LEVEL = 6
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS tables (
     key TEXT NOT NULL,
@@ -69,41 +68,6 @@ INSERT INTO generation VALUES (1, 0) ON CONFLICT DO NOTHING;
 """
 LEGACY_SCHEMA = "DROP TABLE IF EXISTS partitions; DROP TABLE IF EXISTS tables;"
 """A store from before generations: derived data, so it is dropped and the next ingest rebuilds it."""
-UPGRADE_PAGE = 500
-
-
-def encode_record(record: TableRecord) -> bytes:
-    """The stored form of a record without its partitions (they have rows of their own)."""
-    body = record.model_copy(update={"partitions": []}).model_dump_json()
-    return zlib.compress(body.encode("utf-8"), RECORD_COMPRESSION_LEVEL)
-
-
-def decode_record(body: bytes) -> TableRecord:
-    return TableRecord.model_validate_json(zlib.decompress(body))
-
-
-def compress_records(conn: Any, ddl: Callable[[str], str]) -> None:
-    """Upgrade 2 -> 3 in place: each record's JSON text (``record_json``) becomes its compressed form
-    (``record``), a page of rows at a time; ``ddl`` spells a statement for the backend."""
-    conn.execute(ddl("ALTER TABLE tables ADD COLUMN record BLOB"))
-    last: tuple[str, int] = ("", -1)
-    while True:
-        rows = conn.execute(
-            "SELECT key, born, record_json FROM tables WHERE (key, born) > (?, ?) ORDER BY key, born LIMIT ?",
-            (*last, UPGRADE_PAGE),
-        ).fetchall()
-        if not rows:
-            break
-        conn.executemany(
-            "UPDATE tables SET record = ? WHERE key = ? AND born = ?",
-            [(encode_record(TableRecord.model_validate_json(text)), key, born) for key, born, text in rows],
-        )
-        last = (rows[-1][0], rows[-1][1])
-    conn.execute("ALTER TABLE tables DROP COLUMN record_json")
-
-
-UPGRADES = {2: compress_records}
-"""Schema version -> the step that upgrades a store of that version to the next, keeping its rows."""
 
 
 class AmbiguousTable(LookupError):
