@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 NUMBER_PATTERN = "N"
+SUFFIX_COLUMN = "_table_suffix"
+"""The column SQL that reads a family as one table adds (``agent.sql.family_tables``): a member's suffix, like
+BigQuery's ``_TABLE_SUFFIX``."""
 MIN_DATE_MEMBERS = 2
 MIN_NUMBER_MEMBERS = 10
 """Numbers say less than dates: a few numbered tables are often datasets of their own (``ledger_1``,

@@ -148,6 +148,8 @@ class SqlSettings(Section):
     """Most syntax-tree nodes a query may have (columns, literals, operators, ...)."""
     max_set_operations: int = Field(default=100, ge=0)
     """Most UNION / INTERSECT / EXCEPT in one query."""
+    max_family_members: int = Field(default=1000, ge=1)
+    """Most member tables one query may read through family names (``web.events_*``): one scan each."""
     max_result_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     """Result rows stop before this many bytes (as JSON); the result then says it was truncated."""
     memory_limit: str = Field(default="2GB", pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")

@@ -1,6 +1,7 @@
 """Date-shard families end to end on a real pyiceberg SQL catalog: ingest keeps one family (indexed once,
 with real row counts from the members written to), search returns it once, describe, partitions and history
-understand the family's name and a member's, SQL validation accepts a member and explains the family's name."""
+understand the family's name and a member's and say how SQL reads the family, SQL validation accepts a member
+and the family (the engine's side of that is tests/test_family_sql.py)."""
 
 from __future__ import annotations
 
@@ -151,15 +152,27 @@ def test_partitions_and_history_of_a_family_and_a_member(ctx):
     assert own["snapshot_count"] == 1 and own["family"]["member"] == "1 of 8"
 
 
-def test_validation_accepts_a_member_and_explains_the_family_name(ctx):
+def test_validation_accepts_a_member_and_the_family_and_points_a_wrong_column_at_the_suffix(ctx):
     content, _ = call(validate_sql, ctx, sql="SELECT country, sum(revenue) FROM web.events_20240105 GROUP BY country")
     assert content["ok"] and content["tables"] == ["web.events_20240105"]
+    sql = "SELECT count(*) FROM web.events_YYYYMMDD WHERE _table_suffix BETWEEN '20240102' AND '20240103'"
+    content, _ = call(validate_sql, ctx, sql=sql)
+    assert content["ok"] and content["tables"] == ["web.events_20240102", "web.events_20240103"]
+    assert content["families"][0]["members_read"] == 2 and content["sources"][0]["table"] == "web.events_20240102"
     sql = "SELECT count(*) FROM web.events_YYYYMMDD WHERE event_date BETWEEN '2024-01-02' AND '2024-01-03'"
     with pytest.raises(ToolError) as caught:
         call(validate_sql, ctx, sql=sql)
     problem = caught.value.payload["errors"][0]
-    assert "family of 8 tables" in problem and "no wildcard table" in problem
-    assert "web.events_20240102, web.events_20240103" in problem
+    assert problem.startswith("unknown column event_date in web.events_YYYYMMDD")
+    assert "_table_suffix ('20240101' .. '20240108')" in problem
+
+
+def test_describe_and_partitions_say_how_sql_reads_the_family(ctx):
+    family, _ = call(describe_table, ctx, table="web.events_YYYYMMDD")
+    assert "web.events_* (or web.events_YYYYMMDD)" in family["sql"]
+    assert "WHERE _table_suffix BETWEEN '20240101' AND '20240108'" in family["sql"]
+    partitions, _ = call(list_partitions, ctx, table="web.events_YYYYMMDD")
+    assert partitions["sql"] == family["sql"]
 
 
 def test_a_new_day_extends_the_family_and_a_full_rebuild_keeps_it(tmp_path):

@@ -6,6 +6,7 @@ per partition for identity and time transforms; bucket/truncate fields are not p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from sqlglot import exp
 
 from agent.sql.guard import check_read_only
+from agent.sql.predicates import Bounds, comparisons
 from agent.sql.validate import Catalog, RecordLookup, TableScan, column_path, qualify_against
 from catalog_ingest.records import PartitionField, PartitionStat, TableRecord, time_span
 
@@ -46,51 +48,33 @@ class ScanEstimate:
         return sum(t.files or 0 for t in self.tables.values())
 
 
-@dataclass
-class Bounds:
-    """The values a predicate lets through on one column: an interval, optionally narrowed to points."""
+def estimate_scan(sql: str, records: RecordLookup, family_records: Iterable[TableRecord] | None = None) -> ScanEstimate:
+    """Files and bytes each catalog table in ``sql`` will be read for. Raises UnsafeSQL like the guard.
 
-    low: Any = None
-    low_inclusive: bool = True
-    high: Any = None
-    high_inclusive: bool = True
-    points: list[Any] | None = None
-
-    def narrow(self, operator: str, value: Any) -> None:
-        if operator in (">", ">=") and (self.low is None or value > self.low or (value == self.low and operator == ">")):
-            self.low, self.low_inclusive = value, operator == ">="
-        elif operator in ("<", "<=") and (self.high is None or value < self.high or (value == self.high and operator == "<")):
-            self.high, self.high_inclusive = value, operator == "<="
-        elif operator == "=":
-            self.narrow_points([value])
-
-    def narrow_points(self, values: list[Any]) -> None:
-        self.points = values if self.points is None else [v for v in self.points if v in values]
-
-    def overlaps(self, start: Any, end: Any, end_inclusive: bool) -> bool:
-        """Whether some value in the partition's range [start, end) (or [start, end]) passes."""
-        if self.points is not None:
-            return any(
-                self.interval_overlaps(p, p, True) and start <= p and (p < end or (end_inclusive and p == end))
-                for p in self.points
-            )
-        return self.interval_overlaps(start, end, end_inclusive)
-
-    def interval_overlaps(self, start: Any, end: Any, end_inclusive: bool) -> bool:
-        below_high = self.high is None or start < self.high or (self.high_inclusive and start == self.high)
-        above_low = self.low is None or end > self.low or (end_inclusive and self.low_inclusive and end == self.low)
-        return below_high and above_low
-
-
-def estimate_scan(sql: str, records: RecordLookup) -> ScanEstimate:
-    """Files and bytes each catalog table in ``sql`` will be read for. Raises UnsafeSQL like the guard."""
-    qualified = qualify_against(check_read_only(sql), Catalog(records))
+    A family's name (``web.events_*``) counts the members its ``_table_suffix`` filter selects, each by its own
+    statistics (looked up in ``records``, so with their partitions) under the query's other filters; the
+    families are found among ``family_records`` (``records`` themselves when they are not a lookup function).
+    """
+    catalog = Catalog(records, family_records)
+    parsed = check_read_only(sql, families=catalog.families)
+    qualified = qualify_against(parsed, catalog)
     estimate = ScanEstimate()
     by_table: dict[str, list[TableScan]] = {}
     for scan in qualified.scans():
         by_table.setdefault(scan.record.full_name, []).append(scan)
+    members: dict[str, list[TableScan]] = {}
+    member_records: dict[str, TableRecord] = {}
+    for family in parsed.families:
+        for member in family.members:
+            members.setdefault(member.full_name, []).extend(by_table.get(family.name, []))
+            member_records[member.full_name] = catalog.get(member.full_name) or member
+    for name in {family.name for family in parsed.families}:
+        by_table.pop(name, None)
+    for name, scans in members.items():
+        by_table.setdefault(name, []).extend(scans)
     for name, scans in by_table.items():
-        estimate.tables[name] = stats_estimate(scans[0].record, scans)
+        record = member_records.get(name) or scans[0].record
+        estimate.tables[name] = stats_estimate(record, scans)
     return estimate
 
 
@@ -175,10 +159,6 @@ def typed_value(value: Any, column_type: str) -> Any:
     return text
 
 
-COMPARISONS = {exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<=", exp.EQ: "="}
-FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "="}
-
-
 def column_bounds(scan: TableScan, record: TableRecord) -> dict[str, Bounds]:
     """Bounds per partition source column from the scan's AND-ed predicates; unrecognised ones are ignored."""
     sources = {f.source_column.lower() for f in record.partition_spec.fields}
@@ -202,53 +182,3 @@ def column_bounds(scan: TableScan, record: TableRecord) -> dict[str, Bounds]:
             else:
                 target.narrow(operator, typed[0])
     return bounds
-
-
-def comparisons(predicate: exp.Expression) -> list[tuple[exp.Column, str, list[Any]]]:
-    """``column op literal`` facts in a predicate: =, <, <=, >, >=, BETWEEN, IN and CAST(col AS DATE) = d."""
-    if isinstance(predicate, exp.Paren):
-        return comparisons(predicate.this)
-    if isinstance(predicate, exp.Between):
-        low, high = literal_value(predicate.args["low"]), literal_value(predicate.args["high"])
-        column = plain_column(predicate.this)
-        if column is None or low is None or high is None:
-            return []
-        return [(column, ">=", [low]), (column, "<=", [high])]
-    if isinstance(predicate, exp.In):
-        column = plain_column(predicate.this)
-        values = [literal_value(v) for v in predicate.expressions]
-        if column is None or not values or any(v is None for v in values):
-            return []
-        return [(column, "in", values)]
-    operator = COMPARISONS.get(type(predicate))
-    if operator is None:
-        return []
-    left, right = predicate.this, predicate.expression
-    if literal_value(left) is not None:
-        left, right, operator = right, left, FLIPPED[operator]
-    value = literal_value(right)
-    if value is None:
-        return []
-    if isinstance(left, exp.Cast) and left.to.this == exp.DataType.Type.DATE and operator == "=":
-        column = plain_column(left.this)
-        return [(column, "day", [value])] if column is not None else []
-    column = plain_column(left)
-    return [(column, operator, [value])] if column is not None else []
-
-
-def plain_column(node: exp.Expression) -> exp.Column | None:
-    """The column itself, or a struct field access on it (``address.city``)."""
-    while isinstance(node, exp.Dot):
-        node = node.this
-    return node if isinstance(node, exp.Column) else None
-
-
-def literal_value(node: exp.Expression) -> Any:
-    """A literal's text, seeing through typed literals (``DATE '2024-01-01'``, ``'..'::TIMESTAMP``)."""
-    if isinstance(node, exp.Cast):
-        node = node.this
-    if isinstance(node, exp.Literal):
-        return node.this
-    if isinstance(node, (exp.Date, exp.TsOrDsToDate)) and isinstance(node.this, exp.Literal):
-        return node.this.this
-    return None

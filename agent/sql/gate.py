@@ -5,7 +5,9 @@ reads the exact SQL an engine would run (``json_serialize_sql``), and every rela
 parse is checked: relations must be catalog tables (or CTEs, subqueries, VALUES and the computing table
 functions), system catalogs (``information_schema``, ``pg_catalog``, ``sqlite_master``, ``duckdb_*``,
 ``pragma_*``) are refused by name, and functions must be DuckDB built-ins on the allow-list. Checking
-DuckDB's parse rather than sqlglot's leaves no room for the two parsers to read a query differently.
+DuckDB's parse rather than sqlglot's leaves no room for the two parsers to read a query differently. A table
+family's name (``web.events_*``) is expanded by the guard into its members' catalog names before DuckDB's
+parse is checked, so what is checked here is what runs.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from functools import cache
 import duckdb
 
 from agent.sql.deadline import Deadline
+from agent.sql.family_tables import Families
 from agent.sql.guard import TABLE_FUNCTIONS_ALLOWED, ParsedQuery, UnsafeSQL, check_read_only, is_refused_function
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import SqlSettings
@@ -63,9 +66,14 @@ def normalized(name: str) -> str:
 
 
 class Catalog:
-    """Table records looked up the way DuckDB resolves names: case-insensitively, with or without catalog."""
+    """Table records looked up the way DuckDB resolves names: case-insensitively, with or without catalog.
 
-    def __init__(self, records: RecordLookup | Iterable[TableRecord]) -> None:
+    ``families`` are the table families SQL may name (``web.events_*``), found among ``family_records`` (the
+    records themselves when not given; none for a lookup function without them)."""
+
+    def __init__(
+        self, records: RecordLookup | Iterable[TableRecord], family_records: Iterable[TableRecord] | None = None
+    ) -> None:
         if callable(records) and not isinstance(records, Mapping):
             self._lookup, self._by_name = records, {}
         else:
@@ -73,6 +81,7 @@ class Catalog:
             self._by_name = {r.full_name.lower(): r for r in values}
             self._by_name.update({r.key.lower(): r for r in self._by_name.copy().values()})
             self._lookup = lambda name: self._by_name.get(name.lower())
+        self.families = Families(self.records if family_records is None else lambda: family_records, self.get)
 
     def get(self, name: str) -> TableRecord | None:
         return self._lookup(name) or self._lookup(name.lower())
@@ -82,7 +91,7 @@ class Catalog:
         return list({r.key: r for r in self._by_name.values()}.values())
 
     def closest_names(self, name: str) -> list[str]:
-        names = sorted({r.full_name for r in self._by_name.values()})
+        names = sorted({r.full_name for r in self._by_name.values()} | set(self.families.names()))
         by_lower = {n.lower(): n for n in names}
         matches = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.7)
         if not matches:  # the model often gets the table right and the namespace wrong
@@ -216,9 +225,9 @@ def check_query(
 ) -> GatedQuery:
     """The guard and the catalog check; unknown tables are listed, not raised (the validator explains them)."""
     deadline = deadline or Deadline(settings.timeout_seconds)
-    parsed = check_read_only(sql, settings)
-    deadline.check("checking the query")
     catalog = records if isinstance(records, Catalog) else Catalog(records)
+    parsed = check_read_only(sql, settings, catalog.families)
+    deadline.check("checking the query")
     tables, unknown = check_duckdb_parse(PARSER.parse(parsed.sql), catalog)
     deadline.check("checking the query against the catalog")
     return GatedQuery(parsed=parsed, tables=tuple(tables), unknown_tables=tuple(dict.fromkeys(unknown)))

@@ -5,6 +5,10 @@ are checked on the tokens before the parser runs, the node count right after it,
 recurses too deep is answered as "too complex", never with a RecursionError. Engines run ``ParsedQuery.sql`` (regenerated from
 the checked syntax tree), not the caller's text, so what runs is exactly what was checked: a trick that
 one parser reads differently from another (comments, odd quoting, stacked statements) cannot slip past.
+
+A table family's name (``web.events_*``, ``agent.sql.family_tables``) is the one table name the node checks let
+stand, and only because it is then replaced: the SQL engines run is regenerated from the expanded tree, which
+passes every node check with no exception.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import sqlglot
 from sqlglot import exp
@@ -124,13 +129,26 @@ class SqlTooComplex(UnsafeSQL):
         self.setting = setting
 
 
+class TableFamilies(Protocol):
+    """The catalog's table families as the guard needs them (``agent.sql.family_tables.Families``)."""
+
+    def resolve(self, table: exp.Table, sql: str) -> Any | None:
+        """The family ``table`` names, None for any other name; raises UnsafeSQL for a wildcard matching nothing."""
+
+    def expand(self, tree: exp.Expression, sql: str, limits: SqlSettings) -> tuple[exp.Expression, tuple[Any, ...]]:
+        """``tree`` with each family reference replaced by a read of its members, and those reads."""
+
+
 @dataclass(frozen=True)
 class ParsedQuery:
     tree: exp.Expression
+    """The checked query as written (a family keeps its name): what validation and estimates reason about."""
     tables: tuple[str, ...]
-    """Catalog tables read, qualified as written (``sales.events``); CTE names excluded."""
+    """Catalog tables read, qualified as written (``sales.events``, ``web.events_*``); CTE names excluded."""
     sql: str
-    """The checked query as DuckDB SQL: what engines execute."""
+    """The checked query as DuckDB SQL, families expanded into their members: what engines execute."""
+    families: tuple[Any, ...] = ()
+    """``agent.sql.family_tables.FamilyScan`` per family reference: the members each one reads."""
 
 
 def normalized_name(name: str) -> str:
@@ -148,10 +166,11 @@ def is_refused_function(name: str) -> bool:
     return name in FUNCTIONS_REFUSED or bool(REFUSED_FUNCTION_PATTERN.search(name))
 
 
-def check_read_only(sql: str, limits: SqlSettings | None = None) -> ParsedQuery:
+def check_read_only(sql: str, limits: SqlSettings | None = None, families: TableFamilies | None = None) -> ParsedQuery:
     """Parse ``sql`` and return it if it is one read-only query over named tables; raise UnsafeSQL otherwise.
 
-    ``limits`` (``sql.max_*``; the defaults when None) bound the work before and after parsing.
+    ``limits`` (``sql.max_*``; the defaults when None) bound the work before and after parsing; with
+    ``families``, a family's name reads its members.
     """
     limits = limits or SqlSettings()
     if not sql or not sql.strip():
@@ -163,7 +182,7 @@ def check_read_only(sql: str, limits: SqlSettings | None = None) -> ParsedQuery:
     try:
         check_token_bounds(sqlglot.Dialect.get_or_raise(DIALECT).tokenize(sql), limits)
         statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None and not isinstance(s, exp.Semicolon)]
-        return checked_statement(statements, limits)
+        return checked_statement(statements, limits, sql, families)
     except RecursionError:
         raise SqlTooComplex("nests too deeply for the parser", "max_depth", limits.max_depth) from None
     except (ParseError, TokenError) as exc:
@@ -197,7 +216,9 @@ def check_token_bounds(tokens: list[Token], limits: SqlSettings) -> None:
         )
 
 
-def checked_statement(statements: list[exp.Expression], limits: SqlSettings) -> ParsedQuery:
+def checked_statement(
+    statements: list[exp.Expression], limits: SqlSettings, sql: str = "", families: TableFamilies | None = None
+) -> ParsedQuery:
     if not statements:
         raise UnsafeSQL("empty query: send one SELECT statement")
     if len(statements) > 1:
@@ -211,8 +232,14 @@ def checked_statement(statements: list[exp.Expression], limits: SqlSettings) -> 
         nodes += 1
         if nodes > limits.max_nodes:
             raise SqlTooComplex(f"has more than {limits.max_nodes:,} syntax nodes", "max_nodes", limits.max_nodes)
-        refuse_node(node)
-    return ParsedQuery(tree=tree, tables=tuple(referenced_tables(tree)), sql=tree.sql(dialect=DIALECT, comments=False))
+        if not (families and isinstance(node, exp.Table) and families.resolve(node, sql) is not None):
+            refuse_node(node)
+    run, scans = families.expand(tree, sql, limits) if families else (tree, ())
+    if run is not tree:
+        for node in run.walk():  # the expansion is checked like everything else, with no family exempted
+            refuse_node(node)
+    tables = tuple(referenced_tables(tree))
+    return ParsedQuery(tree=tree, tables=tables, sql=run.sql(dialect=DIALECT, comments=False), families=scans)
 
 
 def parse_error_position(exc: ParseError | TokenError) -> tuple[int | None, int | None]:

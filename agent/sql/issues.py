@@ -41,7 +41,10 @@ class ValidationResult:
     columns: list[str] = field(default_factory=list)
     """``namespace.table.column`` for every catalog column the query touches."""
     sql: str | None = None
-    """The checked query as it would run; None when the guard refused it."""
+    """The checked query as it would run (a family keeps its name: ``families`` says what it reads); None when
+    the guard refused it."""
+    families: list[dict[str, object]] = field(default_factory=list)
+    """Per family the query names (``web.events_*``): how many members it reads, the first and last, of what."""
 
     @property
     def ok(self) -> bool:
@@ -65,8 +68,9 @@ class ValidationResult:
 
     def summary(self) -> dict[str, object]:
         """What the agent's ``validate_sql`` tool shows: the sentences, not the positions."""
-        return {"ok": self.ok, "errors": self.errors, "warnings": self.warnings, "tables": self.tables,
-                "columns": self.columns, "sql": self.sql}  # fmt: skip
+        summary = {"ok": self.ok, "errors": self.errors, "warnings": self.warnings, "tables": self.tables,
+                   "columns": self.columns, "sql": self.sql}  # fmt: skip
+        return summary | ({"families": self.families} if self.families else {})
 
 
 def position(sql: str, offset: int) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
@@ -21,11 +21,13 @@ from sqlglot.schema import MappingSchema
 from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
 
 from agent.sql.deadline import Deadline
-from agent.sql.family_names import family_message, family_named
+from agent.sql.family_tables import FamilyTable, no_wildcard_message
 from agent.sql.gate import Catalog, RecordLookup, check_query
 from agent.sql.guard import DIALECT, ParsedQuery, UnsafeSQL
 from agent.sql.issues import ValidationIssue, ValidationResult, as_written, node_position, text_position
+from agent.sql.predicates import split_and
 from agent.sql.value_filters import missing_filter_values
+from catalog_ingest.families import SUFFIX_COLUMN
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import SqlSettings
 
@@ -93,8 +95,10 @@ class TableScan:
 class QualifiedQuery:
     tree: exp.Expression
     records: dict[str, TableRecord]
-    """Referenced tables found in the catalog, by the name the query used."""
+    """Referenced tables found in the catalog, by the name the query used; a family's is its members' union."""
     schema: MappingSchema
+    families: dict[str, FamilyTable] = field(default_factory=dict)
+    """The family references among ``records``, by the name the query used."""
 
     def scans(self) -> list[TableScan]:
         scans = []
@@ -125,16 +129,13 @@ def scope_conjuncts(scope: Scope) -> list[exp.Expression]:
     return [part for condition in conditions for part in split_and(condition)]
 
 
-def split_and(condition: exp.Expression) -> list[exp.Expression]:
-    condition = condition.unnest()
-    if isinstance(condition, exp.And):
-        return split_and(condition.left) + split_and(condition.right)
-    return [condition]
-
-
 def qualify_against(parsed: ParsedQuery, catalog: Catalog) -> QualifiedQuery:
-    """Qualify every column with its table using the catalog's schemas. Raises OptimizeError on bad columns."""
+    """Qualify every column with its table using the catalog's schemas (a family's: every member's columns and
+    ``_table_suffix``). Raises OptimizeError on bad columns."""
+    # qualifying folds unquoted names to lower case, and a family's name has its pattern in capitals
+    families = {key: scan for scan in parsed.families for key in (scan.name, scan.name.lower())}
     found = {name: record for name in parsed.tables if (record := catalog.get(name)) is not None}
+    found |= {name: scan.record for name, scan in families.items()}
     schema = MappingSchema(sqlglot_schema(found.values()), dialect=DIALECT)
     tree = qualify(
         parsed.tree.copy(),
@@ -145,7 +146,7 @@ def qualify_against(parsed: ParsedQuery, catalog: Catalog) -> QualifiedQuery:
         identify=False,
         expand_alias_refs=True,
     )
-    return QualifiedQuery(tree=tree, records=found, schema=schema)
+    return QualifiedQuery(tree=tree, records=found, schema=schema, families={n: s.table for n, s in families.items()})
 
 
 def validate_sql(
@@ -162,7 +163,14 @@ def validate_sql(
         issue = ValidationIssue(exc.code, exc.reason, exc.identifier, line=line, column=column)  # type: ignore[arg-type]
         return ValidationResult(issues=[issue])
     parsed = gated.parsed
-    result = ValidationResult(sql=parsed.sql)
+    # a family's name stays in the SQL shown: its expansion is one SELECT per member (``families`` lists them)
+    shown = parsed.tree.sql(dialect=DIALECT, comments=False) if parsed.families else parsed.sql
+    result = ValidationResult(sql=shown, families=[scan.summary() for scan in parsed.families])
+    if settings.engine == "athena":
+        for scan in parsed.families:
+            line, column = text_position(sql, scan.table.written)
+            result.issues.append(ValidationIssue("unknown_table", no_wildcard_message(scan), scan.table.written, [
+                m.full_name for m in scan.table.members[-3:]], line, column))  # fmt: skip
     try:
         qualified = qualify_against(parsed, catalog)
     except OptimizeError as exc:
@@ -178,7 +186,9 @@ def validate_sql(
     deadline.check("resolving the query's names")
     for name in gated.unknown_tables:
         result.issues.append(unknown_table_issue(name, catalog, sql, parsed))
-    result.tables = list(dict.fromkeys(r.full_name for r in qualified.records.values()))
+    members = {scan.name: [m.full_name for m in scan.members] for scan in parsed.families}
+    named = [n for t in parsed.tables for n in members.get(t) or [r.full_name for r in [catalog.get(t)] if r]]
+    result.tables = list(dict.fromkeys([*named, *gated.tables]))
     check_columns(qualified, result, sql)
     result.issues.extend(partition_filter_warnings(qualified, settings, sql))
     result.issues.extend(value_filter_warnings(qualified, sql))
@@ -190,9 +200,6 @@ def unknown_table_issue(name: str, catalog: Catalog, sql: str, parsed: ParsedQue
     line, column = node_position(sql, node)
     if line is None:
         line, column = text_position(sql, name)
-    if family := family_named(name, catalog.records()):
-        message, members = family_message(family, sql)
-        return ValidationIssue("unknown_table", message, name, members, line, column)
     suggestions = catalog.closest_names(name)
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else "; search the catalog for the right table"
     return ValidationIssue("unknown_table", f"unknown table {name}{hint}", name, suggestions, line, column)
@@ -203,21 +210,28 @@ def unknown_column_issue(optimizer_message: str, parsed: ParsedQuery, catalog: C
     name = optimizer_message.split(":", 1)[-1].strip() if "Unknown column" in optimizer_message else ""
     if not name:
         return ValidationIssue("unresolved_names", f"could not resolve the query's columns: {optimizer_message}")
-    records = [r for r in (catalog.get(t) for t in parsed.tables) if r is not None]
+    families = {scan.name: scan.record for scan in parsed.families}
+    records = [r for r in (catalog.get(t) or families.get(t) for t in parsed.tables) if r is not None]
     node = next((c for c in parsed.tree.find_all(exp.Column) if c.name.lower() == name.lower()), None)
     if node is not None:
         name = node.name  # as written: sqlglot reports it case-folded
-    return column_issue(name, records, sql, node.this if node is not None else None)
+    family = parsed.families[0].table if parsed.families else None
+    return column_issue(name, records, sql, node.this if node is not None else None, family)
 
 
-def column_issue(path: str, records: list[TableRecord], sql: str, node: exp.Expression | None) -> ValidationIssue:
-    """An unknown column of ``records``, with their closest columns; ``node`` is its identifier in the query."""
+def column_issue(
+    path: str, records: list[TableRecord], sql: str, node: exp.Expression | None, family: FamilyTable | None = None
+) -> ValidationIssue:
+    """An unknown column of ``records``, with their closest columns; ``node`` is its identifier in the query. For
+    a column of a family, the sentence also says which column holds the member's suffix, and its range."""
     path = as_written(sql, node, path)
     candidates = sorted({c.path for r in records for c in r.columns})
     by_lower = {c.lower(): c for c in candidates}
     suggestions = [by_lower[m] for m in difflib.get_close_matches(path.lower(), list(by_lower), n=3, cutoff=0.5)]
     where = ", ".join(r.full_name for r in records) or "the tables in scope"
     hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+    if family is not None:
+        hint += f"; which member a row is from is {SUFFIX_COLUMN} ({family.suffix_range()})"
     line, column = node_position(sql, node)
     if line is None:
         line, column = text_position(sql, path)
@@ -243,14 +257,16 @@ def check_columns(qualified: QualifiedQuery, result: ValidationResult, sql: str)
             source = sources.get(column.table)
             if source is None:
                 if not column.table and not has_opaque_source(scope, qualified):
-                    records = [qualified.records[table_name(n)] for n in scope_tables(scope, qualified)]
-                    result.issues.append(column_issue(path, records, sql, column.this))
+                    names = [table_name(n) for n in scope_tables(scope, qualified)]
+                    family = next((qualified.families[n] for n in names if n in qualified.families), None)
+                    result.issues.append(column_issue(path, [qualified.records[n] for n in names], sql, column.this, family))
                 continue
             node = source[1]
             if isinstance(node, exp.Table) and table_name(node) in qualified.records:
                 record = qualified.records[table_name(node)]
                 if not path_exists(record, path):
-                    result.issues.append(column_issue(path, [record], sql, column.this))
+                    family = qualified.families.get(table_name(node))
+                    result.issues.append(column_issue(path, [record], sql, column.this, family))
                 else:
                     touched.append(f"{record.full_name}.{path}")
             elif isinstance(node, Scope) and not node.expression.is_star and column.name not in node.expression.named_selects:

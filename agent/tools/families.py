@@ -2,8 +2,8 @@
 member range, totals, schema differences), members as the family's partitions, and a member's family.
 
 A family is found by its own name; a member stays a table of its own, whose description says which family it
-belongs to. SQL names members: no engine lakescout runs has a wildcard table (``events_*``), so the payloads
-say how to query several members.
+belongs to. The payloads say how SQL reads the family (``agent.sql.family_tables``): with DuckDB as one table,
+``web.events_*`` or ``web.events_YYYYMMDD`` with ``_table_suffix``; Athena has no wildcard table, so members.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.tools.common import iso, source
-from catalog_ingest.families import suffix_moment
+from catalog_ingest.families import SUFFIX_COLUMN, suffix_moment
 from catalog_ingest.records import FamilyMember, FamilyRecord, PartitionStat, TableRecord
 from catalog_ingest.sizes import human_bytes
 from catalog_ingest.store import RecordStore
@@ -21,10 +21,17 @@ MEMBERS_SHOWN = 10
 PERIOD_FORMATS = {"hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d", "month": "%Y-%m"}
 
 
-def wildcard_note(family: FamilyRecord) -> str:
+def wildcard_note(family: FamilyRecord, engine: str) -> str:
+    """How SQL on ``engine`` (``sql.engine``) reads the family."""
     newest = f"{family.namespace}.{family.members[-1].name}"
-    return (f"{family.full_name} is a family of tables, not one table: SQL names a member ({newest}); "
-            "DuckDB has no wildcard table, so to read several members UNION ALL BY NAME one SELECT per member")  # fmt: skip
+    if engine == "athena":
+        return (f"{family.full_name} is a family of tables, and Athena has no wildcard tables: SQL names a member "
+                f"({newest}); to read several, UNION ALL one SELECT per member listing the same columns")  # fmt: skip
+    first, last = family.members[0].suffix, family.members[-1].suffix
+    stem = family.name[: -len(family.pattern)]
+    return (f"SQL reads the family as one table, {family.namespace}.{stem}* (or {family.full_name}), with a column "
+            f"{SUFFIX_COLUMN} holding each row's member suffix ('{first}' .. '{last}'): WHERE {SUFFIX_COLUMN} BETWEEN "
+            f"'{first}' AND '{last}' reads only the members it selects; a column a member lacks is NULL there")  # fmt: skip
 
 
 def member_name(family: FamilyRecord, member: FamilyMember) -> str:
@@ -88,9 +95,9 @@ def search_hit(family: FamilyRecord, representative: TableRecord, score: float, 
     }
 
 
-def family_description(family: FamilyRecord, representative: TableRecord) -> dict[str, Any]:
+def family_description(family: FamilyRecord, representative: TableRecord, engine: str) -> dict[str, Any]:
     """describe_table of a family: the family's facts and totals, then the representative member's layout (the
-    caller adds its columns)."""
+    caller adds its columns); ``sql`` says how SQL on ``engine`` reads it."""
     return {
         "table": family.full_name,
         "catalog": family.catalog,
@@ -101,7 +108,7 @@ def family_description(family: FamilyRecord, representative: TableRecord) -> dic
         "partitioning": representative.partition_spec.describe(),
         **family_size(family),
         "newest_members": member_rows(family),
-        "sql": wildcard_note(family),
+        "sql": wildcard_note(family, engine),
         "sources": [family_source(family, representative)],
     }
 

@@ -147,7 +147,7 @@ def family_partitions(ctx: AgentContext, family: FamilyRecord, wanted: str | Non
         "matched_bytes": total(matched, "total_bytes"),
         "matched_size": human_bytes(total(matched, "total_bytes")),
         "partitions": [{"table": families.member_name(family, member_of[id(s)])} | partition_row(s) for s in matched[:limit]],
-        "sql": families.wildcard_note(family),
+        "sql": families.wildcard_note(family, ctx.settings.sql.engine),
         "sources": [families.family_source(family, representative)] if representative else [],
     }
     if len(matched) > limit:

@@ -73,7 +73,7 @@ def describe_table(
         for c in shown
     ]
     if family:  # the representative member's columns; its data profile is one member's, so none is shown
-        payload = families.family_description(family, record) | {
+        payload = families.family_description(family, record, ctx.settings.sql.engine) | {
             "columns": column_rows, "metadata_untrusted": untrusted(record, columns=paths)
         }
         return respond({k: v for k, v in payload.items() if v not in (None, [], {})}, "columns", "newest_members")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
 from langchain_core.tools import tool
@@ -34,7 +34,7 @@ def validate_sql(
     payload = {**result, "sources": sql_sources(records[name] for name in result.get("tables", []))}
     if not payload.get("ok"):
         raise ToolError("the SQL is not valid; fix it and validate again", **payload)
-    return respond(payload, "warnings")
+    return respond(payload, "warnings", "sources", "tables", "columns")  # a family's members can be many
 
 
 @tool(response_format="content_and_artifact")
@@ -56,8 +56,11 @@ def estimate_scan(
             resolved[record.full_name] = record
         return record
 
+    def every_record() -> Iterator[TableRecord]:  # read only when the query names a family (web.events_*)
+        yield from ctx.records().values()
+
     try:
-        per_table = as_dict(estimate(sql, resolve))["tables"]
+        per_table = as_dict(estimate(sql, resolve, every_record()))["tables"]
     except (UnsafeSQL, ValueError) as exc:
         raise ToolError(f"cannot estimate this query: {exc}") from None
     payload: dict[str, Any] = {
@@ -91,4 +94,4 @@ def run_sql(
     catalog = Catalog(ctx.records())
     sources = sql_sources(record for name in tables if (record := catalog.get(name)) is not None)
     payload = {**result, "row_count": len(result.get("rows", [])), "sources": sources}
-    return respond(payload, "rows")
+    return respond(payload, "rows", "sources")

@@ -34,12 +34,13 @@ def validate_and_estimate(context: AgentContext, sql: str) -> schemas.ValidateRe
     from agent.sql.estimate import estimate_scan
     from agent.sql.validate import validate_sql  # with DuckDB's SQL gate: loaded on the first check, not at start
 
-    result = validate_sql(sql, context.records(), context.settings.sql)
+    records = context.records()
+    result = validate_sql(sql, records, context.settings.sql)
     estimate = None
     if result.ok:
         try:
             # partitions are read only for the tables the query names, as the agent's estimate_scan tool does
-            estimate = asdict(estimate_scan(sql, context.partition_lookup()))
+            estimate = asdict(estimate_scan(sql, context.partition_lookup(), records.values()))
         except ValueError as exc:  # UnsafeSQL is a ValueError too: no estimate, the validation stands
             log.info("no scan estimate: %s", exc)
     return schemas.ValidateResponse(

@@ -5,6 +5,9 @@ builds no relations in Athena, so PII masking here is only the result-side mask 
 lineage traces to PII columns: it does not hold for whole-row references, COLUMNS(...), pivots or error
 messages. For masking by construction, give Athena's role Lake Formation column permissions (or data
 filters) that exclude the PII columns, or catalog masking views and grant only those.
+
+Athena has no wildcard tables (BigQuery's ``events_*``) and lakescout builds none there: a table family's name
+is refused with a sentence that says so and names a member (``agent.sql.family_tables``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from agent.sql.deadline import Deadline
 from agent.sql.engines.base import MASK, QueryResult, SqlEngine, SqlExecutionError, SqlTimeout
-from agent.sql.gate import Catalog
+from agent.sql.family_tables import no_wildcard_message
+from agent.sql.gate import Catalog, GatedQuery
+from agent.sql.guard import UnsafeSQL
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import SqlSettings
 
@@ -40,7 +45,8 @@ class AthenaEngine(SqlEngine):
         self.database = database
         if database:  # unqualified names resolve in the default database, as Athena resolves them
             tables = self.catalog
-            self.catalog = Catalog(lambda name: tables.get(name) or (tables.get(f"{database}.{name}") if "." not in name else None))
+            self.catalog = Catalog(lambda name: tables.get(name) or (tables.get(f"{database}.{name}") if "." not in name else None),
+                                   self.records)  # fmt: skip
         self._client = boto3.client(
             "athena",
             endpoint_url=endpoint_url or sql_settings.athena_endpoint_url,
@@ -61,6 +67,14 @@ class AthenaEngine(SqlEngine):
         rows = [tuple(MASK if i in hidden and v is not None else v for i, v in enumerate(row)) for row in rows]
         return QueryResult(columns=columns, rows=rows, truncated=truncated_by is not None, elapsed_ms=elapsed_ms,
                            masked_columns=[columns[p] for p in hidden], truncated_by=truncated_by)  # fmt: skip
+
+    def check(self, sql: str, deadline: Deadline) -> GatedQuery:
+        """The gate, then no family names: Athena has no wildcard table to read one as."""
+        gated = super().check(sql, deadline)
+        if gated.parsed.families:
+            scan = gated.parsed.families[0]
+            raise UnsafeSQL(no_wildcard_message(scan), code="unknown_table", identifier=scan.table.written)
+        return gated
 
     def _start(self, sql: str) -> str:
         request: dict = {"QueryString": sql, "WorkGroup": self.settings.athena_workgroup}
