@@ -210,3 +210,30 @@ def test_profiles_follow_snapshots_and_a_property_change_reads_no_data(tmp_path)
 
     assert sorted(ingest(settings).unchanged) == ["ops.jobs", "ops.retries"]
     assert [name for name, _ in ingest(settings, full=True).skipped] == ["ops.jobs"]
+
+
+def test_a_snapshot_with_no_data_files_is_ingested_without_profiles(tmp_path):
+    """Appending an empty batch writes a snapshot that lists no manifests; the table is still ingested
+    (it was skipped: pyiceberg's files() cannot inspect such a snapshot), with no profiles, and a later
+    append profiles it."""
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    properties = {"type": "sql", "uri": f"sqlite:///{lake / 'catalog.db'}", "warehouse": f"file://{lake / 'wh'}"}
+    catalog = SqlCatalog("small", **properties)
+    catalog.create_namespace("ops")
+    rows = pa.table({"job_id": pa.array([1, 2], pa.int64()), "state": ["done", "failed"]})
+    table = catalog.create_table("ops.jobs", schema=rows.schema)
+    table.append(rows.slice(0, 0))
+    assert table.current_snapshot() is not None and not table.current_snapshot().manifests(table.io)
+    settings = load_settings(data_dir=tmp_path / "data", catalogs=[CatalogConfig(name="small", properties=properties)])
+
+    report = ingest(settings)
+    assert report.added == ["ops.jobs"] and not report.skipped
+    record = RecordStore(settings.store_path).get("ops.jobs")
+    assert record.current_snapshot_id == table.current_snapshot().snapshot_id
+    assert all(c.profile is None for c in record.columns)
+
+    table.append(rows)
+    assert ingest(settings).changed == ["ops.jobs"]
+    assert [(v.value, v.count) for v in profile_of(RecordStore(settings.store_path), "ops.jobs", "state").values] == [
+        ("done", 1), ("failed", 1)]

@@ -74,6 +74,8 @@ def without_pii_facts(column: Column, profile: ColumnProfile) -> ColumnProfile:
 def compute_profiles(
     table: Table, columns: list[Column], limits: ProfileLimits, snapshot_id: int
 ) -> dict[str, ColumnProfile]:
+    if not table.snapshot_by_id(snapshot_id).manifests(table.io):
+        return {}  # an empty append's snapshot lists no manifests (pyiceberg's files() cannot inspect it)
     files = table.inspect.files().to_pylist()
     data_files = [f for f in files if f["content"] == DATA_CONTENT]
     has_deletes = len(data_files) < len(files)
