@@ -357,8 +357,10 @@ def generate_lake(root: Path, shape: LakeShape = LakeShape()) -> GeneratedLake:
 
 
 def change_tables(properties: dict[str, str], tables: list[str], share: float, seed: int = 14) -> list[str]:
-    """Add one column to ``share`` of the tables through ordinary pyiceberg commits (a new metadata version)."""
-    chosen = random.Random(seed).sample(tables, max(1, round(len(tables) * share)))
+    """Add one column to ``share`` of the tables through ordinary pyiceberg commits (a new metadata version).
+    The tables are drawn from ``tables`` sorted, so the same seed changes the same tables whatever order the
+    caller lists them in (the generator's plan order, or a catalog listing)."""
+    chosen = random.Random(seed).sample(sorted(tables), max(1, round(len(tables) * share)))
     catalog = SqlCatalog(CATALOG_NAME, **properties)
     for name in chosen:
         table = catalog.load_table(name)

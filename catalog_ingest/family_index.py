@@ -20,8 +20,11 @@ from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.records import FamilyMember, FamilyRecord, SchemaDifference, TableRecord, TableTotals
 from catalog_ingest.store import RecordStore, StoredVersion
 
-WriteDocuments = Callable[[str, list[Document]], int]
-"""Embeds and writes one family's documents under its key (into the generation being written); returns how many."""
+WriteDocuments = Callable[[list[tuple[str, list[Document]]]], int]
+"""Embeds and writes families' documents, each under its key (into the generation being written), in one
+write; returns how many."""
+FAMILIES_PER_WRITE = 64
+"""Families rebuilt are written together, this many at a time: Chroma's cost is per call far more than per row."""
 
 
 def family_version(member_keys: list[str], versions: dict[str, StoredVersion]) -> str:
@@ -81,6 +84,16 @@ def refresh_families(
     found = families_by_key(versions)
     written = 0
     kept: set[str] = set()
+    pending: list[tuple[FamilyRecord, list[Document]]] = []
+
+    def write_pending() -> int:
+        """Vectors first, then the records: a run killed in between rebuilds these families."""
+        count = write_documents([(record.key, documents) for record, documents in pending])
+        for record, _ in pending:
+            store.put_family(record)
+        pending.clear()
+        return count
+
     for key, (catalog, family) in found.items():
         member_keys = [f"{catalog}.{name}" for name in family.member_names()]
         version = family_version(member_keys, versions)
@@ -93,9 +106,12 @@ def refresh_families(
         if record is None:
             continue
         representative = next(r for r in records if r.name == record.representative)
-        written += write_documents(key, family_documents(record, representative))
-        store.put_family(record)
+        pending.append((record, family_documents(record, representative)))
         kept.add(key)
+        if len(pending) >= FAMILIES_PER_WRITE:
+            written += write_pending()
+    if pending:
+        written += write_pending()
     for key in sorted(stored.keys() - kept):
         store.delete_family(key)
     return written

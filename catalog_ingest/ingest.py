@@ -30,7 +30,7 @@ from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_document
 from catalog_ingest.faults import fault_point
 from catalog_ingest.families import dated_members
 from catalog_ingest.family_index import refresh_families
-from catalog_ingest.index import IndexMismatchError, VectorIndex
+from catalog_ingest.index import FEW_WRITES_SYNC_THRESHOLD, HNSW_CONFIGURATION, IndexMismatchError, VectorIndex
 from catalog_ingest.lexical import LexicalIndex, updated_from_store
 from catalog_ingest.memo_file import load_memo, save_memo
 from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentProgress
@@ -108,13 +108,16 @@ class Ingester:
         self.progress = progress or SilentProgress()
         self.store = RecordStore(settings.store_location)
         self._vectors: VectorIndex | None = None
+        self._sync_threshold: int | None = None
+        """``VectorIndex``'s: few rows between graph writes for a re-ingest, many for a full one, none set by a dry run."""
         self._dated_members: dict[str, str] = {}
         """Table key -> its date family's name, from the listings: such members get one placeholder document."""
 
     @property
     def vectors(self) -> VectorIndex:
         if self._vectors is None:
-            self._vectors = VectorIndex(self.settings, self.embedder, sole_writer=True)
+            self._vectors = VectorIndex(self.settings, self.embedder, sole_writer=True,
+                                        sync_threshold=self._sync_threshold)
         return self._vectors
 
     def _switch_embedder(self) -> None:
@@ -123,7 +126,8 @@ class Ingester:
         try:
             self.vectors
         except IndexMismatchError:
-            self._vectors = VectorIndex(self.settings, self.embedder, reset=True, sole_writer=True)
+            self._vectors = VectorIndex(self.settings, self.embedder, reset=True, sole_writer=True,
+                                        sync_threshold=self._sync_threshold)
 
     def close(self) -> None:
         """Embedded Chroma shows other processes' writes only once every client on the path has closed."""
@@ -135,6 +139,9 @@ class Ingester:
         started = time.monotonic()
         report = IngestReport(dry_run=dry_run)
         with ingest_lock(self.settings.data_dir):
+            if not dry_run:
+                incremental = not full and self.store.count() > 0
+                self._sync_threshold = FEW_WRITES_SYNC_THRESHOLD if incremental else HNSW_CONFIGURATION["sync_threshold"]
             # List every catalog before changing anything: an unreachable one leaves the index untouched.
             limits = {"max_partitions": self.settings.ingest.max_partitions, "retries": self.settings.ingest.retries,
                       "profile_limits": profile_limits(self.settings)}  # fmt: skip
@@ -282,12 +289,13 @@ class Ingester:
 
     def _refresh_families(self, *, full: bool) -> int:
         """Families of the generation written, rebuilt where members changed or vectors are missing."""
-        return refresh_families(self.store, self._write_family, self.vectors.table_versions(), full=full)
+        return refresh_families(self.store, self._write_families, self.vectors.table_versions(), full=full)
 
-    def _write_family(self, key: str, documents: list[Document]) -> int:
-        """Embed and write one family's documents under its key (``family_index.refresh_families``)."""
+    def _write_families(self, families: list[tuple[str, list[Document]]]) -> int:
+        """Embed and write families' documents, each under its key, in one write (``family_index.refresh_families``)."""
+        documents = [doc for _, docs in families for doc in docs]
         vectors = embed_documents(self.embedder, documents)
-        self.vectors.replace_tables([key], documents, vectors, self.store.begin())
+        self.vectors.replace_tables([key for key, _ in families], documents, vectors, self.store.begin())
         return len(documents)
 
     def publish(self, *, force: bool = False) -> bool:

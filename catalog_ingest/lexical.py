@@ -40,6 +40,7 @@ from catalog_ingest.saved_dirs import (
     location_for_generation,
     save_directory,
     saved_location,
+    write_json,
     write_synced,
 )
 
@@ -298,9 +299,9 @@ class LexicalIndex:
         def fill(staging: Path) -> None:
             for name, array in arrays.items():
                 write_synced(staging / name, lambda out, array=array: np.save(out, array), "wb")
-            write_synced(staging / self.VOCABULARY_FILE, lambda out: json.dump(vocabulary, out, ensure_ascii=False))
+            write_json(staging / self.VOCABULARY_FILE, vocabulary, ensure_ascii=False)
             write_synced(staging / self.TABLES_FILE, lambda out: out.write(tables))
-            write_synced(staging / self.FILE, lambda out: json.dump(header, out, separators=(",", ":")))
+            write_json(staging / self.FILE, header, separators=(",", ":"))
 
         save_directory(path, fill, generation, fault="lexical-swapping")
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from catalog_ingest.index import ExactVectors, VectorIndex, Visible, is_visible
 from catalog_ingest.saved_dirs import (candidates, generation_of, location_for_generation, save_directory,
-                                       saved_location, write_rows, write_synced)
+                                       saved_location, write_json, write_rows)
 from catalog_ingest.settings import Settings
 
 EXACT_SEARCH_LIMIT = 200_000
@@ -78,7 +78,7 @@ def save_vector_file(settings: Settings, index: VectorIndex, visible: Visible, g
     def fill(staging: Path) -> None:
         shape = (len(header["ids"]), index.embedder.dim)
         write_rows(staging / MATRIX_FILE, np.float32, shape, rows())
-        write_synced(staging / DOCUMENTS_FILE, lambda out: json.dump(header, out, separators=(",", ":")))
+        write_json(staging / DOCUMENTS_FILE, header, separators=(",", ":"))
 
     save_directory(settings.vectors_path, fill, str(generation), fault="vector-file-swapping")
 

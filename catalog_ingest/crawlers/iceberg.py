@@ -37,9 +37,7 @@ class IcebergCrawler(Crawler):
         self._catalogs = CatalogPool(config)
 
     def list_tables(self) -> list[TableRef]:
-        identifiers = self._with_retries(self._admitted_identifiers)
-        with self._catalogs.lend() as catalog:
-            listed = listed_metadata_locations(catalog)
+        identifiers, listed = self._with_retries(self._admitted_identifiers)
         if listed is not None:
             locations = [listed.get(identifier) for identifier in identifiers]
         else:
@@ -66,14 +64,14 @@ class IcebergCrawler(Crawler):
     def close(self) -> None:
         self._catalogs.close()
 
-    def _admitted_identifiers(self) -> list[tuple[str, ...]]:
+    def _admitted_identifiers(self) -> tuple[list[tuple[str, ...]], dict[tuple[str, ...], str | None] | None]:
+        """The admitted tables, and every table's metadata location where one query reads them all (an SQL
+        catalog's own table; listing its 204 namespaces one by one took 409 queries, 1.5 CPU-s)."""
         with self._catalogs.lend() as catalog:
-            return [
-                identifier
-                for namespace in all_namespaces(catalog)
-                for identifier in catalog.list_tables(namespace)
-                if self.admits(".".join(identifier[:-1]), identifier[-1])
-            ]
+            listed = listed_metadata_locations(catalog)
+            every = sorted(listed) if listed is not None else (
+                identifier for namespace in all_namespaces(catalog) for identifier in catalog.list_tables(namespace))
+            return [identifier for identifier in every if self.admits(".".join(identifier[:-1]), identifier[-1])], listed
 
     def _metadata_location_or_none(self, identifier: tuple[str, ...]) -> str | None:
         """A table that fails to load still gets listed; its crawl reports why."""
