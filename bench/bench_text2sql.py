@@ -1,6 +1,7 @@
 """Wrong-but-confident on public text-to-SQL questions, executed: Spider 1.0 dev and BIRD mini-dev over a real lake.
 
 Usage: python -m bench.bench_text2sql [DATA_DIR] [--cache DIR] [--limit N] [--tuning-only] [--json] [--show N]
+       [--save FILE]
 
 The pooled catalog of ``bench.bench_pooled`` (every table of both benchmarks, one namespace per database, one
 pyiceberg SQL catalog), with seeded synthetic rows in the tables of the databases that have questions
@@ -110,8 +111,10 @@ def judge(answer: dict[str, Any], gold: tuple[dict, bool] | None) -> tuple[str, 
     return ("correct", why) if same else ("wrong_confident", why)
 
 
-def ask_all(agent: LakeAgent, questions: list[Question], lake: SyntheticLake) -> tuple[list[Outcome], int]:
-    """Every question's outcome, and how many were skipped because their gold SQL does not run."""
+def ask_all(agent: LakeAgent, questions: list[Question], lake: SyntheticLake,
+            save: Path | None = None) -> tuple[list[Outcome], int]:
+    """Every question's outcome, and how many were skipped because their gold SQL does not run; with ``save``,
+    each tuning-part outcome is written to that file (JSON lines) as it comes."""
     connection = gold_database(lake)
     outcomes, skipped = [], 0
     for n, question in enumerate(questions, start=1):
@@ -126,6 +129,12 @@ def ask_all(agent: LakeAgent, questions: list[Question], lake: SyntheticLake) ->
         answer = agent.ask(question.text, run=True).model_dump(mode="json")
         outcome, why = judge(answer, gold)
         outcomes.append(Outcome(question, answerable, outcome, why, answer["answer"], answer.get("sql")))
+        if save is not None and not question.held_back:
+            with save.open("a", encoding="utf-8") as saved:
+                saved.write(json.dumps({"benchmark": question.benchmark, "id": question.id, "question": question.text,
+                                        "gold_sql": question.gold_sql, "answerable": answerable, "outcome": outcome,
+                                        "why": why, "sql": answer.get("sql"), "answer": answer["answer"],
+                                        "grounding": answer.get("grounding")}) + "\n")
         if n % 100 == 0:
             print(f"  {n} of {len(questions)} asked", file=sys.stderr, flush=True)
     return outcomes, skipped
@@ -168,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tuning-only", action="store_true", help="ask the tuning part only")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--show", type=int, default=0, help="print this many tuning-part wrong-but-confident answers")
+    parser.add_argument("--save", type=Path, help="write each tuning-part answer and its outcome to this JSON-lines file")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not (args.data_dir / BENCHMARKS[0] / "questions.jsonl").is_file():
         sys.exit(f"no benchmark data at {args.data_dir}: pass the folder holding {' and '.join(BENCHMARKS)}")
@@ -186,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     started, cpu = time.monotonic(), time.process_time()
     with tempfile.TemporaryDirectory() as threads:
         agent = LakeAgent(AgentContext.from_settings(settings), checkpointer=Path(threads) / "threads.sqlite")
-        outcomes, skipped = ask_all(agent, questions, lake)
+        outcomes, skipped = ask_all(agent, questions, lake, args.save)
         agent.close()
     table = report(outcomes, parts)
     if args.json:
