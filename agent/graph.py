@@ -115,14 +115,15 @@ def budget_text(facts: TurnFacts, ctx: AgentContext) -> str:
 
 def check_grounding(state: AgentState) -> dict[str, Any]:
     """Account for each term of the question by the answer's evidence; label the answer partial when some
-    are not (unless it declines), so its SQL is never presented as the answer to what it does not cover."""
+    are not (unless it declines and shows no result), so its SQL is never presented as the answer to what it
+    does not cover: an answer that shows rows and says in passing what it could not do is labelled too."""
     messages = state["messages"]
     question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
     facts = turn_facts(messages)
     answer = messages[-1]
     grounding = ground(question, facts, {c["table"] for c in facts.cited(answer.text)})
     update: dict[str, Any] = {"grounding": grounding.as_dict()}
-    if grounding.unaccounted and not declines(answer.text):
+    if grounding.unaccounted and (facts.result is not None or not declines(answer.text)):
         label = partial_label(grounding, bool(facts.sql))
         update["messages"] = [answer.model_copy(update={"content": f"{label}\n\n{answer.text}"})]
     return update

@@ -23,7 +23,8 @@ import sqlglot
 from humanize import apnumber
 from sqlglot import exp
 
-from agent.models.language import related, similar, split_instructions, verb_forms
+from agent.grounding_words import Evidence, accounted_for, name_words, phrase_words, text_words
+from agent.models.language import split_instructions, verb_forms
 from agent.models.tables import NUMERIC
 from agent.models.vocabulary import (
     AGGREGATE_WORDS,
@@ -31,16 +32,16 @@ from agent.models.vocabulary import (
     EMPTY_WORDS,
     FRAME_WORDS,
     GRAINS,
-    NEGATING_PREFIXES,
     NEGATION_WORDS,
     PARTICLES,
     PERIOD_WORDS,
     TOOL_WORDS,
 )
+from agent.rivals import ambiguous_terms, unread_named_tables
 from agent.semantic_view import layer_words
 from agent.state import SQL_TOOLS, TurnFacts
 from agent.verified_view import verified_evidence
-from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, stem, words
+from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
 DECLINES = re.compile(
     r"\b(?:i (?:cannot|can'?t|could not|couldn'?t|found no|do not|don'?t|am unable|ran out)|there is no|"
@@ -61,12 +62,19 @@ DATE_OR_TIME = re.compile(r"\b\d{4}-\d{2}(?:-\d{2})?(?:[ T]\d{2}:\d{2}(?::\d{2})
 TIME_UNIT = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|quarters?|years?)"
 NUMBER = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.]|\.\d)(\s+{TIME_UNIT}\b)?")
 """A number in a question ("over 100", "more than 3 items"), and the time unit after it ("7 days"), if any."""
+YEAR = re.compile(r"(?<![\w.])(?:19|20)\d{2}(?![\w.]|\.\d)")
+"""A year a question names ("in 2014", "since 2019-03-01"): the evidence must hold it, as a literal or a date."""
+GROUPING = re.compile(r"\b(each|per)\b", re.IGNORECASE)
+""""for each year", "per country": an aggregate the SQL does not group is not what was asked."""
 
 
 @dataclass
 class Grounding:
     accounted: list[str] = field(default_factory=list)
     unaccounted: list[str] = field(default_factory=list)
+    rivals: dict[str, list[str]] = field(default_factory=dict)
+    """Unaccounted terms only the answer's table name covers, and the same-named tables of other namespaces
+    the turn also found (``agent.rivals``): which one the question means is not known."""
 
     def as_dict(self) -> dict[str, list[str]]:
         return {"accounted": self.accounted, "unaccounted": self.unaccounted}
@@ -86,43 +94,6 @@ def question_numbers(question: str) -> list[tuple[str, bool]]:
     span ("the last 7 days"); dates, times and years are periods, not numbers."""
     asked = DATE_OR_TIME.sub(" ", split_instructions(question)[0])
     return list(dict.fromkeys((m.group(1), bool(m.group(2))) for m in NUMBER.finditer(asked)))
-
-
-def name_words(name: str) -> set[str]:
-    """``finance.refund_amount`` -> finance, refund, amount (and the stems)."""
-    pieces = name.lower().split(".")
-    parts = {p for piece in re.split(r"[^A-Za-z0-9]+", name) for p in identifier_parts(piece)} | {name.lower(), *pieces}
-    return {form for p in parts if p for form in (p, stem(p))}
-
-
-def text_words(text: str) -> set[str]:
-    return {stem(w) for w in words(text)}
-
-
-def phrase_words(phrases: str) -> set[str]:
-    return {stem(w) for w in phrases.split()}
-
-
-@dataclass
-class Evidence:
-    names: set[str] = field(default_factory=set)
-    """Words of the tables, columns and values the evidence holds: a synonym of a term counts here."""
-    clauses: set[str] = field(default_factory=set)
-    """Words of the aggregates, groupings, periods and kinds of fact it gives: only the word itself (or a typo
-    of it) counts, so "revenue" is not covered by any SUM because "total" is among its synonyms."""
-    tables: set[str] = field(default_factory=set)
-    """Words of the names of the tables the answer is about: they cover a term as it is written (or a typo of
-    it), never through a synonym, so ``sales.orders`` does not cover "amount"."""
-    unused_measures: set[str] = field(default_factory=set)
-    """Names of the numeric columns of the SQL's tables that the SQL does not use: a question word such a
-    column is named with ("spend" and ``spend_usd``) is a measure, which the table's name does not cover."""
-
-    def __ior__(self, other: Evidence) -> Evidence:
-        self.names |= other.names
-        self.clauses |= other.clauses
-        self.tables |= other.tables
-        self.unused_measures |= other.unused_measures
-        return self
 
 
 def sql_evidence(sql: str) -> Evidence:
@@ -272,32 +243,6 @@ def evidence(facts: TurnFacts, cited: set[str]) -> Evidence:
     return found
 
 
-def names_measure(term: str, found: Evidence) -> bool:
-    """The term names a numeric column the SQL leaves out ("mrr" and ``mrr_usd``) and nothing but a table's name
-    covers it: the table counted is not the measure asked for."""
-    base = stem(term)
-    columns = [c for c in found.unused_measures if related(term) & {stem(p) for p in identifier_parts(c)}]
-    if not columns or base not in found.tables:
-        return False
-    return not accounted_for(term, Evidence(found.names, found.clauses), measures=False)
-
-
-def accounted_for(term: str, found: Evidence, measures: bool = True) -> bool:
-    """The term, a synonym either way of a name (``revenue`` ~ ``amount``, ``nation`` ~ ``country``), or a typo;
-    not a measure word only a table's name covers (``names_measure``)."""
-    if measures and names_measure(term, found):
-        return False
-    base, names, every = stem(term), found.names, found.names | found.clauses | found.tables
-    if base in every or related(term) & names or any(base in related(word) for word in names):
-        return True
-    if verb_forms(term) & {form for word in names for form in verb_forms(word)}:
-        return True  # "opted" and opt_in, "clicked" and click, "manually" and 'manual'
-    for prefix in NEGATING_PREFIXES:  # "unresolved": resolved_at IS NULL; "inactive": NOT is_active
-        if term.startswith(prefix) and len(term) - len(prefix) >= 4 and stem("not") in found.clauses:
-            return accounted_for(term[len(prefix) :], found, measures)
-    return len(term) >= 5 and any(similar(form, word) for form in (term, base) for word in every if len(word) >= 5)
-
-
 def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
     """Each content term of the question, accounted for by the evidence or not."""
     found = evidence(facts, cited)
@@ -312,7 +257,26 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
     for number, spans_time in question_numbers(question):  # a threshold the SQL has no literal for was dropped
         covered = number in every or (spans_time and stem("day") in found.clauses)
         (grounding.accounted if covered else grounding.unaccounted).append(number)
+    for year in dict.fromkeys(YEAR.findall(split_instructions(question)[0])):  # a year the SQL does not filter on
+        (grounding.accounted if year in every else grounding.unaccounted).append(year)
+    if facts.sql and aggregates_ungrouped(facts.sql):
+        grounding.unaccounted += [w for w in dict.fromkeys(GROUPING.findall(question.lower()))
+                                  if w not in grounding.unaccounted]  # fmt: skip
+    if facts.sql:
+        grounding.rivals = ambiguous_terms(grounding.accounted, found, facts, facts.sql)
+        elsewhere = [*grounding.rivals, *unread_named_tables(grounding.accounted, found, facts, facts.sql)]
+        grounding.accounted = [t for t in grounding.accounted if t not in elsewhere]
+        grounding.unaccounted += list(dict.fromkeys(elsewhere))
     return grounding
+
+
+def aggregates_ungrouped(sql: str) -> bool:
+    """The query aggregates and groups by nothing (one row for the whole table)."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return False
+    return tree.find(exp.AggFunc) is not None and tree.find(exp.Group) is None and tree.find(exp.Window) is None
 
 
 def phrasal_verbs(question: str, found: Evidence) -> set[str]:
@@ -331,6 +295,14 @@ def declines(answer: str) -> bool:
 def partial_label(grounding: Grounding, has_sql: bool) -> str:
     """The first line of a partial answer: what it does not cover, and that its SQL is only a draft."""
     terms = ", ".join(f"'{t}'" for t in grounding.unaccounted)
+    if has_sql and grounding.rivals:
+        held = ", ".join(f"'{t}'" for t in grounding.rivals)
+        tables = ", ".join(f"`{t}`" for t in next(iter(grounding.rivals.values())))
+        unmapped = [f"'{t}'" for t in grounding.unaccounted if t not in grounding.rivals]
+        rest = f"; nor could I map {', '.join(unmapped)} to a table, column, value or period" if unmapped else ""
+        return (f"{PARTIAL} the SQL below is a draft that does not cover {terms}: other tables found hold {held} "
+                f"too ({tables}) and I could not tell which table the question means{rest}, so it does not answer "
+                "the question as asked.")  # fmt: skip
     if has_sql:
         return (f"{PARTIAL} the SQL below is a draft that does not cover {terms}: I could not map "
                 f"{'it' if len(grounding.unaccounted) == 1 else 'them'} to a table, column, value or period, "

@@ -2,7 +2,7 @@
 
 The lake-build step keeps its scaled lake for the SQL benchmark, so the 1 GB lake is built once. `scale`
 (ingest and search on generated lakes of ``--tables`` sizes, 2,500 and 5,000 by default) takes an hour or more
-on 2 cores and runs only when named.
+on 2 cores and runs only when named, as do `pooled` and `text2sql` (public text-to-SQL benchmarks).
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def pooled(args: argparse.Namespace) -> None:
     from bench import bench_pooled
 
     bench_pooled.main([])
+
+
+def text2sql(args: argparse.Namespace) -> None:
+    from bench import bench_text2sql
+
+    bench_text2sql.main([])
 
 
 def prompt(args: argparse.Namespace) -> None:
@@ -79,13 +85,14 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "retrieval": retrieval,
     "discovery": discovery,
     "pooled": pooled,
+    "text2sql": text2sql,
     "prompt": prompt,
     "lake_and_sql": lake_and_sql,
     "api": api,
     "cli": cli,
     "scale": scale,
 }
-ON_REQUEST = {"scale", "pooled"}
+ON_REQUEST = {"scale", "pooled", "text2sql"}
 """Benchmarks left out of a run that names none."""
 
 

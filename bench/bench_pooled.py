@@ -22,8 +22,10 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +38,9 @@ from catalog_ingest.ingest import ingest
 from catalog_ingest.ranking import key_name
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import CatalogConfig, Settings, load_settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = ("spider1", "bird_minidev")
@@ -54,6 +59,10 @@ class Question:
     evidence: str
     gold: frozenset[str]
     """``namespace.table`` of the question's db, lower case."""
+    namespace: str = ""
+    """The namespace of the question's db."""
+    gold_sql: str = ""
+    """The benchmark's SQL for it (SQLite), over the db's tables unqualified."""
 
     @property
     def held_back(self) -> bool:
@@ -111,9 +120,15 @@ def namespaces(data_dir: Path) -> dict[tuple[str, str], str]:
     return {(b, db): f"{b}_{db}" if db in shared else db for b, db in dbs}
 
 
-def build_catalog(data_dir: Path, lake_dir: Path) -> None:
-    """Every benchmark table as an empty Iceberg table in one SQL catalog under ``lake_dir``; the catalog
-    database is written under a temporary name and renamed last, so a killed build is redone."""
+TableRows = Callable[[str, dict, Schema], "pa.Table | None"]
+"""(namespace, schemas.jsonl row, its Iceberg schema) -> the rows to append to that table, or None."""
+
+
+def build_catalog(data_dir: Path, lake_dir: Path, rows: TableRows | None = None,
+                  left_out: Collection[str] = ()) -> None:
+    """Every benchmark table as an Iceberg table in one SQL catalog under ``lake_dir``, empty unless ``rows``
+    gives it some, except the namespaces ``left_out``; the catalog database is written under a temporary name
+    and renamed last, so a killed build is redone."""
     shutil.rmtree(lake_dir, ignore_errors=True)
     lake_dir.mkdir(parents=True)
     building = lake_dir / "catalog.db.building"
@@ -122,19 +137,26 @@ def build_catalog(data_dir: Path, lake_dir: Path) -> None:
     for benchmark in BENCHMARKS:
         for table in read_jsonl(data_dir / benchmark / "schemas.jsonl"):
             namespace = namespace_of[benchmark, table["db"]]
+            if namespace in left_out:
+                continue
             catalog.create_namespace_if_not_exists(namespace)
-            catalog.create_table(f"{namespace}.{table['table']}", iceberg_schema(table))
+            schema = iceberg_schema(table)
+            created = catalog.create_table(f"{namespace}.{table['table']}", schema)
+            if rows is not None and (data := rows(namespace, table, schema)) is not None:
+                created.append(data)
     catalog.engine.dispose()
     building.rename(lake_dir / "catalog.db")
 
 
-def ingested_settings(data_dir: Path, cache_dir: Path) -> Settings:
-    """The settings of the cached, ingested pooled catalog; builds and ingests it when missing."""
+def ingested_settings(data_dir: Path, cache_dir: Path,
+                      build: Callable[[Path, Path], None] = build_catalog) -> Settings:
+    """The settings of the cached, ingested pooled catalog; ``build(data_dir, lake_dir)`` makes it when missing,
+    then it is ingested."""
     folder = cache_dir / data_hash(data_dir)
     lake_dir, done = folder / "lake", folder / "ingested"
     if not (lake_dir / "catalog.db").is_file():
         started = time.monotonic()
-        build_catalog(data_dir, lake_dir)
+        build(data_dir, lake_dir)
         print(f"built the pooled Iceberg catalog in {time.monotonic() - started:.0f}s", flush=True)
     catalog = CatalogConfig(name=CATALOG_NAME, properties=catalog_properties(lake_dir))
     settings = load_settings(data_dir=folder / "data", catalogs=[catalog])
@@ -190,7 +212,8 @@ def load_questions(data_dir: Path) -> list[Question]:
         for row in read_jsonl(data_dir / benchmark / "questions.jsonl"):
             namespace = namespace_of[benchmark, row["db"]]
             gold = frozenset(f"{namespace}.{table}".lower() for table in row["gold_tables"])
-            questions.append(Question(benchmark, str(row["id"]), row["question"], row.get("evidence") or "", gold))
+            questions.append(Question(benchmark, str(row["id"]), row["question"], row.get("evidence") or "", gold,
+                                      namespace, row["gold_sql"]))
     return questions
 
 
