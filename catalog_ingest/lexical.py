@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -216,13 +216,18 @@ class LexicalIndex:
             first.setdefault(table, index)
         return {self._tables[table][0]: self._metadata(index) for table, index in first.items()}
 
-    def columns_by_table(self) -> dict[str, list[str]]:
-        """table_key -> the column paths of its column documents, BM25-indexed or only listed."""
+    def columns_by_table(self, keep: Callable[[str], bool] | None = None) -> dict[str, list[str]]:
+        """table_key -> the column paths of its column documents, BM25-indexed or only listed; with ``keep``,
+        only the paths it accepts (asked once per distinct path), and only tables with one of those."""
         documents = self._documents[self._documents["kind"] == COLUMN_KIND]
         tables = np.concatenate([documents["table"], self._listed_columns[:, 0]]).astype(np.int64)
+        parts = np.concatenate([documents["part"], self._listed_columns[:, 1]]).astype(np.int64)
+        if keep is not None:
+            kept_paths = np.fromiter((keep(path) for path in self._columns), dtype=bool, count=len(self._columns))
+            accepted = kept_paths[parts]
+            tables, parts = tables[accepted], parts[accepted]
         if not len(tables):
             return {}
-        parts = np.concatenate([documents["part"], self._listed_columns[:, 1]]).astype(np.int64)
         order = np.argsort(tables, kind="stable")  # a table's columns keep their order
         tables, paths = tables[order], np.array(self._columns, dtype=object)[parts[order]]
         starts = np.flatnonzero(np.diff(tables)) + 1

@@ -54,6 +54,11 @@ def is_key_name(name: str) -> bool:
     return name.endswith(KEY_SUFFIXES)
 
 
+def is_key_column(column: str) -> bool:
+    """A column ``TableKeys`` keeps: the only columns ``JoinKeys`` needs to read."""
+    return is_key_name(key_name(column))
+
+
 @dataclass(frozen=True)
 class TableKeys:
     """One table's key-like columns, as its pairings with the other tables of its namespace read them."""
@@ -69,7 +74,7 @@ class TableKeys:
 
     @classmethod
     def of(cls, columns: Iterable[str], name: str) -> TableKeys:
-        keys = {key_name(column): column for column in columns if is_key_name(key_name(column))}
+        keys = {key_name(column): column for column in columns if is_key_column(column)}
         references = tuple(
             (key, suffix, stem(key[: -len(suffix)])) for key in keys for suffix in KEY_SUFFIXES if key.endswith(suffix)
         )
@@ -105,7 +110,8 @@ class JoinKeys:
         namespace_of: Mapping[str, str],
         name_of: Mapping[str, str],
     ) -> None:
-        """``columns_by_table`` is called at the first question; ``name_of`` gives a table's own name."""
+        """``columns_by_table`` is called at the first question (each table's key-like columns, ``is_key_column``,
+        are all it needs; other columns are ignored); ``name_of`` gives a table's own name."""
         self._read_columns = columns_by_table
         self._namespace_of, self._name_of = namespace_of, name_of
         self._lock = threading.Lock()
