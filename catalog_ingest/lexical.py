@@ -84,6 +84,8 @@ class LexicalIndex:
         self._vocabulary: list[str] = []
         self._token_ids: dict[str, int] | None = None
         self._doc_namespaces: np.ndarray | None = None
+        """Per document, its table's namespace's number in ``_namespace_numbers`` (made at the first filtered search)."""
+        self._namespace_numbers: dict[str, int] = {}
 
     # ------------------------------------------------------------------------------------------ build
 
@@ -257,14 +259,14 @@ class LexicalIndex:
                 self._token_ids = {token: i for i, token in enumerate(self._vocabulary)}
             return self._token_ids
 
-    def _namespaces_of_documents(self) -> np.ndarray:
+    def _in_namespace(self, namespace: str) -> np.ndarray:
+        """Per document, whether its table is in ``namespace`` (namespaces compared as numbers)."""
         with self._lock:
             if self._doc_namespaces is None:
-                names = sorted({row[2] for row in self._tables})
-                number = {name: i for i, name in enumerate(names)}
-                table_namespace = np.array([number[row[2]] for row in self._tables], dtype=np.int32)
-                self._doc_namespaces = np.array(names, dtype=object)[table_namespace[self._documents["table"]]]
-            return self._doc_namespaces
+                number: dict[str, int] = {}
+                table_namespace = np.array([number.setdefault(row[2], len(number)) for row in self._tables], dtype=np.int32)
+                self._namespace_numbers, self._doc_namespaces = number, table_namespace[self._documents["table"]]
+            return self._doc_namespaces == self._namespace_numbers.get(namespace, -1)
 
     def search(self, query: str, k: int, namespace: str | None = None) -> list[SearchResult]:
         ids = self._token_index()
@@ -273,14 +275,15 @@ class LexicalIndex:
             return []
         scores = self._postings.scores(token_ids)
         if namespace:
-            scores = np.where(self._namespaces_of_documents() == namespace, scores, 0.0)
+            scores = np.where(self._in_namespace(namespace), scores, 0.0)
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self._id(i), float(scores[i]), self._metadata(i)) for i in top.tolist() if scores[i] > 0]
-
-    def _id(self, index: int) -> str:
-        table, kind, part = (int(value) for value in self._documents[index])
-        return entry_id(self._tables[table], kind, part, self._columns)
+        top = top[scores[top] > 0]
+        rows = zip(self._documents["table"][top].tolist(), self._documents["kind"][top].tolist(),
+                   self._documents["part"][top].tolist())  # fmt: skip
+        return [(entry_id(self._tables[table], kind, part, self._columns), score,
+                 entry_metadata(self._tables[table], kind, part, self._columns))
+                for (table, kind, part), score in zip(rows, scores[top].tolist())]  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ save
 
@@ -354,13 +357,20 @@ class LexicalIndex:
         index = cls()
         index._tables, index._versions, index._columns = header["tables"], header["versions"], header["columns"]
         index._namespaces, index._namespace_offsets = header["namespaces"], header["namespace_offsets"]
-        index._documents = np.load(location / cls.DOCUMENTS_FILE, mmap_mode="r")
-        index._namespace_words = np.load(location / cls.WORDS_FILE, mmap_mode="r")
-        index._listed_columns = np.load(location / cls.LISTED_FILE, mmap_mode="r")
-        index._postings = Postings(*(np.load(location / name, mmap_mode="r") for name in cls.POSTINGS_FILES))
+        index._documents = mapped(location / cls.DOCUMENTS_FILE)
+        index._namespace_words = mapped(location / cls.WORDS_FILE)
+        index._listed_columns = mapped(location / cls.LISTED_FILE)
+        index._postings = Postings(*(mapped(location / name) for name in cls.POSTINGS_FILES))
         with open(location / cls.VOCABULARY_FILE, encoding="utf-8") as source:
             index._vocabulary = json.load(source)  # read now: a later save replaces the directory
         return index
+
+
+def mapped(path: Path) -> np.ndarray:
+    """A saved array, memory-mapped, as a plain array over the map: indexing a ``np.memmap`` costs a
+    Python-level ``__getitem__`` and ``__array_finalize__`` each time (a search indexes the postings per token
+    and the documents per hit)."""
+    return np.asarray(np.load(path, mmap_mode="r"))
 
 
 def updated_from_store(index: LexicalIndex, store: RecordStore) -> LexicalIndex:
