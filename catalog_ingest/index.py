@@ -261,18 +261,21 @@ class ExactVectors:
         self._matrix = np.asarray(matrix)
         """A plain array (a memory map's view too): products of a ``np.memmap`` are memmaps, and reading one
         score out of those costs a Python-level ``__getitem__`` and ``__array_finalize__``."""
-        self._namespaces = np.array([str(m.get("namespace")) for m in metadatas], dtype=object)
         self._bounds: ScoreBounds | None = None
         """Set once built (``dense_bounds``): then queries score only the vectors that can reach their top k."""
         self._bounds_started = threading.Event()
-        self._rows_by_namespace: dict[str, np.ndarray] = {}
+        self._rows_by_namespace: dict[str, np.ndarray] | None = None
+        self._rows_lock = threading.Lock()
 
     def _namespace_rows(self, namespace: str) -> np.ndarray:
-        """The rows of ``namespace``'s documents (found once per namespace)."""
-        rows = self._rows_by_namespace.get(namespace)
-        if rows is None:
-            rows = self._rows_by_namespace[namespace] = np.flatnonzero(self._namespaces == namespace)
-        return rows
+        """The rows of ``namespace``'s documents (every namespace's found at the first filtered query)."""
+        with self._rows_lock:
+            if self._rows_by_namespace is None:
+                rows: dict[str, list[int]] = {}
+                for row, metadata in enumerate(self._metadatas):
+                    rows.setdefault(str(metadata.get("namespace")), []).append(row)
+                self._rows_by_namespace = {name: np.array(found, dtype=np.int64) for name, found in rows.items()}
+        return self._rows_by_namespace.get(namespace, np.zeros(0, dtype=np.int64))
 
     def build_bounds(self) -> None:
         """Build the score bounds now (``query_many`` starts this in the background at its first batch of
@@ -310,7 +313,9 @@ class ExactVectors:
         results = []
         for scores, namespace in zip(all_scores, namespaces):
             if namespace:
-                scores = np.where(self._namespaces == namespace, scores, -np.inf)
+                rows, unfiltered = self._namespace_rows(namespace), scores
+                scores = np.full(len(unfiltered), -np.inf, dtype=unfiltered.dtype)
+                scores[rows] = unfiltered[rows]
             top = np.argpartition(-scores, k - 1)[:k]
             top = top[np.argsort(-scores[top], kind="stable")]
             top = top[np.isfinite(scores[top])]

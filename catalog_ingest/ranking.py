@@ -44,10 +44,14 @@ KEY_SUFFIXES = ("id", "code", "key", "num", "number")
 ``id`` is a table's own key, which joins only a column named after that table (``student_id``)."""
 
 
+KEY_LAST_LETTERS = frozenset(suffix[-1] for suffix in KEY_SUFFIXES)
+NOT_KEY_CHARACTERS = re.compile(r"[^a-z0-9]")
+
+
 @lru_cache(maxsize=1 << 16)
 def key_name(column: str) -> str:
     """A column name reduced for matching across tables: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", column.lower())
+    return NOT_KEY_CHARACTERS.sub("", column.lower())
 
 
 def is_key_name(name: str) -> bool:
@@ -55,7 +59,11 @@ def is_key_name(name: str) -> bool:
 
 
 def is_key_column(column: str) -> bool:
-    """A column ``TableKeys`` keeps: the only columns ``JoinKeys`` needs to read."""
+    """A column ``TableKeys`` keeps: the only columns ``JoinKeys`` needs to read. A name ending in a letter
+    or digit no key suffix ends with is none (half of a lake's column names, told without reducing them)."""
+    last = column[-1:].lower()
+    if last.isascii() and last.isalnum() and last not in KEY_LAST_LETTERS:
+        return False
     return is_key_name(key_name(column))
 
 
