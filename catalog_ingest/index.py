@@ -14,11 +14,13 @@ that reads the served generation's vector file (``vector_file``) never imports i
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+from catalog_ingest.dense_bounds import ScoreBounds, top_rows
 from catalog_ingest.documents import Document, MetadataValue
 from catalog_ingest.embeddings import Embedder
 from catalog_ingest.faults import fault_point
@@ -278,7 +280,27 @@ class ExactVectors:
         self._matrix = np.asarray(matrix)
         """A plain array (a memory map's view too): products of a ``np.memmap`` are memmaps, and reading one
         score out of those costs a Python-level ``__getitem__`` and ``__array_finalize__``."""
-        self._namespaces = np.array([str(m.get("namespace")) for m in metadatas], dtype=object)
+        self._bounds: ScoreBounds | None = None
+        """Set once built (``dense_bounds``): then queries score only the vectors that can reach their top k."""
+        self._bounds_started = threading.Event()
+        self._rows_by_namespace: dict[str, np.ndarray] | None = None
+        self._rows_lock = threading.Lock()
+
+    def _namespace_rows(self, namespace: str) -> np.ndarray:
+        """The rows of ``namespace``'s documents (every namespace's found at the first filtered query)."""
+        with self._rows_lock:
+            if self._rows_by_namespace is None:
+                rows: dict[str, list[int]] = {}
+                for row, metadata in enumerate(self._metadatas):
+                    rows.setdefault(str(metadata.get("namespace")), []).append(row)
+                self._rows_by_namespace = {name: np.array(found, dtype=np.int64) for name, found in rows.items()}
+        return self._rows_by_namespace.get(namespace, np.zeros(0, dtype=np.int64))
+
+    def build_bounds(self) -> None:
+        """Build the score bounds now (``query_many`` starts this in the background at its first batch of
+        several queries: a process that searches one query at a time, such as the CLI, never pays for it)."""
+        if ScoreBounds.useful(self._matrix):
+            self._bounds = ScoreBounds(self._matrix)
 
     @classmethod
     def load(cls, index: VectorIndex, visible: Visible) -> ExactVectors:
@@ -299,17 +321,37 @@ class ExactVectors:
         matrix is read once for the whole batch, which is what a query over many vectors costs."""
         if not self._ids or k <= 0:
             return [[] for _ in namespaces]
-        all_scores = np.asarray(vectors, dtype=np.float32) @ self._matrix.T
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(vectors) > 1 and not self._bounds_started.is_set():
+            self._bounds_started.set()
+            threading.Thread(target=self.build_bounds, name="lakescout-dense-bounds", daemon=True).start()
+        if self._bounds is not None:
+            return self._bounded_query_many(self._bounds, vectors, min(k, len(self._ids)), namespaces)
+        all_scores = vectors @ self._matrix.T
         k = min(k, len(self._ids))
         results = []
         for scores, namespace in zip(all_scores, namespaces):
             if namespace:
-                scores = np.where(self._namespaces == namespace, scores, -np.inf)
+                rows, unfiltered = self._namespace_rows(namespace), scores
+                scores = np.full(len(unfiltered), -np.inf, dtype=unfiltered.dtype)
+                scores[rows] = unfiltered[rows]
             top = np.argpartition(-scores, k - 1)[:k]
             top = top[np.argsort(-scores[top], kind="stable")]
             top = top[np.isfinite(scores[top])]
             results.append([(self._ids[i], score, dict(self._metadatas[i]))
                             for i, score in zip(top.tolist(), scores[top].tolist())])  # fmt: skip
+        return results
+
+    def _bounded_query_many(
+        self, bounds: ScoreBounds, vectors: np.ndarray, k: int, namespaces: list[str | None]
+    ) -> list[list[SearchResult]]:
+        """``query_many`` scoring exactly only the vectors whose bound can reach each query's top k."""
+        results = []
+        for vector, row_bounds, namespace in zip(vectors, bounds.upper_bounds(vectors), namespaces):
+            rows = self._namespace_rows(namespace) if namespace else None
+            top, scores = top_rows(self._matrix, vector, row_bounds if rows is None else row_bounds[rows], k, rows)
+            results.append([(self._ids[i], score, dict(self._metadatas[i]))
+                            for i, score in zip(top.tolist(), scores.tolist())])  # fmt: skip
         return results
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,6 +85,8 @@ class LexicalIndex:
         self._vocabulary: list[str] = []
         self._token_ids: dict[str, int] | None = None
         self._doc_namespaces: np.ndarray | None = None
+        """Per document, its table's namespace's number in ``_namespace_numbers`` (made at the first filtered search)."""
+        self._namespace_numbers: dict[str, int] = {}
 
     # ------------------------------------------------------------------------------------------ build
 
@@ -217,13 +219,18 @@ class LexicalIndex:
             first.setdefault(table, index)
         return {self._tables[table][0]: self._metadata(index) for table, index in first.items()}
 
-    def columns_by_table(self) -> dict[str, list[str]]:
-        """table_key -> the column paths of its column documents, BM25-indexed or only listed."""
+    def columns_by_table(self, keep: Callable[[str], bool] | None = None) -> dict[str, list[str]]:
+        """table_key -> the column paths of its column documents, BM25-indexed or only listed; with ``keep``,
+        only the paths it accepts (asked once per distinct path), and only tables with one of those."""
         documents = self._documents[self._documents["kind"] == COLUMN_KIND]
         tables = np.concatenate([documents["table"], self._listed_columns[:, 0]]).astype(np.int64)
+        parts = np.concatenate([documents["part"], self._listed_columns[:, 1]]).astype(np.int64)
+        if keep is not None:
+            kept_paths = np.fromiter((keep(path) for path in self._columns), dtype=bool, count=len(self._columns))
+            accepted = kept_paths[parts]
+            tables, parts = tables[accepted], parts[accepted]
         if not len(tables):
             return {}
-        parts = np.concatenate([documents["part"], self._listed_columns[:, 1]]).astype(np.int64)
         order = np.argsort(tables, kind="stable")  # a table's columns keep their order
         tables, paths = tables[order], np.array(self._columns, dtype=object)[parts[order]]
         starts = np.flatnonzero(np.diff(tables)) + 1
@@ -253,14 +260,14 @@ class LexicalIndex:
                 self._token_ids = {token: i for i, token in enumerate(self._vocabulary)}
             return self._token_ids
 
-    def _namespaces_of_documents(self) -> np.ndarray:
+    def _in_namespace(self, namespace: str) -> np.ndarray:
+        """Per document, whether its table is in ``namespace`` (namespaces compared as numbers)."""
         with self._lock:
             if self._doc_namespaces is None:
-                names = sorted({row[2] for row in self._tables})
-                number = {name: i for i, name in enumerate(names)}
-                table_namespace = np.array([number[row[2]] for row in self._tables], dtype=np.int32)
-                self._doc_namespaces = np.array(names, dtype=object)[table_namespace[self._documents["table"]]]
-            return self._doc_namespaces
+                number: dict[str, int] = {}
+                table_namespace = np.array([number.setdefault(row[2], len(number)) for row in self._tables], dtype=np.int32)
+                self._namespace_numbers, self._doc_namespaces = number, table_namespace[self._documents["table"]]
+            return self._doc_namespaces == self._namespace_numbers.get(namespace, -1)
 
     def search(self, query: str, k: int, namespace: str | None = None) -> list[SearchResult]:
         ids = self._token_index()
@@ -269,14 +276,15 @@ class LexicalIndex:
             return []
         scores = self._postings.scores(token_ids)
         if namespace:
-            scores = np.where(self._namespaces_of_documents() == namespace, scores, 0.0)
+            scores = np.where(self._in_namespace(namespace), scores, 0.0)
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self._id(i), float(scores[i]), self._metadata(i)) for i in top.tolist() if scores[i] > 0]
-
-    def _id(self, index: int) -> str:
-        table, kind, part = (int(value) for value in self._documents[index])
-        return entry_id(self._tables[table], kind, part, self._columns)
+        top = top[scores[top] > 0]
+        rows = zip(self._documents["table"][top].tolist(), self._documents["kind"][top].tolist(),
+                   self._documents["part"][top].tolist())  # fmt: skip
+        return [(entry_id(self._tables[table], kind, part, self._columns), score,
+                 entry_metadata(self._tables[table], kind, part, self._columns))
+                for (table, kind, part), score in zip(rows, scores[top].tolist())]  # fmt: skip
 
     # ------------------------------------------------------------------------------------------ save
 
@@ -350,13 +358,20 @@ class LexicalIndex:
         index = cls()
         index._tables, index._versions, index._columns = header["tables"], header["versions"], header["columns"]
         index._namespaces, index._namespace_offsets = header["namespaces"], header["namespace_offsets"]
-        index._documents = np.load(location / cls.DOCUMENTS_FILE, mmap_mode="r")
-        index._namespace_words = np.load(location / cls.WORDS_FILE, mmap_mode="r")
-        index._listed_columns = np.load(location / cls.LISTED_FILE, mmap_mode="r")
-        index._postings = Postings(*(np.load(location / name, mmap_mode="r") for name in cls.POSTINGS_FILES))
+        index._documents = mapped(location / cls.DOCUMENTS_FILE)
+        index._namespace_words = mapped(location / cls.WORDS_FILE)
+        index._listed_columns = mapped(location / cls.LISTED_FILE)
+        index._postings = Postings(*(mapped(location / name) for name in cls.POSTINGS_FILES))
         with open(location / cls.VOCABULARY_FILE, encoding="utf-8") as source:
             index._vocabulary = json.load(source)  # read now: a later save replaces the directory
         return index
+
+
+def mapped(path: Path) -> np.ndarray:
+    """A saved array, memory-mapped, as a plain array over the map: indexing a ``np.memmap`` costs a
+    Python-level ``__getitem__`` and ``__array_finalize__`` each time (a search indexes the postings per token
+    and the documents per hit)."""
+    return np.asarray(np.load(path, mmap_mode="r"))
 
 
 def updated_from_store(index: LexicalIndex, store: RecordStore) -> LexicalIndex:

@@ -44,14 +44,27 @@ KEY_SUFFIXES = ("id", "code", "key", "num", "number")
 ``id`` is a table's own key, which joins only a column named after that table (``student_id``)."""
 
 
+KEY_LAST_LETTERS = frozenset(suffix[-1] for suffix in KEY_SUFFIXES)
+NOT_KEY_CHARACTERS = re.compile(r"[^a-z0-9]")
+
+
 @lru_cache(maxsize=1 << 16)
 def key_name(column: str) -> str:
     """A column name reduced for matching across tables: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", column.lower())
+    return NOT_KEY_CHARACTERS.sub("", column.lower())
 
 
 def is_key_name(name: str) -> bool:
     return name.endswith(KEY_SUFFIXES)
+
+
+def is_key_column(column: str) -> bool:
+    """A column ``TableKeys`` keeps: the only columns ``JoinKeys`` needs to read. A name ending in a letter
+    or digit no key suffix ends with is none (half of a lake's column names, told without reducing them)."""
+    last = column[-1:].lower()
+    if last.isascii() and last.isalnum() and last not in KEY_LAST_LETTERS:
+        return False
+    return is_key_name(key_name(column))
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ class TableKeys:
 
     @classmethod
     def of(cls, columns: Iterable[str], name: str) -> TableKeys:
-        keys = {key_name(column): column for column in columns if is_key_name(key_name(column))}
+        keys = {key_name(column): column for column in columns if is_key_column(column)}
         references = tuple(
             (key, suffix, stem(key[: -len(suffix)])) for key in keys for suffix in KEY_SUFFIXES if key.endswith(suffix)
         )
@@ -105,7 +118,8 @@ class JoinKeys:
         namespace_of: Mapping[str, str],
         name_of: Mapping[str, str],
     ) -> None:
-        """``columns_by_table`` is called at the first question; ``name_of`` gives a table's own name."""
+        """``columns_by_table`` is called at the first question (each table's key-like columns, ``is_key_column``,
+        are all it needs; other columns are ignored); ``name_of`` gives a table's own name."""
         self._read_columns = columns_by_table
         self._namespace_of, self._name_of = namespace_of, name_of
         self._lock = threading.Lock()

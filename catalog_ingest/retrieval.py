@@ -18,7 +18,7 @@ from catalog_ingest.embeddings import Embedder, embedder_for, start_loading
 from catalog_ingest.family_index import lexical_index
 from catalog_ingest.index import ExactVectors, SearchResult, ServedVectors, VectorIndex, tokenize
 from catalog_ingest.lexical import LexicalIndex
-from catalog_ingest.ranking import JoinKeys, NamespaceWords, rank_tables
+from catalog_ingest.ranking import JoinKeys, NamespaceWords, is_key_column, rank_tables
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 from catalog_ingest.text import SEARCH_STOPWORDS, identifier_words, stem
@@ -100,7 +100,7 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
             tables_by_name[name_key(name)].add(member)
     namespace_of = {key: info.namespace for key, info in tables.items()}
     name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
-    join_keys = JoinKeys(lexical.columns_by_table, namespace_of, name_of)  # read at the first search
+    join_keys = JoinKeys(lambda: lexical.columns_by_table(keep=is_key_column), namespace_of, name_of)  # at the first search
     vector, dense = open_dense(settings, embedder, visible, generation)
     gaps = {
         "vectors": len(visible.keys() - dense.table_keys()),
