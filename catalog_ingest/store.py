@@ -151,7 +151,8 @@ class RecordStore(FamilyRows):
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # an error SQLite rolled back itself must surface, not this
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 

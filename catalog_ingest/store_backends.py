@@ -79,7 +79,8 @@ class SqliteBackend:
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {version}")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # an error SQLite rolled back itself must surface, not this
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
             if upgraded:
@@ -192,7 +193,8 @@ class PostgresBackend:
             conn.execute("DELETE FROM store_version")
             conn.execute("INSERT INTO store_version VALUES (?)", (version,))
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # an error SQLite rolled back itself must surface, not this
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS readers (
             token = uuid.uuid4().hex
             conn.execute("INSERT INTO readers VALUES (?, ?, ?)", (token, os.getpid(), generation))
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # an error SQLite rolled back itself must surface, not this
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         return token, generation
@@ -108,7 +109,8 @@ CREATE TABLE IF NOT EXISTS readers (
             token = uuid.uuid4().hex
             self._insert(conn, token, generation)
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # an error SQLite rolled back itself must surface, not this
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         return token, generation

@@ -165,7 +165,8 @@ class VerifiedStore:
                 self._conn.execute("UPDATE version SET n = n + 1")
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # an error SQLite rolled back itself must surface, not this
+                    self._conn.execute("ROLLBACK")
                 raise
 
     def version(self) -> int:

@@ -75,6 +75,19 @@ def test_replace_and_delete(tmp_path):
     assert store.count() == 0
 
 
+def test_an_error_that_ended_the_transaction_surfaces_itself(tmp_path):
+    """SQLite rolls a transaction back itself after some errors (a full disk, an I/O error); the error must
+    reach the caller, not 'cannot rollback - no transaction is active' from the store's own ROLLBACK."""
+    store = RecordStore(tmp_path / "r.sqlite")
+    store.put(record("demo", "raw", "events"))
+    with pytest.raises(ValueError, match="the real error"):
+        with store._transaction() as conn:
+            conn.execute("ROLLBACK")  # what SQLite did on its own
+            raise ValueError("the real error")
+    store.put(record("demo", "raw", "orders"))
+    assert store.count() == 2
+
+
 def test_concurrent_readers_and_writer(tmp_path):
     store = RecordStore(tmp_path / "r.sqlite")
     store.put(record("demo", "raw", "events"))
