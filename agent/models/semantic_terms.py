@@ -34,6 +34,15 @@ class LayerUse:
     """(column, phrase) of terms that name a column: a group by the phrase is a group by that column."""
     phrases: list[str] = field(default_factory=list)
     """The question's phrases the layer matched: words the answer accounts for through the layer."""
+    table_terms: list[tuple[str, str]] = field(default_factory=list)
+    """(table, matched phrase) of terms that name a table."""
+
+    def counted_tables(self, group_words: set[str]) -> list[str]:
+        """The tables it points at, without one whose term the question says only among its groups ("campaign"
+        in "sends per campaign objective" is whose objective, not what is counted)."""
+        grouped = {t for t, phrase in self.table_terms if {stem(w) for w in words(phrase)} <= group_words}
+        counted = {t for t, _ in self.table_terms} - grouped
+        return [t for t in self.tables if t not in grouped or t in counted]
 
 
 def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
@@ -51,6 +60,7 @@ def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
             use.tables.append(table)
         elif term.get("table"):
             use.tables.append(term["table"])
+            use.table_terms.append((term["table"], term.get("matched") or term.get("term") or ""))
         elif term.get("column"):  # an attribute to group by, perhaps of a joined table: not the table counted
             use.attributes.append((split_column(term["column"])[1], term.get("matched") or term["term"]))
     use.tables = list(dict.fromkeys(use.tables))
@@ -84,13 +94,15 @@ def fitting_metric(use: LayerUse | None, agg: str, implicit: bool) -> LayerUse |
     return use
 
 
-def layer_dims(dims: list[str], use: LayerUse | None) -> list[str]:
-    """A request's group words with those a column term names ("customer segment") read as that column."""
+def layer_dims(dims: list[str], qualifiers: dict[str, str], use: LayerUse | None) -> tuple[list[str], dict[str, str]]:
+    """A request's group words with those a column term names ("customer segment") read as that column, and
+    the qualifiers of the phrase's head ("order" in "order sales channel") moved to the column."""
     for column, phrase in use.attributes if use else []:
         named = {stem(w) for w in words(phrase)}
         if named and named <= {stem(d) for d in dims}:
             dims = [column, *(d for d in dims if stem(d) not in named)]
-    return dims
+            qualifiers = {q: column if stem(h) in named else h for q, h in qualifiers.items() if stem(q) not in named}
+    return dims, qualifiers
 
 
 def split_column(reference: str) -> tuple[str, str]:

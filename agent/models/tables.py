@@ -80,11 +80,34 @@ class Table:
         return (preferred or temporal or [None])[0]
 
     def is_about(self, word: str) -> bool:
-        return stem(self.short.lower()) in related(word) or stem(word) in [stem(p) for p in self.short.split("_")]
+        return names_entity(self.name, word)
+
+    def key_for(self, word: str) -> str | None:
+        """The key column naming the word (``customer_id`` for "customer"), else the key a relationship of the
+        semantic layer leads from to a table about the word (``user_id`` -> ``marts.customers``)."""
+        base = stem(word)
+        keys = [c["name"] for c in self.columns if c["name"].endswith("_id") and stem(c["name"][: -len("_id")]) == base]
+        return keys[0] if keys else next((key for key, target in self.references() if names_entity(target, word)), None)
+
+    def references(self) -> list[tuple[str, str]]:
+        """(key column, table) of each relationship of the layer that leads from this table to another."""
+        found = []
+        for relationship in self.relationships:
+            source, _, key = relationship["from"].rpartition(".")
+            target = relationship["to"].rpartition(".")[0]
+            if source == self.name and target != self.name:
+                found.append((key, target))
+        return found
 
     def is_named(self, word: str) -> bool:
         """The table's whole name is the word (``products`` for "products"), not just a part of it."""
         return stem(self.short.lower()) == stem(word)
+
+
+def names_entity(table: str, word: str) -> bool:
+    """The table's name is about the word (``marts.customers`` for "customer")."""
+    short = table.rpartition(".")[2]
+    return stem(short.lower()) in related(word) or stem(word) in [stem(p) for p in short.split("_")]
 
 
 def join_keys(main: Table, other: Table) -> tuple[str, str] | None:

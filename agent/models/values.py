@@ -88,10 +88,11 @@ def position(tokens: list[str], word: str) -> int:
 
 
 def value_said(value: str, word: str) -> bool:
-    """The word is the value: the same, in the plural, another inflection ("manually": manual), or two words
-    of it (``checkout-api``)."""
+    """The word is the value: the same, in the plural, another inflection ("manually": manual, "fail":
+    failed), or two words of it (``checkout-api``)."""
     value = re.sub(r"[\s-]+", "_", value.lower())
-    return value == word or stem(value) == stem(word) or (len(value) >= 4 and value in verb_forms(word))
+    return value == word or stem(value) == stem(word) or (len(value) >= 4 and value in verb_forms(word)) or (
+        len(word) >= 4 and word in verb_forms(value))
 
 
 def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
