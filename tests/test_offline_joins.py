@@ -108,3 +108,12 @@ def test_yes_or_no_questions_about_rows_and_columns(lake_agent):
     assert stored.answer.startswith("Yes: `marts.customers` has a column `lifetime_value_usd`")
     lacking = lake_agent.ask("does marts.orders store a coupon_code?")
     assert lacking.answer.startswith("No: `marts.orders` has no column `coupon_code`.")
+
+
+def test_a_value_of_a_joined_tables_column_filters_through_the_join(lake_agent):
+    enterprise = lake_agent.ask("count orders from enterprise customers in marts.orders")
+    assert "JOIN marts.customers AS c ON t.customer_id = c.customer_id" in enterprise.sql
+    assert "WHERE c.customer_segment = 'enterprise'" in enterprise.sql  # read by a probe of the customers' values
+    footwear = lake_agent.ask("total units_sold of footwear products in marts.product_sales_daily")
+    assert "JOIN staging.products AS p ON t.product_id = p.product_id" in footwear.sql
+    assert footwear.sql.startswith("SELECT SUM(t.units_sold)") and "WHERE p.category = 'footwear'" in footwear.sql

@@ -12,8 +12,6 @@ from agent.models.tables import NUMERIC, Table
 from catalog_ingest.text import name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
-LIST = re.compile(r"^(list|array|map)")
-"""Collections, whose element fields a probe cannot select as columns."""
 FREE_TEXT = re.compile(r"(?:^|_)(?:id|name|email|phone|address|street|description|comment|message|text|body|url|title"
                        r"|notes?|path|sku|hash|token|ip|agent|key|code|zip|postal)$")  # fmt: skip
 PROBE_COLUMNS = 8
@@ -57,11 +55,11 @@ def is_negated(tokens: list[str], word: str) -> bool:
 
 
 def categorical_columns(table: Table) -> list[str]:
-    """The columns worth probing for values: short strings that are not free text or personal data."""
-    lists = tuple(f"{c['name']}." for c in table.columns if LIST.match(c["type"].lower()))
+    """The columns worth probing for values: short top-level strings that are not free text or personal data (a
+    struct's field, ``address.city``, is not a column the probe's union can name)."""
     return [c["name"] for c in table.columns
             if STRING.match(c["type"].lower()) and not c.get("pii") and not FREE_TEXT.search(c["name"].lower())
-            and not c["name"].startswith(lists)][:PROBE_COLUMNS]  # fmt: skip
+            and "." not in c["name"]][:PROBE_COLUMNS]  # fmt: skip
 
 
 def read_probe(result: dict[str, Any]) -> dict[str, list[str]]:
