@@ -17,8 +17,12 @@ from catalog_ingest.records import PartitionField, PartitionSpec, PartitionStat,
 
 TODAY = date(2026, 11, 27)
 RELATIONSHIPS = """version: 1
+terms:
+  - {name: product category, column: staging.products.category}
 relationships:
   - {from: staging.sessions.user_id, to: marts.customers.customer_id, cardinality: many_to_one}
+  - {from: raw.payments.order_id, to: marts.orders.order_id, cardinality: many_to_one}
+  - {from: marts.orders.customer_id, to: marts.customers.customer_id, cardinality: many_to_one}
 """
 
 
@@ -117,3 +121,30 @@ def test_a_value_of_a_joined_tables_column_filters_through_the_join(lake_agent):
     footwear = lake_agent.ask("total units_sold of footwear products in marts.product_sales_daily")
     assert "JOIN staging.products AS p ON t.product_id = p.product_id" in footwear.sql
     assert footwear.sql.startswith("SELECT SUM(t.units_sold)") and "WHERE p.category = 'footwear'" in footwear.sql
+
+
+def test_two_many_to_one_steps_reach_the_dimension(lake_agent):
+    answer = lake_agent.ask("number of payments by customer segment in raw.payments")
+    assert "JOIN marts.orders AS o ON t.order_id = o.order_id" in answer.sql
+    assert "JOIN marts.customers AS c ON o.customer_id = c.customer_id" in answer.sql
+    assert answer.sql.startswith("SELECT c.customer_segment, COUNT(*)")
+
+
+def test_a_column_term_groups_by_its_own_tables_column_or_says_it_cannot(lake_agent):
+    answer = lake_agent.ask("total total_amount_usd by product category in marts.orders")
+    assert "customer_segment" not in answer.sql and "GROUP BY" not in answer.sql  # orders reach no product row
+    assert "could not match a column for 'category'" in answer.answer
+
+
+def test_rankings_advice_and_row_grains(lake_agent):
+    sold = lake_agent.ask("which product brand sold the most units in marts.product_sales_daily?")
+    assert sold.sql.startswith("SELECT p.brand, SUM(t.units_sold)") and sold.sql.endswith("DESC\nLIMIT 1")
+    went = lake_agent.ask("how many emails went to consumer customers in marketing.email_sends?")
+    assert went.sql.startswith("SELECT COUNT(*)") and "WHERE c.customer_segment = 'consumer'" in went.sql
+    advice = lake_agent.ask("which marketing channel should we cut?")
+    assert advice.answer.startswith("I can't decide that for you") and advice.tool_calls == []
+    assert detect_intent("which table should I use for active users per week?").kind == "find"
+    grain = lake_agent.ask("which table has one row per web session?")
+    assert "is `staging.sessions`." in grain.answer and grain.tables_cited[0] == "staging.sessions"
+    split = lake_agent.ask("which account code prefixes is finance.gl_entries split into?")
+    assert "account_code_truncate4=4000" in split.answer and "not by time" in split.answer

@@ -27,7 +27,7 @@ MEASURES = [
     ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
     ("share", re.compile(r"\b(?:percentage|percent|share|proportion|fraction)\s+of\s+(?:the\s+|all\s+)*([a-z_]+)")),
     ("count", re.compile(rf"\b(?:count|number)\s+(?:of\s+)?(?:the\s+)?(?:all\s+)?([a-z_ ]+?){END}")),
-    ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?){END}")),
+    ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?)(?=\s+(?:went|go|goes|did|do|does|were|was|are|is|got|came)\b|{END[3:]}")),
 ]
 RANKED_BY = r"((?:(?:the\s+)?(?:number|count|sum|total|average|avg)\s+of\s+)?[a-z_ ]+?)"
 TOPS = [
@@ -35,7 +35,9 @@ TOPS = [
     (re.compile(r"\b(\d+)\s+([a-z_]+)\b[^.?]*?\b(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)"
                 r"\s+" + RANKED_BY + END), None),
 ]  # fmt: skip
-SUPERLATIVE = re.compile(r"\b(?:which|what)\s+([a-z_]+(?:\s+[a-z_]+)?)\s+(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
+RANKING_VERBS = r"(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought|sold|sells?|drove|drives?|generated|earned)"
+"""Verbs of "which X <verb> the most Y"."""
+SUPERLATIVE = re.compile(r"\b(?:which|what)\s+([a-z_]+(?:\s+[a-z_]+)?)\s+" + RANKING_VERBS +
                          r"\s+the\s+(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\s+" + RANKED_BY + END)
 """'which country has the most orders': the top one."""
 ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})

@@ -30,8 +30,9 @@ class LayerUse:
     metric: dict[str, Any] | None = None
     value_filters: list[tuple[str, str, list[str], str]] = field(default_factory=list)
     """(table, column, values, matched phrase) of terms that mean some values of a column."""
-    attributes: list[tuple[str, str]] = field(default_factory=list)
-    """(column, phrase) of terms that name a column: a group by the phrase is a group by that column."""
+    attributes: list[tuple[str, str, str]] = field(default_factory=list)
+    """(column, phrase, table) of terms that name a column: a group by the phrase is a group by that column of
+    that table."""
     phrases: list[str] = field(default_factory=list)
     """The question's phrases the layer matched: words the answer accounts for through the layer."""
     table_terms: list[tuple[str, str]] = field(default_factory=list)
@@ -62,7 +63,8 @@ def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
             use.tables.append(term["table"])
             use.table_terms.append((term["table"], term.get("matched") or term.get("term") or ""))
         elif term.get("column"):  # an attribute to group by, perhaps of a joined table: not the table counted
-            use.attributes.append((split_column(term["column"])[1], term.get("matched") or term["term"]))
+            table, column = split_column(term["column"])
+            use.attributes.append((column, term.get("matched") or term["term"], table))
     use.tables = list(dict.fromkeys(use.tables))
     use.phrases = [e["matched"] for e in [*metrics, *terms] if e.get("matched")]
     return use
@@ -94,15 +96,19 @@ def fitting_metric(use: LayerUse | None, agg: str, implicit: bool) -> LayerUse |
     return use
 
 
-def layer_dims(dims: list[str], qualifiers: dict[str, str], use: LayerUse | None) -> tuple[list[str], dict[str, str]]:
-    """A request's group words with those a column term names ("customer segment") read as that column, and
-    the qualifiers of the phrase's head ("order" in "order sales channel") moved to the column."""
-    for column, phrase in use.attributes if use else []:
+def layer_dims(
+    dims: list[str], qualifiers: dict[str, str], owners: dict[str, str], use: LayerUse | None
+) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """A request's group words with those a column term names ("product category") read as that column, owned
+    by the term's table (``products``: not another table's column that a synonym fits), and the qualifiers of the
+    phrase's head ("order" in "order sales channel") moved to the column."""
+    for column, phrase, table in use.attributes if use else []:
         named = {stem(w) for w in words(phrase)}
         if named and named <= {stem(d) for d in dims}:
             dims = [column, *(d for d in dims if stem(d) not in named)]
             qualifiers = {q: column if stem(h) in named else h for q, h in qualifiers.items() if stem(q) not in named}
-    return dims, qualifiers
+            owners = {**owners, column: table.rpartition(".")[2]}
+    return dims, qualifiers, owners
 
 
 def split_column(reference: str) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from agent.models.language import layer_rank
 from agent.models.request import Comparison, Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.states import State, column_states
-from agent.models.tables import NUMERIC, Table, join_keys
+from agent.models.tables import NUMERIC, Table, hop_path, join_keys
 from agent.models.values import categorical_columns, is_negated, value_filters, value_words
 from agent.models.vocabulary import UNITS
 from catalog_ingest.text import name_parts, stem
@@ -297,14 +297,19 @@ def locate(
             continue
         join_alias(other, keys, aliases, joins)
         return other, found
+    if not own and (path := hop_path(dim, main, tables)):  # payments -> orders -> customers
+        middle, first, other, second = path
+        join_alias(other, second, aliases, joins, join_alias(middle, first, aliases, joins))
+        return other, other.column(dim)
     return main, own
 
 
-def join_alias(other: Table, keys: tuple[str, str], aliases: dict[str, str], joins: list[tuple[exp.Expression, exp.Expression]]) -> str:
-    """The alias of a joined table, joining it on ``keys`` (main's, its own) the first time."""
+def join_alias(other: Table, keys: tuple[str, str], aliases: dict[str, str],
+               joins: list[tuple[exp.Expression, exp.Expression]], base: str = "t") -> str:
+    """The alias of a joined table, joining it on ``keys`` (the ``base`` table's, its own) the first time."""
     if other.name not in aliases:
         aliases[other.name] = next(a for a in (other.short[0], f"{other.short[0]}2", "j") if a not in aliases.values())
-        joins.append((table_as(other.name, aliases[other.name]), column(keys[0], "t").eq(column(keys[1], aliases[other.name]))))
+        joins.append((table_as(other.name, aliases[other.name]), column(keys[0], base).eq(column(keys[1], aliases[other.name]))))
     return aliases[other.name]
 
 

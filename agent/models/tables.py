@@ -123,3 +123,28 @@ def join_keys(main: Table, other: Table) -> tuple[str, str] | None:
         if a.has(key) and b.has("id"):
             return (key, "id") if not flip else ("id", key)
     return None
+
+
+def points_to(source: Table, target: Table) -> tuple[str, str] | None:
+    """The keys by which each row of ``source`` names one row of ``target`` (many to one): a relationship of the
+    layer from ``source`` to ``target``, or ``x_id`` in ``source`` for a table named ``x``/``xs`` that has it."""
+    for _, table in source.references():
+        if table == target.name and (keys := layer_join(source, target)):
+            return keys
+    key = f"{stem(target.short)}_id"
+    if source.has(key) and target.has(key):
+        return key, key
+    return (key, "id") if source.has(key) and target.has("id") else None
+
+
+def hop_path(column: str, main: Table, tables: list[Table]) -> tuple[Table, tuple[str, str], Table, tuple[str, str]] | None:
+    """Two many-to-one steps from the main table to a table that has the column (payments -> orders ->
+    customers for "customer segment"): the middle table, its keys, the table with the column, its keys.
+    Only along many-to-one keys, so no row of the main table is counted twice."""
+    for middle in tables:
+        if middle is main or (first := points_to(main, middle)) is None:
+            continue
+        for other in tables:
+            if other not in (main, middle) and other.column(column) and (second := points_to(middle, other)):
+                return middle, first, other, second
+    return None

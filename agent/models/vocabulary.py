@@ -56,7 +56,7 @@ FRAME_WORDS = BREAKDOWN_WORDS | frozenset(
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
     "use using used they them he she his her if as ones came come comes made make makes placed happen happened "
-    "occurred received still".split()
+    "occurred received still went go goes gone".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
 

@@ -41,6 +41,9 @@ REFUSALS = {
     "refuse-future": "I can't predict that: the lake holds what has happened, and I answer from its tables and "
     "their data only; I do not forecast or guess what will happen. I can count or sum what the tables hold so "
     "far, by period, as a basis for your own estimate.",
+    "refuse-advice": "I can't decide that for you: it is a judgement, not a fact the lake holds, and I answer from "
+    "its tables and their data only. I can show the facts to base it on, for example spend, counts or revenue by "
+    "group and period, if you ask for them.",
     "refuse-files": "I can't do that: it reads or writes files outside the lake's tables, which is not allowed. "
     + READ_ONLY + " Ask about a table in the catalog instead.",
 }

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from agent.models.language import content_words, correct_typos, period_of, split_instructions
-from agent.models.request import topic_words
+from agent.models.request import RANKING_VERBS, topic_words
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
     ("files", re.compile(
@@ -36,6 +36,10 @@ UNSAFE: list[tuple[str, re.Pattern[str]]] = [
 FUTURE = re.compile(r"\b(?:next|upcoming|coming)\s+(?:\d+\s+)?(?:days?|weeks?|months?|quarters?|years?)\b|\btomorrow\b"
                     r"|\b(?:likely|expected|going) to\b|\b(?:predict|forecast|project(?:ed|ion)?)\w*\b")
 """A question about what has not happened yet: the lake holds what did."""
+ADVICE = re.compile(r"\bshould\s+(?:we|i|you|they|our)\b|\bis it worth\b|\b(?:do you|would you) recommend\b")
+"""A decision to make ("should we cut the channel?"), not a fact of the lake; unless it asks which table or
+query to use."""
+LAKE_OBJECTS = re.compile(r"\b(?:tables?|datasets?|quer(?:y|ies)|sql|columns?|fields?|partitions?|index)\b")
 """Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data, acting
 outside the catalog (sending messages, scheduling, buying); a verb that starts a noun phrase grouped by
 something ("email sends per campaign") is a question, not a request to act."""
@@ -69,14 +73,14 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
     ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?|operations?)\b"
                            r"|\b(?:deleted|rewritten|overwritten|overwrites?|compacted|compaction|repartitioned)\b"
                            r"|\bpartition(?:ing)? (?:specs?|spec history|evolution|changes?)\b|\bspecs?\b")),
-    ("partitions", re.compile(r"\bpartition")),
+    ("partitions", re.compile(r"\bpartition|\bsplit into\b")),
     ("stats", re.compile(r"\bhow (?:big|large)\b|\bsize\b|\brow ?counts?\b|\b(?:how many|number of) (?:rows|records|entries)\b"
                          r"|\b(?:how many|number of) (?:data )?files\b|\bfile count\b|\b(?:disk|storage|bytes|footprint)\b"
                          r"|\bhow much space\b|\blast (?:written|updated|modified|write|refresh(?:ed)?|loaded)\b|\bfresh"
                          r"|\bwhen was\b|\bup to date\b|\bstale\b")),
     ("describe", re.compile(r"\b(?:describe|columns?|schema|fields?|structure|owner|owns|owned|pii|details)\b"
                             r"|\bwhat(?: is|'s) in\b|\btell me about\b")),
-    ("sql", re.compile(r"^\s*(?:which|what)\s+(?:[a-z_]+\s+){1,2}(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
+    ("sql", re.compile(r"^\s*(?:which|what)\s+(?:[a-z_]+\s+){1,2}" + RANKING_VERBS +
                        r"\s+the\s+(?:most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\b"
                        r"|\b(?:percentage|percent|proportion|fraction|share) of\b"
                        r"|\b(?:count|how many|how much|number of|sum|total|average|avg|mean|median|top|per|by|hourly|daily|weekly"
@@ -144,6 +148,8 @@ def detect_intent(question: str) -> Intent:
         kind = "find"
     if not unsafe and kind != "unknown" and FUTURE.search(text):
         kind = "refuse-future"  # a lake question about the future; anything else is not a lake question at all
+    if not unsafe and ADVICE.search(text) and not LAKE_OBJECTS.search(text):
+        kind = "refuse-advice"
     rest = TABLE_NAME.sub(" ", question) if tables else question
     topic = topic_words(rest) if kind == "sql" else content_words(rest, INTENT_WORDS if kind != "find" else frozenset())
     return Intent(kind, topic, list(dict.fromkeys(tables)))

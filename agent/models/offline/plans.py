@@ -6,6 +6,7 @@ it has not seen yet, and hands the results to an answer template once it has all
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -37,7 +38,7 @@ from agent.models.request import Request, parse_request
 from agent.models.semantic_terms import fitting_metric, layer_dims, layer_use
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
 from agent.models.groups import group_owners, owner_entities, phrase_groups
-from agent.models.tables import Table, join_keys, names_entity
+from agent.models.tables import Table, join_keys, names_entity, points_to
 from agent.models.values import read_probe, value_filters, value_words
 from agent.state import ToolResult
 from catalog_ingest.text import stem, words
@@ -120,19 +121,23 @@ def plan_find(intent: Intent, convo: Conversation) -> Step:
     hits = search.data.get("tables", [])
     if not covered_words(intent.topic, hits):
         return Answer(compose_not_found(hits, intent.topic))
-    return Answer(compose_find({**search.data, "tables": best_first(intent.topic, hits)}, intent.topic))
+    grain = ROW_GRAIN.search(convo.question.lower())
+    return Answer(compose_find({**search.data, "tables": best_first(intent.topic, hits, grain and grain.group(1))}, intent.topic))
 
 
 HEADLINE_CANDIDATES = 3
+ROW_GRAIN = re.compile(r"\brows?\s+(?:per|for each|for every|for|each)\s+(?:[a-z]+\s+)?([a-z]+)")
+""""one row per web session": a table of sessions, whatever else mentions them."""
 
 
-def best_first(topic: list[str], hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def best_first(topic: list[str], hits: list[dict[str, Any]], grain: str | None = None) -> list[dict[str, Any]]:
     """The hits with the one among the first few that covers the most of the topic's words first (the headline
-    names it), the rest in the search's order."""
+    names it), the rest in the search's order; a table named for the ``grain`` of its rows goes first."""
     leading = hits[:HEADLINE_CANDIDATES]
     if not leading:
         return hits
-    best = max(leading, key=lambda h: (len(covered_words(topic, [h])), -hits.index(h)))
+    named = lambda h: bool(grain) and stem(h["table"].rpartition(".")[2]) == stem(grain)  # noqa: E731
+    best = max(leading, key=lambda h: (named(h), len(covered_words(topic, [h])), -hits.index(h)))
     return [best, *(h for h in hits if h is not best)]
 
 
@@ -192,7 +197,7 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     if not hits:
         return Answer(f"I found no table for '{' '.join(intent.topic)}', so I cannot draft SQL for it.")
     request.layer = fitting_metric(layer, request.agg, request.implicit)
-    request.dims, request.qualifiers = layer_dims(request.dims, request.qualifiers, request.layer)
+    request.dims, request.qualifiers, request.owners = layer_dims(request.dims, request.qualifiers, request.owners, request.layer)
     main, tables = None, []
     while True:  # described tables, then the tables along the main one's keys a group needs
         described = [convo.result("describe_table", table=t) for t in hits]
@@ -266,8 +271,10 @@ def referenced_tables(request: Request, main: Table, tables: list[Table], descri
     unplaced, owners = unplaced_groups(request, main, tables)
     if not unplaced and not owners:
         return []
-    targets = [t for _, t in main.references() if t not in described]
-    wanted = [t for t in targets if unplaced or any(names_entity(t, o) for o in owners.values())]
+    targets = [t for _, t in main.references()]
+    if unplaced:  # one step further, from the tables the main one points at (payments -> orders -> customers)
+        targets += [t for middle in tables if middle is not main and points_to(main, middle) for _, t in middle.references()]
+    wanted = [t for t in targets if t not in described and (unplaced or any(names_entity(t, o) for o in owners.values()))]
     return list(dict.fromkeys(wanted))
 
 
