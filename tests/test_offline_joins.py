@@ -19,6 +19,7 @@ TODAY = date(2026, 11, 27)
 RELATIONSHIPS = """version: 1
 terms:
   - {name: product category, column: staging.products.category}
+  - {name: sales region, synonyms: [region], column: marts.orders.region}
 relationships:
   - {from: staging.sessions.user_id, to: marts.customers.customer_id, cardinality: many_to_one}
   - {from: raw.payments.order_id, to: marts.orders.order_id, cardinality: many_to_one}
@@ -148,3 +149,17 @@ def test_rankings_advice_and_row_grains(lake_agent):
     assert "is `staging.sessions`." in grain.answer and grain.tables_cited[0] == "staging.sessions"
     split = lake_agent.ask("which account code prefixes is finance.gl_entries split into?")
     assert "account_code_truncate4=4000" in split.answer and "not by time" in split.answer
+
+
+def test_a_value_followed_by_a_joined_tables_column_filters_that_column(lake_agent):
+    team = lake_agent.ask("how many tickets in support.tickets were handled by the billing team?")
+    assert "JOIN support.agents AS a ON t.agent_id = a.agent_id" in team.sql
+    assert "WHERE a.team = 'billing'" in team.sql and "category" not in team.sql and "GROUP BY" not in team.sql
+    topic = lake_agent.ask("how many billing tickets came in by chat in support.tickets?")
+    assert "t.category = 'billing'" in topic.sql and "JOIN" not in topic.sql
+
+
+def test_joins_only_follow_keys_to_one_row_so_nothing_is_counted_twice(lake_agent):
+    answer = lake_agent.ask("average mrr_usd of subscriptions by customer region in staging.subscriptions")
+    assert "JOIN marts.customers AS c ON t.customer_id = c.customer_id" in answer.sql  # the customer's region
+    assert "marts.orders" not in answer.sql  # a term names orders.region, but a customer has many orders

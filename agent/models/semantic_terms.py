@@ -106,8 +106,10 @@ def layer_dims(
         named = {stem(w) for w in words(phrase)}
         if named and named <= {stem(d) for d in dims}:
             dims = [column, *(d for d in dims if stem(d) not in named)]
+            qualified = any(stem(h) in named and stem(q) not in named for q, h in qualifiers.items())
             qualifiers = {q: column if stem(h) in named else h for q, h in qualifiers.items() if stem(q) not in named}
-            owners = {**owners, column: table.rpartition(".")[2]}
+            if not qualified:  # "customer region": the customer's region, whatever table the term names
+                owners = {**owners, column: table.rpartition(".")[2]}
     return dims, qualifiers, owners
 
 

@@ -20,8 +20,8 @@ from agent.models.language import layer_rank
 from agent.models.request import Comparison, Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.states import State, column_states
-from agent.models.tables import NUMERIC, Table, hop_path, join_keys
-from agent.models.values import categorical_columns, is_negated, value_filters, value_words
+from agent.models.tables import NUMERIC, Table, hop_path, join_keys, points_to
+from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
 from agent.models.vocabulary import UNITS
 from catalog_ingest.text import name_parts, stem
 
@@ -182,7 +182,11 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             notes.append(f"per {request.grain} of {time_col}")
         else:
             missing.append(f"a date or timestamp column for '{request.grain}' in {main.name}")
-    as_values = {w for _, _, w in matched}  # "tickets by phone": phone is a channel, a filter, not a group
+    joined = joined_filters(request, main, tables, matched)
+    matched = [m for m in matched if m[2] not in {j[3] for j in joined}]
+    named = {request.words[request.words.index(w) + 1]  # "the billing team": team is the filter's column
+             for _, c, _, w in joined if w in request.words and next_names(request.words, w, c)}  # fmt: skip
+    as_values = {w for _, _, w in matched} | {j[3] for j in joined} | named  # "tickets by phone": a filter, not a group
     dims, qualifiers = phrase_groups([d for d in request.dims if d not in as_values], request.qualifiers, main)
     owners = group_owners(request.owners, qualifiers, main)
     located = {dim: locate(dim, main, tables, aliases, joins, owners.get(dim)) for dim in dims if dim not in qualifiers}
@@ -224,12 +228,9 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     for state in states:
         conditions.append(state_condition(state))
         said.append(STATE_SAID[state.kind].format(state.column))
-    held = {w for _, _, w in matched}
-    for other in [t for t in tables if t is not main and t.values and join_keys(main, t)]:
-        for found, value, word in [m for m in value_filters(request, other) if m[2] not in held]:  # "enterprise customers"
-            held.add(word)
-            conditions.append(column(found, join_alias(other, join_keys(main, other), aliases, joins)).eq(literal(value)))
-            said.append(f"{found} of {other.name} is {value}")
+    for other, found, value, word in joined:  # "enterprise customers": the customers' segment
+        conditions.append(column(found, join_alias(other, points_to(main, other), aliases, joins)).eq(literal(value)))
+        said.append(f"{found} of {other.name} is {value}")
     if request.agg == "share" and conditions:  # "what percentage of orders were cancelled": those among all
         measures = [(share_of(conditions), f"percentage of rows in {main.name} where {' and '.join(said)}", "percentage")]
     elif request.agg == "share":
@@ -293,7 +294,7 @@ def locate(
         return main, own
     owned = [t for t in tables if owner and t is not main and t.is_about(owner)]
     for other in owned or tables:  # the owner's table when one is described, else any that joins
-        if other is main or (found := other.column(dim)) is None or (keys := join_keys(main, other)) is None:
+        if other is main or (found := other.column(dim)) is None or (keys := points_to(main, other)) is None:
             continue
         join_alias(other, keys, aliases, joins)
         return other, found

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.models.language import content_words, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
-from agent.models.tables import NUMERIC, Table
+from agent.models.tables import NUMERIC, Table, points_to
 from catalog_ingest.text import name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
@@ -113,3 +113,25 @@ def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
                 matched.append((column, value, word))
                 break
     return matched
+
+
+def next_names(tokens: list[str], word: str, column: str) -> bool:
+    """The word after the value names its column ("billing team": ``team``)."""
+    i = position(tokens, word) if word in tokens or word in joined_words(tokens) else -1
+    return 0 <= i < len(tokens) - 1 and stem(tokens[i + 1]) in {stem(p) for p in name_parts(column)}
+
+
+def joined_filters(
+    request: Request, main: Table, tables: list[Table], matched: list[tuple[str, str, str]]
+) -> list[tuple[Table, str, str, str]]:
+    """(table, column, value, word) for value words of a probed table that joins the main one ("enterprise
+    customers"): words the main table's values do not hold, or hold only where the word after names the joined
+    table's column instead ("handled by the billing team": the agents' team, not the tickets' category)."""
+    held = {word: column for column, _, word in matched}
+    found: list[tuple[Table, str, str, str]] = []
+    for other in [t for t in tables if t is not main and t.values and points_to(main, t)]:
+        for column, value, word in value_filters(request, other):
+            named_here = next_names(request.words, word, column) and not next_names(request.words, word, held.get(word, ""))
+            if word not in {f[3] for f in found} and (word not in held or named_here):
+                found.append((other, column, value, word))
+    return found

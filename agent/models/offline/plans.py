@@ -37,8 +37,8 @@ from agent.models.offline.verified import answer_from_verified
 from agent.models.request import Request, parse_request
 from agent.models.semantic_terms import fitting_metric, layer_dims, layer_use
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
-from agent.models.groups import group_owners, owner_entities, phrase_groups
-from agent.models.tables import Table, join_keys, names_entity, points_to
+from agent.models.groups import EXACT, group_owners, owner_entities, phrase_groups
+from agent.models.tables import Table, names_entity, points_to
 from agent.models.values import read_probe, value_filters, value_words
 from agent.state import ToolResult
 from catalog_ingest.text import stem, words
@@ -236,13 +236,15 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
 
 def dimension_tables(request: Request, main: Table, tables: list[Table]) -> list[Table]:
     """Described tables that join the main one and are about the noun after a word the main table's values do
-    not hold ("enterprise customers", "footwear products"): the word may be a value of theirs."""
+    not hold ("enterprise customers", "footwear products"), or have a column the noun names that the main table
+    lacks ("the billing team"): the word may be a value of theirs."""
     held = {word for _, _, word in value_filters(request, main)}
     tokens, found = request.words, []
     for word in value_words(request, main):
-        after = tokens[tokens.index(word) + 1 : tokens.index(word) + 2] if word in tokens and word not in held else []
-        found += [t for t in tables if t is not main and after and t.is_about(after[0]) and join_keys(main, t)
-                  and t not in found][:1]  # fmt: skip
+        after = tokens[tokens.index(word) + 1] if word in tokens[:-1] else ""
+        fits = lambda t: (t.is_about(after) and word not in held) or (  # noqa: E731
+            t.match(after)[1] >= EXACT > main.match(after)[1])
+        found += [t for t in tables if t is not main and after and fits(t) and points_to(main, t) and t not in found][:1]
     return found
 
 
@@ -259,7 +261,7 @@ def unplaced_groups(request: Request, main: Table, tables: list[Table]) -> tuple
     (``group_owners``) when no described table is about that owner yet."""
     dims, qualifiers = phrase_groups(request.dims, request.qualifiers, main)
     owners = group_owners(request.owners, qualifiers, main)
-    joinable = [t for t in tables if t is not main and join_keys(main, t)]
+    joinable = [t for t in tables if t is not main and points_to(main, t)]
     unplaced = [d for d in dims if d not in qualifiers and not main.column(d) and not any(t.column(d) for t in joinable)]
     pending = set(owner_entities(owners, main, tables))
     return unplaced, {head: owner for head, owner in owners.items() if owner in pending}
