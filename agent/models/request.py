@@ -47,6 +47,12 @@ GROUP_WORD = re.compile(r"\b(?:by|per|each|across|grouped)\b")
 """Where the groups start: the words before it name the measure ("ad clicks by campaign")."""
 POSSESSIVE = re.compile(r"(?<=[a-z])'s\b")
 """``the agent's team``: read as ``the agent team``."""
+CONTRACTION = re.compile(r"\b(what|where|who|how|it|that|there|here)'s\b", re.IGNORECASE)
+
+
+def without_possessives(text: str) -> str:
+    """"where's" as "where is", "the agent's team" as "the agent team"."""
+    return POSSESSIVE.sub("", CONTRACTION.sub(r"\1 is", text))
 RUN_WORDS = re.compile(r"--run\b|\b(?:and\s+)?(?:run|execute)(?:\s+(?:it|that|this|the query))?\b")
 EQUALS = re.compile(r"\bwhere\s+([a-z_][\w.]*)\s*(?:=|==|is|equals)\s*(?!(?:not|null|missing|empty|blank)\b)"
                     r"(?:'([^']*)'|\"([^\"]*)\"|([\w\-.]+))")
@@ -140,7 +146,7 @@ def parse_measure(phrase: str, default: str) -> tuple[str, list[str], bool]:
 
 
 def parse_request(question: str, today: date) -> Request:
-    asked = POSSESSIVE.sub("", split_instructions(question)[0])
+    asked = without_possessives(split_instructions(question)[0])
     text = RUN_WORDS.sub(" ", asked.lower())
     request = Request(grain=grain_of(text), period=period_of(text, today))
     request.units = {UNITS[w] for w in words(DOTTED.sub(" ", text)) if w in UNITS}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from agent.models.language import content_words, correct_typos, period_of, split_instructions
-from agent.models.request import RANKING_VERBS, topic_words
+from agent.models.request import RANKING_VERBS, topic_words, without_possessives
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
     ("files", re.compile(
@@ -126,7 +126,7 @@ def detect_intent(question: str) -> Intent:
     assistant ("validate it", "return only the SQL") are not what the question is about; one that asks for SQL
     makes it a SQL question."""
     unsafe = next((kind for kind, pattern in UNSAFE if pattern.search(correct_typos(question).lower())), None)
-    question, instructions = split_instructions(question)
+    question, instructions = split_instructions(without_possessives(question))  # "what's", "the shop's orders"
     question = correct_typos(question)
     text = question.lower()
     tables = [t for t in TABLE_NAME.findall(question) if not re.fullmatch(r"\d+(\.\d+)*", t)]
