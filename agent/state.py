@@ -76,10 +76,12 @@ class TurnFacts:
 
     def cited(self, answer: str) -> list[dict[str, Any]]:
         """The SQL's tables when a query was drafted, else every table read; plus others the answer names
-        (as `namespace.table`, the way the system prompt asks for table names)."""
+        (as `namespace.table`, the way the system prompt asks for table names); in the order the answer first
+        names them (the table it leads with first), the ones it does not name last."""
         base = self.sql_sources or self.sources
         named = {t: s for t, s in {**self.candidates, **self.sources}.items() if f"`{t}`" in answer}
-        return [{"table": t, **s} for t, s in {**base, **named}.items()]
+        mentioned = lambda table: answer.find(f"`{table}`") % (len(answer) + 1)  # noqa: E731 - not named: -1 -> last
+        return [{"table": t, **s} for t, s in sorted({**base, **named}.items(), key=lambda item: mentioned(item[0]))]
 
 
 def turn_messages(messages: list[AnyMessage]) -> list[AnyMessage]:

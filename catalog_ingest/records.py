@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -218,9 +219,21 @@ class PartitionStat(BaseModel):
     last_updated: datetime | None = None
     location: str | None = None
 
-    def time_span(self) -> TimeSpan | None:
-        """The span of the first value that reads as a time (a day, month or hour partition)."""
-        return next((span for value in self.values.values() if (span := time_span(value))), None)
+    def time_span(self, fields: Collection[str] | None = None) -> TimeSpan | None:
+        """The span of the first value that reads as a time (a day, month or hour partition), among the values
+        of ``fields`` when given (``time_fields``: a truncated ``2100`` account code is no year)."""
+        values = [v for k, v in self.values.items() if fields is None or k in fields]
+        return next((span for value in values if (span := time_span(value))), None)
+
+
+VALUE_TRANSFORMS = ("bucket", "truncate", "void")
+"""Transforms whose values are hashes or prefixes of the source value, never a period, whatever they look like."""
+
+
+def time_fields(specs: Iterable[PartitionSpec]) -> set[str]:
+    """The partition fields of these specs whose values may be periods: time transforms and identities (a
+    Hive ``dt=2026-11-01`` is an identity of a string); not buckets or truncations."""
+    return {f.name for spec in specs for f in spec.fields if not f.transform.startswith(VALUE_TRANSFORMS)}
 
 
 class TableTotals(BaseModel):

@@ -56,6 +56,8 @@ FACT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "latest_partition_rows": ("table",),
     "partition_values": ("table", "start", "end"),
     "partition_rows": ("table", "start", "end"),
+    "partition_list": ("table",),
+    "not_time_partitioned": ("table",),
     "partition_spec": ("table",),
     "spec_count": ("table",),
     "column_type": ("table", "column"),
@@ -381,6 +383,40 @@ def partition_values(table: Table, fact: Fact) -> Expected:
 
 def partition_rows(table: Table, fact: Fact) -> Expected:
     return number(sum(partitions_between(table, fact).values()))
+
+
+def partition_list(table: Table, fact: Fact) -> Expected:
+    """Every partition of the current spec, each field's value as pyiceberg's text (``2100`` for a truncate,
+    ``2026-11-01`` for a day): the values a listing of a table that is not partitioned by time names."""
+    spec = table.spec()
+    values = {
+        partition_text(table, field, value)
+        for row in partitions_table(table)
+        if row["spec_id"] == spec.spec_id
+        for field in spec.fields
+        if (value := row["partition"].get(field.name)) is not None
+    }
+    if not values:
+        raise GoldError(f"{table.name()} has no partitions in its current spec")
+    return texts(*(partition_text_variants(v) for v in sorted(values)))
+
+
+NOT_TIME_WORDS = ("not by time", "not by date", "not time-based", "no time-based", "not partitioned by time",
+                  "not partitioned by date", "not dates", "not a date", "no date", "no time partition", "not periods",
+                  "not a time", "no time")
+
+
+def not_time_partitioned(table: Table, fact: Fact) -> Expected:
+    """A table partitioned by something other than time: a phrase saying its partitions are not dates or
+    periods, and the columns it is partitioned by; the gold fails for a table with a time partition field."""
+    try:
+        field = latest_field(table)
+    except GoldError:
+        sources = [column_name(table, f.source_id) for f in table.spec().fields if not isinstance(f.transform, VoidTransform)]
+        if not sources:
+            raise GoldError(f"{table.name()} is not partitioned") from None
+        return texts(NOT_TIME_WORDS, *sources)
+    raise GoldError(f"{table.name()} is partitioned by time ({field.name})")
 
 
 TRANSFORM_WORDS = {

@@ -12,7 +12,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.expressions import LessThan
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.transforms import DayTransform
+from pyiceberg.transforms import DayTransform, TruncateTransform
 from pyiceberg.types import DecimalType, LongType, NestedField, StringType, TimestampType
 
 from evals import gate, scorers
@@ -242,6 +242,23 @@ def test_fact_resolvers_on_a_small_lake(small_lake: FactResolver) -> None:
     assert [g[0] for g in resolve(small_lake, fact="partition_spec").groups] == ["ts", "day"]
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     assert resolve(small_lake, fact="last_updated").groups[0][0] == today
+
+
+def test_truncate_partitions_are_listed_as_prefixes_not_periods(tmp_path: Path, small_lake: FactResolver) -> None:
+    catalog = SqlCatalog("l", uri=f"sqlite:///{tmp_path / 'l.db'}", warehouse=f"file://{tmp_path}")
+    catalog.create_namespace("gl")
+    schema = Schema(NestedField(1, "account_code", StringType()), NestedField(2, "posted_at", TimestampType()))
+    spec = PartitionSpec(PartitionField(1, 1000, TruncateTransform(4), "account_code_truncate4"))
+    table = catalog.create_table("gl.entries", schema, partition_spec=spec)
+    table.append(pa.table({"account_code": ["2100-AP", "4000-REV", "4000-FEE"],
+                           "posted_at": pa.array([datetime(2026, 11, 1)] * 3, pa.timestamp("us"))}))
+    ledger = FactResolver({"l": catalog})
+    assert [g[0] for g in ledger.expected(Fact(fact="partition_list", table="gl.entries")).groups] == ["2100", "4000"]
+    said = ledger.expected(Fact(fact="not_time_partitioned", table="gl.entries")).groups
+    assert "not by time" in said[0] and said[1] == ("account_code",)
+    assert [g[0] for g in resolve(small_lake, fact="partition_list").groups] == ["2026-11-02", "2026-11-03"]
+    with pytest.raises(GoldError, match="partitioned by time"):
+        resolve(small_lake, fact="not_time_partitioned")
 
 
 def test_a_catalog_that_is_not_there_is_unreachable(tmp_path: Path) -> None:

@@ -162,7 +162,13 @@ def grain_of(text: str) -> str | None:
     return None
 
 
+GRAIN_IN_LIST = re.compile(GRAIN_PHRASE.pattern + r"\s*(?:,|\band\b)\s*")
+"""A grain listed first among groups ("by month and plan"): the groups after it keep their "by"."""
+GRAIN_NOUNS = frozenset({"hour", "day", "week", "month", "quarter", "year"})
+
+
 def strip_grain(text: str) -> str:
+    text = GRAIN_IN_LIST.sub(lambda m: m.group(0).split()[0] + " ", text)
     return GRAIN_PHRASE.sub(" ", GRAIN_WORD.sub(" ", text))
 
 

@@ -10,12 +10,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from agent.models.language import Period, content_words, grain_of, period_of, split_instructions, strip_grain
+from agent.models.language import GRAIN_NOUNS, Period, content_words, grain_of, period_of, split_instructions, strip_grain
 from agent.models.semantic_terms import LayerUse
-from agent.models.vocabulary import UNITS
+from agent.models.vocabulary import BREAKDOWN_WORDS, UNITS
 from catalog_ingest.text import QUESTION_STOPWORDS, words
 
-END = r"(?=\s+(?:by|per|for|in|where|over|across|of|from|during|since|last|this|between|grouped|and)\b|\s*[^\w\s]|$)"
+END = r"(?=\s+(?:by|per|for|each|in|where|over|across|of|from|during|since|last|this|between|grouped|and)\b|\s*[^\w\s]|$)"
 MEASURES = [
     ("avg", re.compile(rf"\b(?:average|avg|mean)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("median", re.compile(rf"\bmedian\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
@@ -27,20 +27,32 @@ MEASURES = [
     ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
     ("share", re.compile(r"\b(?:percentage|percent|share|proportion|fraction)\s+of\s+(?:the\s+|all\s+)*([a-z_]+)")),
     ("count", re.compile(rf"\b(?:count|number)\s+(?:of\s+)?(?:the\s+)?(?:all\s+)?([a-z_ ]+?){END}")),
-    ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?){END}")),
+    ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?)(?=\s+(?:went|go|goes|did|do|does|were|was|are|is|got|came)\b|{END[3:]}")),
 ]
 RANKED_BY = r"((?:(?:the\s+)?(?:number|count|sum|total|average|avg)\s+of\s+)?[a-z_ ]+?)"
 TOPS = [
-    (re.compile(r"\btop\s*(\d+)?\s+([a-z_]+)(?:\s+by\s+" + RANKED_BY + ")?" + END), "most"),
+    (re.compile(r"\btop\s*(\d+)?\s+([a-z_]+(?:\s+[a-z_]+)?)(?:\s+by\s+" + RANKED_BY + ")?" + END), "most"),
     (re.compile(r"\b(\d+)\s+([a-z_]+)\b[^.?]*?\b(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)"
                 r"\s+" + RANKED_BY + END), None),
 ]  # fmt: skip
-SUPERLATIVE = re.compile(r"\b(?:which|what)\s+([a-z_]+)\s+(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
+RANKING_VERBS = r"(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought|sold|sells?|drove|drives?|generated|earned)"
+"""Verbs of "which X <verb> the most Y"."""
+SUPERLATIVE = re.compile(r"\b(?:which|what)\s+([a-z_]+(?:\s+[a-z_]+)?)\s+" + RANKING_VERBS +
                          r"\s+the\s+(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\s+" + RANKED_BY + END)
 """'which country has the most orders': the top one."""
 ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
-GROUP = re.compile(r"\b(?:by|per|for each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
+GROUP = re.compile(r"\b(?:by|per|for each|each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
+GROUP_WORD = re.compile(r"\b(?:by|per|each|across|grouped)\b")
+"""Where the groups start: the words before it name the measure ("ad clicks by campaign")."""
+POSSESSIVE = re.compile(r"(?<=[a-z])'s\b")
+"""``the agent's team``: read as ``the agent team``."""
+CONTRACTION = re.compile(r"\b(what|where|who|how|it|that|there|here)'s\b", re.IGNORECASE)
+
+
+def without_possessives(text: str) -> str:
+    """"where's" as "where is", "the agent's team" as "the agent team"."""
+    return POSSESSIVE.sub("", CONTRACTION.sub(r"\1 is", text))
 RUN_WORDS = re.compile(r"--run\b|\b(?:and\s+)?(?:run|execute)(?:\s+(?:it|that|this|the query))?\b")
 EQUALS = re.compile(r"\bwhere\s+([a-z_][\w.]*)\s*(?:=|==|is|equals)\s*(?!(?:not|null|missing|empty|blank)\b)"
                     r"(?:'([^']*)'|\"([^\"]*)\"|([\w\-.]+))")
@@ -48,7 +60,7 @@ EQUALS = re.compile(r"\bwhere\s+([a-z_][\w.]*)\s*(?:=|==|is|equals)\s*(?!(?:not|
 AGG_WORDS = {"sum": "total", "total": "total", "average": "avg", "avg": "avg", "mean": "avg", "count": "count",
              "number": "count", "min": "min", "max": "max", "median": "median"}
 FILLER = frozenset({"sql", "query", "write", "draft", "run", "execute", "it", "number", "count", "result", "results",
-                    "instead", "give", "show", "first", "most", "highest", "lowest", "least", "fewest"})
+                    "instead", "give", "show", "first", "most", "highest", "lowest", "least", "fewest"}) | BREAKDOWN_WORDS
 DOTTED = re.compile(r"\b[a-z_][\w-]*(?:\.[a-z_][\w-]*)+")
 """Qualified table names, whose parts are never column values."""
 OWNER = re.compile(r"^\s+of\s+(?:the\s+|their\s+|its\s+|each\s+)?([a-z_]+)")
@@ -134,7 +146,7 @@ def parse_measure(phrase: str, default: str) -> tuple[str, list[str], bool]:
 
 
 def parse_request(question: str, today: date) -> Request:
-    asked = split_instructions(question)[0]
+    asked = without_possessives(split_instructions(question)[0])
     text = RUN_WORDS.sub(" ", asked.lower())
     request = Request(grain=grain_of(text), period=period_of(text, today))
     request.units = {UNITS[w] for w in words(DOTTED.sub(" ", text)) if w in UNITS}
@@ -155,11 +167,13 @@ def parse_request(question: str, today: date) -> Request:
             subject, *rest = top.groups()[1:]
             request.ascending = (direction or rest[0]) in ASCENDING
             ranked_by = rest[-1]
-            request.dims = [subject]
+            named = content_words(subject, FILLER) or [subject]  # "campaign objective": the objective, of the campaign
+            request.dims = named
+            request.qualifiers |= {w: named[-1] for w in named[:-1]}
             if ranked_by:
                 request.agg, request.measure, request.implicit = parse_measure(ranked_by, "total")
             else:
-                request.agg, request.measure = "count", [subject]
+                request.agg, request.measure = "count", named[-1:]
             return request
     found = [(m.start(), i, agg, m) for i, (agg, pattern) in enumerate(MEASURES) if (m := pattern.search(text))]
     if found:  # the aggregate said first; "how many"/"count" only when nothing more specific is asked
@@ -176,8 +190,12 @@ def parse_request(question: str, today: date) -> Request:
         request.dims += [w for w in parts if w not in request.dims]
         if parts and (owner := OWNER.match(text[match.end() :])):
             request.owners[parts[-1]] = owner.group(1)
+    if grain := next((d for d in request.dims if d in GRAIN_NOUNS and not request.grain), None):
+        request.grain, request.dims = grain, [d for d in request.dims if d != grain]  # "by plan and month"
     if not request.measure:
-        request.measure = content_words(text, FILLER)[:1]
+        before = GROUP_WORD.split(DOTTED.sub(" ", text), 1)
+        head = content_words(before[0], FILLER) if len(before) > 1 else []
+        request.measure = head[-2:] if 1 < len(head) <= 3 else content_words(text, FILLER)[:1]  # "ad clicks by"
         request.implicit = True
     return request
 

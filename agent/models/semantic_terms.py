@@ -30,10 +30,20 @@ class LayerUse:
     metric: dict[str, Any] | None = None
     value_filters: list[tuple[str, str, list[str], str]] = field(default_factory=list)
     """(table, column, values, matched phrase) of terms that mean some values of a column."""
-    attributes: list[tuple[str, str]] = field(default_factory=list)
-    """(column, phrase) of terms that name a column: a group by the phrase is a group by that column."""
+    attributes: list[tuple[str, str, str]] = field(default_factory=list)
+    """(column, phrase, table) of terms that name a column: a group by the phrase is a group by that column of
+    that table."""
     phrases: list[str] = field(default_factory=list)
     """The question's phrases the layer matched: words the answer accounts for through the layer."""
+    table_terms: list[tuple[str, str]] = field(default_factory=list)
+    """(table, matched phrase) of terms that name a table."""
+
+    def counted_tables(self, group_words: set[str]) -> list[str]:
+        """The tables it points at, without one whose term the question says only among its groups ("campaign"
+        in "sends per campaign objective" is whose objective, not what is counted)."""
+        grouped = {t for t, phrase in self.table_terms if {stem(w) for w in words(phrase)} <= group_words}
+        counted = {t for t, _ in self.table_terms} - grouped
+        return [t for t in self.tables if t not in grouped or t in counted]
 
 
 def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
@@ -51,8 +61,10 @@ def layer_use(search: dict[str, Any] | None) -> LayerUse | None:
             use.tables.append(table)
         elif term.get("table"):
             use.tables.append(term["table"])
+            use.table_terms.append((term["table"], term.get("matched") or term.get("term") or ""))
         elif term.get("column"):  # an attribute to group by, perhaps of a joined table: not the table counted
-            use.attributes.append((split_column(term["column"])[1], term.get("matched") or term["term"]))
+            table, column = split_column(term["column"])
+            use.attributes.append((column, term.get("matched") or term["term"], table))
     use.tables = list(dict.fromkeys(use.tables))
     use.phrases = [e["matched"] for e in [*metrics, *terms] if e.get("matched")]
     return use
@@ -84,13 +96,21 @@ def fitting_metric(use: LayerUse | None, agg: str, implicit: bool) -> LayerUse |
     return use
 
 
-def layer_dims(dims: list[str], use: LayerUse | None) -> list[str]:
-    """A request's group words with those a column term names ("customer segment") read as that column."""
-    for column, phrase in use.attributes if use else []:
+def layer_dims(
+    dims: list[str], qualifiers: dict[str, str], owners: dict[str, str], use: LayerUse | None
+) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """A request's group words with those a column term names ("product category") read as that column, owned
+    by the term's table (``products``: not another table's column that a synonym fits), and the qualifiers of the
+    phrase's head ("order" in "order sales channel") moved to the column."""
+    for column, phrase, table in use.attributes if use else []:
         named = {stem(w) for w in words(phrase)}
         if named and named <= {stem(d) for d in dims}:
             dims = [column, *(d for d in dims if stem(d) not in named)]
-    return dims
+            qualified = any(stem(h) in named and stem(q) not in named for q, h in qualifiers.items())
+            qualifiers = {q: column if stem(h) in named else h for q, h in qualifiers.items() if stem(q) not in named}
+            if not qualified:  # "customer region": the customer's region, whatever table the term names
+                owners = {**owners, column: table.rpartition(".")[2]}
+    return dims, qualifiers, owners
 
 
 def split_column(reference: str) -> tuple[str, str]:

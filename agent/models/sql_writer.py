@@ -15,12 +15,13 @@ from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.generators.duckdb import DuckDBGenerator
 
+from agent.models.groups import group_owners, phrase_groups
 from agent.models.language import layer_rank
 from agent.models.request import Comparison, Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.states import State, column_states
-from agent.models.tables import NUMERIC, Table, join_keys
-from agent.models.values import categorical_columns, is_negated, value_filters, value_words
+from agent.models.tables import NUMERIC, Table, hop_path, join_keys, points_to
+from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
 from agent.models.vocabulary import UNITS
 from catalog_ingest.text import name_parts, stem
 
@@ -112,7 +113,7 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
         found, fit = max(reversed(fits), key=lambda fit: fit[1], default=(None, 0.0))  # the best fit, else the head noun's
         if request.implicit and table.is_about(word) and fit < 3.5 and not named_measure:
             found = None  # "the most orders" in the orders table: its rows, not a column whose comment says orders
-        if found and (agg != "count" or table.match(word, NUMERIC, ids=False)[1] >= 3.5):
+        if found and (agg != "count" or fit >= 3.5):  # "quantity ordered": the quantity, not a count
             function, said = AGGREGATES["total" if agg == "count" else agg]
             return function(this=column(found, alias)), f"{said} of {found}"
         if agg not in ("total", "count"):
@@ -181,15 +182,19 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             notes.append(f"per {request.grain} of {time_col}")
         else:
             missing.append(f"a date or timestamp column for '{request.grain}' in {main.name}")
-    as_values = {w for _, _, w in matched}  # "tickets by phone": phone is a channel, a filter, not a group
-    dims = [d for d in request.dims if d not in as_values]
-    located = {dim: locate(dim, main, tables, aliases, joins, request.owners.get(dim))
-               for dim in dims if dim not in request.qualifiers}  # fmt: skip
+    joined = joined_filters(request, main, tables, matched)
+    matched = [m for m in matched if m[2] not in {j[3] for j in joined}]
+    named = {request.words[request.words.index(w) + 1]  # "the billing team": team is the filter's column
+             for _, c, _, w in joined if w in request.words and next_names(request.words, w, c)}  # fmt: skip
+    as_values = {w for _, _, w in matched} | {j[3] for j in joined} | named  # "tickets by phone": a filter, not a group
+    dims, qualifiers = phrase_groups([d for d in request.dims if d not in as_values], request.qualifiers, main)
+    owners = group_owners(request.owners, qualifiers, main)
+    located = {dim: locate(dim, main, tables, aliases, joins, owners.get(dim)) for dim in dims if dim not in qualifiers}
     grouped: set[tuple[str, str]] = set()
     for dim in dims:
-        if located.get(request.qualifiers.get(dim, ""), (None, None))[1]:
+        if located.get(qualifiers.get(dim, ""), (None, None))[1]:
             continue  # "agent team": grouped by the team, not also by the agent's key
-        owner, found = located.get(dim) or locate(dim, main, tables, aliases, joins, request.owners.get(dim))
+        owner, found = located.get(dim) or locate(dim, main, tables, aliases, joins, owners.get(dim))
         if found is None:
             missing.append(f"a column for '{dim}'")
             continue
@@ -223,6 +228,9 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     for state in states:
         conditions.append(state_condition(state))
         said.append(STATE_SAID[state.kind].format(state.column))
+    for other, found, value, word in joined:  # "enterprise customers": the customers' segment
+        conditions.append(column(found, join_alias(other, points_to(main, other), aliases, joins)).eq(literal(value)))
+        said.append(f"{found} of {other.name} is {value}")
     if request.agg == "share" and conditions:  # "what percentage of orders were cancelled": those among all
         measures = [(share_of(conditions), f"percentage of rows in {main.name} where {' and '.join(said)}", "percentage")]
     elif request.agg == "share":
@@ -281,18 +289,29 @@ def locate(
 ) -> tuple[Table, str | None]:
     """Find a group column in the main table, else in a table that joins to it along a key column; a group
     qualified by its owner ("region of their store") looks in the table about that owner first."""
-    if (found := main.column(dim)) and not (owner and not main.is_about(owner)):
-        return main, found
-    others = sorted(tables, key=lambda t: not (owner and t.is_about(owner)))
-    for other in others:
-        if other is main or (found := other.column(dim)) is None or (keys := join_keys(main, other)) is None:
+    own = main.column(dim)
+    if own and not (owner and not main.is_about(owner)):
+        return main, own
+    owned = [t for t in tables if owner and t is not main and t.is_about(owner)]
+    for other in owned or tables:  # the owner's table when one is described, else any that joins
+        if other is main or (found := other.column(dim)) is None or (keys := points_to(main, other)) is None:
             continue
-        if other.name not in aliases:
-            alias = next(a for a in (other.short[0], f"{other.short[0]}2", "j") if a not in aliases.values())
-            aliases[other.name] = alias
-            joins.append((table_as(other.name, alias), column(keys[0], "t").eq(column(keys[1], alias))))
+        join_alias(other, keys, aliases, joins)
         return other, found
-    return (main, found) if found else (main, None)
+    if not own and (path := hop_path(dim, main, tables)):  # payments -> orders -> customers
+        middle, first, other, second = path
+        join_alias(other, second, aliases, joins, join_alias(middle, first, aliases, joins))
+        return other, other.column(dim)
+    return main, own
+
+
+def join_alias(other: Table, keys: tuple[str, str], aliases: dict[str, str],
+               joins: list[tuple[exp.Expression, exp.Expression]], base: str = "t") -> str:
+    """The alias of a joined table, joining it on ``keys`` (the ``base`` table's, its own) the first time."""
+    if other.name not in aliases:
+        aliases[other.name] = next(a for a in (other.short[0], f"{other.short[0]}2", "j") if a not in aliases.values())
+        joins.append((table_as(other.name, aliases[other.name]), column(keys[0], base).eq(column(keys[1], aliases[other.name]))))
+    return aliases[other.name]
 
 
 def filters(request: Request, main: Table, time_col: str | None, missing: list[str], notes: list[str]) -> list[exp.Expression]:

@@ -80,11 +80,34 @@ class Table:
         return (preferred or temporal or [None])[0]
 
     def is_about(self, word: str) -> bool:
-        return stem(self.short.lower()) in related(word) or stem(word) in [stem(p) for p in self.short.split("_")]
+        return names_entity(self.name, word)
+
+    def key_for(self, word: str) -> str | None:
+        """The key column naming the word (``customer_id`` for "customer"), else the key a relationship of the
+        semantic layer leads from to a table about the word (``user_id`` -> ``marts.customers``)."""
+        base = stem(word)
+        keys = [c["name"] for c in self.columns if c["name"].endswith("_id") and stem(c["name"][: -len("_id")]) == base]
+        return keys[0] if keys else next((key for key, target in self.references() if names_entity(target, word)), None)
+
+    def references(self) -> list[tuple[str, str]]:
+        """(key column, table) of each relationship of the layer that leads from this table to another."""
+        found = []
+        for relationship in self.relationships:
+            source, _, key = relationship["from"].rpartition(".")
+            target = relationship["to"].rpartition(".")[0]
+            if source == self.name and target != self.name:
+                found.append((key, target))
+        return found
 
     def is_named(self, word: str) -> bool:
         """The table's whole name is the word (``products`` for "products"), not just a part of it."""
         return stem(self.short.lower()) == stem(word)
+
+
+def names_entity(table: str, word: str) -> bool:
+    """The table's name is about the word (``marts.customers`` for "customer")."""
+    short = table.rpartition(".")[2]
+    return stem(short.lower()) in related(word) or stem(word) in [stem(p) for p in short.split("_")]
 
 
 def join_keys(main: Table, other: Table) -> tuple[str, str] | None:
@@ -99,4 +122,29 @@ def join_keys(main: Table, other: Table) -> tuple[str, str] | None:
         key = f"{stem(b.short)}_id"
         if a.has(key) and b.has("id"):
             return (key, "id") if not flip else ("id", key)
+    return None
+
+
+def points_to(source: Table, target: Table) -> tuple[str, str] | None:
+    """The keys by which each row of ``source`` names one row of ``target`` (many to one): a relationship of the
+    layer from ``source`` to ``target``, or ``x_id`` in ``source`` for a table named ``x``/``xs`` that has it."""
+    for _, table in source.references():
+        if table == target.name and (keys := layer_join(source, target)):
+            return keys
+    key = f"{stem(target.short)}_id"
+    if source.has(key) and target.has(key):
+        return key, key
+    return (key, "id") if source.has(key) and target.has("id") else None
+
+
+def hop_path(column: str, main: Table, tables: list[Table]) -> tuple[Table, tuple[str, str], Table, tuple[str, str]] | None:
+    """Two many-to-one steps from the main table to a table that has the column (payments -> orders ->
+    customers for "customer segment"): the middle table, its keys, the table with the column, its keys.
+    Only along many-to-one keys, so no row of the main table is counted twice."""
+    for middle in tables:
+        if middle is main or (first := points_to(main, middle)) is None:
+            continue
+        for other in tables:
+            if other not in (main, middle) and other.column(column) and (second := points_to(middle, other)):
+                return middle, first, other, second
     return None

@@ -8,12 +8,10 @@ from typing import Any
 
 from agent.models.language import content_words, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
-from agent.models.tables import NUMERIC, Table
+from agent.models.tables import NUMERIC, Table, points_to
 from catalog_ingest.text import name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
-LIST = re.compile(r"^(list|array|map)")
-"""Collections, whose element fields a probe cannot select as columns."""
 FREE_TEXT = re.compile(r"(?:^|_)(?:id|name|email|phone|address|street|description|comment|message|text|body|url|title"
                        r"|notes?|path|sku|hash|token|ip|agent|key|code|zip|postal)$")  # fmt: skip
 PROBE_COLUMNS = 8
@@ -57,11 +55,11 @@ def is_negated(tokens: list[str], word: str) -> bool:
 
 
 def categorical_columns(table: Table) -> list[str]:
-    """The columns worth probing for values: short strings that are not free text or personal data."""
-    lists = tuple(f"{c['name']}." for c in table.columns if LIST.match(c["type"].lower()))
+    """The columns worth probing for values: short top-level strings that are not free text or personal data (a
+    struct's field, ``address.city``, is not a column the probe's union can name)."""
     return [c["name"] for c in table.columns
             if STRING.match(c["type"].lower()) and not c.get("pii") and not FREE_TEXT.search(c["name"].lower())
-            and not c["name"].startswith(lists)][:PROBE_COLUMNS]  # fmt: skip
+            and "." not in c["name"]][:PROBE_COLUMNS]  # fmt: skip
 
 
 def read_probe(result: dict[str, Any]) -> dict[str, list[str]]:
@@ -88,10 +86,11 @@ def position(tokens: list[str], word: str) -> int:
 
 
 def value_said(value: str, word: str) -> bool:
-    """The word is the value: the same, in the plural, another inflection ("manually": manual), or two words
-    of it (``checkout-api``)."""
+    """The word is the value: the same, in the plural, another inflection ("manually": manual, "fail":
+    failed), or two words of it (``checkout-api``)."""
     value = re.sub(r"[\s-]+", "_", value.lower())
-    return value == word or stem(value) == stem(word) or (len(value) >= 4 and value in verb_forms(word))
+    return value == word or stem(value) == stem(word) or (len(value) >= 4 and value in verb_forms(word)) or (
+        len(word) >= 4 and word in verb_forms(value))
 
 
 def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
@@ -114,3 +113,25 @@ def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
                 matched.append((column, value, word))
                 break
     return matched
+
+
+def next_names(tokens: list[str], word: str, column: str) -> bool:
+    """The word after the value names its column ("billing team": ``team``)."""
+    i = position(tokens, word) if word in tokens or word in joined_words(tokens) else -1
+    return 0 <= i < len(tokens) - 1 and stem(tokens[i + 1]) in {stem(p) for p in name_parts(column)}
+
+
+def joined_filters(
+    request: Request, main: Table, tables: list[Table], matched: list[tuple[str, str, str]]
+) -> list[tuple[Table, str, str, str]]:
+    """(table, column, value, word) for value words of a probed table that joins the main one ("enterprise
+    customers"): words the main table's values do not hold, or hold only where the word after names the joined
+    table's column instead ("handled by the billing team": the agents' team, not the tickets' category)."""
+    held = {word: column for column, _, word in matched}
+    found: list[tuple[Table, str, str, str]] = []
+    for other in [t for t in tables if t is not main and t.values and points_to(main, t)]:
+        for column, value, word in value_filters(request, other):
+            named_here = next_names(request.words, word, column) and not next_names(request.words, word, held.get(word, ""))
+            if word not in {f[3] for f in found} and (word not in held or named_here):
+                found.append((other, column, value, word))
+    return found

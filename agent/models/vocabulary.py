@@ -48,12 +48,15 @@ LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging":
 
 # What evidence accounts for (the grounding check) -------------------------------------------------------
 
-FRAME_WORDS = frozenset(
+BREAKDOWN_WORDS = frozenset("break down breakdown broken split splits".split())
+"""Words that ask for a result in groups ("break tickets down by team"); the groups are said after "by"."""
+
+FRAME_WORDS = BREAKDOWN_WORDS | frozenset(
     "sql query queries select statement write draft run execute result results lake catalog name names named called "
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
     "use using used they them he she his her if as ones came come comes made make makes placed happen happened "
-    "occurred received still".split()
+    "occurred received still went go goes gone".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
 

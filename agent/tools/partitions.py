@@ -12,8 +12,7 @@ from pydantic import Field
 from agent.context import AgentContext
 from agent.tools import families
 from agent.tools.common import Runtime, ToolError, get_record, iso, respond, source
-from catalog_ingest.records import FamilyRecord
-from catalog_ingest.records import PartitionStat, time_span
+from catalog_ingest.records import FamilyRecord, PartitionStat, time_fields, time_span
 from catalog_ingest.sizes import human_bytes
 from catalog_ingest.store import partition_label
 
@@ -33,14 +32,15 @@ SUMMARY_KEYS = (
 # Partition periods ------------------------------------------------------------------------------------
 
 
-def matches(stat: PartitionStat, wanted: str | None) -> bool:
-    """A ``from..to`` range (either side may be open) overlaps the partition's time span; else a substring."""
+def matches(stat: PartitionStat, wanted: str | None, fields: set[str] | None = None) -> bool:
+    """A ``from..to`` range (either side may be open) overlaps the partition's time span (of its ``fields``
+    that may be periods); else a substring."""
     if not wanted:
         return True
     if ".." not in wanted:
         return wanted.lower() in partition_label(stat).lower()
     low, _, high = (part.strip() for part in wanted.partition(".."))
-    span = stat.time_span()
+    span = stat.time_span(fields)
     after, before = time_span(low), time_span(high)
     if span is None or (low and after is None) or (high and before is None):
         return False
@@ -69,8 +69,8 @@ def partition_row(stat: PartitionStat) -> dict[str, Any]:
     return {k: v for k, v in row.items() if v is not None}
 
 
-def newest_first(stats: list[PartitionStat]) -> list[PartitionStat]:
-    spans = [s.time_span() for s in stats]
+def newest_first(stats: list[PartitionStat], fields: set[str] | None = None) -> list[PartitionStat]:
+    spans = [s.time_span(fields) for s in stats]
     if not any(spans):
         return stats
     order = sorted(range(len(stats)), key=lambda i: spans[i].start if spans[i] else datetime.min, reverse=True)
@@ -103,11 +103,13 @@ def list_partitions(
         return family_partitions(ctx, family, filter, limit)
     record = get_record(ctx, table)
     stored = ctx.store.partitions(record.key)
-    matched = newest_first([s for s in stored if matches(s, filter)])
-    starts = [span.start for s in stored if (span := s.time_span())]
+    periods = time_fields([record.partition_spec, *record.partition_spec_history])
+    matched = newest_first([s for s in stored if matches(s, filter, periods)], periods)
+    starts = [span.start for s in stored if (span := s.time_span(periods))]
     payload = {
         "table": record.full_name,
         "partitioning": record.partition_spec.describe(),
+        "partitioned_by_time": bool(starts) if stored and record.partition_spec.is_partitioned else None,
         "filter": filter,
         "total_partitions": record.totals.partition_count or len(stored),
         "first": iso(min(starts)) if starts else None,

@@ -41,6 +41,9 @@ REFUSALS = {
     "refuse-future": "I can't predict that: the lake holds what has happened, and I answer from its tables and "
     "their data only; I do not forecast or guess what will happen. I can count or sum what the tables hold so "
     "far, by period, as a basis for your own estimate.",
+    "refuse-advice": "I can't decide that for you: it is a judgement, not a fact the lake holds, and I answer from "
+    "its tables and their data only. I can show the facts to base it on, for example spend, counts or revenue by "
+    "group and period, if you ask for them.",
     "refuse-files": "I can't do that: it reads or writes files outside the lake's tables, which is not allowed. "
     + READ_ONLY + " Ask about a table in the catalog instead.",
 }
@@ -171,7 +174,9 @@ def compose_history(d: dict[str, Any], question: str = "") -> str:
 SORT_Q = re.compile(r"\bsort")
 KEY_Q = re.compile(r"\bkeys?\b|\buniquely\b|\bidentif")
 COUNT_Q = re.compile(r"\b(?:how many|number of|count)\b")
-HAS_Q = re.compile(r"^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include)\b|\bis there an? (?:\w+ )?(?:column|field)\b")
+HAS_Q = re.compile(r"^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include|store|keep|record|track)\b|\bis there an? (?:\w+ )?(?:column|field)\b")
+IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+"""A word written as a column name (``error_message``)."""
 ASKED_COLUMN = re.compile(r"\b(?:column|field)s?\s+(?:called|named)\s+[`'\"]?([\w.]+)"
                           r"|\b(?:a|an|the|any)\s+[`'\"]?([\w.]+)[`'\"]?\s+(?:column|field)\b"
                           r"|\b(?:column|field)\s+[`'\"]?([\w.]+)")
@@ -223,6 +228,9 @@ def compose_has_column(d: dict[str, Any], question: str) -> str:
     if asked is None or asked in QUESTION_STOPWORDS:  # "a column for the customer's city": the words named
         asked_words = set(words(TABLE_NAME.sub(" ", question))) - INTENT_WORDS - QUESTION_STOPWORDS
         named = [c for c in columns if c["name"].lower().rpartition(".")[2] in asked_words]
+        written = IDENTIFIER.findall(TABLE_NAME.sub(" ", question.lower()))
+        if not named and written:  # "does a.b store a refund_code?": a column name written out that it lacks
+            return compose_has_column(d, f"a column called {written[0]}")
         if not named:
             return compose_describe(d)
         return "Yes: " + "; ".join(f"{table} has a column `{c['name']}` of type `{c['type']}`" for c in named) + "."
@@ -261,9 +269,18 @@ def partition_line(p: dict[str, Any]) -> str:
     return f"- `{p['partition']}`: " + ", ".join(f for f in facts if f)
 
 
-def compose_partitions(d: dict[str, Any], question: str) -> str:
+def compose_partitions(d: dict[str, Any], question: str, period: str | None = None) -> str:
+    """The partitioning and the newest partitions; for a table partitioned by values that are not periods
+    (buckets, truncations), those values, and that none is newest or holds ``period``."""
     if d.get("partitioning") == "not partitioned":
         return f"`{d['table']}` is not partitioned."
+    if d.get("partitioned_by_time") is False:
+        said = f"so no partition holds {period}" if period else "so none of them is newer than another"
+        lines = [f"`{d['table']}` is {d['partitioning']}, not by time: its {number(d['total_partitions'])} partition "
+                 f"values are not dates or periods, {said}."]  # fmt: skip
+        shown = d.get("partitions", [])
+        lines.append("Its partitions:" if len(shown) >= d["total_partitions"] else f"{len(shown)} of them:")
+        return "\n".join(lines + [partition_line(p) for p in shown])
     lines = [f"`{d['table']}` is {d['partitioning']}, with {number(d['total_partitions'])} partitions"
              + (f" from {d['first'][:10]} to {d['latest'][:10]}" if d.get("first") else "") + "."]  # fmt: skip
     newest = d.get("partitions", [])
@@ -310,8 +327,8 @@ def compose_result(d: dict[str, Any]) -> str:
     return "Result:\n\n" + "\n".join(table) + more + cut + masked
 
 
-def compose_sql(draft: Draft, convo: Conversation, stored: dict[str, Any], probe: str | None) -> str:
-    sql = current_sql(convo, draft.sql, probe, ("validate_sql", "run_sql"))
+def compose_sql(draft: Draft, convo: Conversation, stored: dict[str, Any], probes: tuple[str, ...]) -> str:
+    sql = current_sql(convo, draft.sql, probes, ("validate_sql", "run_sql"))
     validation = convo.result("validate_sql", sql=sql)
     lines = []
     if draft.whole_table_count and stored.get("rows") is not None:

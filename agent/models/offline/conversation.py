@@ -127,7 +127,7 @@ def merge(previous: str, follow_up: str) -> str:
     return f"{previous.rstrip('?. ')} {addition.strip()}"
 
 
-def current_sql(convo: Conversation, draft: str, probe: str | None, tools: tuple[str, ...] = SQL_TOOLS) -> str:
-    """The draft as last checked (repaired drafts replace it); the value probe is not a draft."""
-    tried = [r.args.get("sql", draft) for r in convo.results if r.name in tools and r.args.get("sql") != probe]
+def current_sql(convo: Conversation, draft: str, probes: tuple[str, ...] = (), tools: tuple[str, ...] = SQL_TOOLS) -> str:
+    """The draft as last checked (repaired drafts replace it); the value probes are not drafts."""
+    tried = [r.args.get("sql", draft) for r in convo.results if r.name in tools and r.args.get("sql") not in probes]
     return tried[-1] if tried else draft

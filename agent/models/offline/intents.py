@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from agent.models.language import content_words, correct_typos, period_of, split_instructions
-from agent.models.request import topic_words
+from agent.models.request import RANKING_VERBS, topic_words, without_possessives
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
     ("files", re.compile(
@@ -31,13 +31,18 @@ UNSAFE: list[tuple[str, re.Pattern[str]]] = [
     ("actions", re.compile(
         r"^(?:(?:please|can you|could you|would you|i want you to|i need you to|go ahead and|kindly)\s+)*"
         r"(?:send|e-?mail|notify|message|ping|post|tweet|schedule|remind|invite|forward|book|buy|pay|deploy"
-        r"|restart)\b")),
+        r"|restart)\b(?!\s+[a-z]+s\s+(?:per|by|each|across|over)\b)")),
 ]  # fmt: skip
 FUTURE = re.compile(r"\b(?:next|upcoming|coming)\s+(?:\d+\s+)?(?:days?|weeks?|months?|quarters?|years?)\b|\btomorrow\b"
                     r"|\b(?:likely|expected|going) to\b|\b(?:predict|forecast|project(?:ed|ion)?)\w*\b")
 """A question about what has not happened yet: the lake holds what did."""
+ADVICE = re.compile(r"\bshould\s+(?:we|i|you|they|our)\b|\bis it worth\b|\b(?:do you|would you) recommend\b")
+"""A decision to make ("should we cut the channel?"), not a fact of the lake; unless it asks which table or
+query to use."""
+LAKE_OBJECTS = re.compile(r"\b(?:tables?|datasets?|quer(?:y|ies)|sql|columns?|fields?|partitions?|index)\b")
 """Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data, acting
-outside the catalog (sending messages, scheduling, buying)."""
+outside the catalog (sending messages, scheduling, buying); a verb that starts a noun phrase grouped by
+something ("email sends per campaign") is a question, not a request to act."""
 CATALOG_QUESTION = re.compile(
     r"\b(?:tables?|datasets?)\b.*\b(?:most|fewest|least|biggest|largest|smallest|highest|lowest|newest|oldest"
     r"|stalest|freshest|most recently|least recently)\b"
@@ -51,7 +56,7 @@ CATALOG_QUESTION = re.compile(
 """Questions about the whole catalog, not one table or topic."""
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
     ("find", re.compile(r"\b(?:which|what|where)\b.*\b(?:tables?|datasets?)\b|\b(?:find|search|look(?:ing)? for)\b"
-                        r"|\bwhere (?:can|do|is|are|would)\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
+                        r"|\bwhere(?:'s| (?:can|do|is|are|would))\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
                         r"|\b(?:do|does) (?:we|you|the lake|the catalog) (?:have|hold|keep|store|track)\b")),
     ("sql", re.compile(r"\b(?:sql|query|queries|select)\b")),
     ("column", re.compile(r"\b(?:what|which)(?:'s| is)? (?:the )?(?:data ?)?type\b|\bdata ?types?\b|\btype (?:of|is) "
@@ -62,24 +67,29 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                           r"|\b(?:how many|number of) (?:columns|fields)\b|\bcolumn count\b"
                           r"|\bwhat does\b.*\b(?:mean|contain|hold|represent)\b|\bmeaning of\b"
                           r"|^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include)\b.*\b(?:column|field)s?\b"
+                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:have|store|keep|record|track|contain|include)\s+"
+                          r"(?:an?\s+|any\s+|the\s+)?[a-z][a-z0-9]*_[a-z0-9_]+\b"
                           r"|\bis there an? (?:\w+ )?(?:column|field)\b")),
     ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?|operations?)\b"
                            r"|\b(?:deleted|rewritten|overwritten|overwrites?|compacted|compaction|repartitioned)\b"
                            r"|\bpartition(?:ing)? (?:specs?|spec history|evolution|changes?)\b|\bspecs?\b")),
-    ("partitions", re.compile(r"\bpartition")),
+    ("partitions", re.compile(r"\bpartition|\bsplit into\b")),
     ("stats", re.compile(r"\bhow (?:big|large)\b|\bsize\b|\brow ?counts?\b|\b(?:how many|number of) (?:rows|records|entries)\b"
                          r"|\b(?:how many|number of) (?:data )?files\b|\bfile count\b|\b(?:disk|storage|bytes|footprint)\b"
                          r"|\bhow much space\b|\blast (?:written|updated|modified|write|refresh(?:ed)?|loaded)\b|\bfresh"
                          r"|\bwhen was\b|\bup to date\b|\bstale\b")),
     ("describe", re.compile(r"\b(?:describe|columns?|schema|fields?|structure|owner|owns|owned|pii|details)\b"
                             r"|\bwhat(?: is|'s) in\b|\btell me about\b")),
-    ("sql", re.compile(r"^\s*(?:which|what)\s+[a-z_]+\s+(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought)"
+    ("sql", re.compile(r"^\s*(?:which|what)\s+(?:[a-z_]+\s+){1,2}" + RANKING_VERBS +
                        r"\s+the\s+(?:most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\b"
                        r"|\b(?:percentage|percent|proportion|fraction|share) of\b"
                        r"|\b(?:count|how many|how much|number of|sum|total|average|avg|mean|median|top|per|by|hourly|daily|weekly"
                        r"|monthly|yearly|minimum|maximum|min|max)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
                        r"|fewest|largest|biggest|smallest)\b")),
 ]  # fmt: skip
+YES_NO_DATA = re.compile(r"^\s*(?:(?:are|is|were|was)\s+there|(?:did|do|does|have|has|were|was|are|is)\s+(?:any|some))\b")
+"""A yes/no question about rows ("are there any orders over 100 USD in a.b?", "did any runs fail?"): a count
+answers it."""
 SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
 """An instruction naming one of these asks for a query ("return only the SQL")."""
 SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type)\b"
@@ -116,7 +126,7 @@ def detect_intent(question: str) -> Intent:
     assistant ("validate it", "return only the SQL") are not what the question is about; one that asks for SQL
     makes it a SQL question."""
     unsafe = next((kind for kind, pattern in UNSAFE if pattern.search(correct_typos(question).lower())), None)
-    question, instructions = split_instructions(question)
+    question, instructions = split_instructions(without_possessives(question))  # "what's", "the shop's orders"
     question = correct_typos(question)
     text = question.lower()
     tables = [t for t in TABLE_NAME.findall(question) if not re.fullmatch(r"\d+(\.\d+)*", t)]
@@ -126,7 +136,10 @@ def detect_intent(question: str) -> Intent:
     if kind == "stats" and re.search(r"\b(?:rows|records|files)\b", text) and period_of(text, date.today()):
         kind = "partitions"  # rows in a period: the partitions of that period hold the count
     if kind == "find" and tables:  # "is there a partition for yesterday in a.b?" asks about a.b, not for a table
-        kind = next((k for k, pattern in INTENTS if k != "find" and pattern.search(text)), "describe")
+        kind = next((k for k, pattern in INTENTS if k != "find" and pattern.search(text)),
+                    "sql" if YES_NO_DATA.search(text) else "describe")
+    if kind == "unknown" and tables and YES_NO_DATA.search(text):
+        kind = "sql"
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
     if kind == "stats" and SQL_SHAPE.search(text) and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):
@@ -135,6 +148,8 @@ def detect_intent(question: str) -> Intent:
         kind = "find"
     if not unsafe and kind != "unknown" and FUTURE.search(text):
         kind = "refuse-future"  # a lake question about the future; anything else is not a lake question at all
+    if not unsafe and ADVICE.search(text) and not LAKE_OBJECTS.search(text):
+        kind = "refuse-advice"
     rest = TABLE_NAME.sub(" ", question) if tables else question
     topic = topic_words(rest) if kind == "sql" else content_words(rest, INTENT_WORDS if kind != "find" else frozenset())
     return Intent(kind, topic, list(dict.fromkeys(tables)))

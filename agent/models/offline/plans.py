@@ -15,6 +15,7 @@ from typing import Any
 from agent.models.language import layer_rank, period_of, related, similar
 from agent.models.offline.compose import (
     CANNOT_ANSWER,
+    IDENTIFIER,
     REFUSALS,
     compose_column,
     compose_describe,
@@ -36,8 +37,9 @@ from agent.models.offline.verified import answer_from_verified
 from agent.models.request import Request, parse_request
 from agent.models.semantic_terms import fitting_metric, layer_dims, layer_use
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
-from agent.models.tables import Table, join_keys
-from agent.models.values import read_probe
+from agent.models.groups import EXACT, group_owners, owner_entities, phrase_groups
+from agent.models.tables import Table, names_entity, points_to
+from agent.models.values import read_probe, value_filters, value_words
 from agent.state import ToolResult
 from catalog_ingest.text import stem, words
 
@@ -119,7 +121,24 @@ def plan_find(intent: Intent, convo: Conversation) -> Step:
     hits = search.data.get("tables", [])
     if not covered_words(intent.topic, hits):
         return Answer(compose_not_found(hits, intent.topic))
-    return Answer(compose_find(search.data, intent.topic))
+    grain = ROW_GRAIN.search(convo.question.lower())
+    return Answer(compose_find({**search.data, "tables": best_first(intent.topic, hits, grain and grain.group(1))}, intent.topic))
+
+
+HEADLINE_CANDIDATES = 3
+ROW_GRAIN = re.compile(r"\brows?\s+(?:per|for each|for every|for|each)\s+(?:[a-z]+\s+)?([a-z]+)")
+""""one row per web session": a table of sessions, whatever else mentions them."""
+
+
+def best_first(topic: list[str], hits: list[dict[str, Any]], grain: str | None = None) -> list[dict[str, Any]]:
+    """The hits with the one among the first few that covers the most of the topic's words first (the headline
+    names it), the rest in the search's order; a table named for the ``grain`` of its rows goes first."""
+    leading = hits[:HEADLINE_CANDIDATES]
+    if not leading:
+        return hits
+    named = lambda h: bool(grain) and stem(h["table"].rpartition(".")[2]) == stem(grain)  # noqa: E731
+    best = max(leading, key=lambda h: (named(h), len(covered_words(topic, [h])), -hits.index(h)))
+    return [best, *(h for h in hits if h is not best)]
 
 
 def hit_words(hit: dict[str, Any]) -> set[str]:
@@ -147,6 +166,8 @@ def plan_partitions(intent: Intent, convo: Conversation) -> Step:
     period = period_of(convo.question, convo.today)
     if period is None or overview.data.get("partitioning") == "not partitioned":
         return Answer(compose_partitions(overview.data, convo.question))
+    if overview.data.get("partitioned_by_time") is False:
+        return Answer(compose_partitions(overview.data, convo.question, period.label))
     ranged = convo.result("list_partitions", table=table, filter=period.filter())
     if ranged is None:
         return [Call("list_partitions", {"table": table, "filter": period.filter(), "limit": 50})]
@@ -167,15 +188,16 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         return declined
     previous = [convo.previous_table] if convo.previous_table and not intent.topic else []
     layer = layer_use(search.data)  # the lake owner's terms and metrics name the tables first
-    named = [str(r) for r in resolved] or previous or (layer.tables if layer else [])
+    request = parse_request(convo.question, convo.today)
+    grouped = {stem(w) for w in [*request.dims, *request.qualifiers]}
+    named = [str(r) for r in resolved] or previous or (layer.counted_tables(grouped) if layer else [])
     if not named and lacks_topic(intent.topic, found):
         return Answer(compose_not_found(found, intent.topic))
     hits = list(dict.fromkeys([*named, *(h["table"] for h in found)]))[: max(3, len(named))]
     if not hits:
         return Answer(f"I found no table for '{' '.join(intent.topic)}', so I cannot draft SQL for it.")
-    request = parse_request(convo.question, convo.today)
     request.layer = fitting_metric(layer, request.agg, request.implicit)
-    request.dims = layer_dims(request.dims, request.layer)
+    request.dims, request.qualifiers, request.owners = layer_dims(request.dims, request.qualifiers, request.owners, request.layer)
     main, tables = None, []
     while True:  # described tables, then the tables along the main one's keys a group needs
         described = [convo.result("describe_table", table=t) for t in hits]
@@ -185,6 +207,9 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         main = choose_main(request, tables, named)
         if main is None:
             return Answer("I could not read any of the matching tables, so I cannot draft SQL.")
+        if referenced := referenced_tables(request, main, tables, hits):
+            hits += referenced
+            continue
         wanted = key_entities(request, main, tables)
         if not wanted:
             break
@@ -197,17 +222,30 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         hits += extra
     if absent := absent_columns(convo.question, tables):
         return Answer(compose_no_column(absent, main))
-    probe = probe_sql(request, main)
-    if probe and (probed := convo.result("run_sql", sql=probe)) is None:
-        return [Call("run_sql", {"sql": probe, "limit": 500})]
-    main.values = read_probe(probed.data) if probe and probed.ok else {}
+    probes: tuple[str, ...] = ()
+    for probed_table in [main, *dimension_tables(request, main, tables)]:  # the main table's values first
+        probe = probe_sql(request, probed_table)
+        if probe and (probed := convo.result("run_sql", sql=probe)) is None:
+            return [Call("run_sql", {"sql": probe, "limit": 500})]
+        probed_table.values = read_probe(probed.data) if probe and probed.ok else {}
+        probes += (probe,) if probe else ()
     draft = draft_sql(request, tables, main)
     stored = next((d.data for d in described if d and d.ok and d.data.get("table") == draft.table), {})
-    return check_sql(draft.sql, convo, probe) or Answer(compose_sql(draft, convo, stored, probe))
+    return check_sql(draft.sql, convo, probes) or Answer(compose_sql(draft, convo, stored, probes))
 
 
-IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
-"""A word written as a column name (``delivery_time``): the user names a column."""
+def dimension_tables(request: Request, main: Table, tables: list[Table]) -> list[Table]:
+    """Described tables that join the main one and are about the noun after a word the main table's values do
+    not hold ("enterprise customers", "footwear products"), or have a column the noun names that the main table
+    lacks ("the billing team"): the word may be a value of theirs."""
+    held = {word for _, _, word in value_filters(request, main)}
+    tokens, found = request.words, []
+    for word in value_words(request, main):
+        after = tokens[tokens.index(word) + 1] if word in tokens[:-1] else ""
+        fits = lambda t: (t.is_about(after) and word not in held) or (  # noqa: E731
+            t.match(after)[1] >= EXACT > main.match(after)[1])
+        found += [t for t in tables if t is not main and after and fits(t) and points_to(main, t) and t not in found][:1]
+    return found
 
 
 def absent_columns(question: str, tables: list[Table]) -> list[str]:
@@ -218,15 +256,37 @@ def absent_columns(question: str, tables: list[Table]) -> list[str]:
     return [w for w in dict.fromkeys(IDENTIFIER.findall(text)) if w not in known]
 
 
+def unplaced_groups(request: Request, main: Table, tables: list[Table]) -> tuple[list[str], dict[str, str]]:
+    """The groups in none of the described tables that join the main one, and whose attribute each group is
+    (``group_owners``) when no described table is about that owner yet."""
+    dims, qualifiers = phrase_groups(request.dims, request.qualifiers, main)
+    owners = group_owners(request.owners, qualifiers, main)
+    joinable = [t for t in tables if t is not main and points_to(main, t)]
+    unplaced = [d for d in dims if d not in qualifiers and not main.column(d) and not any(t.column(d) for t in joinable)]
+    pending = set(owner_entities(owners, main, tables))
+    return unplaced, {head: owner for head, owner in owners.items() if owner in pending}
+
+
+def referenced_tables(request: Request, main: Table, tables: list[Table], described: list[str]) -> list[str]:
+    """Tables the semantic layer's relationships lead to from the main table, not described yet, when a group
+    is in none of the described tables or is the attribute of something the layer's key points at."""
+    unplaced, owners = unplaced_groups(request, main, tables)
+    if not unplaced and not owners:
+        return []
+    targets = [t for _, t in main.references()]
+    if unplaced:  # one step further, from the tables the main one points at (payments -> orders -> customers)
+        targets += [t for middle in tables if middle is not main and points_to(main, middle) for _, t in middle.references()]
+    wanted = [t for t in targets if t not in described and (unplaced or any(names_entity(t, o) for o in owners.values()))]
+    return list(dict.fromkeys(wanted))
+
+
 def key_entities(request: Request, main: Table, tables: list[Table]) -> list[str]:
     """What the main table's key columns point at (``product_id`` -> product) with no table described for it,
-    when a group the request asks for is in none of the tables that join: a dimension's attribute
-    ("revenue by product category") lives in the table of the key."""
-    joinable = [t for t in tables if t is not main and join_keys(main, t)]
-    unplaced = [d for d in request.dims if d not in request.qualifiers
-                and not main.column(d) and not any(t.column(d) for t in joinable)]  # fmt: skip
+    when a group the request asks for is in none of the tables that join, or is qualified by that entity
+    ("campaign channel"): a dimension's attribute ("revenue by product category") lives in the table of the key."""
+    unplaced, owners = unplaced_groups(request, main, tables)
     if not unplaced:
-        return []
+        return list(dict.fromkeys(owners.values()))
     keys = [c["name"][: -len("_id")] for c in main.columns if c["name"].endswith("_id") and c["name"] != "_id"]
     return [k for k in keys if not any(t is not main and t.is_about(k) for t in tables)]
 
@@ -248,9 +308,9 @@ def lacks_topic(topic: list[str], hits: list[dict[str, Any]]) -> bool:
     return missing >= 2 and 2 * missing >= len(topic)
 
 
-def check_sql(sql: str, convo: Conversation, probe: str | None = None) -> list[Call] | None:
+def check_sql(sql: str, convo: Conversation, probes: tuple[str, ...] = ()) -> list[Call] | None:
     """Validate, repair from the validator's hints, estimate, run when asked; None when all is done."""
-    current = current_sql(convo, sql, probe)
+    current = current_sql(convo, sql, probes)
     validation = convo.result("validate_sql", sql=current)
     if validation is None:
         return [Call("validate_sql", {"sql": current})]

@@ -1,0 +1,48 @@
+"""How the group words of a request map onto the main table before any column is looked up: two words that name
+one column ("device type", "currency code") and a word that says whose attribute a group is ("campaign
+channel" is the channel of the campaign the key points at, not the order's own sales channel).
+
+Words and the described tables only: nothing here knows a lake.
+"""
+
+from __future__ import annotations
+
+from agent.models.tables import Table
+
+EXACT = 9.5
+"""A column match this good is the column's own name (``device`` for "device")."""
+WEAK = 5.5
+"""Below this the word names no column of the table (not even a part of a name)."""
+
+
+def phrase_groups(dims: list[str], qualifiers: dict[str, str], main: Table) -> tuple[list[str], dict[str, str]]:
+    """Group words and qualifiers with each phrase that names one column of the main table read as that column:
+    ``event type`` as ``event_type``, ``device type`` as ``device`` when the table has a ``device`` column and
+    nothing for "type"."""
+    dims, qualifiers = list(dims), dict(qualifiers)
+    for word, head in list(qualifiers.items()):
+        joined = f"{word}_{head}"
+        if main.match(joined)[1] >= EXACT:
+            named = main.column(joined) or joined
+        elif main.match(word)[1] >= EXACT and main.match(head)[1] < WEAK:
+            named = main.column(word) or word
+        else:
+            continue
+        dims = list(dict.fromkeys(named if d in (word, head) else d for d in dims))
+        qualifiers = {q: named if h == head else h for q, h in qualifiers.items() if q != word}
+    return dims, qualifiers
+
+
+def group_owners(owners: dict[str, str], qualifiers: dict[str, str], main: Table) -> dict[str, str]:
+    """Whose attribute each group is: said outright ("region of their store"), or a qualifier the main table
+    has a key for ("campaign" in "by campaign channel": ``campaign_id``) while the table is not about it."""
+    found = dict(owners)
+    for word, head in qualifiers.items():
+        if head not in found and main.key_for(word) and not main.is_about(word):
+            found[head] = word
+    return found
+
+
+def owner_entities(owners: dict[str, str], main: Table, tables: list[Table]) -> list[str]:
+    """The owners of groups that no described table is about: their tables are still to be found."""
+    return [owner for owner in dict.fromkeys(owners.values()) if not any(t is not main and t.is_about(owner) for t in tables)]
