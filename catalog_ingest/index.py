@@ -65,6 +65,7 @@ class VectorIndex:
         from catalog_ingest.chroma import ChromaEmbeddingFunction, chroma_client
 
         self.embedder = embedder
+        self._settings = settings
         self._client = chroma_client(settings)
         self._client_open = True
         name = settings.index.collection
@@ -199,13 +200,18 @@ class VectorIndex:
                 yield ([document_id(page["ids"][i]) for i in keep], [dict(page["metadatas"][i]) for i in keep],
                        np.asarray(page["embeddings"], dtype=np.float32)[keep])  # fmt: skip
 
-    def close(self) -> None:
+    def close(self, *, vacuum: bool = False) -> None:
         """Release the client. The embedded store caches its vector graph per process until the last
         client on the path closes: only then does a new ``VectorIndex`` see another process's writes. Closing
-        twice is allowed (the retriever closes right after loading vectors into memory, and again when closed)."""
+        twice is allowed (the retriever closes right after loading vectors into memory, and again when closed).
+        ``vacuum`` (an ingest that wrote): then shrink the embedded store's database (``chroma.vacuum_embedded_store``)."""
         if self._client_open:
             self._client.close()
             self._client_open = False
+            if vacuum:
+                from catalog_ingest.chroma import vacuum_embedded_store
+
+                vacuum_embedded_store(self._settings)
 
 
 def document_id(chroma_id: str) -> str:

@@ -162,6 +162,8 @@ class Ingester:
                 report.texts_embedded = self.embedder.texts_embedded
                 if report.texts_embedded:
                     save_memo(self.settings, self.embedder)
+                if published and self._vectors is not None:
+                    self._vectors.close(vacuum=True)  # Chroma's purged log leaves free pages behind
         report.seconds = time.monotonic() - started
         return report
 
