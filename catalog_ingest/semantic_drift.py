@@ -108,14 +108,14 @@ def revalidate_after_publish(settings: Settings, store: RecordStore, *, generati
     known = read_state(settings.data_dir)
     if known is not None and not known.stale and not generation_published:
         return []
+    layer = current_layer(settings)
+    if layer is None:  # only the schema ids to keep: records read one at a time, never all held
+        write_state(settings.data_dir, DriftState(schema_ids={r.key: current_schema_id(r) for r in store.records()}))
+        return []
     records = list(store.records(with_partitions=False))
     by_key = {r.key: r for r in records}
     ids = {r.key: current_schema_id(r) for r in records}
     state = known or DriftState(schema_ids=ids)
-    layer = current_layer(settings)
-    if layer is None:
-        write_state(settings.data_dir, DriftState(schema_ids=ids))
-        return []
     entries = {fingerprint(e): e for e in layer.entries()}
     changed = [key for key, was in state.schema_ids.items() if ids.get(key, -1) != was]
     recheck = {fingerprint(e): e for key in changed for e in layer.entries_touching(key, records)}
