@@ -166,6 +166,7 @@ class Ingester:
                     save_memo(self.settings, self.embedder)
                 if published and self._vectors is not None:
                     self._vectors.close(vacuum=True)  # Chroma's purged log leaves free pages behind
+                    self._vectors = None  # opened again if this ingester is used after
         report.seconds = time.monotonic() - started
         return report
 

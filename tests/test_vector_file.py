@@ -154,9 +154,13 @@ def test_after_a_change_the_vector_file_reads_only_the_new_versions_from_chroma(
         assert index.read == [{key: g for key, g in served.items() if g == generation}]
         assert any(key.endswith(f"{NEW_NAMESPACE}.ledger_0") for key in index.read[0])
         assert len(index.read[0]) < len(served) / 4
-        assert_same_contents(file_contents(lake, generation), index.all_vectors(served))
     finally:
         ingester.close()
+    reopened = VectorIndex(lake, MiniLMEmbedder())  # the ingest closed its index once it had published
+    try:
+        assert_same_contents(file_contents(lake, generation), reopened.all_vectors(served))
+    finally:
+        reopened.close()
 
 
 def served_versions(settings) -> dict[str, int]:
