@@ -78,6 +78,7 @@ class VectorIndex:
         from catalog_ingest.chroma import ChromaEmbeddingFunction, chroma_client
 
         self.embedder = embedder
+        self._settings = settings
         self._client = chroma_client(settings)
         self._client_open = True
         name = settings.index.collection
@@ -200,28 +201,38 @@ class VectorIndex:
 
     def all_vectors(self, visible: Visible) -> tuple[list[str], list[Metadata], np.ndarray]:
         """Every document of the ``visible`` table versions: id, metadata and vector, in Chroma's order (the
-        order they were added in), paged under Chroma's batch limit; only documents of the generations those
-        versions were written in are read."""
+        order they were added in); ``vector_pages`` joined."""
         ids: list[str] = []
         metadatas: list[Metadata] = []
-        vectors: list[np.ndarray] = []
+        vectors: list[np.ndarray] = [np.zeros((0, self.embedder.dim), dtype=np.float32)]
+        for page_ids, page_metadatas, page_vectors in self.vector_pages(visible):
+            ids += page_ids
+            metadatas += page_metadatas
+            vectors.append(page_vectors)
+        return ids, metadatas, np.concatenate(vectors)
+
+    def vector_pages(self, visible: Visible) -> Iterator[tuple[list[str], list[Metadata], np.ndarray]]:
+        """``all_vectors`` a page at a time (under Chroma's batch limit), so a caller that writes them out never
+        holds them all: only documents of the generations the versions were written in are read."""
         written_in = {"generation": {"$in": sorted(set(visible.values()))}}
         for page in self._pages(where=written_in, include=["metadatas", "embeddings"]) if visible else []:
             keep = [i for i, m in enumerate(page["metadatas"] or []) if is_visible(m, visible)]
-            ids += [document_id(page["ids"][i]) for i in keep]
-            metadatas += [dict(page["metadatas"][i]) for i in keep]
             if keep:
-                vectors.append(np.asarray(page["embeddings"], dtype=np.float32)[keep])
-        matrix = np.concatenate(vectors) if vectors else np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return ids, metadatas, matrix
+                yield ([document_id(page["ids"][i]) for i in keep], [dict(page["metadatas"][i]) for i in keep],
+                       np.asarray(page["embeddings"], dtype=np.float32)[keep])  # fmt: skip
 
-    def close(self) -> None:
+    def close(self, *, vacuum: bool = False) -> None:
         """Release the client. The embedded store caches its vector graph per process until the last
         client on the path closes: only then does a new ``VectorIndex`` see another process's writes. Closing
-        twice is allowed (the retriever closes right after loading vectors into memory, and again when closed)."""
+        twice is allowed (the retriever closes right after loading vectors into memory, and again when closed).
+        ``vacuum`` (an ingest that wrote): then shrink the embedded store's database (``chroma.vacuum_embedded_store``)."""
         if self._client_open:
             self._client.close()
             self._client_open = False
+            if vacuum:
+                from catalog_ingest.chroma import vacuum_embedded_store
+
+                vacuum_embedded_store(self._settings)
 
 
 def document_id(chroma_id: str) -> str:

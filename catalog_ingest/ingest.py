@@ -33,6 +33,7 @@ from catalog_ingest.family_index import refresh_families
 from catalog_ingest.index import FEW_WRITES_SYNC_THRESHOLD, HNSW_CONFIGURATION, IndexMismatchError, VectorIndex
 from catalog_ingest.lexical import LexicalIndex, updated_from_store
 from catalog_ingest.memo_file import load_memo, save_memo
+from catalog_ingest.native_memory import limit_malloc_arenas
 from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentProgress
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
@@ -104,6 +105,7 @@ class Ingester:
         progress: IngestProgress | None = None,
     ) -> None:
         self.settings = settings
+        limit_malloc_arenas()  # before the crawl, model and Chroma threads start
         self.embedder = MemoizedEmbedder(embedder or embedder_for(settings.index))
         self.progress = progress or SilentProgress()
         self.store = RecordStore(settings.store_location)
@@ -169,6 +171,9 @@ class Ingester:
                 report.texts_embedded = self.embedder.texts_embedded
                 if report.texts_embedded:
                     save_memo(self.settings, self.embedder)
+                if published and self._vectors is not None:
+                    self._vectors.close(vacuum=True)  # Chroma's purged log leaves free pages behind
+                    self._vectors = None  # opened again if this ingester is used after
         report.seconds = time.monotonic() - started
         return report
 

@@ -76,6 +76,21 @@ def write_rows(path: Path, dtype: type, shape: tuple[int, int], parts: Iterable[
     write_synced(path, write, "wb")
 
 
+def write_counted_rows(path: Path, dtype: type, parts: Iterable[np.ndarray]) -> int:
+    """Write row blocks of ``dtype`` one after the other, with no header, flushed to disk; returns how many rows
+    were written (what a header written after them records), so the rows need not be counted first."""
+    written = 0
+
+    def write(out: object) -> None:
+        nonlocal written
+        for part in parts:
+            out.write(np.ascontiguousarray(part, dtype=dtype).tobytes())  # type: ignore[attr-defined]
+            written += len(part)
+
+    write_synced(path, write, "wb")
+    return written
+
+
 def candidates(path: Path) -> tuple[Path, Path]:
     """Where a save may live: ``path``, or its ``.old`` twin if a save died mid-swap."""
     path = Path(path)

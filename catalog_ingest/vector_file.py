@@ -1,16 +1,19 @@
 """The served generation's vectors in one compact file beside the lexical index, read without Chroma.
 
 Chroma stays the vector store of record. When an ingest publishes a generation it copies that generation's
-vectors (float32 rows, exactly as Chroma returns them) with their document ids and metadata into
-``settings.vectors_path``, labelled with the generation, the embedder, the Chroma store and the collection. A retriever whose
-record store reads that generation maps the file instead of opening Chroma, whose import alone costs about
+vectors (rows rounded to float16: half the disk, and the same top 20 for the scale benchmark's queries) with
+their document ids and metadata into ``settings.vectors_path``, a page of Chroma's at a time (the rows are
+never all in memory), labelled with the generation, the embedder, the Chroma store and the collection. A
+retriever whose record store reads that generation maps the file instead of opening Chroma, whose import alone costs about
 a second of start-up; a missing or stale file (another generation, embedder or Chroma store, an embedded
 Chroma folder gone) sends it to Chroma as before.
 
 A version's vectors never change once its generation is published (a changed table is a new version), so a
 new file copies the rows of the versions it shares with the file of an earlier generation (memory-mapped,
 same embedder, store and collection) and reads only the others from Chroma: a re-ingest that changed a few
-tables reads their vectors back, not the whole collection's.
+tables reads their vectors back, not the whole collection's. A retriever reads the float16 rows into one
+float32 matrix (products of float16 matrices are slow in numpy); a file of format 2 (float32 ``.npy``) is
+still read and copied from.
 """
 
 from __future__ import annotations
@@ -24,16 +27,20 @@ import numpy as np
 
 from catalog_ingest.index import ExactVectors, VectorIndex, Visible, is_visible
 from catalog_ingest.saved_dirs import (candidates, generation_of, location_for_generation, save_directory,
-                                       saved_location, write_json, write_rows)
+                                       saved_location, write_counted_rows, write_json)
 from catalog_ingest.settings import Settings
 
 EXACT_SEARCH_LIMIT = 200_000
 """Documents held in memory for exact dense search (about 300 MB of vectors at the limit); past it dense
 queries go to Chroma and no vector file is kept."""
-MATRIX_FILE = "vectors.npy"
+MATRIX_FILE = "vectors.f16"
+"""Format 3: the rows, float16, one after the other (the header says how many)."""
+FLOAT32_MATRIX_FILE = "vectors.npy"
+"""Format 2: the rows as a float32 ``.npy``."""
 DOCUMENTS_FILE = "documents.json"
-FORMAT = 2
-"""2: the header names the Chroma store the vectors were copied from."""
+FORMAT = 3
+"""2: the header names the Chroma store the vectors were copied from. 3: float16 rows, counted in the header."""
+READABLE_FORMATS = (2, 3)
 ROWS_PER_WRITE = 8_192
 
 
@@ -60,24 +67,26 @@ def save_vector_file(settings: Settings, index: VectorIndex, visible: Visible, g
     earlier_ids, earlier_metadatas, earlier_matrix = earlier_vectors(settings, index, generation)
     copied = [row for row, metadata in enumerate(earlier_metadatas) if is_visible(metadata, visible)]
     copied_versions = {(str(earlier_metadatas[row]["table_key"]), earlier_metadatas[row]["generation"]) for row in copied}
-    ids, metadatas, matrix = index.all_vectors({key: g for key, g in visible.items() if (key, g) not in copied_versions})
     header = {
         "format": FORMAT,
         "embedder": index.embedder.name,
         "store": chroma_store(settings),
         "collection": settings.index.collection,
-        "ids": [earlier_ids[row] for row in copied] + ids,
-        "metadatas": [earlier_metadatas[row] for row in copied] + metadatas,
+        "dim": index.embedder.dim,
+        "ids": [earlier_ids[row] for row in copied],
+        "metadatas": [earlier_metadatas[row] for row in copied],
     }
 
     def rows() -> Iterator[np.ndarray]:
         for start in range(0, len(copied), ROWS_PER_WRITE):
             yield earlier_matrix[copied[start : start + ROWS_PER_WRITE]]
-        yield matrix
+        for ids, metadatas, matrix in index.vector_pages({key: g for key, g in visible.items() if (key, g) not in copied_versions}):
+            header["ids"] += ids
+            header["metadatas"] += metadatas
+            yield matrix
 
     def fill(staging: Path) -> None:
-        shape = (len(header["ids"]), index.embedder.dim)
-        write_rows(staging / MATRIX_FILE, np.float32, shape, rows())
+        header["rows"] = write_counted_rows(staging / MATRIX_FILE, np.float16, rows())
         write_json(staging / DOCUMENTS_FILE, header, separators=(",", ":"))
 
     save_directory(settings.vectors_path, fill, str(generation), fault="vector-file-swapping")
@@ -90,12 +99,17 @@ def has_vector_file(settings: Settings, embedder_name: str, generation: int) -> 
 
 def load_vector_file(settings: Settings, embedder_name: str, generation: int) -> ExactVectors | None:
     """The vectors saved for ``generation`` by this embedder from the configured store and collection,
-    memory-mapped; None when there is no such file or the embedded Chroma store it was copied from is gone."""
+    float32 in memory (a float32 file memory-mapped); None when there is no such file, it is damaged, or the
+    embedded Chroma store it was copied from is gone."""
     save = current_save(settings, embedder_name, generation)
     if save is None:
         return None
     location, header = save
-    return ExactVectors(header["ids"], header["metadatas"], np.load(location / MATRIX_FILE, mmap_mode="r"))
+    try:
+        matrix = saved_matrix(location, header, len(header["ids"]))
+    except (OSError, ValueError):
+        return None
+    return ExactVectors(header["ids"], header["metadatas"], np.asarray(matrix, dtype=np.float32))
 
 
 def current_save(settings: Settings, embedder_name: str, generation: int) -> tuple[Path, dict] | None:
@@ -118,10 +132,24 @@ def earlier_vectors(settings: Settings, index: VectorIndex, generation: int) -> 
         if save is None:
             return none
         header = save[1]
-        matrix = np.load(location / MATRIX_FILE, mmap_mode="r")
+        matrix = saved_matrix(location, header, len(header["ids"]))
     except (OSError, ValueError):
         return none
-    return (header["ids"], header["metadatas"], matrix) if matrix.shape == (len(header["ids"]), index.embedder.dim) else none
+    return (header["ids"], header["metadatas"], matrix) if matrix.shape[1] == index.embedder.dim else none
+
+
+def saved_matrix(location: Path, header: dict, rows: int) -> np.ndarray:
+    """The saved rows, memory-mapped: float16 (format 3) or float32 (format 2). Raises ValueError when the
+    file does not hold ``rows`` rows (cut short, say)."""
+    if header["format"] == 2:
+        matrix = np.load(location / FLOAT32_MATRIX_FILE, mmap_mode="r")
+        if matrix.shape[0] != rows:
+            raise ValueError(f"{location}: {matrix.shape[0]} vectors for {rows} documents")
+        return matrix
+    path, shape = location / MATRIX_FILE, (rows, header["dim"])
+    if header.get("rows") != rows or path.stat().st_size != rows * header["dim"] * 2:
+        raise ValueError(f"{path}: not {rows} rows of {header['dim']} float16 values")
+    return np.memmap(path, dtype=np.float16, mode="r", shape=shape) if rows else np.zeros(shape, np.float16)
 
 
 def labelled_save(settings: Settings, location: Path | None, embedder_name: str) -> tuple[Path, dict] | None:
@@ -131,6 +159,7 @@ def labelled_save(settings: Settings, location: Path | None, embedder_name: str)
         return None
     with open(location / DOCUMENTS_FILE, encoding="utf-8") as source:
         header = json.load(source)
-    expected = {"format": FORMAT, "embedder": embedder_name, "store": chroma_store(settings),
-                "collection": settings.index.collection}  # fmt: skip
-    return None if any(header.get(key) != value for key, value in expected.items()) else (location, header)
+    expected = {"embedder": embedder_name, "store": chroma_store(settings), "collection": settings.index.collection}
+    if header.get("format") not in READABLE_FORMATS or any(header.get(key) != value for key, value in expected.items()):
+        return None
+    return location, header

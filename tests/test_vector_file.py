@@ -19,7 +19,8 @@ from catalog_ingest.ingest import Ingester, ingest
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.saved_dirs import GENERATION_FILE
 from catalog_ingest.store import RecordStore
-from catalog_ingest.vector_file import DOCUMENTS_FILE, MATRIX_FILE, has_vector_file, load_vector_file, save_vector_file
+from catalog_ingest.vector_file import (DOCUMENTS_FILE, FLOAT32_MATRIX_FILE, FORMAT, MATRIX_FILE, has_vector_file,
+                                       load_vector_file, save_vector_file)
 from lake_changes import NEW_NAMESPACE, change_lake, copy_lake
 
 EMBEDDER = MiniLMEmbedder.name
@@ -67,7 +68,15 @@ def test_a_retriever_searches_from_the_vector_file_without_chromadb(lake):
     shutil.rmtree(lake.vectors_path)
     from_chroma = search_in_fresh_process(lake)
     assert from_chroma["chromadb"] is True
-    assert from_chroma["hits"] == from_file["hits"]
+    assert_same_hits(from_file["hits"], from_chroma["hits"])
+
+
+def assert_same_hits(from_file: dict, from_chroma: dict) -> None:
+    """The same tables in the same order with the same matched columns; scores as close as float16 rows keep
+    them (the file rounds Chroma's float32 vectors)."""
+    for question, hits in from_chroma.items():
+        assert [(key, columns) for key, _, columns in from_file[question]] == [(key, columns) for key, _, columns in hits]
+        assert np.allclose([score for _, score, _ in from_file[question]], [score for _, score, _ in hits], atol=1e-3)
 
 
 def test_a_stale_vector_file_falls_back_to_chroma(lake):
@@ -116,9 +125,9 @@ class RecordingIndex(VectorIndex):
         super().__init__(*args, **kwargs)
         self.read: list[dict[str, int]] = []
 
-    def all_vectors(self, visible):
+    def vector_pages(self, visible):
         self.read.append(dict(visible))
-        return super().all_vectors(visible)
+        return super().vector_pages(visible)
 
 
 def file_contents(settings, generation: int):
@@ -127,8 +136,10 @@ def file_contents(settings, generation: int):
 
 
 def assert_same_contents(found, expected) -> None:
+    """The file holds Chroma's documents, in its order, and its vectors rounded to float16."""
     assert found[0] == expected[0] and found[1] == expected[1]
-    assert np.array_equal(found[2], expected[2])
+    assert found[2].dtype == np.float32
+    assert np.array_equal(found[2], expected[2].astype(np.float16).astype(np.float32))
 
 
 def test_after_a_change_the_vector_file_reads_only_the_new_versions_from_chroma(lake):
@@ -143,9 +154,13 @@ def test_after_a_change_the_vector_file_reads_only_the_new_versions_from_chroma(
         assert index.read == [{key: g for key, g in served.items() if g == generation}]
         assert any(key.endswith(f"{NEW_NAMESPACE}.ledger_0") for key in index.read[0])
         assert len(index.read[0]) < len(served) / 4
-        assert_same_contents(file_contents(lake, generation), index.all_vectors(served))
     finally:
         ingester.close()
+    reopened = VectorIndex(lake, MiniLMEmbedder())  # the ingest closed its index once it had published
+    try:
+        assert_same_contents(file_contents(lake, generation), reopened.all_vectors(served))
+    finally:
+        reopened.close()
 
 
 def served_versions(settings) -> dict[str, int]:
@@ -191,3 +206,43 @@ def test_a_new_vector_file_copies_only_from_an_earlier_one_of_the_same_embedder_
         assert_same_contents(file_contents(lake, generation + 1), expected)
     finally:
         index.close()
+
+
+def rewritten_as_format_2(settings) -> np.ndarray:
+    """The saved file turned into the float32 ``.npy`` of format 2 (what the previous lakescout wrote)."""
+    header_path = settings.vectors_path / DOCUMENTS_FILE
+    header = json.loads(header_path.read_text(encoding="utf-8"))
+    rows = np.fromfile(settings.vectors_path / MATRIX_FILE, dtype=np.float16).reshape(header["rows"], header["dim"])
+    np.save(settings.vectors_path / FLOAT32_MATRIX_FILE, rows.astype(np.float32))
+    (settings.vectors_path / MATRIX_FILE).unlink()
+    header = {key: value for key, value in header.items() if key not in ("rows", "dim")} | {"format": 2}
+    header_path.write_text(json.dumps(header), encoding="utf-8")
+    return rows.astype(np.float32)
+
+
+def test_a_vector_file_of_the_previous_format_is_read_and_copied_from(lake):
+    generation, visible = generation_of(lake), served_versions(lake)
+    rows = rewritten_as_format_2(lake)
+    assert np.array_equal(file_contents(lake, generation)[2], rows)
+    assert search_in_fresh_process(lake)["chromadb"] is False
+
+    index = RecordingIndex(lake, MiniLMEmbedder())
+    try:
+        save_vector_file(lake, index, visible, generation + 1)
+        assert index.read == [{}]  # every row copied from the float32 file
+    finally:
+        index.close()
+    assert json.loads((lake.vectors_path / DOCUMENTS_FILE).read_text(encoding="utf-8"))["format"] == FORMAT
+    assert np.array_equal(file_contents(lake, generation + 1)[2], rows)
+
+
+def test_a_vector_file_of_an_unknown_format_is_not_read(lake):
+    relabelled(format=FORMAT + 1)(lake)
+    assert not has_vector_file(lake, EMBEDDER, generation_of(lake))
+    assert search_in_fresh_process(lake)["chromadb"] is True
+
+
+def test_a_cut_short_vector_file_is_not_read(lake):
+    truncated(lake)
+    assert load_vector_file(lake, EMBEDDER, generation_of(lake)) is None
+    assert search_in_fresh_process(lake)["chromadb"] is True
