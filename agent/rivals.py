@@ -70,7 +70,7 @@ def ambiguous_terms(accounted: list[str], found: Evidence, facts: TurnFacts, sql
     if not read or not named:
         return {}
     own_name = {w for table in read for w in table_name_words(table)}
-    subjects = [t for t in named if covered(t, tables=own_name)]
+    subjects = [t for t in accounted if covered(t, tables=own_name)]  # also those an alias names
     others = [t for t in named if t not in subjects]
     rank, namespaces = max(layer_rank(t) for t in read), {namespace_of(t) for t in read}
     kept = []
