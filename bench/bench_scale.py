@@ -1,7 +1,7 @@
 """Ingest and search at scale on generated lakes shaped like a real catalog (``bench.scale_lake``).
 
 Per size: lake creation time; full ingest time, tables/s, documents, peak RSS; index size on disk (Chroma,
-BM25, record store); a no-change re-ingest; a re-ingest after 1% of tables changed; opening the retriever
+vector file, embedding memo, BM25, record store); a no-change re-ingest; a re-ingest after 1% of tables changed; opening the retriever
 (cold start), the first query and single-client search p50/p95; serving (``bench/scale_serve.py``: `lakescout
 serve` ready, a first `lakescout ask`, /v1/search at 1 and 20 clients); then growth ratios between sizes. Each
 phase runs in its own process (``bench/scale_phases.py``). ``--baseline DIR`` runs the same phases with the
@@ -54,6 +54,8 @@ def disk_mb(data_dir: Path, properties: dict[str, str]) -> dict[str, float]:
         "chroma_mb": folder_mb(settings.chroma_path),
         "bm25_mb": sum(folder_mb(p) for p in settings.lexical_path.parent.glob(settings.lexical_path.name + "*")),
         "store_mb": sum(folder_mb(p) for p in settings.store_path.parent.glob(settings.store_path.name + "*")),
+        "vector_file_mb": folder_mb(settings.vectors_path),
+        "memo_mb": folder_mb(settings.embedding_memo_path),
     }
     return sizes | {"index_mb": sum(sizes.values())}
 
