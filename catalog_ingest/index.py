@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from catalog_ingest.dense_bounds import ScoreBounds, top_rows
 from catalog_ingest.documents import Document, MetadataValue
@@ -112,7 +113,11 @@ class VectorIndex:
         """Chroma reads the threshold from the collection's configuration when it loads the graph, at the
         first read or write of this process: set it before then."""
         if (self._collection.configuration.get("hnsw") or {}).get("sync_threshold") != rows:
-            self._collection.modify(configuration={"hnsw": {"sync_threshold": rows}})
+            busy = retry_if_exception(lambda exc: "database is locked" in str(exc))  # Chroma's SQLite, briefly busy
+            waits = wait_exponential(0.1, max=2)
+            for attempt in Retrying(retry=busy, stop=stop_after_attempt(6), wait=waits, reraise=True):
+                with attempt:
+                    self._collection.modify(configuration={"hnsw": {"sync_threshold": rows}})
 
     def replace_tables(self, table_keys: list[str], docs: list[Document], vectors: np.ndarray, generation: int) -> None:
         """Write the tables' documents as ``generation``'s: what a killed run left of that (unpublished)
