@@ -37,7 +37,7 @@ from agent.models.vocabulary import (
     PERIOD_WORDS,
     TOOL_WORDS,
 )
-from agent.rivals import ambiguous_terms, unread_named_tables
+from agent.rivals import ambiguous_terms, tables_read, unread_named_tables
 from agent.semantic_view import layer_words
 from agent.state import SQL_TOOLS, TurnFacts
 from agent.verified_view import verified_evidence
@@ -178,7 +178,7 @@ def unused_measures(facts: TurnFacts, sql: str) -> set[str]:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
         return set()
-    read = {".".join(p for p in (t.db, t.name) if p).lower() for t in tree.find_all(exp.Table)}
+    read = tables_read(tree)
     used = {c.name.lower() for c in tree.find_all(exp.Column)}
     unused = set()
     for result in facts.results:

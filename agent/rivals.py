@@ -33,13 +33,17 @@ def namespace_of(full_name: str) -> str:
     return full_name.rsplit(".", 1)[0].lower() if "." in full_name else ""
 
 
+def tables_read(tree: exp.Expression) -> set[str]:
+    """The tables a parsed query reads, as ``namespace.table`` in lower case."""
+    return {".".join(p for p in (t.db, t.name) if p).lower() for t in tree.find_all(exp.Table) if t.name}
+
+
 def sql_tables(sql: str) -> set[str]:
-    """The tables a query reads, as ``namespace.table`` in lower case."""
+    """``tables_read`` of a query's text; none when it does not parse."""
     try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        return tables_read(sqlglot.parse_one(sql, read="duckdb"))
     except sqlglot.errors.ParseError:
         return set()
-    return {".".join(p for p in (t.db, t.name) if p).lower() for t in tree.find_all(exp.Table) if t.name}
 
 
 def found_tables(facts: TurnFacts) -> dict[str, set[str]]:
