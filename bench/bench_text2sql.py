@@ -189,9 +189,9 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = ingested_settings(args.data_dir, args.cache / generator_key(), build)
     parts = (False,) if args.tuning_only else (False, True)
-    questions = []
+    questions, every_question = [], load_questions(args.data_dir)
     for held_back in parts:
-        part = [q for q in load_questions(args.data_dir) if q.held_back == held_back]
+        part = [q for q in every_question if q.held_back == held_back]
         questions += part[: args.limit] if args.limit else part
     started, cpu = time.monotonic(), time.process_time()
     with tempfile.TemporaryDirectory() as threads:
