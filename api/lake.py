@@ -9,6 +9,7 @@ closes its Chroma client, SQL engine and store once the last request using it is
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -106,6 +107,19 @@ def replace_lake(state: Any, lake: Lake | None) -> None:
     state.lake = lake
     if old is not None and old.retire():
         old.close()
+    if lake is not None:
+        keep_out_of_collections(lake_replaced=old is not None)
+
+
+def keep_out_of_collections(lake_replaced: bool) -> None:
+    """Leave what the process holds now (a Lake's indexes: millions of objects at 10,000 tables) out of the
+    cyclic garbage collector's full passes, which otherwise walk all of it every few hundred searches (1.6 ms
+    of CPU a search at 20 clients). Refcounting still frees those objects; after a replaced Lake, one full
+    pass first collects what earlier Lakes left in cycles."""
+    if lake_replaced:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
 
 
 def leased_lake(state: Any) -> Lake | None:

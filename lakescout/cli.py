@@ -6,6 +6,8 @@ and passed down. Every failure a user can cause ends in one clear line and a non
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import sys
@@ -179,6 +181,7 @@ def build_agent(settings: Settings) -> Any:
     from agent.service import LakeAgent
 
     agent = LakeAgent.from_settings(settings, embedder)
+    gc.freeze()  # the modules and indexes stay for the process: later collections need not walk them
     if (layer := agent.context.semantic).failed:  # one line; the answer goes on without the broken entries
         errors.print(f"warning: semantic layer: {layer.status()}", markup=False, highlight=False, soft_wrap=True)
     return agent
@@ -356,6 +359,9 @@ def api_key_command(
 
 
 def main() -> None:
+    # Registered first, so it runs last: the interpreter's final collection would walk every object only to
+    # find nothing it must free before exit (0.5-0.8 CPU-s of a cold `ask` at 10,000 tables).
+    atexit.register(gc.freeze)
     try:
         app()
     except KeyboardInterrupt:
