@@ -524,3 +524,25 @@ def test_workers_rebuild_settings_from_the_environment(own_lake: Settings, monke
     monkeypatch.setenv("LAKESCOUT_API__API_KEYS", json.dumps(own_lake.api.api_keys))
     app = app_from_environment()
     assert app.state.settings.data_dir == own_lake.data_dir
+
+
+def test_a_loaded_lake_is_left_out_of_collections_until_a_replacement_collects_it() -> None:
+    import gc
+    import weakref
+
+    from api.lake import keep_out_of_collections
+
+    class Node:
+        pass
+
+    held = Node()
+    held.itself = held  # a cycle: only the cyclic collector frees it
+    gone = weakref.ref(held)
+    keep_out_of_collections(lake_replaced=False)
+    assert gc.get_freeze_count() > 0
+    del held
+    gc.collect()
+    assert gone() is not None  # frozen: full passes skip it (what a serving process wants for its indexes)
+    keep_out_of_collections(lake_replaced=True)
+    assert gone() is None  # a replaced Lake's cycles are collected before the new heap is frozen
+    gc.unfreeze()
