@@ -11,6 +11,7 @@ matches on their own stay in sight. Nothing here knows a particular catalog: joi
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import threading
@@ -289,7 +290,7 @@ class DistinctWordsBM25:
             return None
         scores = np.zeros(len(self.documents), dtype=np.float32)
         for rows, weights in found:
-            np.add.at(scores, rows, weights)
+            scores[rows] += weights  # a word's rows are distinct documents: the same float32 sums as np.add.at
         return scores
 
     def _entries(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -344,7 +345,7 @@ def add_neighbours(ranked: dict[str, float], join_keys: JoinKeys) -> Mapping[str
     returns each neighbour raised -> the key columns it joins on with the first source that raised it."""
     joined: dict[str, Mapping[str, tuple[str, ...]]] = {}
     """neighbour -> the neighbours of the source that raised it first."""
-    for source in sorted(ranked, key=lambda table: (-ranked[table], table))[:NEIGHBOUR_SOURCES]:
+    for source in heapq.nsmallest(NEIGHBOUR_SOURCES, ranked, key=lambda table: (-ranked[table], table)):
         neighbours = join_keys.of(source)
         score = NEIGHBOUR_SHARE * ranked[source]
         for neighbour in neighbours:
@@ -375,9 +376,9 @@ def keep_strong_matches_in_sight(ranked: dict[str, float], scores: Mapping[str, 
     ``PROTECTED_WITHIN``."""
     if not scores:
         return
-    protected = sorted(scores, key=lambda table: (-scores[table], table))[:PROTECTED_MATCHES]
-    others = sorted((score for table, score in ranked.items() if table not in protected), reverse=True)
+    protected = heapq.nsmallest(PROTECTED_MATCHES, scores, key=lambda table: (-scores[table], table))
     slack = PROTECTED_WITHIN - PROTECTED_MATCHES
+    others = heapq.nlargest(slack + 1, (score for table, score in ranked.items() if table not in protected))
     if len(others) > slack:
         for table in protected:
             ranked[table] = max(ranked[table], others[slack] + 1e-6 * scores[table])  # in their own order

@@ -7,6 +7,7 @@ diminishing weight, and a query that names a table outright puts that table firs
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -224,7 +225,7 @@ class Retriever:
                 continue
             hit = hits.setdefault(key, TableHit(key, info.full_name, info.catalog, info.namespace, 0.0))
             hit.score += boost
-        top = sorted(hits.values(), key=lambda hit: (-hit.score, hit.full_name))[:k]
+        top = heapq.nsmallest(k, hits.values(), key=lambda hit: (-hit.score, hit.full_name))  # sorted(...)[:k]
         joined_only = set(brought_in)
         for hit in top:
             if hit.key in joined_only:  # worked out for the hits returned only (a neighbour's pairing is read here)
@@ -233,28 +234,29 @@ class Retriever:
 
     @staticmethod
     def _table_hits(fused: dict[str, float], metadata_by_doc: dict[str, dict]) -> dict[str, TableHit]:
-        scores_by_table: dict[str, list[float]] = defaultdict(list)
-        columns_by_table: dict[str, list[tuple[float, str]]] = defaultdict(list)
-        table_metadata: dict[str, dict] = {}
+        found: dict[str, tuple[dict, list[float], list[tuple[float, str]]]] = {}
+        """table key -> its first document's metadata, its documents' scores and its matched columns' (score, path)."""
         for doc_id, score in fused.items():
             metadata = metadata_by_doc[doc_id]
             key = str(metadata["table_key"])
-            table_metadata.setdefault(key, metadata)
-            scores_by_table[key].append(score)
+            table = found.get(key)
+            if table is None:
+                table = found[key] = (metadata, [], [])
+            table[1].append(score)
             if metadata["kind"] == "column":
-                columns_by_table[key].append((score, str(metadata["column"])))
+                table[2].append((score, str(metadata["column"])))
 
         hits = {}
-        for key, scores in scores_by_table.items():
-            top = sorted(scores, reverse=True)
-            metadata = table_metadata[key]
+        for key, (metadata, scores, columns) in found.items():
+            scores.sort(reverse=True)
+            columns.sort(key=lambda column: -column[0])  # stable: equal scores keep their fused order
             hits[key] = TableHit(
                 key=key,
                 full_name=str(metadata["table"]),
                 catalog=str(metadata["catalog"]),
                 namespace=str(metadata["namespace"]),
-                score=sum(weight * score for weight, score in zip(DOC_WEIGHTS, top)),
-                matched_columns=[column for _, column in sorted(columns_by_table[key], key=lambda c: -c[0])],
+                score=sum(weight * score for weight, score in zip(DOC_WEIGHTS, scores)),
+                matched_columns=[column for _, column in columns],
             )
         return hits
 

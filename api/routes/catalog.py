@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import anyio
@@ -27,7 +26,7 @@ async def search(
 ) -> schemas.SearchResponse:
     """Retrieval only (no model): tables with scores and the columns that matched."""
     hits = await anyio.to_thread.run_sync(lambda: lake.context.retriever.search(q, k=k, namespace=namespace))
-    return schemas.SearchResponse(query=q, hits=[schemas.SearchHit.model_validate(asdict(h)) for h in hits])
+    return schemas.SearchResponse(query=q, hits=[schemas.SearchHit.model_validate(h, from_attributes=True) for h in hits])
 
 
 @router.get("/v1/tables", response_model=schemas.TableList, responses=failures())
