@@ -22,6 +22,8 @@ PROBES_PER_RESULT = 4
 the true k-th best reaches."""
 MARGIN = 1e-3
 """Added to every bound for float32 rounding (scores of unit vectors lie in [-1, 1]; rounding is near 1e-6)."""
+BOUND_BYTES_PER_ROW = 4 * (DIMENSIONS + 1)
+"""What a row's bounds hold in memory: its projection and the norm of the rest, float32."""
 SMALLEST = 4 * DIMENSIONS
 """Fewer vectors than this are all scored exactly."""
 

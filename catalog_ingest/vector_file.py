@@ -25,14 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from catalog_ingest.dense_bounds import BOUND_BYTES_PER_ROW
 from catalog_ingest.index import ExactVectors, VectorIndex, Visible, is_visible
 from catalog_ingest.saved_dirs import (candidates, generation_of, location_for_generation, save_directory,
                                        saved_location, write_counted_rows, write_json)
 from catalog_ingest.settings import Settings
 
-EXACT_SEARCH_LIMIT = 200_000
-"""Documents held in memory for exact dense search (about 300 MB of vectors at the limit); past it dense
-queries go to Chroma and no vector file is kept."""
 MATRIX_FILE = "vectors.f16"
 """Format 3: the rows, float16, one after the other (the header says how many)."""
 FLOAT32_MATRIX_FILE = "vectors.npy"
@@ -42,6 +40,12 @@ FORMAT = 3
 """2: the header names the Chroma store the vectors were copied from. 3: float16 rows, counted in the header."""
 READABLE_FORMATS = (2, 3)
 ROWS_PER_WRITE = 8_192
+
+
+def fits_exact_search(settings: Settings, vectors: int, dim: int) -> bool:
+    """``vectors`` rows of ``dim`` values fit the memory exact dense search may hold (``index.exact_search_mb``):
+    each float16 row and its float32 score bounds."""
+    return vectors * (2 * dim + BOUND_BYTES_PER_ROW) <= settings.index.exact_search_mb * 2**20
 
 
 def chroma_store(settings: Settings) -> str:
@@ -57,10 +61,10 @@ def embedded_store_missing(settings: Settings) -> bool:
 
 def save_vector_file(settings: Settings, index: VectorIndex, visible: Visible, generation: int) -> None:
     """Write the vector file of the ``visible`` table versions (those of ``generation``), staged then renamed
-    into place; a collection past ``EXACT_SEARCH_LIMIT`` gets none. The rows of versions an earlier file from
+    into place; a collection past what exact search holds (``fits_exact_search``) gets none. The rows of versions an earlier file from
     the same embedder, store and collection holds are copied from it (a published version's vectors never
     change), the others' read from Chroma: after a re-ingest, only the versions it wrote."""
-    if index.count() > EXACT_SEARCH_LIMIT:
+    if not fits_exact_search(settings, index.count(), index.embedder.dim):
         for location in candidates(settings.vectors_path):
             shutil.rmtree(location, ignore_errors=True)
         return
