@@ -122,7 +122,7 @@ def open_dense(
         return None, saved
     vector = VectorIndex(settings, embedder)
     if not fits_exact_search(settings, vector.count(), embedder.dim):
-        return vector, ServedVectors(vector, visible)
+        return vector, ServedVectors(vector, visible, settings.index.exact_search_mb)
     dense = ExactVectors.load(vector, visible)
     vector.close()  # all in memory: no client left to share a stale cache with a later ingest here
     return None, dense

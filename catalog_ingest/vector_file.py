@@ -11,9 +11,10 @@ Chroma folder gone) sends it to Chroma as before.
 A version's vectors never change once its generation is published (a changed table is a new version), so a
 new file copies the rows of the versions it shares with the file of an earlier generation (memory-mapped,
 same embedder, store and collection) and reads only the others from Chroma: a re-ingest that changed a few
-tables reads their vectors back, not the whole collection's. A retriever reads the float16 rows into one
-float32 matrix (products of float16 matrices are slow in numpy); a file of format 2 (float32 ``.npy``) is
-still read and copied from.
+tables reads their vectors back, not the whole collection's. A retriever maps the float16 rows, not copying
+them, and converts only the rows a query scores (``ExactVectors``); a file of format 2 (float32 ``.npy``) is
+still read (into float16) and copied from. A collection past what exact search may hold in memory
+(``index.exact_search_mb``) gets no file: its dense queries go to Chroma.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def has_vector_file(settings: Settings, embedder_name: str, generation: int) -> 
 
 def load_vector_file(settings: Settings, embedder_name: str, generation: int) -> ExactVectors | None:
     """The vectors saved for ``generation`` by this embedder from the configured store and collection,
-    float32 in memory (a float32 file memory-mapped); None when there is no such file, it is damaged, or the
+    memory-mapped (``ExactVectors`` keeps a float16 map as it is); None when there is no such file, it is damaged, or the
     embedded Chroma store it was copied from is gone."""
     save = current_save(settings, embedder_name, generation)
     if save is None:
@@ -113,14 +114,18 @@ def load_vector_file(settings: Settings, embedder_name: str, generation: int) ->
         matrix = saved_matrix(location, header, len(header["ids"]))
     except (OSError, ValueError):
         return None
-    return ExactVectors(header["ids"], header["metadatas"], np.asarray(matrix, dtype=np.float32))
+    return ExactVectors(header["ids"], header["metadatas"], matrix)
 
 
 def current_save(settings: Settings, embedder_name: str, generation: int) -> tuple[Path, dict] | None:
     """Where the vector file for ``generation`` from these settings' embedder, store and collection is, and
-    its header; None when there is none."""
+    its header; None when there is none, or its rows are past what exact search may hold now (the next ingest
+    then removes it). A header of format 2 names no dimension: such files were written under 200,000 rows."""
     location = location_for_generation(settings.vectors_path, DOCUMENTS_FILE, str(generation))
-    return labelled_save(settings, location, embedder_name)
+    save = labelled_save(settings, location, embedder_name)
+    if save is None or not fits_exact_search(settings, len(save[1]["ids"]), save[1].get("dim", 0)):
+        return None
+    return save
 
 
 def earlier_vectors(settings: Settings, index: VectorIndex, generation: int) -> tuple[list[str], list[dict], np.ndarray]:
