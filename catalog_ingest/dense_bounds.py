@@ -44,8 +44,12 @@ class ScoreBounds:
         ``BLOCK_ROWS`` at a time: the principal directions from at most ``SAMPLE_ROWS`` rows spread over it
         (any orthonormal basis keeps the bound; a sample's leaves as few rows to score), then every row's
         projection. About 1 CPU-s at 110,000 x 384."""
-        sample = np.asarray(matrix[:: max(1, len(matrix) // SAMPLE_ROWS)], dtype=np.float32)
-        _, directions = np.linalg.eigh((sample.T @ sample).astype(np.float64))  # ascending eigenvalues
+        sample = np.linspace(0, len(matrix) - 1, min(len(matrix), SAMPLE_ROWS)).astype(np.int64)
+        covariance = np.zeros((matrix.shape[1], matrix.shape[1]), dtype=np.float64)
+        for start in range(0, len(sample), BLOCK_ROWS):
+            block = np.asarray(matrix[sample[start : start + BLOCK_ROWS]], dtype=np.float32)
+            covariance += block.T @ block
+        _, directions = np.linalg.eigh(covariance)  # ascending eigenvalues
         self.basis = np.ascontiguousarray(directions[:, ::-1][:, :DIMENSIONS], dtype=np.float32)
         self.rows = np.empty((len(matrix), DIMENSIONS + 1), dtype=np.float32)
         """Per row, its projection and (last) the norm of the rest: one product bounds every row."""
