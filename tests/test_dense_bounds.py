@@ -67,3 +67,12 @@ def test_the_bounds_leave_few_vectors_to_score(monkeypatch):
         top, scores = top_rows(matrix, query, row_bounds, 10)
         assert set(top.tolist()) == set(np.argsort(-exact)[:10].tolist())
     assert max(scored) < len(matrix) / 2
+
+
+def test_float16_rows_mapped_from_a_file_are_searched_without_a_copy(tmp_path):
+    vectors, queries = lake_vectors(2000)
+    mapped = np.memmap(tmp_path / "rows.f16", dtype=np.float16, mode="w+", shape=vectors._matrix.shape)
+    mapped[:] = vectors._matrix
+    from_file = ExactVectors(vectors._ids, vectors._metadatas, mapped)
+    assert np.shares_memory(from_file._matrix, mapped)
+    assert from_file.query_many(queries, 10, [None] * len(queries)) == vectors.query_many(queries, 10, [None] * len(queries))
