@@ -268,13 +268,15 @@ class ServedVectors:
 
     exact = False
 
-    def __init__(self, index: VectorIndex, visible: Visible) -> None:
+    def __init__(self, index: VectorIndex, visible: Visible, exact_search_mb: float) -> None:
         self._index = index
         self._visible = visible
+        self._exact_search_mb = exact_search_mb
 
     def describe(self) -> str:
-        return (f"approximate: {self._index.count():,} vectors, past what is held in memory; Chroma's index "
-                f"returns about {APPROXIMATE_RECALL} of the exact top 20")
+        return (f"approximate: {self._index.count():,} vectors, past the {self._exact_search_mb:,g} MB exact search "
+                f"may hold (raise index.exact_search_mb to search exactly); Chroma's index returns about "
+                f"{APPROXIMATE_RECALL} of the exact top 20")
 
     def query(self, vector: np.ndarray, k: int, namespace: str | None = None) -> list[SearchResult]:
         return self._index.query(vector, k, namespace, visible=self._visible)
@@ -284,21 +286,23 @@ class ServedVectors:
 
 
 class ExactVectors:
-    """The collection's vectors in memory, searched exactly. A catalog's index holds tens of thousands of
-    documents: one matrix product is faster than a Chroma query round trip and never misses a neighbour,
-    where HNSW on near-identical tables does (see the field notes)."""
+    """The collection's vectors in memory, searched exactly. A catalog's index holds tens or hundreds of
+    thousands of documents: bounded scoring (``dense_bounds``) is faster than a Chroma query round trip and
+    never misses a neighbour, where HNSW on near-identical tables does (see the field notes). Rows are kept
+    float16 and their bounds built when they load; a matrix too small or narrow for bounds is kept float32
+    and scored whole."""
 
     exact = True
 
     def __init__(self, ids: list[str], metadatas: list[Metadata], matrix: np.ndarray) -> None:
         self._ids = ids
         self._metadatas = metadatas
-        self._matrix = np.asarray(matrix)
-        """A plain array (a memory map's view too): products of a ``np.memmap`` are memmaps, and reading one
-        score out of those costs a Python-level ``__getitem__`` and ``__array_finalize__``."""
-        self._bounds: ScoreBounds | None = None
-        """Set once built (``dense_bounds``): then queries score only the vectors that can reach their top k."""
-        self._bounds_started = threading.Event()
+        bounded = ScoreBounds.useful(matrix)
+        self._matrix = np.asarray(matrix, dtype=np.float16 if bounded else np.float32)
+        """A plain array (a memory map's view too, not copied when it holds float16): products of a
+        ``np.memmap`` are memmaps, and reading one score out of those costs a Python-level ``__getitem__`` and
+        ``__array_finalize__``."""
+        self._bounds = ScoreBounds(self._matrix) if bounded else None
         self._rows_by_namespace: dict[str, np.ndarray] | None = None
         self._rows_lock = threading.Lock()
 
@@ -311,12 +315,6 @@ class ExactVectors:
                     rows.setdefault(str(metadata.get("namespace")), []).append(row)
                 self._rows_by_namespace = {name: np.array(found, dtype=np.int64) for name, found in rows.items()}
         return self._rows_by_namespace.get(namespace, np.zeros(0, dtype=np.int64))
-
-    def build_bounds(self) -> None:
-        """Build the score bounds now (``query_many`` starts this in the background at its first batch of
-        several queries: a process that searches one query at a time, such as the CLI, never pays for it)."""
-        if ScoreBounds.useful(self._matrix):
-            self._bounds = ScoreBounds(self._matrix)
 
     @classmethod
     def load(cls, index: VectorIndex, visible: Visible) -> ExactVectors:
@@ -338,9 +336,6 @@ class ExactVectors:
         if not self._ids or k <= 0:
             return [[] for _ in namespaces]
         vectors = np.asarray(vectors, dtype=np.float32)
-        if len(vectors) > 1 and not self._bounds_started.is_set():
-            self._bounds_started.set()
-            threading.Thread(target=self.build_bounds, name="lakescout-dense-bounds", daemon=True).start()
         if self._bounds is not None:
             return self._bounded_query_many(self._bounds, vectors, min(k, len(self._ids)), namespaces)
         all_scores = vectors @ self._matrix.T

@@ -23,7 +23,7 @@ from catalog_ingest.ranking import JoinKeys, NamespaceWords, is_key_column, rank
 from catalog_ingest.settings import Settings
 from catalog_ingest.store import RecordStore
 from catalog_ingest.text import SEARCH_STOPWORDS, identifier_words, stem
-from catalog_ingest.vector_file import EXACT_SEARCH_LIMIT, embedded_store_missing, load_vector_file
+from catalog_ingest.vector_file import embedded_store_missing, fits_exact_search, load_vector_file
 
 RRF_K = 60
 CANDIDATES_PER_LIST = 50
@@ -63,7 +63,7 @@ class OpenIndexes:
     vector: VectorIndex | None
     """The Chroma collection, open while dense queries go to it; None once the vectors are in memory."""
     dense: ServedVectors | ExactVectors
-    """What dense queries go to: the vectors in memory up to ``EXACT_SEARCH_LIMIT`` documents (from the
+    """What dense queries go to: the vectors in memory while they fit ``index.exact_search_mb`` (from the
     generation's vector file when there is one, else copied out of Chroma), else Chroma."""
     lexical: LexicalIndex
     tables: dict[str, TableInfo]
@@ -117,13 +117,13 @@ def open_dense(
     settings: Settings, embedder: Embedder, visible: dict[str, int], generation: int
 ) -> tuple[VectorIndex | None, ServedVectors | ExactVectors]:
     """The generation's vector file when it is there and current (Chroma is not even imported), else the
-    vectors copied out of Chroma into memory, else Chroma itself past ``EXACT_SEARCH_LIMIT`` documents."""
+    vectors copied out of Chroma into memory, else Chroma itself past what exact search holds (``fits_exact_search``)."""
     saved = load_vector_file(settings, embedder.name, generation)
     if saved is not None:
         return None, saved
     vector = VectorIndex(settings, embedder)
-    if vector.count() > EXACT_SEARCH_LIMIT:
-        return vector, ServedVectors(vector, visible)
+    if not fits_exact_search(settings, vector.count(), embedder.dim):
+        return vector, ServedVectors(vector, visible, settings.index.exact_search_mb)
     dense = ExactVectors.load(vector, visible)
     vector.close()  # all in memory: no client left to share a stale cache with a later ingest here
     return None, dense

@@ -90,6 +90,10 @@ class IndexSettings(Section):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     batch_size: int = Field(default=8, ge=1, le=256)
+    exact_search_mb: float = Field(default=1024, gt=0)
+    """Memory dense search may hold to search exactly (float16 rows and their score bounds, 1,284 bytes a
+    384-dimension vector: about 836,000 vectors, 74,000 tables of the scale benchmark's shape); past it an ingest
+    writes no vector file and dense queries go to Chroma's approximate index."""
 
     @field_validator("embedding")
     @classmethod

@@ -11,9 +11,10 @@ Chroma folder gone) sends it to Chroma as before.
 A version's vectors never change once its generation is published (a changed table is a new version), so a
 new file copies the rows of the versions it shares with the file of an earlier generation (memory-mapped,
 same embedder, store and collection) and reads only the others from Chroma: a re-ingest that changed a few
-tables reads their vectors back, not the whole collection's. A retriever reads the float16 rows into one
-float32 matrix (products of float16 matrices are slow in numpy); a file of format 2 (float32 ``.npy``) is
-still read and copied from.
+tables reads their vectors back, not the whole collection's. A retriever maps the float16 rows, not copying
+them, and converts only the rows a query scores (``ExactVectors``); a file of format 2 (float32 ``.npy``) is
+still read (into float16) and copied from. A collection past what exact search may hold in memory
+(``index.exact_search_mb``) gets no file: its dense queries go to Chroma.
 """
 
 from __future__ import annotations
@@ -25,14 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from catalog_ingest.dense_bounds import BOUND_BYTES_PER_ROW
 from catalog_ingest.index import ExactVectors, VectorIndex, Visible, is_visible
 from catalog_ingest.saved_dirs import (candidates, generation_of, location_for_generation, save_directory,
                                        saved_location, write_counted_rows, write_json)
 from catalog_ingest.settings import Settings
 
-EXACT_SEARCH_LIMIT = 200_000
-"""Documents held in memory for exact dense search (about 300 MB of vectors at the limit); past it dense
-queries go to Chroma and no vector file is kept."""
 MATRIX_FILE = "vectors.f16"
 """Format 3: the rows, float16, one after the other (the header says how many)."""
 FLOAT32_MATRIX_FILE = "vectors.npy"
@@ -42,6 +41,12 @@ FORMAT = 3
 """2: the header names the Chroma store the vectors were copied from. 3: float16 rows, counted in the header."""
 READABLE_FORMATS = (2, 3)
 ROWS_PER_WRITE = 8_192
+
+
+def fits_exact_search(settings: Settings, vectors: int, dim: int) -> bool:
+    """``vectors`` rows of ``dim`` values fit the memory exact dense search may hold (``index.exact_search_mb``):
+    each float16 row and its float32 score bounds."""
+    return vectors * (2 * dim + BOUND_BYTES_PER_ROW) <= settings.index.exact_search_mb * 2**20
 
 
 def chroma_store(settings: Settings) -> str:
@@ -57,10 +62,10 @@ def embedded_store_missing(settings: Settings) -> bool:
 
 def save_vector_file(settings: Settings, index: VectorIndex, visible: Visible, generation: int) -> None:
     """Write the vector file of the ``visible`` table versions (those of ``generation``), staged then renamed
-    into place; a collection past ``EXACT_SEARCH_LIMIT`` gets none. The rows of versions an earlier file from
+    into place; a collection past what exact search holds (``fits_exact_search``) gets none. The rows of versions an earlier file from
     the same embedder, store and collection holds are copied from it (a published version's vectors never
     change), the others' read from Chroma: after a re-ingest, only the versions it wrote."""
-    if index.count() > EXACT_SEARCH_LIMIT:
+    if not fits_exact_search(settings, index.count(), index.embedder.dim):
         for location in candidates(settings.vectors_path):
             shutil.rmtree(location, ignore_errors=True)
         return
@@ -99,7 +104,7 @@ def has_vector_file(settings: Settings, embedder_name: str, generation: int) -> 
 
 def load_vector_file(settings: Settings, embedder_name: str, generation: int) -> ExactVectors | None:
     """The vectors saved for ``generation`` by this embedder from the configured store and collection,
-    float32 in memory (a float32 file memory-mapped); None when there is no such file, it is damaged, or the
+    memory-mapped (``ExactVectors`` keeps a float16 map as it is); None when there is no such file, it is damaged, or the
     embedded Chroma store it was copied from is gone."""
     save = current_save(settings, embedder_name, generation)
     if save is None:
@@ -109,14 +114,18 @@ def load_vector_file(settings: Settings, embedder_name: str, generation: int) ->
         matrix = saved_matrix(location, header, len(header["ids"]))
     except (OSError, ValueError):
         return None
-    return ExactVectors(header["ids"], header["metadatas"], np.asarray(matrix, dtype=np.float32))
+    return ExactVectors(header["ids"], header["metadatas"], matrix)
 
 
 def current_save(settings: Settings, embedder_name: str, generation: int) -> tuple[Path, dict] | None:
     """Where the vector file for ``generation`` from these settings' embedder, store and collection is, and
-    its header; None when there is none."""
+    its header; None when there is none, or its rows are past what exact search may hold now (the next ingest
+    then removes it). A header of format 2 names no dimension: such files were written under 200,000 rows."""
     location = location_for_generation(settings.vectors_path, DOCUMENTS_FILE, str(generation))
-    return labelled_save(settings, location, embedder_name)
+    save = labelled_save(settings, location, embedder_name)
+    if save is None or not fits_exact_search(settings, len(save[1]["ids"]), save[1].get("dim", 0)):
+        return None
+    return save
 
 
 def earlier_vectors(settings: Settings, index: VectorIndex, generation: int) -> tuple[list[str], list[dict], np.ndarray]:

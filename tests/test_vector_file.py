@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 
+from catalog_ingest.dense_bounds import BOUND_BYTES_PER_ROW
 from catalog_ingest.embeddings import MiniLMEmbedder
 from catalog_ingest.index import VectorIndex
 from catalog_ingest.ingest import Ingester, ingest
@@ -138,8 +139,38 @@ def file_contents(settings, generation: int):
 def assert_same_contents(found, expected) -> None:
     """The file holds Chroma's documents, in its order, and its vectors rounded to float16."""
     assert found[0] == expected[0] and found[1] == expected[1]
-    assert found[2].dtype == np.float32
-    assert np.array_equal(found[2], expected[2].astype(np.float16).astype(np.float32))
+    assert np.array_equal(found[2], expected[2].astype(np.float16))  # held float32 below the bounds' size
+
+
+def test_exact_search_holds_what_index_exact_search_mb_allows_and_past_it_says_so(lake):
+    """The limit lowered to what the sample lake's vectors need: its vector file is written and searched
+    exactly; lowered below that, the next ingest removes the file and dense search says it is approximate."""
+    header = json.loads((lake.vectors_path / DOCUMENTS_FILE).read_text(encoding="utf-8"))
+    rows, generation = header["rows"], generation_of(lake)
+    needed_mb = rows * (2 * header["dim"] + BOUND_BYTES_PER_ROW) / 2**20
+    roomy = lake.with_section("index", exact_search_mb=needed_mb)
+    shutil.rmtree(lake.vectors_path)
+    ingest(roomy)  # nothing changed: the vector file is written again, at exactly the limit
+    assert has_vector_file(roomy, EMBEDDER, generation)
+    retriever = Retriever(roomy)
+    try:
+        assert retriever.dense_search() == f"exact: {rows:,} vectors in memory"
+        assert retriever._indexes.vector is None
+    finally:
+        retriever.close()
+
+    tight = lake.with_section("index", exact_search_mb=needed_mb * 0.99)
+    assert load_vector_file(tight, EMBEDDER, generation) is None
+    ingest(tight)
+    assert not has_vector_file(roomy, EMBEDDER, generation)
+    retriever = Retriever(tight)
+    try:
+        described = retriever.dense_search()
+        assert described.startswith(f"approximate: {rows:,} vectors, past the ")
+        assert "raise index.exact_search_mb to search exactly" in described
+        assert retriever.search("refunds by region", k=3)[0].key.endswith("finance.refunds")
+    finally:
+        retriever.close()
 
 
 def test_after_a_change_the_vector_file_reads_only_the_new_versions_from_chroma(lake):
