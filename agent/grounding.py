@@ -24,10 +24,11 @@ from humanize import apnumber
 from sqlglot import exp
 
 from agent.grounding_words import Evidence, accounted_for, name_words, phrase_words, text_words
-from agent.models.language import split_instructions, verb_forms
+from agent.models.language import spelled_numbers, split_instructions, verb_forms
 from agent.models.tables import NUMERIC
 from agent.models.vocabulary import (
     AGGREGATE_WORDS,
+    ATTRIBUTE_NOUNS,
     COMPARISON_WORDS,
     EMPTY_WORDS,
     FRAME_WORDS,
@@ -35,6 +36,7 @@ from agent.models.vocabulary import (
     NEGATION_WORDS,
     PARTICLES,
     PERIOD_WORDS,
+    PREPOSITIONS,
     TOOL_WORDS,
 )
 from agent.rivals import ambiguous_terms, tables_read, unread_named_tables
@@ -80,13 +82,28 @@ class Grounding:
         return {"accounted": self.accounted, "unaccounted": self.unaccounted}
 
 
+LOOSE_PREPOSITION = re.compile(rf"\b({'|'.join(PREPOSITIONS)})\b(?!(?:\s+[^\s\d]+){{0,2}}\s+\$?\d)", re.IGNORECASE)
+"""A comparison word with no number in the next three words: a preposition ("came in over chat")."""
+
+
 def question_terms(question: str) -> list[str]:
     """The words that say what a question asks about: no stop words, framing, instructions or bare numbers."""
     asked = split_instructions(question)[0]
     codes = {w.lower() for w in re.findall(r"\b[A-Z]{2,4}\b", asked)}  # "US", "IT": a code, not the common word
-    terms = [w for w in words(asked) if len(w) > 1 and not w.isdigit()]
+    loose = {m.group(1).lower() for m in LOOSE_PREPOSITION.finditer(asked)}
+    terms = [w for w in words(asked) if len(w) > 1 and not w.isdigit() and w not in loose]
     terms = [w for w in terms if (w in codes or w not in QUESTION_STOPWORDS) and w not in FRAME_WORDS]
     return list(dict.fromkeys(terms))
+
+
+def attribute_nouns(question: str, sql: str) -> set[str]:
+    """Nouns that name the column before them ("reason code", "device type") when that column is the SQL's."""
+    try:
+        columns = {c.name.lower() for c in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Column)}
+    except sqlglot.errors.ParseError:
+        return set()
+    said = words(split_instructions(question)[0])
+    return {noun for before, noun in zip(said, said[1:], strict=False) if noun in ATTRIBUTE_NOUNS and before in columns}
 
 
 def question_numbers(question: str) -> list[tuple[str, bool]]:
@@ -244,14 +261,16 @@ def evidence(facts: TurnFacts, cited: set[str]) -> Evidence:
 
 
 def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
-    """Each content term of the question, accounted for by the evidence or not."""
+    """Each content term of the question, accounted for by the evidence or not; a number written in words is a
+    number ("more than five": 5 in the SQL)."""
+    question = spelled_numbers(question)
     found = evidence(facts, cited)
     grounding = Grounding()
     outside_names = set(words(QUALIFIED_NAME.sub(" ", question)))  # "refunds" in finance.refunds names the table
     terms = question_terms(question)
-    phrasal = phrasal_verbs(question, found)
+    paired = phrasal_verbs(question, found) | (attribute_nouns(question, facts.sql) if facts.sql else set())
     for term in terms:
-        covered = term in phrasal or accounted_for(term, found, measures=term in outside_names)
+        covered = term in paired or accounted_for(term, found, measures=term in outside_names)
         (grounding.accounted if covered else grounding.unaccounted).append(term)
     every = found.names | found.clauses | found.tables
     for number, spans_time in question_numbers(question):  # a threshold the SQL has no literal for was dropped

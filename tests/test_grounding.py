@@ -214,3 +214,23 @@ def test_an_answer_that_shows_rows_is_labelled_even_when_it_says_what_it_could_n
     answer = scripted_agent(ctx, *replies).ask("how many cancelled orders are there?", run=True)
     assert answer.grounding.unaccounted == ["cancelled"]
     assert answer.answer.startswith("Partial answer: the SQL below is a draft that does not cover 'cancelled'")
+
+
+def unaccounted_with(ctx, sql: str, question: str) -> list[str]:
+    """The terms a scripted answer drafting ``sql`` leaves unaccounted for ``question``."""
+    return scripted_agent(ctx, calls("validate_sql", 1, sql=sql), AIMessage("Here it is.")).ask(question).grounding.unaccounted
+
+
+@pytest.mark.parametrize(("sql", "question", "unaccounted"), [
+    ("SELECT count(*) AS n FROM sales.orders WHERE amount > 100", "orders with an amount over one hundred", []),
+    (COUNT_ALL, "orders with an amount over one hundred", ["amount", "over", "100"]),
+    ("SELECT status, count(*) AS n FROM sales.orders GROUP BY status", "count orders by status code", []),
+    (COUNT_ALL, "count orders by status code", ["status", "code"]),
+])  # fmt: skip
+def test_numbers_in_words_and_a_noun_naming_the_column_before_it(ctx, sql, question, unaccounted):
+    """A number in words needs that number in the SQL; "code" after a column the SQL groups by names it."""
+    assert unaccounted_with(ctx, sql, question) == unaccounted
+
+
+def test_a_comparison_word_with_no_number_is_a_preposition():
+    assert question_terms("how many orders came in over the web channel") == ["orders", "web", "channel"]

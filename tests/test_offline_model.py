@@ -352,3 +352,36 @@ def test_requests_to_act_outside_the_catalog_are_declined(agent):
 def test_which_x_has_the_most_y_is_a_top_one_query(agent):
     answer = agent.ask("which country has the most orders in sales.orders?")
     assert answer.sql.startswith("SELECT t.country, COUNT(*)") and answer.sql.endswith("DESC\nLIMIT 1")
+
+
+def test_numbers_written_in_words_are_read_as_digits():
+    from agent.models.language import spelled_numbers
+
+    assert spelled_numbers("orders with more than five items") == "orders with more than 5 items"
+    assert spelled_numbers("refunds over two hundred and fifty USD, the last seven days") == \
+        "refunds over 250 USD, the last 7 days"  # fmt: skip
+    assert spelled_numbers("forty-five and twenty one") == "45 and 21"
+    assert spelled_numbers("which one is the latest? one row per order") == "which one is the latest? one row per order"
+    assert spelled_numbers("more than one payment") == "more than 1 payment"
+
+
+def test_a_threshold_and_a_period_in_words_filter_the_draft(agent):
+    over = agent.ask("how many orders have an amount over two hundred in sales.orders?")
+    assert "t.amount > 200" in over.sql and not over.grounding.unaccounted
+    recent = agent.ask("count orders in sales.orders from the last seven days")
+    assert f"t.order_ts >= DATE '{TODAY - timedelta(days=6)}'" in recent.sql
+
+
+def test_an_average_number_per_group_is_the_mean_of_the_counts(agent):
+    answer = agent.ask("what's the average number of orders per customer in sales.orders?")
+    assert answer.sql.startswith("SELECT AVG(orders) AS avg_orders\nFROM (SELECT t.customer_id, COUNT(*) AS orders")
+    assert "GROUP BY 1) AS per_group" in answer.sql
+
+
+def test_a_follow_up_counting_something_else_or_the_same_of_another_table_stands_for_it(agent):
+    agent.ask("how many orders are there in sales.orders?", thread_id="s")
+    other = agent.ask("and how many refunds?", thread_id="s")
+    assert other.tables_cited[:1] == ["finance.refunds"]
+    agent.ask("count orders in sales.orders", thread_id="t")
+    same = agent.ask("now the same for finance.refunds", thread_id="t")
+    assert "FROM finance.refunds AS t" in same.sql and "same" not in same.grounding.unaccounted

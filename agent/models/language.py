@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from datetime import date, timedelta
 
-from agent.models.vocabulary import GRAINS, LAYERS, SYNONYMS
+from agent.models.vocabulary import COUNTING_WORDS, GRAINS, LAYERS, NUMBER_SCALES, NUMBER_WORDS, SYNONYMS
 from catalog_ingest.records import time_span
 from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
@@ -99,6 +99,41 @@ def split_instructions(text: str) -> tuple[str, list[str]]:
                 changed = True
     text = re.sub(r"\s*[.;:!?,](?:\s*([.;:!?,]))+", r"\1", " ".join(text.split()))  # "region.." -> "region."
     return re.sub(r"\s+([.;:!?,])", r"\1", text).lstrip(" .;:!?,"), said
+
+
+WORD = re.compile(r"[A-Za-z]+")
+
+
+def spelled_numbers(text: str) -> str:
+    """Numbers written in words as digits: "more than five items" -> "more than 5 items", "two hundred" -> "200",
+    "forty-five" -> "45"; a lone "one" only where it counts ("more than one"), not in "which one" or "one row"."""
+    tokens, out, kept = list(WORD.finditer(text)), [], 0
+    i = 0
+    while i < len(tokens):
+        j, total, current, last = i, 0, 0, None
+        while j < len(tokens):
+            word = tokens[j].group(0).lower()
+            if j > i and text[tokens[j - 1].end() : tokens[j].start()].strip(" -"):
+                break  # only spaces or a hyphen join the words of one number
+            if word in NUMBER_WORDS and (last is None or (last % 10 == 0 < last // 10 and NUMBER_WORDS[word] < 10)):
+                current, last = current + NUMBER_WORDS[word], NUMBER_WORDS[word]  # "forty five", not "five six"
+            elif word in NUMBER_SCALES and last is not None:
+                scale, last = NUMBER_SCALES[word], None
+                total, current = (total, current * scale) if scale == 100 else (total + current * scale, 0)
+            elif word == "and" and j > i and last is None and tokens[j + 1 :][:1] and \
+                    tokens[j + 1].group(0).lower() in NUMBER_WORDS:  # fmt: skip
+                pass  # "two hundred and fifty"
+            else:
+                break
+            j += 1
+        said = [t.group(0).lower() for t in tokens[i:j]]
+        before = tokens[i - 1].group(0).lower() if i else ""
+        if not said or (said == ["one"] and before not in COUNTING_WORDS):
+            i += 1
+            continue
+        out += [text[kept : tokens[i].start()], str(total + current)]
+        kept, i = tokens[j - 1].end(), j
+    return "".join([*out, text[kept:]])
 
 
 def content_words(text: str, also_drop: frozenset[str] = frozenset()) -> list[str]:

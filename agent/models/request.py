@@ -21,7 +21,7 @@ MEASURES = [
     ("median", re.compile(rf"\bmedian\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("min", re.compile(rf"\b(?:min|minimum|lowest|smallest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("max", re.compile(rf"\b(?:max|maximum|highest|largest|biggest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
-    ("total", re.compile(rf"\b(?:sum|total)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
+    ("total", re.compile(rf"\b(?:sum|total|overall)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("total", re.compile(rf"\bhow much\s+(?:(?:did|do|does|have|has|was|were|is)\s+)?(?:we\s+|they\s+|it\s+)?([a-z_ ]+?){END}")),
     ("distinct", re.compile(r"\b(?:unique|distinct|different)\s+([a-z_]+)")),
     ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
@@ -35,14 +35,23 @@ TOPS = [
     (re.compile(r"\b(\d+)\s+([a-z_]+)\b[^.?]*?\b(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)"
                 r"\s+" + RANKED_BY + END), None),
 ]  # fmt: skip
-RANKING_VERBS = r"(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?|brought|sold|sells?|drove|drives?|generated|earned)"
-"""Verbs of "which X <verb> the most Y"."""
+RANKING_VERBS = (r"(?:(?:has|have|had|did|was|were|is|are)\s+)?(?:has|had|have|gets?|got|makes?|made|sees?|saw|brings?"
+                 r"|brought|sold|sells?|drove|drives?|kept|keeps?|wrote|written|writes?|spent|spends?|paid|pays?|took"
+                 r"|taken|takes?|gave|given|gives?|won|wins?|[a-z]{3,}ed)")  # fmt: skip
+"""Verbs of "which X <verb> the most Y" ("has written", "logged", "was refunded"): any in the past tense."""
 SUPERLATIVE = re.compile(r"\b(?:which|what)\s+([a-z_]+(?:\s+[a-z_]+)?)\s+" + RANKING_VERBS +
                          r"\s+the\s+(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\s+" + RANKED_BY + END)
 """'which country has the most orders': the top one."""
 ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
 GROUP = re.compile(r"\b(?:by|per|for each|each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
+MEAN_OF_COUNTS = re.compile(r"\b(?:average|mean)\s+(?:number|count)\s+of\s+([a-z_]+)\s+(?:per|for each|each|by|a)\s+([a-z_]+)")
+ON_AVERAGE = re.compile(r"\bon average\b.*?\bhow many\s+([a-z_]+)\s+(?:does|do|did|has|have)\s+(?:a|an|each|every|one|the)\s+"
+                        r"([a-z_]+)")  # fmt: skip
+"""'the average number of lines per order', 'on average, how many orders does a customer have': counted per
+group, then averaged."""
+ASKED_OF_EACH = re.compile(r"\b(?:has|have|had|did|do|does)\s+(?:each|every)\s+[a-z_ ]+[?.!]*\s*$")
+"""'how many tickets has each team handled': the group phrase ends with the question's verb."""
 GROUP_WORD = re.compile(r"\b(?:by|per|each|across|grouped)\b")
 """Where the groups start: the words before it name the measure ("ad clicks by campaign")."""
 POSSESSIVE = re.compile(r"(?<=[a-z])'s\b")
@@ -60,7 +69,8 @@ EQUALS = re.compile(r"\bwhere\s+([a-z_][\w.]*)\s*(?:=|==|is|equals)\s*(?!(?:not|
 AGG_WORDS = {"sum": "total", "total": "total", "average": "avg", "avg": "avg", "mean": "avg", "count": "count",
              "number": "count", "min": "min", "max": "max", "median": "median"}
 FILLER = frozenset({"sql", "query", "write", "draft", "run", "execute", "it", "number", "count", "result", "results",
-                    "instead", "give", "show", "first", "most", "highest", "lowest", "least", "fewest"}) | BREAKDOWN_WORDS
+                    "instead", "give", "show", "first", "most", "highest", "lowest", "least", "fewest", "overall",
+                    "times"}) | BREAKDOWN_WORDS
 DOTTED = re.compile(r"\b[a-z_][\w-]*(?:\.[a-z_][\w-]*)+")
 """Qualified table names, whose parts are never column values."""
 OWNER = re.compile(r"^\s+of\s+(?:the\s+|their\s+|its\s+|each\s+)?([a-z_]+)")
@@ -110,6 +120,8 @@ class Request:
     """What the lake's semantic layer says about the question (its terms and metrics the search matched)."""
     comparisons: list[Comparison] = field(default_factory=list)
     """Numeric filters said in words ("over 100 USD", "at least 4")."""
+    mean_of_counts: bool = False
+    """The mean over the groups of a count ("the average number of lines per order"), not an average column."""
 
 
 @dataclass
@@ -122,9 +134,14 @@ class Comparison:
     """The words that may name the column compared: the noun after the number, then the word before."""
 
 
+OR_BOUND = re.compile(NUMBER + r"\s+or\s+(?:(more|above|higher|greater|over)|(less|fewer|below|lower|under))\b")
+"""A bound said after the number ("4 or more", "10 or fewer"): read as "at least 4", "at most 10"."""
+
+
 def parse_comparisons(text: str) -> tuple[list[Comparison], str]:
     """The comparisons of a question and the text without them; a count of time units ("over 3 days") is a
     period, not a comparison."""
+    text = OR_BOUND.sub(lambda m: f"{'at least' if m.group(2) else 'at most'} {m.group(1)}", text)
     found, rest = [], text
     for match in reversed(list(COMPARE.finditer(text))):
         before, said, low, high, after = match.groups()
@@ -157,6 +174,10 @@ def parse_request(question: str, today: date) -> Request:
     text = strip_grain(text)
     request.equals = [(m.group(1), next(g for g in m.groups()[1:] if g is not None)) for m in EQUALS.finditer(text)]
     text = EQUALS.sub(" ", text)
+    if mean := MEAN_OF_COUNTS.search(text) or ON_AVERAGE.search(text):
+        request.agg, request.measure, request.dims = "count", content_words(mean.group(1), FILLER), [mean.group(2)]
+        request.mean_of_counts = True
+        return request
     if best := SUPERLATIVE.search(text):
         text = f"top 1 {best.group(1)} by {best.group(3)}" if best.group(2) not in ASCENDING else text
         if best.group(2) in ASCENDING:
@@ -185,6 +206,10 @@ def parse_request(question: str, today: date) -> Request:
         text = text[: match.start()] + " " + text[match.end() :]
     for match in GROUP.finditer(text):
         phrases = [content_words(part, FILLER) for part in re.split(r",|\band\b", match.group(1))]
+        ends_with = (words(match.group(1)) or [""])[-1]  # "each segment have": "have" is no group word anyway
+        if ASKED_OF_EACH.search(asked.lower()) and not text[match.end() :].strip(" ?.!") and len(phrases[-1]) > 1 \
+                and phrases[-1][-1] == ends_with:  # fmt: skip
+            phrases[-1] = phrases[-1][:-1]  # "has each support team handled": the team, not "handled"
         parts = [w for phrase in phrases for w in phrase]
         request.qualifiers |= {w: phrase[-1] for phrase in phrases for w in phrase[:-1] if w != phrase[-1]}
         request.dims += [w for w in parts if w not in request.dims]

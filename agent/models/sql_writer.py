@@ -20,7 +20,7 @@ from agent.models.language import layer_rank
 from agent.models.request import Comparison, Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.states import State, column_states
-from agent.models.tables import NUMERIC, Table, hop_path, join_keys, points_to
+from agent.models.tables import NUMERIC, Table, counts_other_things, hop_path, join_keys, points_to
 from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
 from agent.models.vocabulary import UNITS
 from catalog_ingest.text import name_parts, stem
@@ -207,11 +207,14 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     agg = "count" if request.agg == "distinct" and any(w in request.measure for _, _, w in matched) else request.agg
     measures = []
     measure = [w for w in request.measure if w not in stated] or request.measure[:1]
+    taught = request.layer.phrases if request.layer else []
     for n, (m_agg, words) in enumerate([(agg, measure), *request.also]):
         expr = measure_expr(m_agg, words, main, "t", request)
         if expr is None:
             missing.append(f"a numeric column for '{' '.join(words)}' in {main.name}")
             expr = (exp.Count(this=exp.Star()), f"count of rows in {main.name}")
+        if expr[1] == f"count of rows in {main.name}" and counts_other_things(main, words[-1] if words else "", taught):
+            missing.append(f"a table or column for '{words[-1]}' (this counts the rows of {main.name})")
         name = alias_for(m_agg, words) if n else alias_for(request.agg, request.measure)
         measures.append((expr[0], expr[1], name))
     if metric := metric_measure(request.layer, main.name, "t"):
@@ -251,10 +254,16 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     elif groups:
         query = query.order_by(exp.Literal.number(1) if request.grain else exp.Ordered(this=first, desc=True))
     said = " and ".join(m[1] for m in measures)
+    if request.mean_of_counts and groups:  # counted per group, then the mean of those counts
+        query.set("order", None)
+        mean = exp.alias_(exp.Avg(this=exp.column(measures[0][2])), f"avg_{measures[0][2]}")
+        query, said = exp.select(mean).from_(query.subquery("per_group")), f"average over groups of the {said}"
     explanation = " ".join([said[0].upper() + said[1:], *notes])
     if request.period:
         explanation += f", for {request.period.label}"
     whole = not (groups or where or request.also) and is_row_count(measures[0][0])
+    if request.mean_of_counts and not groups:
+        missing.append("a column for the groups to average over")
     return Draft(render_draft(query), explanation, missing, main.name, whole)
 
 
@@ -347,7 +356,6 @@ def filters(request: Request, main: Table, time_col: str | None, missing: list[s
 
 
 COMPARISON_OPS = {">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE}
-
 
 
 def compared_column(compared: Comparison, table: Table) -> str | None:

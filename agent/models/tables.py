@@ -9,6 +9,7 @@ from typing import Any
 
 from agent.models.language import related
 from agent.models.semantic_terms import layer_join
+from agent.models.vocabulary import AGGREGATE_WORDS
 from catalog_ingest.text import name_parts, stem, words
 
 NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|long|bigint|hugeint|float|double|real|decimal|numeric)")
@@ -148,3 +149,15 @@ def hop_path(column: str, main: Table, tables: list[Table]) -> tuple[Table, tupl
             if other not in (main, middle) and other.column(column) and (second := points_to(middle, other)):
                 return middle, first, other, second
     return None
+
+
+ROW_WORDS = frozenset(stem(w) for w in AGGREGATE_WORDS["count"].split())
+"""Words that count rows whatever the table ("rows", "records", "entries")."""
+
+
+def counts_other_things(table: Table, word: str, taught: list[str]) -> bool:
+    """A count's noun that neither the table's name nor a phrase the semantic layer matched (``taught``) is about
+    ("hours" counted over ``support.agents``): counting the table's rows would not count it."""
+    if not word or stem(word) in ROW_WORDS or table.is_about(word) or table.is_named(word):
+        return False
+    return not any(stem(word) in {stem(w) for w in words(phrase)} for phrase in taught)

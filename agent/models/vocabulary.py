@@ -43,6 +43,15 @@ UNITS = {"usd": "usd", "dollar": "usd", "dollars": "usd", "eur": "eur", "euro": 
 """Unit words (ISO currency codes and their names, time and size units) that pick among columns of the same
 measure (``amount`` vs ``amount_usd``)."""
 
+NUMBER_WORDS = {word: n for n, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split())} | {word: 10 * n for n, word in enumerate(
+    "twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}  # fmt: skip
+"""Numbers written as words, up to ninety; with ``NUMBER_SCALES`` they make "two hundred" or "forty-five"."""
+NUMBER_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+COUNTING_WORDS = frozenset("than least most over under above below top first last past next exactly".split())
+"""Words after which "one" is a number ("more than one payment", "the top one"), not a pronoun ("which one")."""
+
 LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
 """Common lake layers below the curated one: among equally good tables, the most curated wins."""
 
@@ -56,12 +65,12 @@ FRAME_WORDS = BREAKDOWN_WORDS | frozenset(
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
     "use using used they them he she his her if as ones came come comes made make makes placed happen happened "
-    "occurred received still went go goes gone".split()
+    "occurred received still went go goes gone same arrived arrive arrives handled handle handles overall".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
 
 AGGREGATE_WORDS = {
-    "count": "count counts counted number many how rows row records record entries entry lines line",
+    "count": "count counts counted number many how rows row records record entries entry lines line times",
     "sum": "sum total totals overall combined",
     "avg": "average avg mean typical",
     "median": "median middle",
@@ -78,7 +87,7 @@ AGGREGATE_WORDS = {
 PERIOD_WORDS = frozenset(
     "yesterday today tonight day days daily week weeks weekly month months monthly year years yearly quarter "
     "quarters hour hours hourly last past previous recent recently since between from until before after this "
-    "current ago date dates time period range latest newest earliest january february march april june july "
+    "current ago new date dates time period range latest newest earliest january february march april june july "
     "august september october november december monday tuesday wednesday thursday friday saturday sunday".split()
 )
 """Words of a time range: accounted for by a date filter in the SQL or a date range a tool was asked for."""
@@ -87,6 +96,11 @@ COMPARISON_WORDS = ("over above more greater exceeding exceeds exceed beyond hig
                     "less fewer lower smaller least most between within up")
 """Words of a comparison with a number ("over 100", "at least 4", "between 5 and 10"): accounted for by a
 comparison in the SQL."""
+
+PREPOSITIONS = frozenset("over above under below within beyond".split())
+"""Comparison words that are also prepositions: with no number after them ("came in over chat") they frame."""
+ATTRIBUTE_NOUNS = frozenset("code type kind".split())
+"""Nouns said after a column's name that name the same column ("reason code", "device type")."""
 
 NEGATION_WORDS = "not non except excluding other besides without isn aren"
 EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank unset none never".split())

@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from humanize import apnumber
-
 from agent.models.offline.compose import counted, failure
 
 MEASURE_WORDS = [
@@ -21,9 +19,8 @@ MEASURE_WORDS = [
     ("bytes", r"\b(?:big|bigger|biggest|large|larger|largest|small|smaller|smallest|size|bytes|space|storage|disk)\b"),
 ]
 ASCENDING = re.compile(r"\b(?:fewest|least|smallest|lowest|oldest|stalest|least recently)\b")
-NUMBER_WORDS = {apnumber(n): n for n in range(2, 10)} | {"ten": 10}
-TOP_N = re.compile(r"\b(?:top|the|first|biggest|largest|smallest|list)\s+(\d+|" + "|".join(NUMBER_WORDS) + r")\b"
-                   r"|\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?tables\b")  # fmt: skip
+TOP_N = re.compile(r"\b(?:top|the|first|biggest|largest|smallest|list)\s+(\d+)\b|\b(\d+)\s+(?:\w+\s+)?tables\b")
+"""How many tables: the question's numbers are digits ("the five biggest" is read as "the 5 biggest")."""
 NAMESPACE = re.compile(r"\b(?:in|from|under)\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+(?:namespace|schema|layer))?\b")
 NOT_NAMESPACE = frozenset({"the", "last", "past", "catalog", "lake", "total", "all", "each", "it", "terms", "size",
                            "bytes", "rows", "order", "a", "this", "my", "our"})  # fmt: skip
@@ -43,8 +40,7 @@ def list_args(question: str) -> dict[str, Any]:
     rank_by = next((name for name, pattern in MEASURE_WORDS if re.search(pattern, text)), "name")
     args: dict[str, Any] = {"rank_by": rank_by, "descending": not ASCENDING.search(text)}
     if top := TOP_N.search(text):
-        word = top.group(1) or top.group(2)
-        args["limit"] = int(word) if word.isdigit() else NUMBER_WORDS[word]
+        args["limit"] = int(top.group(1) or top.group(2))
     elif rank_by != "name" and re.search(r"\b(?:which|what) (?:table|dataset)\b|\bthe (?:table|dataset)\b", text):
         args["limit"] = 5
     else:

@@ -330,14 +330,13 @@ def compose_result(d: dict[str, Any]) -> str:
 def compose_sql(draft: Draft, convo: Conversation, stored: dict[str, Any], probes: tuple[str, ...]) -> str:
     sql = current_sql(convo, draft.sql, probes, ("validate_sql", "run_sql"))
     validation = convo.result("validate_sql", sql=sql)
-    lines = []
+    lines = [f"Partial answer: I could not match {'; '.join(draft.missing)}, so the SQL below is a draft that "
+             "does not answer the question as asked."] if draft.missing else []
     if draft.whole_table_count and stored.get("rows") is not None:
         lines.append(f"`{draft.table}` has {stored['rows']:,} rows in its current snapshot {stored.get('snapshot_id')}"
                      f" (as of {stored.get('as_of') or 'unknown'}), from the catalog's statistics. To count them:")  # fmt: skip
     lines.append(f"{draft.explanation}." if sql == draft.sql else "I fixed the draft after the validator's errors.")
     lines.append(f"```sql\n{sql}\n```")
-    if draft.missing:
-        lines.append("I could not match " + "; ".join(draft.missing) + ", so the query leaves that out.")
     if validation is not None and not validation.ok:
         lines.append("The query still fails validation: " + "; ".join(validation.data.get("errors", [])))
     return "\n\n".join(line for line in [*lines, run_line(sql, convo)] if line)

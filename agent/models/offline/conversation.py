@@ -14,10 +14,11 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.models.language import content_words, grain_of, split_instructions, strip_grain
+from agent.models.language import content_words, grain_of, spelled_numbers, split_instructions, strip_grain
 from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME, detect_intent
 from agent.models.request import has_groups, strip_groups
 from agent.state import SQL_TOOLS, ToolResult, text_payload
+from catalog_ingest.text import words
 
 FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|now|same|then|instead|but|only|just)\b[\s,]*")
 RUN = re.compile(r"\b(?:run|execute)\b|--run\b")
@@ -28,13 +29,19 @@ REFERS_BACK = re.compile(
     r"|\bthe (?:table|dataset|query|sql|result|draft)\b"
 )
 """Words by which a question refers to the previous answer; without one (or a follow-up marker) it stands alone."""
+SAME = re.compile(r"^\s*(?:do\s+|show\s+|give\s+me\s+)?(?:the\s+)?same(?:\s+(?:thing|query|again))?"
+                  r"(?:\s+(?:for|with|in|on|over))?\b")
+"""'the same for b.refunds': the previous question, asked of another table."""
+NEW_COUNT = re.compile(r"^\s*(?:how many|number of|count(?:\s+the)?)\s+([a-z_]+)", re.IGNORECASE)
+"""A follow-up that counts something of its own ("and how many invoices?")."""
 CITED_TABLE = re.compile(r"`([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*){1,2})`")
 
 
 @dataclass
 class Conversation:
     question: str
-    """The current question; a follow-up ("and by month?", "run it") is merged with the one before."""
+    """The current question, numbers in digits; a follow-up ("and by month?", "run it") is merged with the one
+    before."""
     results: list[ToolResult]
     run: bool
     """Execute the drafted SQL: the turn's ``--run``, or the question asks to ("... and run it")."""
@@ -49,12 +56,13 @@ class Conversation:
         question, start, previous_table, refers = "", 0, None, False
         for i, message in enumerate(messages):
             if isinstance(message, HumanMessage):
-                refers = bool(question) and refers_back(message.text)
+                said = spelled_numbers(message.text.strip())  # "more than five items": 5
+                refers = bool(question) and refers_back(said)
                 if question:
                     previous_table = focus_table(messages[start:i]) or previous_table
-                    question = follow_up(question, message.text.strip())
+                    question = follow_up(question, said)
                 else:
-                    question = message.text.strip()
+                    question = said
                 start = i + 1
         calls: dict[str, dict[str, Any]] = {}
         results = []
@@ -113,12 +121,17 @@ def merge(previous: str, follow_up: str) -> str:
     """'weekly active users by country' + 'and by month?' -> 'active users by country by month';
     'count orders by status' + 'now by channel instead' -> 'count orders by channel';
     'rows of a.x' + 'and b.y?' -> 'rows of b.y'."""
-    addition = FOLLOW_UP.sub("", follow_up, count=1)
+    addition = SAME.sub(" ", FOLLOW_UP.sub("", follow_up, count=1))
     named_before, named_now = TABLE_NAME.search(previous), TABLE_NAME.search(addition)
     if named_now and not content_words(TABLE_NAME.sub(" ", addition), INTENT_WORDS):
-        if named_before:
-            return previous.replace(named_before.group(1), named_now.group(1))
+        if named_before:  # "count orders by region in a.orders" + "now the same for b.refunds": refunds by region
+            before, now = (n.group(1).rpartition(".")[2] for n in (named_before, named_now))
+            previous = re.sub(rf"\b{re.escape(before)}\b(?!\.)", now, previous.replace(named_before.group(1), "\0"))
+            return previous.replace("\0", named_now.group(1))
         return f"{previous.rstrip('?. ')} in {named_now.group(1)}"
+    counted = NEW_COUNT.match(addition)
+    if counted and counted.group(1) not in words(previous.lower()) and not REFERS_BACK.search(addition.lower()):
+        return addition  # "and how many invoices?": a count of something else, asked on its own
     if grain_of(addition.lower()):
         previous = strip_grain(previous.lower())
     if REPLACES.search(follow_up.lower()) and has_groups(addition):

@@ -84,7 +84,8 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                        r"\s+the\s+(?:most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\b"
                        r"|\b(?:percentage|percent|proportion|fraction|share) of\b"
                        r"|\b(?:count|how many|how much|number of|sum|total|average|avg|mean|median|top|per|by|hourly|daily|weekly"
-                       r"|monthly|yearly|minimum|maximum|min|max)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
+                       r"|monthly|yearly|minimum|maximum|min|max|overall|each|across|breakdown)\b"
+                       r"|\b(?:most|least) (?:common|frequent|popular)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
                        r"|fewest|largest|biggest|smallest)\b")),
 ]  # fmt: skip
 YES_NO_DATA = re.compile(r"^\s*(?:(?:are|is|were|was)\s+there|(?:did|do|does|have|has|were|was|are|is)\s+(?:any|some))\b")
