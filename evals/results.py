@@ -36,11 +36,11 @@ class CaseResult(BaseModel):
     checks: dict[str, float] = Field(default_factory=dict)
     """recall, precision, facts, sql, refusal: whichever the gold has, each in [0, 1]."""
     failures: list[str] = Field(default_factory=list)
+    """What did not match, in words."""
     grounding: dict[str, Any] | None = None
     """The answer's ``grounding`` (accounted and unaccounted terms), when the API returns one."""
     wrong_confident: bool = False
     """Facts or SQL result wrong, and the answer neither labelled partial nor declined."""
-    """What did not match, in words."""
     score: float = 0.0
     passed: bool = False
     error: str | None = None
