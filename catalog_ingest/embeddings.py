@@ -10,6 +10,7 @@ import importlib.util
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -191,7 +192,9 @@ class MiniLMEmbedder(QueryCache):
     """all-MiniLM-L6-v2 (384-d) quantised to int8, run with onnxruntime on the CPU.
 
     Texts are tokenised once, sorted by length and cut into small batches padded to their own longest
-    text: padding every text to 256 tokens would spend most of the time on padding.
+    text: padding every text to 256 tokens would spend most of the time on padding. ``threads`` batches run
+    at once, each on one model thread: splitting a small batch's products between threads cost 14% more CPU
+    (0.285 against 0.245 ms a word piece, 3,361 column phrases and headers, loaded) for the same wall time.
     """
 
     name = "minilm:all-MiniLM-L6-v2-int8"
@@ -205,6 +208,7 @@ class MiniLMEmbedder(QueryCache):
         self._session: onnxruntime.InferenceSession | None = None
         self._tokenizer: tokenizers.Tokenizer | None = None
         self._loader: threading.Thread | None = None
+        self._runners: ThreadPoolExecutor | None = None
 
     def _load(self) -> tuple[onnxruntime.InferenceSession, tokenizers.Tokenizer]:
         """Load model and tokenizer on first use, once, even with concurrent first callers."""
@@ -218,7 +222,7 @@ class MiniLMEmbedder(QueryCache):
                 tokenizer.enable_truncation(max_length=MINILM_MAX_TOKENS)
                 tokenizer.no_padding()
                 options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = self.threads
+                options.intra_op_num_threads = 1  # threads run batches side by side (``embed``), not one batch
                 options.inter_op_num_threads = 1
                 # Idle threads sleep instead of spinning: spinning burned ~40% more CPU per word piece on a
                 # shared 2-core machine (0.52 against 0.30 ms), for no gain in wall time there.
@@ -255,8 +259,9 @@ class MiniLMEmbedder(QueryCache):
         encodings = tokenizer.encode_batch(texts)
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
         result = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+
+        def embed_batch(batch: np.ndarray) -> None:
             width = max(len(encodings[i].ids) for i in batch)
             input_ids = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -271,7 +276,20 @@ class MiniLMEmbedder(QueryCache):
             weights = mask[:, :, None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             result[batch] = l2_normalise(pooled)
+
+        if len(batches) > 1 and self.threads > 1:
+            list(self._batch_runners().map(embed_batch, batches))  # onnxruntime runs without the GIL
+        else:
+            for batch in batches:
+                embed_batch(batch)
         return result
+
+    def _batch_runners(self) -> ThreadPoolExecutor:
+        """The threads ``embed`` runs batches on (started once, at the first call with several batches)."""
+        with self._lock:
+            if self._runners is None:
+                self._runners = ThreadPoolExecutor(self.threads, thread_name_prefix="lakescout-embed")
+            return self._runners
 
 
 OPENAI_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}

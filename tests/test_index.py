@@ -151,6 +151,16 @@ def test_minilm_similarity_follows_meaning(embedder):
     assert embedder.embed_query("refunds by region") @ query == pytest.approx(1.0, abs=1e-5)
 
 
+def test_batches_embedded_side_by_side_give_each_text_its_own_vector():
+    """Batches of different lengths run on two threads at once: each row is the vector the same batch gives
+    on one thread, so no batch's rows land on another's texts."""
+    texts = [f"column {i} " + "amount " * (i % 23) for i in range(61)]
+    in_turn = MiniLMEmbedder(batch_size=4, threads=1).embed(texts)
+    side_by_side = MiniLMEmbedder(batch_size=4, threads=2).embed(texts)
+    assert np.array_equal(side_by_side, in_turn)
+    assert len({tuple(row.round(3)) for row in side_by_side}) == len(texts)
+
+
 @pytest.mark.parametrize(
     "question, expected",
     [
