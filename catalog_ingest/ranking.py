@@ -35,10 +35,8 @@ namespace out of sight (layered lakes, raw/staging/marts, share topics across na
 the first three hits). On the pooled benchmark this costs at most 0.003 of recall@10."""
 NEIGHBOUR_SOURCES = 3
 """Top tables whose join-key neighbours are brought in."""
-NEIGHBOUR_SHARE = 0.7
-"""A neighbour's score: this share of the hit it joins, or its own when higher (it lands below the hit, among
-the other neighbours by its own match); 0.8 suited 50 candidates a list, 0.7 the deeper lists of 100 and 200
-(``retrieval.DENSE_CANDIDATES``), where more neighbours have a score of their own."""
+NEIGHBOUR_SHARE = 0.8
+"""A neighbour's score: this share of the hit it joins, or its own when higher (it lands just below the hit)."""
 NAMESPACE_WORDS_SHARE = 4.0
 """Weight of how well a namespace's words cover the query (``NamespaceWords.scores``, at most a top-ranked
 document's fused score): tuned on the tuning part of the pooled benchmark (bench/bench_pooled.py)."""
