@@ -36,7 +36,7 @@ the first three hits). On the pooled benchmark this costs at most 0.003 of recal
 NEIGHBOUR_SOURCES = 3
 """Top tables whose join-key neighbours are brought in."""
 NEIGHBOUR_SHARE = 0.8
-"""A neighbour's score: this share of the hit it joins (it lands just below the hit)."""
+"""A neighbour's score: this share of the hit it joins, or its own when higher (it lands just below the hit)."""
 NAMESPACE_WORDS_SHARE = 4.0
 """Weight of how well a namespace's words cover the query (``NamespaceWords.scores``, at most a top-ranked
 document's fused score): tuned on the tuning part of the pooled benchmark (bench/bench_pooled.py)."""

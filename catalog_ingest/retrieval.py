@@ -27,6 +27,9 @@ from catalog_ingest.vector_file import embedded_store_missing, fits_exact_search
 
 RRF_K = 60
 CANDIDATES_PER_LIST = 50
+"""Documents taken from each list. Deeper lists (100 dense, 200 BM25) gave lesser tables scores of their own
+and raised pooled recall@10 on the tuning part (spider1 0.974 -> 0.980, BIRD with evidence 0.953 -> 0.958,
+bench/bench_pooled.py) but cost a quarter more CPU a search at 10,000 tables (p50 15.9 -> 19.6 ms, loaded)."""
 DOC_WEIGHTS = (1.0, 0.5, 0.25)
 """A table's score: its best fused document score, plus half the second and a quarter of the third."""
 NAMED_TABLE_BOOST = 1.0
@@ -203,72 +206,99 @@ class Retriever:
                 fused[doc_id] += 1.0 / (RRF_K + rank)
                 metadata_by_doc[doc_id] = metadata
 
-        hits = self._table_hits(fused, metadata_by_doc)
+        found = tables_found(fused, metadata_by_doc)
+        scores = {key: table.score for key, table in found.items()}
         named, referenced = named_tables(query, indexes)
         for key, boost in referenced.items():  # a column reference counts in its namespace's score too
-            info = indexes.tables[key]
-            if not namespace or info.namespace == namespace:
-                hit = hits.setdefault(key, TableHit(key, info.full_name, info.catalog, info.namespace, 0.0))
-                hit.score += boost
+            if not namespace or indexes.tables[key].namespace == namespace:
+                scores[key] = scores.get(key, 0.0) + boost
         namespace_words = indexes.namespace_words.scores(tokenize(query), RRF_K)
-        scores = {key: hit.score for key, hit in hits.items()}
         ranked, joined = rank_tables(scores, indexes.namespace_of, indexes.join_keys, namespace_words)
-        brought_in = [key for key in joined if key not in hits]  # matched columns: the key columns they join on
-        for key in brought_in:
-            info = indexes.tables[key]
-            hits[key] = TableHit(key, info.full_name, info.catalog, info.namespace, 0.0)
-        for key, score in ranked.items():
-            hits[key].score = score
         for key, boost in named.items():
-            info = indexes.tables[key]
-            if namespace and info.namespace != namespace:
-                continue
-            hit = hits.setdefault(key, TableHit(key, info.full_name, info.catalog, info.namespace, 0.0))
-            hit.score += boost
-        top = heapq.nsmallest(k, hits.values(), key=lambda hit: (-hit.score, hit.full_name))  # sorted(...)[:k]
-        joined_only = set(brought_in)
-        for hit in top:
-            if hit.key in joined_only:  # worked out for the hits returned only (a neighbour's pairing is read here)
-                hit.matched_columns = list(joined[hit.key])
-        return top
+            if not namespace or indexes.tables[key].namespace == namespace:
+                ranked[key] = ranked.get(key, 0.0) + boost
 
-    @staticmethod
-    def _table_hits(fused: dict[str, float], metadata_by_doc: dict[str, dict]) -> dict[str, TableHit]:
-        found: dict[str, tuple[dict, list[float], list[tuple[float, str]]]] = {}
-        """table key -> its first document's metadata, its documents' scores and its matched columns' (score, path)."""
-        for doc_id, score in fused.items():
-            metadata = metadata_by_doc[doc_id]
-            key = str(metadata["table_key"])
+        def name_of(key: str) -> str:
             table = found.get(key)
-            if table is None:
-                table = found[key] = (metadata, [], [])
-            table[1].append(score)
-            if metadata["kind"] == "column":
-                table[2].append((score, str(metadata["column"])))
+            return table.full_name if table is not None else indexes.tables[key].full_name
 
-        hits = {}
-        for key, (metadata, scores, columns) in found.items():
-            scores.sort(reverse=True)
-            columns.sort(key=lambda column: -column[0])  # stable: equal scores keep their fused order
-            hits[key] = TableHit(
-                key=key,
-                full_name=str(metadata["table"]),
-                catalog=str(metadata["catalog"]),
-                namespace=str(metadata["namespace"]),
-                score=sum(weight * score for weight, score in zip(DOC_WEIGHTS, scores)),
-                matched_columns=[column for _, column in columns],
-            )
+        top = heapq.nsmallest(k, ranked, key=lambda key: (-ranked[key], name_of(key)))  # sorted(...)[:k]
+        hits = []
+        for key in top:  # hits, and their matched columns, made for the tables returned only
+            table = found.get(key)
+            if table is not None:
+                hit = TableHit(key, table.full_name, table.catalog, table.namespace, ranked[key], table.matched_columns())
+            else:
+                info = indexes.tables[key]
+                hit = TableHit(key, info.full_name, info.catalog, info.namespace, ranked[key])
+                if key in joined and key not in scores:  # brought in: the key columns it joins on (read here)
+                    hit.matched_columns = list(joined[key])
+            hits.append(hit)
         return hits
+
+
+class FoundTable:
+    """One table's documents in the fused lists: its score (``DOC_WEIGHTS`` over its documents' fused scores,
+    best first) and its matched columns, best first."""
+
+    __slots__ = ("metadata", "scores", "columns")
+
+    def __init__(self, metadata: dict) -> None:
+        self.metadata = metadata
+        """Its first document's metadata."""
+        self.scores: list[float] = []
+        self.columns: list[tuple[float, str]] = []
+        """(fused score, column path) per matched column document."""
+
+    @property
+    def full_name(self) -> str:
+        return str(self.metadata["table"])
+
+    @property
+    def catalog(self) -> str:
+        return str(self.metadata["catalog"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata["namespace"])
+
+    @property
+    def score(self) -> float:
+        return sum(weight * score for weight, score in zip(DOC_WEIGHTS, sorted(self.scores, reverse=True)))
+
+    def matched_columns(self) -> list[str]:
+        columns = sorted(self.columns, key=lambda column: -column[0])  # stable: equal scores keep their fused order
+        return [column for _, column in columns]
+
+
+def tables_found(fused: dict[str, float], metadata_by_doc: dict[str, dict]) -> dict[str, FoundTable]:
+    """Table key -> its documents among the fused ones, in fused order."""
+    found: dict[str, FoundTable] = {}
+    for doc_id, score in fused.items():
+        metadata = metadata_by_doc[doc_id]
+        key = str(metadata["table_key"])
+        table = found.get(key)
+        if table is None:
+            table = found[key] = FoundTable(metadata)
+        table.scores.append(score)
+        if metadata["kind"] == "column":
+            table.columns.append((score, str(metadata["column"])))
+    return found
 
 
 def named_tables(query: str, indexes: OpenIndexes) -> tuple[dict[str, float], dict[str, float]]:
     """Tables the query names, and tables whose columns it references (``refunds.amount``), with their boosts.
     Qualified names (``finance.refunds``) or a bare name alone (``orders``) win outright; a bare name inside a
-    longer question gets a nudge, and so does the table of a column reference."""
+    longer question gets a nudge, and so do a name written as two words (``high schoolers`` for
+    ``highschooler``, ``ad spend`` for ``ad_spend``) and the table of a column reference."""
     words = [word.lower() for word in identifier_words(query)]
     words = [word for word in words if word and word not in FILLER_WORDS]
     named: dict[str, float] = {}
     referenced: dict[str, float] = {}
+    for first, second in zip(words, words[1:]):  # two words naming one table (high schooler, ad spend)
+        for joined in (first + second, f"{first}_{second}"):
+            for key in indexes.tables_by_name.get(name_key(joined), ()):
+                named[key] = max(named.get(key, 0.0), MENTIONED_TABLE_BOOST)
     for word in words:
         word_key = name_key(word)
         for key in indexes.tables_by_name.get(word_key, ()):
