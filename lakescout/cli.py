@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,6 +23,9 @@ from lakescout.catalog_commands import catalog_app, lake
 from lakescout.command_context import console, require_index, settings_of
 from lakescout.errors import UserError, errors, fail, reports_errors
 from lakescout.teach import teach_app
+
+if TYPE_CHECKING:
+    from catalog_ingest.dense_bounds import BoundsWhen
 
 app = typer.Typer(help="lakescout: an assistant that knows your data lake.", no_args_is_help=True, rich_markup_mode=None)
 """Plain help (``rich_markup_mode=None``): typer's rich help prints every flag as taking a value
@@ -152,7 +155,7 @@ def search(
 
     settings = settings_of(ctx)
     require_index(settings)
-    hits = Retriever(settings).search(query, k=k, namespace=namespace)
+    hits = Retriever(settings, bounds="never").search(query, k=k, namespace=namespace)  # one search
     if as_json:
         print(json.dumps([hit.__dict__ for hit in hits], indent=2))
         return
@@ -174,13 +177,14 @@ def loading_embedder(settings: Settings) -> Any:
     return embedder
 
 
-def build_agent(settings: Settings) -> Any:
-    """The agent over the index; its embedding model loads while the agent's modules import."""
+def build_agent(settings: Settings, bounds: BoundsWhen) -> Any:
+    """The agent over the index; its embedding model loads while the agent's modules import. ``bounds``: when
+    dense search builds its score bounds (``dense_bounds.BoundsWhen``): one question searches once or twice."""
     require_index(settings)
     embedder = loading_embedder(settings)
     from agent.service import LakeAgent
 
-    agent = LakeAgent.from_settings(settings, embedder)
+    agent = LakeAgent.from_settings(settings, embedder, bounds)
     gc.freeze()  # the modules and indexes stay for the process: later collections need not walk them
     if (layer := agent.context.semantic).failed:  # one line; the answer goes on without the broken entries
         errors.print(f"warning: semantic layer: {layer.status()}", markup=False, highlight=False, soft_wrap=True)
@@ -198,7 +202,7 @@ def ask(
 ) -> None:
     """Answer one question, citing tables; with --run, also run the SQL it drafted."""
     settings = settings_of(ctx)
-    agent = build_agent(settings)
+    agent = build_agent(settings, "never")
     answer = agent.ask(question, thread_id=thread, run=run)
     if as_json:
         print(answer.model_dump_json(indent=2))
@@ -238,7 +242,7 @@ def chat(
     from agent.threads import new_thread_id
 
     settings = settings_of(ctx)
-    agent = build_agent(settings)
+    agent = build_agent(settings, "background")
     thread_id = thread or new_thread_id()
     console.print(f"thread {thread_id} (model: {settings.model.name}); Ctrl-D to leave")
 
