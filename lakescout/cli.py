@@ -151,6 +151,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Hybrid search over the index: tables with scores and the columns that matched."""
+    one_blas_thread()
     from catalog_ingest.retrieval import Retriever
 
     settings = settings_of(ctx)
@@ -167,6 +168,18 @@ def search(
     console.print(table)
 
 
+BLAS_THREADS = "1"
+"""OpenBLAS threads of the commands that search (unless OPENBLAS_NUM_THREADS says otherwise). The server's
+concurrent searches' matrix products are batched and run one at a time (``catalog_ingest.dense_batches``), and
+a second BLAS thread spins between them: at 10,000 tables with 20 clients one thread cut the server's CPU per
+search from 15.0 to 9.3 ms (bench/scale_serve.py's queries, same load). A question's one search is one product:
+a second thread cost a cold `lakescout ask` about 0.3 CPU-s there (2.67 against 2.35, loaded)."""
+
+
+def one_blas_thread() -> None:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", BLAS_THREADS)  # before NumPy loads OpenBLAS
+
+
 def loading_embedder(settings: Settings) -> Any:
     """The settings' embedder with its model already loading on another core (onnxruntime builds its
     session without the GIL): call before importing the agent or the API, whose imports take about a second."""
@@ -180,6 +193,7 @@ def loading_embedder(settings: Settings) -> Any:
 def build_agent(settings: Settings, bounds: BoundsWhen) -> Any:
     """The agent over the index; its embedding model loads while the agent's modules import. ``bounds``: when
     dense search builds its score bounds (``dense_bounds.BoundsWhen``): one question searches once or twice."""
+    one_blas_thread()
     require_index(settings)
     embedder = loading_embedder(settings)
     from agent.service import LakeAgent
@@ -266,13 +280,6 @@ def chat(
             asyncio.run(turn(question))
 
 
-SERVER_BLAS_THREADS = "1"
-"""OpenBLAS threads in the server (unless OPENBLAS_NUM_THREADS says otherwise): concurrent searches' matrix
-products are batched and run one at a time (``catalog_ingest.dense_batches``), and a second BLAS thread
-spins between them. At 10,000 tables with 20 clients one thread cut the server's CPU per search from 15.0 to
-9.3 ms (bench/scale_serve.py's queries, same load)."""
-
-
 @app.command()
 @reports_errors
 def serve(
@@ -282,7 +289,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Run the chat API with uvicorn."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", SERVER_BLAS_THREADS)  # before NumPy loads OpenBLAS
+    one_blas_thread()
     settings = settings_of(ctx).with_section("api", host=host, port=port, workers=workers)
     embedder = loading_embedder(settings) if settings.api.workers == 1 else None  # workers load their own
     from api.server import run_server

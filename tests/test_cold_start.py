@@ -1,6 +1,7 @@
 """A cold `lakescout ask` loads only what the question needs: no Chroma client (the vector file serves
-the search), no SQL engine for a question that runs no SQL, and no score bounds for its one search: a
-searcher that builds its bounds later, or never, finds what one that built them as it opened finds."""
+the search), no SQL engine for a question that runs no SQL, no score bounds for its one search, and one
+OpenBLAS thread. A searcher that builds its bounds later, or never, finds what one that built them as it
+opened finds."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from test_dense_bounds import lake_vectors
 from catalog_ingest.index import ExactVectors
 
 ASK_AND_LIST_MODULES = """
-import json, runpy, sys
+import json, os, runpy, sys
 from catalog_ingest import dense_bounds
+
+os.environ.pop("OPENBLAS_NUM_THREADS", None)
 
 dense_bounds.SMALLEST = 0  # the sample lake's few hundred vectors count as a lake big enough for bounds
 built = []
@@ -31,7 +34,8 @@ else:
     code = 0
 heavy = ("chromadb", "duckdb", "agent.sql.engines")
 loaded = [name for name in heavy if name in sys.modules]
-print(json.dumps({"code": code, "loaded": loaded, "bounds_built": built}), file=sys.stderr)
+blas = os.environ.get("OPENBLAS_NUM_THREADS")
+print(json.dumps({"code": code, "loaded": loaded, "bounds_built": built, "blas_threads": blas}), file=sys.stderr)
 """
 
 
@@ -39,7 +43,7 @@ def test_a_cold_ask_imports_neither_chroma_nor_the_sql_engines_and_builds_no_bou
     command = [sys.executable, "-c", ASK_AND_LIST_MODULES, str(sample_settings.data_dir)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     report = json.loads(done.stderr.strip().splitlines()[-1])
-    assert report == {"code": 0, "loaded": [], "bounds_built": []}, done.stderr[-2000:]
+    assert report == {"code": 0, "loaded": [], "bounds_built": [], "blas_threads": "1"}, done.stderr[-2000:]
     answer = json.loads(done.stdout)
     assert any(table.endswith("finance.refunds") for table in answer["tables_cited"])
 
