@@ -58,8 +58,7 @@ class Lake:
             ingested = settings.store_path.exists() and LexicalIndex.saved_location(settings.lexical_path) is not None
         if not ingested:
             return None
-        # Exact search's score bounds build in a thread (about 1 CPU-s at 10,000 tables): searches score every row till then
-        context = AgentContext.from_settings(settings, embedder, bounds="background")
+        context = AgentContext.from_settings(settings, embedder)
         context.retriever.search("warm up", k=1)  # loads the embedding model now, not in the first request
         return cls(context, agent, owns_agent=agent is None)
 
