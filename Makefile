@@ -3,13 +3,17 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PACKAGES := lakescout catalog_ingest agent api mcp_server evals prompts sample
 
 .PHONY: demo test bench eval serve vsix e2e clean
 
+# compileall: an editable install leaves the sources uncompiled, and where PYTHONDONTWRITEBYTECODE is set every
+# command would compile them again (about 0.1 CPU-s of a cold `lakescout ask`, 0.2 of `lakescout serve`).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q $(PACKAGES)
 	touch $(STAMP)
 
 demo: $(STAMP)

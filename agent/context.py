@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from catalog_ingest.dense_bounds import BoundsWhen
 from catalog_ingest.embeddings import Embedder
 from catalog_ingest.records import TableRecord
 from catalog_ingest.semantic import CheckedLayer, load_checked
@@ -48,14 +49,17 @@ class AgentContext:
     _engine_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> AgentContext:
+    def from_settings(
+        cls, settings: Settings, embedder: Embedder | None = None, bounds: BoundsWhen = "open"
+    ) -> AgentContext:
         """The context over the published generation; ``embedder`` (default: the settings') may already be
-        loading its model."""
+        loading its model; ``bounds``: when dense search builds its score bounds (``dense_bounds.BoundsWhen``)."""
         from catalog_ingest.retrieval import Retriever
 
         store = RecordStore(settings.store_location, pinned=True)  # one generation for records and search
         semantic = load_checked(settings, store.records)
-        return cls(settings, store, Retriever(settings, embedder, store=store), sql_engine_for, semantic)
+        retriever = Retriever(settings, embedder, store=store, bounds=bounds)
+        return cls(settings, store, retriever, sql_engine_for, semantic)
 
     def records(self, *, with_partitions: bool = False) -> dict[str, TableRecord]:
         """``namespace.table`` -> record: what the SQL validator, estimator and engine resolve names in."""

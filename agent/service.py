@@ -33,6 +33,7 @@ from agent.models import chat_model
 from agent.outages import outage
 from agent.state import MAX_FAILED_DRAFTS, ToolResult, tool_payload, turn_facts, turn_messages
 from agent.threads import is_postgres, new_thread_id, open_saver, split_thread_key, thread_key
+from catalog_ingest.dense_bounds import BoundsWhen
 from catalog_ingest.embeddings import Embedder
 from catalog_ingest.settings import Settings
 
@@ -103,8 +104,8 @@ class LakeAgent:
         self._graph_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> LakeAgent:
-        return cls(AgentContext.from_settings(settings, embedder))
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None, bounds: BoundsWhen = "open") -> LakeAgent:
+        return cls(AgentContext.from_settings(settings, embedder, bounds))
 
     def close(self) -> None:
         self._exit.close()

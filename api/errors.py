@@ -15,8 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from agent.sql.errors import SqlExecutionError, SqlTimeout
-from agent.sql.guard import UnsafeSQL
+from agent.sql.errors import SqlExecutionError, SqlTimeout, UnsafeSQL
 from catalog_ingest.store import AmbiguousTable
 from catalog_ingest.store_backends import IngestBusy
 

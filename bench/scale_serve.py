@@ -15,7 +15,7 @@ per request are read from /proc.
     python -m bench.scale_serve DATA_DIR --code ../main           # the same with another checkout's sources
 
 A data directory is written to (a serving process registers its reader in the record store): copy one that
-must stay as it is.
+must stay as it is. The checkout's packages are byte-compiled first, as an install does (``bench_cli.compile_sources``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 from bench.bench_api import run_wrk, served
-from bench.bench_cli import cli_seconds, server_ready_seconds
+from bench.bench_cli import cli_seconds, compile_sources, server_ready_seconds
 
 QUESTION = "which table has the order amount by customer?"
 TARGET_COLD_SECONDS = 3.0
@@ -112,6 +112,7 @@ def measure(data_dir: Path, properties: dict[str, str] | None = None, code: Path
     if not shutil.which("wrk"):
         raise SystemExit("the search phase needs wrk (apt-get install wrk)")
     env = catalog_env(properties) | ({"PYTHONPATH": str(code.resolve())} if code else {})
+    compile_sources(code.resolve() if code else Path(__file__).resolve().parents[1])
     readies, asks = [], []
     for _ in range(runs):  # in turn, so both see the same load
         readies.append(server_ready_seconds(data_dir, env, READY_TIMEOUT_SECONDS))

@@ -16,6 +16,8 @@ value here) costs far more than the product.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 DIMENSIONS = 128
@@ -34,6 +36,9 @@ BLOCK_ROWS = 8_192
 """Rows converted to float32 at a time while the bounds are built."""
 SMALLEST = 4 * DIMENSIONS
 """Fewer vectors than this are all scored exactly."""
+BoundsWhen = Literal["open", "background", "never"]
+"""When a searcher builds its bounds: as it opens, in a thread meanwhile, or never (a process that searches
+once, as `lakescout ask` does, scores every row at less than a tenth of building them)."""
 
 
 class ScoreBounds:
@@ -76,6 +81,16 @@ def rest_norms(vectors: np.ndarray, projected: np.ndarray) -> np.ndarray:
     """The norm of each vector's part outside the basis (``projected`` holds its part inside)."""
     rest = np.einsum("ij,ij->i", vectors, vectors) - np.einsum("ij,ij->i", projected, projected)
     return np.sqrt(np.maximum(rest, 0.0))
+
+
+def exact_scores(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Every row's score against each query (queries x rows), the rows converted to float32 ``BLOCK_ROWS`` at a
+    time: what a search costs before the bounds are built. A score is its own upper bound (``top_rows``)."""
+    scores = np.empty((len(vectors), len(matrix)), dtype=np.float32)
+    for start in range(0, len(matrix), BLOCK_ROWS):
+        block = np.asarray(matrix[start : start + BLOCK_ROWS], dtype=np.float32)
+        np.matmul(vectors, block.T, out=scores[:, start : start + len(block)])
+    return scores
 
 
 def top_rows(matrix: np.ndarray, vector: np.ndarray, bounds: np.ndarray, k: int,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from catalog_ingest.dense_bounds import ScoreBounds, top_rows
+from catalog_ingest.dense_bounds import BoundsWhen, ScoreBounds, exact_scores, top_rows
 from catalog_ingest.documents import Document, MetadataValue
 from catalog_ingest.embeddings import Embedder
 from catalog_ingest.faults import fault_point
@@ -289,20 +289,25 @@ class ExactVectors:
     """The collection's vectors in memory, searched exactly. A catalog's index holds tens or hundreds of
     thousands of documents: bounded scoring (``dense_bounds``) is faster than a Chroma query round trip and
     never misses a neighbour, where HNSW on near-identical tables does (see the field notes). Rows are kept
-    float16 and their bounds built when they load; a matrix too small or narrow for bounds is kept float32
-    and scored whole."""
+    float16, their bounds built as ``bounds`` says (``dense_bounds.BoundsWhen``; until then a query scores every
+    row); a matrix too small or narrow for bounds is kept float32 and scored whole."""
 
     exact = True
 
-    def __init__(self, ids: list[str], metadatas: list[Metadata], matrix: np.ndarray) -> None:
+    def __init__(self, ids: list[str], metadatas: list[Metadata], matrix: np.ndarray, bounds: BoundsWhen = "open") -> None:
         self._ids = ids
         self._metadatas = metadatas
-        bounded = ScoreBounds.useful(matrix)
-        self._matrix = np.asarray(matrix, dtype=np.float16 if bounded else np.float32)
+        self._bounded = ScoreBounds.useful(matrix)
+        self._matrix = np.asarray(matrix, dtype=np.float16 if self._bounded else np.float32)
         """A plain array (a memory map's view too, not copied when it holds float16): products of a
         ``np.memmap`` are memmaps, and reading one score out of those costs a Python-level ``__getitem__`` and
         ``__array_finalize__``."""
-        self._bounds = ScoreBounds(self._matrix) if bounded else None
+        self._bounds: ScoreBounds | None = None
+        self._bounds_lock = threading.Lock()
+        if bounds == "open":
+            self.build_bounds()
+        elif bounds == "background":
+            threading.Thread(target=self.build_bounds, name="lakescout-score-bounds", daemon=True).start()
         self._rows_by_namespace: dict[str, np.ndarray] | None = None
         self._rows_lock = threading.Lock()
 
@@ -316,9 +321,15 @@ class ExactVectors:
                 self._rows_by_namespace = {name: np.array(found, dtype=np.int64) for name, found in rows.items()}
         return self._rows_by_namespace.get(namespace, np.zeros(0, dtype=np.int64))
 
+    def build_bounds(self) -> None:
+        """Build the rows' score bounds, once (about 1 CPU-s at 110,000 rows; a query without them, 0.1)."""
+        with self._bounds_lock:
+            if self._bounded and self._bounds is None:
+                self._bounds = ScoreBounds(self._matrix)
+
     @classmethod
-    def load(cls, index: VectorIndex, visible: Visible) -> ExactVectors:
-        return cls(*index.all_vectors(visible))
+    def load(cls, index: VectorIndex, visible: Visible, bounds: BoundsWhen = "open") -> ExactVectors:
+        return cls(*index.all_vectors(visible), bounds)
 
     def table_keys(self) -> set[str]:
         return {str(m["table_key"]) for m in self._metadatas}
@@ -336,8 +347,8 @@ class ExactVectors:
         if not self._ids or k <= 0:
             return [[] for _ in namespaces]
         vectors = np.asarray(vectors, dtype=np.float32)
-        if self._bounds is not None:
-            return self._bounded_query_many(self._bounds, vectors, min(k, len(self._ids)), namespaces)
+        if self._bounded:
+            return self._bounded_query_many(vectors, min(k, len(self._ids)), namespaces)
         all_scores = vectors @ self._matrix.T
         k = min(k, len(self._ids))
         results = []
@@ -353,12 +364,12 @@ class ExactVectors:
                             for i, score in zip(top.tolist(), scores[top].tolist())])  # fmt: skip
         return results
 
-    def _bounded_query_many(
-        self, bounds: ScoreBounds, vectors: np.ndarray, k: int, namespaces: list[str | None]
-    ) -> list[list[SearchResult]]:
-        """``query_many`` scoring exactly only the vectors whose bound can reach each query's top k."""
+    def _bounded_query_many(self, vectors: np.ndarray, k: int, namespaces: list[str | None]) -> list[list[SearchResult]]:
+        """``query_many`` scoring only the vectors whose bound reaches a query's top k (no bounds yet: each score its own)."""
+        bounds = self._bounds
+        all_bounds = bounds.upper_bounds(vectors) if bounds is not None else exact_scores(self._matrix, vectors)
         results = []
-        for vector, row_bounds, namespace in zip(vectors, bounds.upper_bounds(vectors), namespaces):
+        for vector, row_bounds, namespace in zip(vectors, all_bounds, namespaces):
             rows = self._namespace_rows(namespace) if namespace else None
             top, scores = top_rows(self._matrix, vector, row_bounds if rows is None else row_bounds[rows], k, rows)
             results.append([(self._ids[i], score, dict(self._metadatas[i]))

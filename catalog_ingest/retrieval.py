@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from catalog_ingest.dense_batches import DenseBatches
+from catalog_ingest.dense_bounds import BoundsWhen
 from catalog_ingest.embeddings import Embedder, embedder_for, start_loading
 from catalog_ingest.family_index import lexical_index
 from catalog_ingest.index import ExactVectors, SearchResult, ServedVectors, VectorIndex, tokenize
@@ -83,10 +84,11 @@ def name_key(name: str) -> str:
     return stem(name.lower())
 
 
-def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> OpenIndexes:
+def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore, bounds: BoundsWhen = "open") -> OpenIndexes:
     """The indexes of the generation ``store`` reads (pinned). The lexical index comes from its save for
     that generation, or is built from the store's records when that save is missing (an ingest killed
-    after publishing); the vectors are those tagged with each table's version."""
+    after publishing); the vectors are those tagged with each table's version, their score bounds built as
+    ``bounds`` says."""
     generation = store.generation
     visible = store.searchable_versions()  # family members are served through their family
     lexical = LexicalIndex.load_generation(settings.lexical_path, str(generation)) or lexical_index(store)
@@ -105,7 +107,7 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
     namespace_of = {key: info.namespace for key, info in tables.items()}
     name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
     join_keys = JoinKeys(lambda: lexical.columns_by_table(keep=is_key_column), namespace_of, name_of)  # at the first search
-    vector, dense = open_dense(settings, embedder, visible, generation)
+    vector, dense = open_dense(settings, embedder, visible, generation, bounds)
     gaps = {
         "vectors": len(visible.keys() - dense.table_keys()),
         "lexical entries": len(visible.keys() - lexical.table_keys()),
@@ -117,27 +119,29 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore) -> 
 
 
 def open_dense(
-    settings: Settings, embedder: Embedder, visible: dict[str, int], generation: int
+    settings: Settings, embedder: Embedder, visible: dict[str, int], generation: int, bounds: BoundsWhen = "open"
 ) -> tuple[VectorIndex | None, ServedVectors | ExactVectors]:
     """The generation's vector file when it is there and current (Chroma is not even imported), else the
     vectors copied out of Chroma into memory, else Chroma itself past what exact search holds (``fits_exact_search``)."""
-    saved = load_vector_file(settings, embedder.name, generation)
+    saved = load_vector_file(settings, embedder.name, generation, bounds)
     if saved is not None:
         return None, saved
     vector = VectorIndex(settings, embedder)
     if not fits_exact_search(settings, vector.count(), embedder.dim):
         return vector, ServedVectors(vector, visible, settings.index.exact_search_mb)
-    dense = ExactVectors.load(vector, visible)
+    dense = ExactVectors.load(vector, visible, bounds)
     vector.close()  # all in memory: no client left to share a stale cache with a later ingest here
     return None, dense
 
 
 class Retriever:
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, *, store: RecordStore | None = None
+        self, settings: Settings, embedder: Embedder | None = None, *, store: RecordStore | None = None,
+        bounds: BoundsWhen = "open",
     ) -> None:
         """Searches the generation ``store`` is pinned to (pass the store the caller reads records from),
-        by default the one published now."""
+        by default the one published now. ``bounds``: when exact dense search builds its score bounds
+        (``dense_bounds.BoundsWhen``): a process that searches once need not."""
         self._settings = settings
         self._embedder = embedder or embedder_for(settings.index)
         start_loading(self._embedder)  # while the indexes open and the caller builds its graph
@@ -146,7 +150,7 @@ class Retriever:
         self._closed = False
         self._own_store = None if store is not None else RecordStore(settings.store_location, pinned=True)
         """A store opened here (no ``store`` passed) is closed with the retriever, ending its reader pin."""
-        self._indexes = open_indexes(settings, self._embedder, store or self._own_store)
+        self._indexes = open_indexes(settings, self._embedder, store or self._own_store, bounds)
         self._dense_batches = DenseBatches(self._embedder.embed_queries, self._dense_step)
         """Concurrent searches embed and score their queries together (``catalog_ingest.dense_batches``)."""
 

@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import sqlglot
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlglot import exp
 
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import ConfigError, Settings
@@ -294,6 +292,9 @@ def column_problems(label: str, reference: str, lake: CatalogNames, values: list
 
 def sql_problems(label: str, part: str, sql: str, record: TableRecord) -> list[Problem]:
     """The expression parses and names only the table's own columns."""
+    import sqlglot  # here: only a semantic layer's SQL expressions need the parser, not the server
+    from sqlglot import exp
+
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.SqlglotError as exc:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from catalog_ingest.dense_bounds import BOUND_BYTES_PER_ROW
+from catalog_ingest.dense_bounds import BOUND_BYTES_PER_ROW, BoundsWhen
 from catalog_ingest.index import ExactVectors, VectorIndex, Visible, is_visible
 from catalog_ingest.saved_dirs import (candidates, generation_of, location_for_generation, save_directory,
                                        saved_location, write_counted_rows, write_json)
@@ -102,10 +102,12 @@ def has_vector_file(settings: Settings, embedder_name: str, generation: int) -> 
     return current_save(settings, embedder_name, generation) is not None
 
 
-def load_vector_file(settings: Settings, embedder_name: str, generation: int) -> ExactVectors | None:
+def load_vector_file(
+    settings: Settings, embedder_name: str, generation: int, bounds: BoundsWhen = "open"
+) -> ExactVectors | None:
     """The vectors saved for ``generation`` by this embedder from the configured store and collection,
-    memory-mapped (``ExactVectors`` keeps a float16 map as it is); None when there is no such file, it is damaged, or the
-    embedded Chroma store it was copied from is gone."""
+    memory-mapped (``ExactVectors`` keeps a float16 map as it is, its score bounds built as ``bounds`` says); None
+    when there is no such file, it is damaged, or the embedded Chroma store it was copied from is gone."""
     save = current_save(settings, embedder_name, generation)
     if save is None:
         return None
@@ -114,7 +116,7 @@ def load_vector_file(settings: Settings, embedder_name: str, generation: int) ->
         matrix = saved_matrix(location, header, len(header["ids"]))
     except (OSError, ValueError):
         return None
-    return ExactVectors(header["ids"], header["metadatas"], matrix)
+    return ExactVectors(header["ids"], header["metadatas"], matrix, bounds)
 
 
 def current_save(settings: Settings, embedder_name: str, generation: int) -> tuple[Path, dict] | None:

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,6 +23,9 @@ from lakescout.catalog_commands import catalog_app, lake
 from lakescout.command_context import console, require_index, settings_of
 from lakescout.errors import UserError, errors, fail, reports_errors
 from lakescout.teach import teach_app
+
+if TYPE_CHECKING:
+    from catalog_ingest.dense_bounds import BoundsWhen
 
 app = typer.Typer(help="lakescout: an assistant that knows your data lake.", no_args_is_help=True, rich_markup_mode=None)
 """Plain help (``rich_markup_mode=None``): typer's rich help prints every flag as taking a value
@@ -148,11 +151,12 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Hybrid search over the index: tables with scores and the columns that matched."""
+    one_blas_thread()
     from catalog_ingest.retrieval import Retriever
 
     settings = settings_of(ctx)
     require_index(settings)
-    hits = Retriever(settings).search(query, k=k, namespace=namespace)
+    hits = Retriever(settings, bounds="never").search(query, k=k, namespace=namespace)  # one search
     if as_json:
         print(json.dumps([hit.__dict__ for hit in hits], indent=2))
         return
@@ -162,6 +166,18 @@ def search(
     for hit in hits:
         table.add_row(Text(hit.full_name), f"{hit.score:.3f}", Text(", ".join(hit.matched_columns[:6])))
     console.print(table)
+
+
+BLAS_THREADS = "1"
+"""OpenBLAS threads of the commands that search (unless OPENBLAS_NUM_THREADS says otherwise). The server's
+concurrent searches' matrix products are batched and run one at a time (``catalog_ingest.dense_batches``), and
+a second BLAS thread spins between them: at 10,000 tables with 20 clients one thread cut the server's CPU per
+search from 15.0 to 9.3 ms (bench/scale_serve.py's queries, same load). A question's one search is one product:
+a second thread cost a cold `lakescout ask` about 0.3 CPU-s there (2.67 against 2.35, loaded)."""
+
+
+def one_blas_thread() -> None:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", BLAS_THREADS)  # before NumPy loads OpenBLAS
 
 
 def loading_embedder(settings: Settings) -> Any:
@@ -174,13 +190,15 @@ def loading_embedder(settings: Settings) -> Any:
     return embedder
 
 
-def build_agent(settings: Settings) -> Any:
-    """The agent over the index; its embedding model loads while the agent's modules import."""
+def build_agent(settings: Settings, bounds: BoundsWhen) -> Any:
+    """The agent over the index; its embedding model loads while the agent's modules import. ``bounds``: when
+    dense search builds its score bounds (``dense_bounds.BoundsWhen``): one question searches once or twice."""
+    one_blas_thread()
     require_index(settings)
     embedder = loading_embedder(settings)
     from agent.service import LakeAgent
 
-    agent = LakeAgent.from_settings(settings, embedder)
+    agent = LakeAgent.from_settings(settings, embedder, bounds)
     gc.freeze()  # the modules and indexes stay for the process: later collections need not walk them
     if (layer := agent.context.semantic).failed:  # one line; the answer goes on without the broken entries
         errors.print(f"warning: semantic layer: {layer.status()}", markup=False, highlight=False, soft_wrap=True)
@@ -198,7 +216,7 @@ def ask(
 ) -> None:
     """Answer one question, citing tables; with --run, also run the SQL it drafted."""
     settings = settings_of(ctx)
-    agent = build_agent(settings)
+    agent = build_agent(settings, "never")
     answer = agent.ask(question, thread_id=thread, run=run)
     if as_json:
         print(answer.model_dump_json(indent=2))
@@ -238,7 +256,7 @@ def chat(
     from agent.threads import new_thread_id
 
     settings = settings_of(ctx)
-    agent = build_agent(settings)
+    agent = build_agent(settings, "background")
     thread_id = thread or new_thread_id()
     console.print(f"thread {thread_id} (model: {settings.model.name}); Ctrl-D to leave")
 
@@ -262,13 +280,6 @@ def chat(
             asyncio.run(turn(question))
 
 
-SERVER_BLAS_THREADS = "1"
-"""OpenBLAS threads in the server (unless OPENBLAS_NUM_THREADS says otherwise): concurrent searches' matrix
-products are batched and run one at a time (``catalog_ingest.dense_batches``), and a second BLAS thread
-spins between them. At 10,000 tables with 20 clients one thread cut the server's CPU per search from 15.0 to
-9.3 ms (bench/scale_serve.py's queries, same load)."""
-
-
 @app.command()
 @reports_errors
 def serve(
@@ -278,7 +289,7 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Run the chat API with uvicorn."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", SERVER_BLAS_THREADS)  # before NumPy loads OpenBLAS
+    one_blas_thread()
     settings = settings_of(ctx).with_section("api", host=host, port=port, workers=workers)
     embedder = loading_embedder(settings) if settings.api.workers == 1 else None  # workers load their own
     from api.server import run_server

@@ -23,6 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+from agent.sql.errors import SqlTooComplex, UnsafeSQL
 from catalog_ingest.settings import SqlSettings
 
 DIALECT = "duckdb"
@@ -90,43 +91,6 @@ SET_OPERATIONS = {TokenType.UNION, TokenType.INTERSECT, TokenType.EXCEPT}
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 """sqlglot underlines the offending token with terminal escapes; messages go to people and models."""
-
-
-class UnsafeSQL(ValueError):
-    """The query was refused; the message names what was refused and why.
-
-    ``code`` is ``parse_error`` when the text is not DuckDB SQL and ``unsafe_sql`` otherwise; ``identifier``
-    names the refused function or table when there is one, and ``line``/``column`` (1-based) point into the
-    submitted text where the parser said.
-    """
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        code: str = "unsafe_sql",
-        identifier: str | None = None,
-        line: int | None = None,
-        column: int | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
-        self.identifier = identifier
-        self.line = line
-        self.column = column
-
-
-class SqlTooComplex(UnsafeSQL):
-    """The query is over one of the ``sql.max_*`` limits; the message names the limit and what to do."""
-
-    def __init__(self, what: str, setting: str, limit: int) -> None:
-        super().__init__(
-            f"refused: the query {what}; the limit is sql.{setting} = {limit:,}. "
-            "Split it into smaller queries, or aggregate instead of listing values",
-            code="too_complex",
-        )
-        self.setting = setting
 
 
 class TableFamilies(Protocol):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from sqlglot import exp
+if TYPE_CHECKING:  # the server imports these types for its SQL routes; sqlglot loads with the first query checked
+    from sqlglot import exp
 
 
 IssueCode = Literal[
@@ -83,6 +84,8 @@ def node_position(sql: str, node: exp.Expression | None) -> tuple[int | None, in
     """Where the parser found ``node`` (an identifier, or the first identifier under it) in ``sql``."""
     if node is None:
         return None, None
+    from sqlglot import exp
+
     identifiers = [node] if isinstance(node, exp.Identifier) else list(node.find_all(exp.Identifier))
     starts = [i.meta["start"] for i in identifiers if isinstance(i.meta.get("start"), int)]
     return position(sql, min(starts)) if starts else (None, None)
@@ -90,6 +93,8 @@ def node_position(sql: str, node: exp.Expression | None) -> tuple[int | None, in
 
 def as_written(sql: str, node: exp.Expression | None, name: str) -> str:
     """``name`` spelled as in the query text (qualifying folds case: ``Emial`` becomes ``emial``)."""
+    from sqlglot import exp
+
     meta = node.meta if isinstance(node, exp.Identifier) else {}
     start, end = meta.get("start"), meta.get("end")
     if not isinstance(start, int) or not isinstance(end, int):

@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
-
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from pyiceberg.table import Table
+from typing import TYPE_CHECKING, Any
 
 from catalog_ingest.records import Column, ColumnProfile, ProfileValue, TableRecord, ValueCount
+
+if TYPE_CHECKING:  # pyiceberg.table and pyarrow load when a table is profiled, not with the crawlers (/readyz's probe)
+    from pyiceberg.table import Table
 
 STRING_BOUND_CHARS = 16
 """Iceberg writers cut string bounds to this many characters unless the table says otherwise
@@ -179,6 +178,9 @@ def sampled_values(
 def read_value_counts(table: Table, path: str, field_ids: list[int]) -> dict[int, Counter[str]]:
     """Non-null value counts of the columns with ``field_ids`` in one Parquet file, found by field id (a
     renamed column keeps its old name in older files)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     with table.io.new_input(path).open() as stream:
         parquet = pq.ParquetFile(stream)
         names = {
