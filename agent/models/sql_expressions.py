@@ -56,7 +56,7 @@ def render(expression: exp.Expression) -> str:
 def render_draft(query: exp.Select) -> str:
     """One clause a line with its items on that line, the way people write short queries (sqlglot's pretty
     form gives every item a line of its own)."""
-    clauses = [query.args.get("from_"), *query.args.get("joins", []), *map(query.args.get, ("where", "group", "order", "limit"))]  # fmt: skip
+    clauses = [query.args.get("from_"), *query.args.get("joins", []), *map(query.args.get, ("where", "group", "having", "order", "limit"))]  # fmt: skip
     head = "SELECT " + ", ".join(render(item) for item in query.expressions)
     return "\n".join([head, *(render(clause) for clause in clauses if clause)])
 

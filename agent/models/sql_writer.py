@@ -20,6 +20,8 @@ from agent.models.semantic_terms import layer_filters, metric_measure, metric_ti
 from agent.models.sql_expressions import column, is_row_count, literal, render, render_draft, table_as
 from agent.models.sql_filters import STATE_SAID, filters, share_of, state_condition
 from agent.models.sql_joins import join_alias, locate
+from agent.models.sql_listing import extreme_draft, listing_draft
+from agent.models.sql_thresholds import count_threshold, threshold_draft
 from agent.models.states import column_states
 from agent.models.tables import NUMERIC, Table, counts_other_things, join_keys, points_to
 from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
@@ -30,6 +32,8 @@ AGGREGATES = {"count": (exp.Count, "count"), "distinct": (exp.Count, "count"), "
               "max": (exp.Max, "max")}  # fmt: skip
 """An aggregate word -> the SQL function and how an explanation names it."""
 PROBE_VALUES = 40
+OTHER_THING = "a table or column for"
+"""How a draft says the noun it counts is not what the table's rows are ("hours" over ``support.agents``)."""
 
 
 @dataclass
@@ -110,6 +114,11 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     main = main or choose_main(request, tables)
     if main is None:
         return None
+    if request.listing:
+        made = extreme_draft(request, main) if request.listing == "extreme" else listing_draft(request, main)
+        return Draft(*made, main.name)
+    if threshold := count_threshold(request, main):
+        return Draft(*threshold_draft(request, main, *threshold), main.name)
     aliases = {main.name: "t"}
     joins: list[tuple[exp.Expression, exp.Expression]] = []
     select: list[exp.Expression] = []
@@ -150,7 +159,8 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     groups = len(select)
     agg = "count" if request.agg == "distinct" and any(w in request.measure for _, _, w in matched) else request.agg
     measures = []
-    measure = [w for w in request.measure if w not in stated] or request.measure[:1]
+    valued = stated | {w for _, _, w in matched} | {j[3] for j in joined}  # "sessions from Brazil": a filter
+    measure = [w for w in request.measure if w not in valued] or request.measure[:1]
     taught = request.layer.phrases if request.layer else []
     for n, (m_agg, words) in enumerate([(agg, measure), *request.also]):
         expr = measure_expr(m_agg, words, main, "t", request)
@@ -158,7 +168,7 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             missing.append(f"a numeric column for '{' '.join(words)}' in {main.name}")
             expr = (exp.Count(this=exp.Star()), f"count of rows in {main.name}")
         if expr[1] == f"count of rows in {main.name}" and counts_other_things(main, words[-1] if words else "", taught):
-            missing.append(f"a table or column for '{words[-1]}' (this counts the rows of {main.name})")
+            missing.append(f"{OTHER_THING} '{words[-1]}' (this counts the rows of {main.name})")
         name = alias_for(m_agg, words) if n else alias_for(request.agg, request.measure)
         measures.append((expr[0], expr[1], name))
     if metric := metric_measure(request.layer, main.name, "t"):
