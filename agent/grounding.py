@@ -152,8 +152,9 @@ def sql_evidence(sql: str) -> Evidence:
     if any(tree.find(kind) for kind in NEGATIONS):
         clauses |= phrase_words(NEGATION_WORDS)
     nothing = [eq for eq in tree.find_all(exp.EQ) if isinstance(eq.expression, exp.Literal) and eq.expression.this == "0"]
-    if nothing or any(isinstance(test.expression, exp.Null) and not isinstance(test.parent, exp.Not)
-                      for test in tree.find_all(exp.Is)):  # fmt: skip
+    unmatched = any(isinstance(found.parent, exp.Not) for found in tree.find_all(exp.Exists))  # NOT EXISTS
+    if nothing or unmatched or any(isinstance(test.expression, exp.Null) and not isinstance(test.parent, exp.Not)
+                                   for test in tree.find_all(exp.Is)):  # fmt: skip
         clauses |= {stem(w) for w in EMPTY_WORDS} | phrase_words(NEGATION_WORDS)  # "no campaign", "never opened"
     if tree.find(exp.Group):
         clauses |= phrase_words(AGGREGATE_WORDS["group"])

@@ -140,3 +140,16 @@ def test_a_row_count_threshold_per_group_is_a_having(payouts):
 )
 def test_question_kinds(question, kind):
     assert detect_intent(question).kind == kind
+
+
+def test_rows_with_no_match_in_another_table_are_a_not_exists(payouts):
+    columns = [{"name": n, "type": t} for n, t in [("dispute_id", "string"), ("payout_id", "string"), ("country", "string")]]
+    disputes = Table("money.disputes", columns, [], {}, values={"country": ["DE"]})
+    request = parse_request("how many payouts have never had a dispute from Germany?", TODAY)
+    sql = draft_sql(request, [payouts, disputes], payouts).sql
+    assert "WHERE NOT EXISTS(SELECT 1 FROM money.disputes AS o WHERE o.payout_id = t.payout_id)" in sql
+    assert "t.country = 'DE'" in sql  # a filter outside the missing phrase still applies
+    alone = draft_sql(parse_request("how many payouts have never had a dispute?", TODAY), [payouts], payouts).sql
+    assert "EXISTS" not in alone  # the table of disputes is not described: nothing to match against
+    evidence = sql_evidence(sql)
+    assert stem("never") in evidence.clauses and stem("dispute") in evidence.tables | evidence.names

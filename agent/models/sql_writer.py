@@ -19,6 +19,7 @@ from agent.models.request import Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.sql_expressions import column, is_row_count, literal, render, render_draft, table_as
 from agent.models.sql_filters import STATE_SAID, filters, share_of, state_condition
+from agent.models.sql_antijoins import anti_join
 from agent.models.sql_joins import join_alias, locate
 from agent.models.sql_listing import extreme_draft, listing_draft
 from agent.models.sql_thresholds import count_threshold, threshold_draft
@@ -119,6 +120,8 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         return Draft(*made, main.name)
     if threshold := count_threshold(request, main):
         return Draft(*threshold_draft(request, main, *threshold), main.name)
+    if unmatched := anti_join(request, main, tables):
+        return Draft(*unmatched, main.name)
     aliases = {main.name: "t"}
     joins: list[tuple[exp.Expression, exp.Expression]] = []
     select: list[exp.Expression] = []

@@ -127,7 +127,7 @@ PREPOSITIONS = frozenset("over above under below within beyond".split())
 ATTRIBUTE_NOUNS = frozenset("code type kind".split())
 """Nouns said after a column's name that name the same column ("reason code", "device type")."""
 
-NEGATION_WORDS = "not non except excluding other besides without isn aren"
+NEGATION_WORDS = "not non except excluding other besides without isn aren don doesn didn haven hasn"
 EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank unset none never".split())
 """Words that say a column holds nothing ("orders with no campaign", "emails never opened"): accounted for by
 ``IS NULL`` in the SQL."""

@@ -36,6 +36,7 @@ from agent.models.offline.intents import TABLE_NAME, Intent
 from agent.models.offline.verified import answer_from_verified
 from agent.models.request import Request, parse_request
 from agent.models.semantic_terms import fitting_metric, layer_dims, layer_use
+from agent.models.sql_antijoins import missing_things
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
 from agent.models.groups import EXACT, group_owners, owner_entities, phrase_groups
 from agent.models.tables import Table, names_entity, points_to
@@ -210,7 +211,8 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         if referenced := referenced_tables(request, main, tables, hits):
             hits += referenced
             continue
-        wanted = key_entities(request, main, tables)
+        absent = [w for w in missing_things(request, main) if not any(t.is_about(w) for t in tables)]
+        wanted = list(dict.fromkeys([*key_entities(request, main, tables), *absent]))  # "never had a refund"
         if not wanted:
             break
         searched = [convo.result("search_tables", query=entity) for entity in wanted]
