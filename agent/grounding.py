@@ -24,7 +24,7 @@ from humanize import apnumber
 from sqlglot import exp
 
 from agent.grounding_words import Evidence, accounted_for, name_words, phrase_words, text_words
-from agent.models.language import spelled_numbers, split_instructions, verb_forms
+from agent.models.language import country_code, spelled_numbers, split_instructions, verb_forms
 from agent.models.tables import NUMERIC
 from agent.models.vocabulary import (
     AGGREGATE_WORDS,
@@ -33,6 +33,7 @@ from agent.models.vocabulary import (
     EMPTY_WORDS,
     FRAME_WORDS,
     GRAINS,
+    LISTED_ROWS,
     NEGATION_WORDS,
     PARTICLES,
     PERIOD_WORDS,
@@ -151,8 +152,9 @@ def sql_evidence(sql: str) -> Evidence:
     if any(tree.find(kind) for kind in NEGATIONS):
         clauses |= phrase_words(NEGATION_WORDS)
     nothing = [eq for eq in tree.find_all(exp.EQ) if isinstance(eq.expression, exp.Literal) and eq.expression.this == "0"]
-    if nothing or any(isinstance(test.expression, exp.Null) and not isinstance(test.parent, exp.Not)
-                      for test in tree.find_all(exp.Is)):  # fmt: skip
+    unmatched = any(isinstance(found.parent, exp.Not) for found in tree.find_all(exp.Exists))  # NOT EXISTS
+    if nothing or unmatched or any(isinstance(test.expression, exp.Null) and not isinstance(test.parent, exp.Not)
+                                   for test in tree.find_all(exp.Is)):  # fmt: skip
         clauses |= {stem(w) for w in EMPTY_WORDS} | phrase_words(NEGATION_WORDS)  # "no campaign", "never opened"
     if tree.find(exp.Group):
         clauses |= phrase_words(AGGREGATE_WORDS["group"])
@@ -160,6 +162,8 @@ def sql_evidence(sql: str) -> Evidence:
         clauses |= phrase_words(AGGREGATE_WORDS["order"])
     if (limit := tree.find(exp.Limit)) and isinstance(limit.expression, exp.Literal):
         clauses.add(apnumber(int(limit.expression.this)))
+        if tree.find(exp.AggFunc) is None:
+            clauses |= {stem(w) for w in LISTED_ROWS}  # "the five slowest log lines": the rows, listed
     if dated or any(tree.find(kind) for kind in TIME_FUNCTIONS):
         clauses |= {stem(w) for w in PERIOD_WORDS}
     return Evidence(found, clauses, tables)
@@ -268,7 +272,7 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
     grounding = Grounding()
     outside_names = set(words(QUALIFIED_NAME.sub(" ", question)))  # "refunds" in finance.refunds names the table
     terms = question_terms(question)
-    paired = phrasal_verbs(question, found) | (attribute_nouns(question, facts.sql) if facts.sql else set())
+    paired = phrasal_verbs(question, found) | country_names(question, found) | (attribute_nouns(question, facts.sql) if facts.sql else set())
     for term in terms:
         covered = term in paired or accounted_for(term, found, measures=term in outside_names)
         (grounding.accounted if covered else grounding.unaccounted).append(term)
@@ -304,6 +308,16 @@ def phrasal_verbs(question: str, found: Evidence) -> set[str]:
     for verb, particle in zip(said, said[1:], strict=False):
         if particle in PARTICLES and any(form + particle in found.names for form in verb_forms(verb)):
             covered |= {verb, particle}
+    return covered
+
+
+def country_names(question: str, found: Evidence) -> set[str]:
+    """The words of a country ("Germany", "United Kingdom") whose code (``DE``, ``GB``) the evidence holds."""
+    said, covered = words(split_instructions(question)[0]), set()
+    for before, word in zip(["", *said], said, strict=False):
+        pair = country_code(f"{before}_{word}") if before else None
+        if (code := pair or country_code(word)) and code in found.names:
+            covered |= {word, before} if pair else {word}
     return covered
 
 

@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from datetime import date, timedelta
 
-from agent.models.vocabulary import COUNTING_WORDS, GRAINS, LAYERS, NUMBER_SCALES, NUMBER_WORDS, SYNONYMS
+from agent.models.vocabulary import (
+    COUNTING_WORDS,
+    COUNTRIES,
+    COUNTRY_NAME_STARTS,
+    COUNTRY_PAIRS,
+    GRAINS,
+    LAYERS,
+    NUMBER_SCALES,
+    NUMBER_WORDS,
+    SYNONYMS,
+)
 from catalog_ingest.records import time_span
 from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
@@ -27,6 +37,17 @@ NAMED_MONTH = re.compile(r"\b(in|during|for|of|since)\s+(?:the\s+month\s+of\s+)?
 YEAR = re.compile(r"\b(in|during|for|of|since)\s+(?:the\s+year\s+)?((?:19|20)\d{2})\b(?![-/.]\d)")
 """A year named in a period phrase ("signed up in 2025", "since 2024")."""
 SINCE_WEEKDAY = re.compile(r"\bsince\s+(?:last\s+)?(" + "|".join(WEEKDAYS) + r")\b")
+
+
+COUNTRY_WORDS = {word: code for code, names in COUNTRIES.items() for word in names.split()}
+
+
+def country_code(word: str) -> str | None:
+    """The ISO code of a country a word (or two joined, ``united_kingdom``) names: "germany" -> de."""
+    first, _, second = word.partition("_")
+    if second:
+        return COUNTRY_PAIRS.get(second) or COUNTRY_WORDS.get(second) if first in COUNTRY_NAME_STARTS else None
+    return COUNTRY_WORDS.get(word)
 
 
 def layer_rank(table: str) -> int:
@@ -276,11 +297,20 @@ def period_of(text: str, today: date) -> Period | None:
     if match := re.search(r"\bpast\s+(week|month|year)\b", text):
         days = {"week": 7, "month": 30, "year": 365}[match.group(1)]
         return span(today - timedelta(days=days - 1), today, f"the past {match.group(1)}")
+    if match := re.search(r"\b(last|previous|this|current)\s+quarter\b", text):
+        start = month_start(today, (today.month - 1) % 3)  # the first day of this quarter
+        if match.group(1) in ("this", "current"):
+            return span(start, today, "this quarter")
+        first = month_start(start, 3)
+        return span(first, start - timedelta(days=1), f"last quarter (Q{(first.month - 1) // 3 + 1} {first.year})")
     if match := re.search(r"\b(?:this|current)\s+(week|month|year)\b", text):
         unit = match.group(1)
         start = {"week": today - timedelta(days=today.weekday()), "month": today.replace(day=1),
                  "year": date(today.year, 1, 1)}[unit]  # fmt: skip
         return span(start, today, f"this {unit}")
+    if re.search(r"\bday before yesterday\b", text):
+        day = today - timedelta(days=2)
+        return Period(day, day, f"the day before yesterday ({day})", relative=True)
     if re.search(r"\byesterday\b", text):
         day = today - timedelta(days=1)
         return Period(day, day, f"yesterday ({day})", relative=True)

@@ -43,6 +43,20 @@ SUPERLATIVE = re.compile(r"\b(?:which|what)\s+([a-z_]+(?:\s+[a-z_]+)?)\s+" + RAN
                          r"\s+the\s+(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\s+" + RANKED_BY + END)
 """'which country has the most orders': the top one."""
 ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})
+LISTING = re.compile(r"\b(\d+)\s+(?:(most|least)\s+)?(largest|biggest|highest|greatest|smallest|lowest|expensive|cheapest"
+                     r"|recent|latest|newest|oldest|earliest|slowest|fastest|longest|shortest)\s+([a-z_]+(?:\s+[a-z_]+)?)"
+                     r"(?:\s+by\s+" + RANKED_BY + ")?" + END)
+"""'the 5 largest payouts by gross_amount_usd', 'the 5 most recent orders': rows of the table, not groups."""
+LISTED_FIRST = {"smallest": True, "lowest": True, "cheapest": True, "oldest": True, "earliest": True, "fastest": True,
+                "shortest": True}  # fmt: skip
+"""Listing adjectives that put the least first."""
+WHEN_EXTREME = re.compile(r"^\s*when\b.*\b(last|latest|most recent|newest|first|earliest|oldest)\b"
+                          r"|\b(last|latest|most recent|newest|first|earliest|oldest)\s+(?:[a-z_]+\s+)?(?:date|time|day)\b")
+"""'when was the last ticket created?', 'the latest payout date': the newest (or first) time of a column."""
+FIRST_WORDS = frozenset({"first", "earliest", "oldest"})
+RECENCY = frozenset({"recent", "latest", "newest", "oldest", "earliest"})
+"""Listing adjectives ordered by the table's time, not a measure."""
+PRICE_WORDS = frozenset({"expensive", "cheapest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
 GROUP = re.compile(r"\b(?:by|per|for each|each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
 MEAN_OF_COUNTS = re.compile(r"\b(?:average|mean)\s+(?:number|count)\s+of\s+([a-z_]+)\s+(?:per|for each|each|by|a)\s+([a-z_]+)")
@@ -118,8 +132,13 @@ class Request:
     """The question's words in order, for matching column values."""
     layer: LayerUse | None = None
     """What the lake's semantic layer says about the question (its terms and metrics the search matched)."""
+    subject: list[str] = field(default_factory=list)
+    """What a listing's rows are ("payouts", "log lines")."""
     comparisons: list[Comparison] = field(default_factory=list)
     """Numeric filters said in words ("over 100 USD", "at least 4")."""
+    listing: str | None = None
+    """Rows listed rather than aggregated ("the 5 largest payouts"): ordered by "time" or by the "measure"; or
+    "extreme", the newest or first time of a column (``agg`` max or min: "when was the last ticket created?")."""
     mean_of_counts: bool = False
     """The mean over the groups of a count ("the average number of lines per order"), not an average column."""
 
@@ -177,6 +196,17 @@ def parse_request(question: str, today: date) -> Request:
     if mean := MEAN_OF_COUNTS.search(text) or ON_AVERAGE.search(text):
         request.agg, request.measure, request.dims = "count", content_words(mean.group(1), FILLER), [mean.group(2)]
         request.mean_of_counts = True
+        return request
+    if extreme := WHEN_EXTREME.search(text):
+        request.agg = "min" if (extreme.group(1) or extreme.group(2)) in FIRST_WORDS else "max"
+        request.listing, request.measure = "extreme", []
+        return request
+    if listed := LISTING.search(text):
+        request.top, request.listing = int(listed.group(1)), "time" if listed.group(3) in RECENCY else "measure"
+        request.ascending = (listed.group(2) == "least") != LISTED_FIRST.get(listed.group(3), False)
+        ranked = content_words(listed.group(5) or "", FILLER) or (["price"] if listed.group(3) in PRICE_WORDS else [])
+        request.agg, request.measure, request.dims = "list", ranked, []
+        request.subject = content_words(listed.group(4), FILLER)
         return request
     if best := SUPERLATIVE.search(text):
         text = f"top 1 {best.group(1)} by {best.group(3)}" if best.group(2) not in ASCENDING else text

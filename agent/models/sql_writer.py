@@ -1,37 +1,40 @@
 """DuckDB SQL for a request over the described tables, built as sqlglot expressions: filters, counts, sums and
 averages by group, top N over one table, and joins along obvious key columns (``user_id`` in both, or
 ``user_id`` -> ``users.id``); also the probe that reads column values, and ``repair``, which applies a
-validator's "did you mean" hint to a draft.
+validator's "did you mean" hint to a draft. The expressions are in ``sql_expressions``, the conditions in
+``sql_filters``, the joins in ``sql_joins``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from functools import reduce
 
 from sqlglot import exp
-from sqlglot.dialects.duckdb import DuckDB
-from sqlglot.generators.duckdb import DuckDBGenerator
 
 from agent.models.groups import group_owners, phrase_groups
 from agent.models.language import layer_rank
-from agent.models.request import Comparison, Request
+from agent.models.request import Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
-from agent.models.states import State, column_states
-from agent.models.tables import NUMERIC, Table, counts_other_things, hop_path, join_keys, points_to
+from agent.models.sql_expressions import column, is_row_count, literal, render, render_draft, table_as
+from agent.models.sql_filters import STATE_SAID, filters, share_of, state_condition
+from agent.models.sql_antijoins import anti_join
+from agent.models.sql_joins import join_alias, locate
+from agent.models.sql_listing import extreme_draft, listing_draft
+from agent.models.sql_thresholds import count_threshold, threshold_draft
+from agent.models.states import column_states
+from agent.models.tables import NUMERIC, Table, counts_other_things, join_keys, points_to
 from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
-from agent.models.vocabulary import UNITS
-from catalog_ingest.text import name_parts, stem
+from catalog_ingest.text import stem
 
-PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
-"""Names written without quotes; any other (``"Order Date"``) is quoted."""
 AGGREGATES = {"count": (exp.Count, "count"), "distinct": (exp.Count, "count"), "total": (exp.Sum, "sum"),
               "avg": (exp.Avg, "average"), "median": (exp.Median, "median"), "min": (exp.Min, "min"),
               "max": (exp.Max, "max")}  # fmt: skip
 """An aggregate word -> the SQL function and how an explanation names it."""
 PROBE_VALUES = 40
+OTHER_THING = "a table or column for"
+"""How a draft says the noun it counts is not what the table's rows are ("hours" over ``support.agents``)."""
 
 
 @dataclass
@@ -42,60 +45,6 @@ class Draft:
     table: str = ""
     whole_table_count: bool = False
     """A plain count of all rows: the catalog's row count answers it without running anything."""
-
-
-# SQL expressions -----------------------------------------------------------------------------------------
-
-
-class DraftDuckDB(DuckDB):
-    """DuckDB as people write it by hand: a date is ``DATE '2026-11-01'``, not a cast of a string."""
-
-    class Generator(DuckDBGenerator):
-        def cast_sql(self, expression: exp.Cast, safe_prefix: str | None = None) -> str:
-            if expression.is_type(exp.DataType.Type.DATE) and expression.this.is_string:
-                return f"DATE {self.sql(expression, 'this')}"
-            return super().cast_sql(expression, safe_prefix)
-
-
-def identifier(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=not PLAIN_IDENTIFIER.fullmatch(name))
-
-
-def column(name: str, table: str | None = None) -> exp.Expression:
-    """A column, possibly a nested field (``address.city``), of the table aliased ``table``."""
-    first, *fields = name.split(".")
-    ref = exp.column(identifier(first), table=exp.to_identifier(table) if table else None)
-    return exp.Dot.build([ref, *map(identifier, fields)]) if fields else ref
-
-
-def table_as(name: str, alias: str | None = None) -> exp.Expression:
-    table = exp.to_table(name)
-    return exp.alias_(table, alias, table=True) if alias else table
-
-
-def literal(value: str) -> exp.Literal:
-    return exp.Literal.number(value) if re.fullmatch(r"-?\d+(\.\d+)?", value) else exp.Literal.string(value)
-
-
-def date_literal(day: date) -> exp.Expression:
-    return exp.cast(exp.Literal.string(day.isoformat()), exp.DataType.Type.DATE)
-
-
-def render(expression: exp.Expression) -> str:
-    """The expression as DuckDB SQL, function names as written (``date_trunc``)."""
-    return expression.sql(dialect=DraftDuckDB, normalize_functions=False)
-
-
-def render_draft(query: exp.Select) -> str:
-    """One clause a line with its items on that line, the way people write short queries (sqlglot's pretty
-    form gives every item a line of its own)."""
-    clauses = [query.args.get("from_"), *query.args.get("joins", []), *map(query.args.get, ("where", "group", "order", "limit"))]  # fmt: skip
-    head = "SELECT " + ", ".join(render(item) for item in query.expressions)
-    return "\n".join([head, *(render(clause) for clause in clauses if clause)])
-
-
-def is_row_count(expression: exp.Expression) -> bool:
-    return isinstance(expression, exp.Count) and isinstance(expression.this, exp.Star)
 
 
 # Drafting ------------------------------------------------------------------------------------------------
@@ -166,6 +115,13 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     main = main or choose_main(request, tables)
     if main is None:
         return None
+    if request.listing:
+        made = extreme_draft(request, main) if request.listing == "extreme" else listing_draft(request, main)
+        return Draft(*made, main.name)
+    if threshold := count_threshold(request, main):
+        return Draft(*threshold_draft(request, main, *threshold), main.name)
+    if unmatched := anti_join(request, main, tables):
+        return Draft(*unmatched, main.name)
     aliases = {main.name: "t"}
     joins: list[tuple[exp.Expression, exp.Expression]] = []
     select: list[exp.Expression] = []
@@ -206,7 +162,8 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     groups = len(select)
     agg = "count" if request.agg == "distinct" and any(w in request.measure for _, _, w in matched) else request.agg
     measures = []
-    measure = [w for w in request.measure if w not in stated] or request.measure[:1]
+    valued = stated | {w for _, _, w in matched} | {j[3] for j in joined}  # "sessions from Brazil": a filter
+    measure = [w for w in request.measure if w not in valued] or request.measure[:1]
     taught = request.layer.phrases if request.layer else []
     for n, (m_agg, words) in enumerate([(agg, measure), *request.also]):
         expr = measure_expr(m_agg, words, main, "t", request)
@@ -214,7 +171,7 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             missing.append(f"a numeric column for '{' '.join(words)}' in {main.name}")
             expr = (exp.Count(this=exp.Star()), f"count of rows in {main.name}")
         if expr[1] == f"count of rows in {main.name}" and counts_other_things(main, words[-1] if words else "", taught):
-            missing.append(f"a table or column for '{words[-1]}' (this counts the rows of {main.name})")
+            missing.append(f"{OTHER_THING} '{words[-1]}' (this counts the rows of {main.name})")
         name = alias_for(m_agg, words) if n else alias_for(request.agg, request.measure)
         measures.append((expr[0], expr[1], name))
     if metric := metric_measure(request.layer, main.name, "t"):
@@ -267,110 +224,10 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     return Draft(render_draft(query), explanation, missing, main.name, whole)
 
 
-STATE_SAID = {"null": "{} is empty (null)", "set": "{} is set (not null)", "zero": "{} is 0", "nonzero": "{} is not 0",
-              "true": "{} is true", "false": "{} is false"}  # fmt: skip
 
 
-def state_condition(state: State) -> exp.Expression:
-    """``x IS NULL``, ``x IS NOT NULL``, ``x = 0``, ``x <> 0``, ``x`` or ``NOT x``."""
-    ref = column(state.column, "t")
-    if state.kind in ("zero", "nonzero"):
-        return ref.eq(exp.Literal.number(0)) if state.kind == "zero" else ref.neq(exp.Literal.number(0))
-    if state.kind in ("null", "set"):
-        null = exp.Is(this=ref, expression=exp.Null())
-        return null if state.kind == "null" else exp.Not(this=null)
-    return ref if state.kind == "true" else exp.Not(this=ref)
 
 
-def share_of(conditions: list[exp.Expression]) -> exp.Expression:
-    """``100.0 * COUNT(*) FILTER (WHERE ...) / COUNT(*)``: the percentage of rows that meet the conditions."""
-    counted = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.and_(*conditions)))
-    return exp.Div(this=exp.Mul(this=exp.Literal.number("100.0"), expression=counted), expression=exp.Count(this=exp.Star()))
-
-
-def locate(
-    dim: str,
-    main: Table,
-    tables: list[Table],
-    aliases: dict[str, str],
-    joins: list[tuple[exp.Expression, exp.Expression]],
-    owner: str | None = None,
-) -> tuple[Table, str | None]:
-    """Find a group column in the main table, else in a table that joins to it along a key column; a group
-    qualified by its owner ("region of their store") looks in the table about that owner first."""
-    own = main.column(dim)
-    if own and not (owner and not main.is_about(owner)):
-        return main, own
-    owned = [t for t in tables if owner and t is not main and t.is_about(owner)]
-    for other in owned or tables:  # the owner's table when one is described, else any that joins
-        if other is main or (found := other.column(dim)) is None or (keys := points_to(main, other)) is None:
-            continue
-        join_alias(other, keys, aliases, joins)
-        return other, found
-    if not own and (path := hop_path(dim, main, tables)):  # payments -> orders -> customers
-        middle, first, other, second = path
-        join_alias(other, second, aliases, joins, join_alias(middle, first, aliases, joins))
-        return other, other.column(dim)
-    return main, own
-
-
-def join_alias(other: Table, keys: tuple[str, str], aliases: dict[str, str],
-               joins: list[tuple[exp.Expression, exp.Expression]], base: str = "t") -> str:
-    """The alias of a joined table, joining it on ``keys`` (the ``base`` table's, its own) the first time."""
-    if other.name not in aliases:
-        aliases[other.name] = next(a for a in (other.short[0], f"{other.short[0]}2", "j") if a not in aliases.values())
-        joins.append((table_as(other.name, aliases[other.name]), column(keys[0], base).eq(column(keys[1], aliases[other.name]))))
-    return aliases[other.name]
-
-
-def filters(request: Request, main: Table, time_col: str | None, missing: list[str], notes: list[str]) -> list[exp.Expression]:
-    """The period, the comparisons and the ``where x = y`` of a request; what it cannot place goes to ``missing``,
-    how it says the comparisons to ``notes``."""
-    where: list[exp.Expression] = []
-    if request.period:
-        if time_col:
-            end = request.period.end + timedelta(days=1)
-            where.append(column(time_col, "t") >= date_literal(request.period.start))
-            where.append(column(time_col, "t") < date_literal(end))
-        else:
-            missing.append(f"a date column to filter on {request.period.label}")
-    for compared in request.comparisons:
-        found = compared_column(compared, main)
-        if found is None:
-            missing.append(f"a numeric column to compare with {compared.low}")
-            continue
-        ref = column(found, "t")
-        notes.append(f"where {found} is between {compared.low} and {compared.high}" if compared.op == "between"
-                     else f"where {found} {compared.op} {compared.low}")
-        if compared.op == "between":
-            where.append(exp.Between(this=ref, low=literal(compared.low), high=literal(compared.high or compared.low)))
-        else:
-            where.append(COMPARISON_OPS[compared.op](this=ref, expression=literal(compared.low)))
-    for word, value in request.equals:
-        found = main.column(word)
-        if found is None:
-            missing.append(f"a column for '{word}'")
-            continue
-        where.append(column(found, "t").eq(literal(value)))
-    return where
-
-
-COMPARISON_OPS = {">": exp.GT, ">=": exp.GTE, "<": exp.LT, "<=": exp.LTE}
-
-
-def compared_column(compared: Comparison, table: Table) -> str | None:
-    """The numeric column a comparison is about: named by the noun after the number ("3 items": ``item_count``)
-    or the word before ("csat_score of at least 4"); a unit alone ("over 100 USD") means the amount in it."""
-    for name in compared.names:
-        if name in UNITS:
-            found, score = table.match("amount", NUMERIC, ids=False, units={UNITS[name]})
-            if found and score >= 3.5 and UNITS[name] in name_parts(found):
-                return found
-            continue
-        found, score = table.match(name, NUMERIC, ids=False)
-        if found and score >= 5.5:
-            return found
-    return None
 
 
 def probe_sql(request: Request, table: Table) -> str | None:

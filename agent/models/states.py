@@ -125,11 +125,18 @@ def said_after(request: Request, table: Table, i: int, kind: str, taken: set[str
         return None
     for n in (2, 1):
         if len(said) >= n and (column := named_column(table, said[:n])):
+            if own_key(table, column):
+                return None  # "subscriptions never invoiced" in the invoices table: its rows' key is never null
             if kind == "set" and (column in table.values or column in compared):
                 return None  # "with status cancelled", "with a csat_score of at least 4": the filter says more
             meant = emptiness(table, column, kind)
             return State(column, meant, (tokens[i], *said[:n])) if meant else None
     return None
+
+
+def own_key(table: Table, name: str) -> bool:
+    """The key of the table's own rows (``invoice_id`` in invoices): set in every row, so no state of it."""
+    return (name.lower() == "id" or name.lower().endswith("_id")) and any(table.is_about(part) for part in core(name))
 
 
 def said_before(table: Table, tokens: list[str], i: int, compared: set[str | None]) -> State | None:

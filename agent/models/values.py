@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.models.language import content_words, grain_of, verb_forms
+from agent.models.language import content_words, country_code, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
 from agent.models.tables import NUMERIC, Table, points_to
-from catalog_ingest.text import name_parts, stem
+from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
 FREE_TEXT = re.compile(r"(?:^|_)(?:id|name|email|phone|address|street|description|comment|message|text|body|url|title"
@@ -23,7 +23,7 @@ PLAIN = frozenset(
 
 
 def value_words(request: Request, table: Table) -> list[str]:
-    """Question words that may be a value of a column ("archived", "DEBUG"): not a column's name (a part of the
+    """Question words that may be a value of a column ("archived", "DEBUG", "paid_social"): not a column's name (a part of the
     name of a date column may be: "cancelled" besides ``cancelled_at``), not the table,
     not a group, a time word or a number."""
     taken = {w for w, _ in request.equals} | {v.lower() for _, v in request.equals}
@@ -33,7 +33,7 @@ def value_words(request: Request, table: Table) -> list[str]:
     numeric = {c["name"] for c in table.columns if NUMERIC.match(c["type"].lower())}
     for word in [*content_words(" ".join(request.words), FILLER | PLAIN), *request.codes]:
         short = len(word) < 3 and word not in request.codes
-        if word in taken or word in AGG_WORDS or short or table.is_about(word) or "_" in word:
+        if word in taken or word in AGG_WORDS or short or table.is_about(word) or table.has(word):
             continue
         fit, score = table.match(word)
         if score >= 9.5 or (score >= 5.5 and (fit in categorical or fit in numeric)) or grain_of(word) or word in PLAIN:
@@ -87,8 +87,10 @@ def position(tokens: list[str], word: str) -> int:
 
 def value_said(value: str, word: str) -> bool:
     """The word is the value: the same, in the plural, another inflection ("manually": manual, "fail":
-    failed), or two words of it (``checkout-api``)."""
+    failed), two words of it (``checkout-api``), or the country it is the code of ("germany": ``DE``)."""
     value = re.sub(r"[\s-]+", "_", value.lower())
+    if len(value) == 2 and country_code(word) == value:
+        return True
     return value == word or stem(value) == stem(word) or (len(value) >= 4 and value in verb_forms(word)) or (
         len(word) >= 4 and word in verb_forms(value))
 
@@ -108,7 +110,8 @@ def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
             i = position(tokens, word)
             near = {stem(t) for t in tokens[max(0, i - 3) : i + 2]}
             named = bool(near & {stem(p) for p in name_parts(column)})
-            after_column = i > 0 and table.match(tokens[i - 1])[1] >= 5.5 and not table.is_about(tokens[i - 1])
+            before = tokens[i - 1] if i > 0 and tokens[i - 1] not in QUESTION_STOPWORDS else ""  # "in Japan": no column
+            after_column = bool(before) and table.match(before)[1] >= 5.5 and not table.is_about(before)
             if named or not after_column:
                 matched.append((column, value, word))
                 break

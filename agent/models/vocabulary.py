@@ -52,6 +52,29 @@ NUMBER_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 COUNTING_WORDS = frozenset("than least most over under above below top first last past next exactly".split())
 """Words after which "one" is a number ("more than one payment", "the top one"), not a pronoun ("which one")."""
 
+COUNTRIES = {
+    "ar": "argentina argentinian argentine", "at": "austria austrian", "au": "australia australian",
+    "be": "belgium belgian", "br": "brazil brazilian", "ca": "canada canadian", "ch": "switzerland swiss",
+    "cl": "chile chilean", "cn": "china chinese", "co": "colombia colombian", "cz": "czechia czech",
+    "de": "germany german", "dk": "denmark danish", "eg": "egypt egyptian", "es": "spain spanish",
+    "fi": "finland finnish", "fr": "france french", "gb": "britain british england scotland wales uk",
+    "gr": "greece greek", "hu": "hungary hungarian", "id": "indonesia indonesian", "ie": "ireland irish",
+    "il": "israel israeli", "in": "india indian", "it": "italy italian", "jp": "japan japanese",
+    "ke": "kenya kenyan", "kr": "korea korean", "mx": "mexico mexican", "my": "malaysia malaysian",
+    "ng": "nigeria nigerian", "nl": "netherlands holland dutch", "no": "norway norwegian",
+    "nz": "zealand", "pe": "peru peruvian", "ph": "philippines filipino", "pk": "pakistan pakistani",
+    "pl": "poland", "pt": "portugal portuguese", "ro": "romania romanian", "ru": "russia russian",
+    "sa": "arabia saudi", "se": "sweden swedish", "sg": "singapore singaporean", "th": "thailand thai",
+    "tr": "turkiye turkish", "tw": "taiwan taiwanese", "ua": "ukraine ukrainian", "ae": "emirates emirati",
+    "us": "america american usa", "vn": "vietnam vietnamese",
+}
+"""ISO 3166 two-letter country codes and the words a question names the country with (its name or the last
+word of it, its adjective): "orders from Germany" filters a column that holds ``DE``."""
+COUNTRY_NAME_STARTS = frozenset("united new south saudi great czech".split())
+"""First words of two-word country names ("United Kingdom", "New Zealand"): part of the name the next word says."""
+COUNTRY_PAIRS = {"kingdom": "gb", "states": "us"}
+"""Second words of "United Kingdom" and "United States", countries only after "united"."""
+
 LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
 """Common lake layers below the curated one: among equally good tables, the most curated wins."""
 
@@ -76,13 +99,15 @@ AGGREGATE_WORDS = {
     "median": "median middle",
     "share": "share percentage percent proportion fraction ratio rate",
     "min": "min minimum lowest smallest least earliest first oldest",
-    "max": "max maximum highest largest biggest most latest last newest",
+    "max": "max maximum highest largest biggest most latest last newest recent",
     "distinct": "unique distinct different",
     "group": "by per each every breakdown split grouped group across",
     "order": "top most highest lowest least fewest largest biggest smallest best worst rank ranked ranking order "
-             "sorted first last",
+             "sorted first last recent latest newest oldest earliest expensive cheapest slowest fastest longest shortest",
 }
 """SQL aggregates and clauses, and the words a question asks for them with."""
+LISTED_ROWS = frozenset("rows row records record entries entry lines line".split())
+"""Words for the rows themselves, which a query listing rows (``LIMIT`` with no aggregate) shows."""
 
 PERIOD_WORDS = frozenset(
     "yesterday today tonight day days daily week weeks weekly month months monthly year years yearly quarter "
@@ -102,7 +127,7 @@ PREPOSITIONS = frozenset("over above under below within beyond".split())
 ATTRIBUTE_NOUNS = frozenset("code type kind".split())
 """Nouns said after a column's name that name the same column ("reason code", "device type")."""
 
-NEGATION_WORDS = "not non except excluding other besides without isn aren"
+NEGATION_WORDS = "not non except excluding other besides without isn aren don doesn didn haven hasn"
 EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank unset none never".split())
 """Words that say a column holds nothing ("orders with no campaign", "emails never opened"): accounted for by
 ``IS NULL`` in the SQL."""

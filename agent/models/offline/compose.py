@@ -15,7 +15,7 @@ from agent.inert import inert as quoted  # catalog-written text, quoted and neve
 from agent.models.language import similar
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME
-from agent.models.sql_writer import Draft
+from agent.models.sql_writer import OTHER_THING, Draft
 from agent.state import ToolResult
 from catalog_ingest.text import QUESTION_STOPWORDS, words
 
@@ -327,7 +327,18 @@ def compose_result(d: dict[str, Any]) -> str:
     return "Result:\n\n" + "\n".join(table) + more + cut + masked
 
 
+def compose_other_thing(draft: Draft, stored: dict[str, Any]) -> str:
+    """Declined, naming what was found: a count of a whole table whose rows are not the thing asked about."""
+    unplaced = "; ".join(m.partition(" (")[0].removeprefix(OTHER_THING).strip() for m in draft.missing)
+    rows = f" ({stored['rows']:,} rows)" if stored.get("rows") is not None else ""
+    return (f"I cannot answer that: I found no table or column for {unplaced}. The closest table I found is "
+            f"`{draft.table}`{rows}, whose rows are not that, so counting them would not answer the question. "
+            "Name the table or column that records it, if the lake has one.")
+
+
 def compose_sql(draft: Draft, convo: Conversation, stored: dict[str, Any], probes: tuple[str, ...]) -> str:
+    if draft.whole_table_count and draft.missing and all(m.startswith(OTHER_THING) for m in draft.missing):
+        return compose_other_thing(draft, stored)
     sql = current_sql(convo, draft.sql, probes, ("validate_sql", "run_sql"))
     validation = convo.result("validate_sql", sql=sql)
     lines = [f"Partial answer: I could not match {'; '.join(draft.missing)}, so the SQL below is a draft that "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from agent.models.language import content_words, correct_typos, period_of, split_instructions
-from agent.models.request import RANKING_VERBS, topic_words, without_possessives
+from agent.models.request import LISTING, RANKING_VERBS, WHEN_EXTREME, topic_words, without_possessives
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
     ("files", re.compile(
@@ -39,6 +39,8 @@ FUTURE = re.compile(r"\b(?:next|upcoming|coming)\s+(?:\d+\s+)?(?:days?|weeks?|mo
 ADVICE = re.compile(r"\bshould\s+(?:we|i|you|they|our)\b|\bis it worth\b|\b(?:do you|would you) recommend\b")
 """A decision to make ("should we cut the channel?"), not a fact of the lake; unless it asks which table or
 query to use."""
+WHY = re.compile(r"^\s*(?:but\s+|and\s+|so\s+)?why\b")
+"""A question about causes ("why did refunds go up?"): the lake records what happened, not why."""
 LAKE_OBJECTS = re.compile(r"\b(?:tables?|datasets?|quer(?:y|ies)|sql|columns?|fields?|partitions?|index)\b")
 """Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data, acting
 outside the catalog (sending messages, scheduling, buying); a verb that starts a noun phrase grouped by
@@ -107,6 +109,11 @@ INTENT_WORDS = frozenset(
     "identify identifier operation operations deleted rewritten overwritten records record files file disk "
     "space storage bytes take takes much kinds kind ever committed mean means".split()
 )
+THRESHOLD = re.compile(r"^\s*(?:which|what)\s+[a-z_]+\s+(?:[a-z]+\s+)?(?:more|fewer|less|over|under|above|below|at least"
+                       r"|at most)\s+(?:than\s+)?\d+\s+[a-z_]+")
+"""'which regions had more than 100 refunds?': groups over a threshold, a query."""
+FRESHNESS = re.compile(r"\b(?:written|write|writes|updated|modified|refreshed|loaded|changed|ingested|snapshot|partition)")
+"""When a table was written or changed: its freshness, not the time of an event its rows record."""
 TABLE_NAME = re.compile(r"`?\b([A-Za-z_][\w-]*\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)\b`?")
 
 
@@ -132,6 +139,10 @@ def detect_intent(question: str) -> Intent:
     text = question.lower()
     tables = [t for t in TABLE_NAME.findall(question) if not re.fullmatch(r"\d+(\.\d+)*", t)]
     kind = "refuse-" + unsafe if unsafe else next((k for k, pattern in INTENTS if pattern.search(text)), "unknown")
+    if kind in ("unknown", "stats", "find", "describe") and THRESHOLD.search(text):
+        kind = "sql"
+    if kind in ("unknown", "stats") and (LISTING.search(text) or WHEN_EXTREME.search(text) and not FRESHNESS.search(text)):
+        kind = "sql"  # "show the 5 most recent orders": rows of a table; "when was the last ticket created?": its time
     if not unsafe and not tables and CATALOG_QUESTION.search(text):
         kind = "catalog"
     if kind == "stats" and re.search(r"\b(?:rows|records|files)\b", text) and period_of(text, date.today()):
@@ -139,7 +150,7 @@ def detect_intent(question: str) -> Intent:
     if kind == "find" and tables:  # "is there a partition for yesterday in a.b?" asks about a.b, not for a table
         kind = next((k for k, pattern in INTENTS if k != "find" and pattern.search(text)),
                     "sql" if YES_NO_DATA.search(text) else "describe")
-    if kind == "unknown" and tables and YES_NO_DATA.search(text):
+    if kind == "unknown" and YES_NO_DATA.search(text):
         kind = "sql"
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
@@ -151,6 +162,8 @@ def detect_intent(question: str) -> Intent:
         kind = "refuse-future"  # a lake question about the future; anything else is not a lake question at all
     if not unsafe and ADVICE.search(text) and not LAKE_OBJECTS.search(text):
         kind = "refuse-advice"
+    if not unsafe and WHY.search(text) and not LAKE_OBJECTS.search(text):
+        kind = "why"  # a cause the lake's rows do not record: declined, naming the tables found
     rest = TABLE_NAME.sub(" ", question) if tables else question
     topic = topic_words(rest) if kind == "sql" else content_words(rest, INTENT_WORDS if kind != "find" else frozenset())
     return Intent(kind, topic, list(dict.fromkeys(tables)))

@@ -36,6 +36,7 @@ from agent.models.offline.intents import TABLE_NAME, Intent
 from agent.models.offline.verified import answer_from_verified
 from agent.models.request import Request, parse_request
 from agent.models.semantic_terms import fitting_metric, layer_dims, layer_use
+from agent.models.sql_antijoins import missing_things
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
 from agent.models.groups import EXACT, group_owners, owner_entities, phrase_groups
 from agent.models.tables import Table, names_entity, points_to
@@ -210,7 +211,8 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         if referenced := referenced_tables(request, main, tables, hits):
             hits += referenced
             continue
-        wanted = key_entities(request, main, tables)
+        absent = [w for w in missing_things(request, main) if not any(t.is_about(w) for t in tables)]
+        wanted = list(dict.fromkeys([*key_entities(request, main, tables), *absent]))  # "never had a refund"
         if not wanted:
             break
         searched = [convo.result("search_tables", query=entity) for entity in wanted]
@@ -220,15 +222,17 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
         if not extra:
             break
         hits += extra
-    if absent := absent_columns(convo.question, tables):
-        return Answer(compose_no_column(absent, main))
     probes: tuple[str, ...] = ()
-    for probed_table in [main, *dimension_tables(request, main, tables)]:  # the main table's values first
+    probed_tables = [main, *dimension_tables(request, main, tables)]  # the main table's values first
+    for probed_table in probed_tables:
         probe = probe_sql(request, probed_table)
         if probe and (probed := convo.result("run_sql", sql=probe)) is None:
             return [Call("run_sql", {"sql": probe, "limit": 500})]
         probed_table.values = read_probe(probed.data) if probe and probed.ok else {}
         probes += (probe,) if probe else ()
+    held = {v.lower() for t in probed_tables for values in t.values.values() for v in values}
+    if absent := [w for w in absent_columns(convo.question, tables) if w not in held]:  # "just paid_social": a value
+        return Answer(compose_no_column(absent, main))
     draft = draft_sql(request, tables, main)
     stored = next((d.data for d in described if d and d.ok and d.data.get("table") == draft.table), {})
     return check_sql(draft.sql, convo, probes) or Answer(compose_sql(draft, convo, stored, probes))
@@ -334,6 +338,18 @@ def plan_catalog(intent: Intent, convo: Conversation) -> Step:
     return Answer(compose_listing(observed, convo.question))
 
 
+def plan_why(intent: Intent, convo: Conversation) -> Step:
+    """A question about causes: declined, naming the tables the search found for its topic."""
+    search = convo.result("search_tables")
+    if search is None and intent.topic:
+        return [Call("search_tables", {"query": " ".join(intent.topic), "k": 3})]
+    hits = [h["table"] for h in (search.data.get("tables", []) if search and search.ok else [])]
+    topic = " ".join(w for w in intent.topic if w != "why")
+    found = f" The tables I found for '{topic}': {', '.join(f'`{t}`' for t in hits)}." if hits else ""
+    return Answer("I cannot tell you why: the lake records what happened, not its causes, and I answer from its "
+                  f"tables only.{found} I can count or sum what they hold by period or group, as facts to reason from.")
+
+
 PLANS: dict[str, Callable[[Intent, Conversation], Step]] = dict(
     catalog=plan_catalog,
     find=plan_find,
@@ -343,6 +359,7 @@ PLANS: dict[str, Callable[[Intent, Conversation], Step]] = dict(
     history=single_table("table_history", compose_history),
     partitions=plan_partitions,
     sql=plan_sql,
+    why=plan_why,
 )
 
 

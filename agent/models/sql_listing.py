@@ -1,0 +1,96 @@
+"""Rows listed in order rather than aggregated: "the 5 largest payouts by gross_amount_usd", "the 5 most recent
+orders" (the rows' key and the column they are ordered by, filtered as any draft is, ``ORDER BY`` and ``LIMIT``);
+and the newest or first time of an event ("when was the last ticket created?": ``max(created_at)``)."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from agent.models.request import Request
+from agent.models.sql_expressions import column, literal, render_draft, table_as
+from agent.models.sql_filters import filters
+from agent.models.states import core, fits
+from agent.models.tables import NUMERIC, TEMPORAL, Table
+from agent.models.values import is_negated, value_filters
+from catalog_ingest.text import QUESTION_STOPWORDS
+
+FITS = 3.5
+SHARED_PREFIX = 6
+"""Letters a noun and a column's name share for the noun to name its event ("cancellation", ``cancelled_at``)."""
+"""How well a numeric column must fit the words a listing is ordered by (a synonym of a name part at least)."""
+
+
+def order_column(request: Request, table: Table) -> str | None:
+    """The column the rows are ordered by: the table's time for "most recent", else the best-fitting measure."""
+    if request.listing == "time":
+        return table.time_column()
+    fits = [table.match(word, NUMERIC, ids=False, units=request.units) for word in request.measure]
+    found, fit = max(fits, key=lambda f: f[1], default=(None, 0.0))
+    return found if fit >= FITS else None
+
+
+def event_time(request: Request, table: Table) -> str | None:
+    """The time column whose event the question names ("created": ``created_at``, "cancellation":
+    ``cancelled_at``), else the table's time."""
+    temporal = [c["name"] for c in table.columns if "." not in c["name"] and TEMPORAL.match(c["type"].lower())]
+    said = [w for w in request.words if w not in QUESTION_STOPWORDS and len(w) >= 3]
+    for word in said:
+        for name in temporal:
+            if any(fits(word, part) or (len(part) >= SHARED_PREFIX and word[:SHARED_PREFIX] == part[:SHARED_PREFIX])
+                   for part in core(name)):  # fmt: skip
+                return name
+    return table.time_column()
+
+
+def conditions(request: Request, main: Table, time_col: str | None, missing: list[str], notes: list[str]) -> list[exp.Expression]:
+    """The draft's filters and the equality filters of the values the question names."""
+    where = filters(request, main, time_col, missing, notes)
+    for found, value, word in value_filters(request, main):
+        negated = is_negated(request.words, word)
+        where.append(column(found, "t").neq(literal(value)) if negated else column(found, "t").eq(literal(value)))
+        notes.append(f"where {found} is {'not ' if negated else ''}{value}")
+    return where
+
+
+def extreme_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
+    """``max`` (or ``min``) of the time column of the event asked about, filtered: the newest (first) time."""
+    missing: list[str] = []
+    notes: list[str] = []
+    timed = event_time(request, main)
+    if timed is None:
+        return render_draft(exp.select(exp.Count(this=exp.Star())).from_(table_as(main.name, "t"))), "", [
+            f"a date or timestamp column in {main.name}"]  # fmt: skip
+    function = exp.Min if request.agg == "min" else exp.Max
+    query = exp.select(exp.alias_(function(this=column(timed, "t")), f"{'first' if request.agg == 'min' else 'latest'}_{timed}"))
+    query = query.from_(table_as(main.name, "t"))
+    if where := conditions(request, main, timed, missing, notes):
+        query = query.where(*where)
+    said = f"The {'first' if request.agg == 'min' else 'latest'} {timed} in {main.name}"
+    return render_draft(query), " ".join([said, *notes]) + (f", for {request.period.label}" if request.period else ""), missing
+
+
+def listing_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
+    """The SQL, its explanation and what it could not place, for a listing over ``main``."""
+    missing: list[str] = []
+    notes: list[str] = []
+    if not any(main.is_about(word) for word in request.subject):
+        missing.append(f"a table whose rows are '{' '.join(request.subject)}' ({main.name} is not about them)")
+    ordered = order_column(request, main)
+    if ordered is None:
+        said = "a date or timestamp column" if request.listing == "time" else f"a numeric column for '{' '.join(request.measure)}'"
+        missing.append(f"{said} to order {main.name} by")
+    key = next((main.key_for(word) for word in request.subject if main.key_for(word)), None)
+    shown = [name for name in dict.fromkeys([key, ordered]) if name]
+    where = conditions(request, main, main.time_column(), missing, notes)
+    query = exp.select(*(column(name, "t") for name in shown or ["*"])).from_(table_as(main.name, "t"))
+    if where:
+        query = query.where(*where)
+    if ordered:
+        query = query.order_by(exp.Ordered(this=column(ordered, "t"), desc=not request.ascending))
+    query = query.limit(request.top or 10)
+    first = "smallest" if request.ascending else "largest"
+    said = f"The {request.top} rows of {main.name} with the {first} {ordered}" if ordered else f"{request.top} rows of {main.name}"
+    if request.listing == "time" and ordered:
+        said = f"The {request.top} {'oldest' if request.ascending else 'most recent'} rows of {main.name} by {ordered}"
+    explanation = " ".join([said, *notes]) + (f", for {request.period.label}" if request.period else "")
+    return render_draft(query), explanation, missing
