@@ -11,6 +11,7 @@ from agent.models.request import Comparison, Request
 from agent.models.sql_expressions import column, date_literal, literal
 from agent.models.states import State
 from agent.models.tables import NUMERIC, Table
+from agent.models.values import is_negated
 from agent.models.vocabulary import UNITS
 from catalog_ingest.text import name_parts
 
@@ -28,6 +29,18 @@ def state_condition(state: State) -> exp.Expression:
         null = exp.Is(this=ref, expression=exp.Null())
         return null if state.kind == "null" else exp.Not(this=null)
     return ref if state.kind == "true" else exp.Not(this=ref)
+
+
+def value_condition(request: Request, found: str, value: str, word: str) -> tuple[exp.Expression, str]:
+    """``x = 'v'`` for a value the question names, ``x <> 'v'`` when it is negated ("not refunded"), and what it says."""
+    negated = is_negated(request.words, word)
+    condition = column(found, "t").neq(literal(value)) if negated else column(found, "t").eq(literal(value))
+    return condition, f"{found} is {'not ' if negated else ''}{value}"
+
+
+def period_said(request: Request) -> str:
+    """The end of an explanation that names the request's period (", for last week (...)"), or nothing."""
+    return f", for {request.period.label}" if request.period else ""
 
 
 def share_of(conditions: list[exp.Expression]) -> exp.Expression:

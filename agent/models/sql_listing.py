@@ -7,17 +7,17 @@ from __future__ import annotations
 from sqlglot import exp
 
 from agent.models.request import Request
-from agent.models.sql_expressions import column, literal, render_draft, table_as
-from agent.models.sql_filters import filters
+from agent.models.sql_expressions import column, render_draft, table_as
+from agent.models.sql_filters import filters, period_said, value_condition
 from agent.models.states import core, fits
 from agent.models.tables import NUMERIC, TEMPORAL, Table
-from agent.models.values import is_negated, value_filters
+from agent.models.values import value_filters
 from catalog_ingest.text import QUESTION_STOPWORDS
 
 FITS = 3.5
+"""How well a numeric column must fit the words a listing is ordered by (a synonym of a name part at least)."""
 SHARED_PREFIX = 6
 """Letters a noun and a column's name share for the noun to name its event ("cancellation", ``cancelled_at``)."""
-"""How well a numeric column must fit the words a listing is ordered by (a synonym of a name part at least)."""
 
 
 def order_column(request: Request, table: Table) -> str | None:
@@ -46,9 +46,9 @@ def conditions(request: Request, main: Table, time_col: str | None, missing: lis
     """The draft's filters and the equality filters of the values the question names."""
     where = filters(request, main, time_col, missing, notes)
     for found, value, word in value_filters(request, main):
-        negated = is_negated(request.words, word)
-        where.append(column(found, "t").neq(literal(value)) if negated else column(found, "t").eq(literal(value)))
-        notes.append(f"where {found} is {'not ' if negated else ''}{value}")
+        condition, said = value_condition(request, found, value, word)
+        where.append(condition)
+        notes.append(f"where {said}")
     return where
 
 
@@ -66,7 +66,7 @@ def extreme_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
     if where := conditions(request, main, timed, missing, notes):
         query = query.where(*where)
     said = f"The {'first' if request.agg == 'min' else 'latest'} {timed} in {main.name}"
-    return render_draft(query), " ".join([said, *notes]) + (f", for {request.period.label}" if request.period else ""), missing
+    return render_draft(query), " ".join([said, *notes]) + period_said(request), missing
 
 
 def listing_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
@@ -92,5 +92,5 @@ def listing_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
     said = f"The {request.top} rows of {main.name} with the {first} {ordered}" if ordered else f"{request.top} rows of {main.name}"
     if request.listing == "time" and ordered:
         said = f"The {request.top} {'oldest' if request.ascending else 'most recent'} rows of {main.name} by {ordered}"
-    explanation = " ".join([said, *notes]) + (f", for {request.period.label}" if request.period else "")
+    explanation = " ".join([said, *notes]) + period_said(request)
     return render_draft(query), explanation, missing

@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from agent.models.request import Comparison, Request
 from agent.models.sql_expressions import column, literal, render_draft, table_as
-from agent.models.sql_filters import COMPARISON_OPS, compared_column
+from agent.models.sql_filters import COMPARISON_OPS, compared_column, period_said
 from agent.models.sql_listing import conditions
 from agent.models.tables import Table
 
@@ -52,4 +52,4 @@ def threshold_draft(request: Request, main: Table, compared: Comparison, group: 
     else:
         counted = exp.select(exp.alias_(exp.Count(this=exp.Star()), "groups")).from_(inner.subquery("per_group"))
         sql, explanation = counted.sql(dialect="duckdb"), f"Count of {said}"
-    return sql, " ".join([explanation, *notes]) + (f", for {request.period.label}" if request.period else ""), missing
+    return sql, " ".join([explanation, *notes]) + period_said(request), missing

@@ -18,7 +18,7 @@ from agent.models.language import layer_rank
 from agent.models.request import Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.sql_expressions import column, is_row_count, literal, render, render_draft, table_as
-from agent.models.sql_filters import STATE_SAID, filters, share_of, state_condition
+from agent.models.sql_filters import STATE_SAID, filters, period_said, share_of, state_condition, value_condition
 from agent.models.sql_antijoins import anti_join
 from agent.models.sql_joins import join_alias, locate
 from agent.models.sql_listing import extreme_draft, listing_draft
@@ -182,9 +182,9 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     where, notes = where + layer_where, notes + layer_notes
     conditions, said = [], []
     for found, value, word in matched:
-        negated = is_negated(request.words, word)
-        conditions.append(column(found, "t").neq(literal(value)) if negated else column(found, "t").eq(literal(value)))
-        said.append(f"{found} is {'not ' if negated else ''}{value}")
+        condition, stated_value = value_condition(request, found, value, word)
+        conditions.append(condition)
+        said.append(stated_value)
     for state in states:
         conditions.append(state_condition(state))
         said.append(STATE_SAID[state.kind].format(state.column))
@@ -215,19 +215,11 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         query.set("order", None)
         mean = exp.alias_(exp.Avg(this=exp.column(measures[0][2])), f"avg_{measures[0][2]}")
         query, said = exp.select(mean).from_(query.subquery("per_group")), f"average over groups of the {said}"
-    explanation = " ".join([said[0].upper() + said[1:], *notes])
-    if request.period:
-        explanation += f", for {request.period.label}"
+    explanation = " ".join([said[0].upper() + said[1:], *notes]) + period_said(request)
     whole = not (groups or where or request.also) and is_row_count(measures[0][0])
     if request.mean_of_counts and not groups:
         missing.append("a column for the groups to average over")
     return Draft(render_draft(query), explanation, missing, main.name, whole)
-
-
-
-
-
-
 
 
 def probe_sql(request: Request, table: Table) -> str | None:
