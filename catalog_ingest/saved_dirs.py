@@ -59,6 +59,15 @@ def write_json(path: Path, value: object, **options: object) -> None:
     write_synced(path, lambda out: out.write(text))  # type: ignore[attr-defined]
 
 
+def write_parts(out: object, dtype: type, parts: Iterable[np.ndarray]) -> int:
+    """Write row blocks of ``dtype`` to the open binary file ``out``, one after the other; returns the rows written."""
+    written = 0
+    for part in parts:
+        out.write(np.ascontiguousarray(part, dtype=dtype).tobytes())  # type: ignore[attr-defined]
+        written += len(part)
+    return written
+
+
 def write_rows(path: Path, dtype: type, shape: tuple[int, int], parts: Iterable[np.ndarray]) -> None:
     """Save a ``shape`` matrix of ``dtype`` as ``.npy``, written part by part (row blocks, in order) and flushed
     to disk: a matrix copied from a memory-mapped one never has to be whole in memory."""
@@ -66,10 +75,7 @@ def write_rows(path: Path, dtype: type, shape: tuple[int, int], parts: Iterable[
     def write(out: object) -> None:
         header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
         np.lib.format.write_array_header_1_0(out, header)
-        written = 0
-        for part in parts:
-            out.write(np.ascontiguousarray(part, dtype=dtype).tobytes())  # type: ignore[attr-defined]
-            written += len(part)
+        written = write_parts(out, dtype, parts)
         if written != shape[0]:
             raise ValueError(f"{path.name}: {written} rows written for a matrix of {shape[0]}")
 
@@ -77,15 +83,13 @@ def write_rows(path: Path, dtype: type, shape: tuple[int, int], parts: Iterable[
 
 
 def write_counted_rows(path: Path, dtype: type, parts: Iterable[np.ndarray]) -> int:
-    """Write row blocks of ``dtype`` one after the other, with no header, flushed to disk; returns how many rows
-    were written (what a header written after them records), so the rows need not be counted first."""
+    """Write row blocks of ``dtype`` with no header, flushed to disk; returns how many rows were written (what a
+    header written after them records), so the rows need not be counted first."""
     written = 0
 
     def write(out: object) -> None:
         nonlocal written
-        for part in parts:
-            out.write(np.ascontiguousarray(part, dtype=dtype).tobytes())  # type: ignore[attr-defined]
-            written += len(part)
+        written = write_parts(out, dtype, parts)
 
     write_synced(path, write, "wb")
     return written

@@ -157,9 +157,11 @@ def saved_matrix(location: Path, header: dict, rows: int) -> np.ndarray:
         if matrix.shape[0] != rows:
             raise ValueError(f"{location}: {matrix.shape[0]} vectors for {rows} documents")
         return matrix
-    path, shape = location / MATRIX_FILE, (rows, header["dim"])
-    if header.get("rows") != rows or path.stat().st_size != rows * header["dim"] * 2:
-        raise ValueError(f"{path}: not {rows} rows of {header['dim']} float16 values")
+    dim = header.get("dim")
+    path = location / MATRIX_FILE
+    if not isinstance(dim, int) or header.get("rows") != rows or path.stat().st_size != rows * dim * 2:
+        raise ValueError(f"{path}: not {rows} rows of {dim} float16 values")
+    shape = (rows, dim)
     return np.memmap(path, dtype=np.float16, mode="r", shape=shape) if rows else np.zeros(shape, np.float16)
 
 

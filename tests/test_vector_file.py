@@ -277,3 +277,11 @@ def test_a_cut_short_vector_file_is_not_read(lake):
     truncated(lake)
     assert load_vector_file(lake, EMBEDDER, generation_of(lake)) is None
     assert search_in_fresh_process(lake)["chromadb"] is True
+
+
+def test_a_vector_file_whose_header_lost_its_dimension_is_not_read(lake):
+    header_path = lake.vectors_path / DOCUMENTS_FILE
+    header = json.loads(header_path.read_text(encoding="utf-8"))
+    header_path.write_text(json.dumps({key: value for key, value in header.items() if key != "dim"}), encoding="utf-8")
+    assert load_vector_file(lake, EMBEDDER, generation_of(lake)) is None
+    assert search_in_fresh_process(lake)["chromadb"] is True
