@@ -36,6 +36,10 @@ QUESTION = "which table has the order amount by customer?"
 TARGET_COLD_SECONDS = 3.0
 TARGET_P95_MS = 50.0
 CLIENTS = (1, 20)
+THINK_MS = 250
+"""The paced run's pause of each of its 20 clients between a response and its next request (wrk's ``delay``
+hook): 20 people searching at about four requests a second each, short of the two cores' throughput, where
+the closed-loop runs keep every client's next request waiting and so measure queueing at saturation."""
 QUERIES_PER_RUN = 2500
 """Distinct queries each client count cycles through: past the 1,024 entries of the query-embedding cache,
 so a cycle never finds its query cached."""
@@ -66,11 +70,13 @@ def distinct_queries(count: int, seed: int = 14) -> list[str]:
     return list(queries)
 
 
-def cycling_script(queries: list[str], k: int = 10) -> str:
-    """wrk's Lua: each request the next of ``queries`` as GET /v1/search."""
+def cycling_script(queries: list[str], k: int = 10, think_ms: int = 0) -> str:
+    """wrk's Lua: each request the next of ``queries`` as GET /v1/search, after a pause of ``think_ms`` (wrk
+    times a request from when it is sent, so the pause is not counted in its latency)."""
     paths = ",\n".join(f'"/v1/search?q={query.replace(" ", "%20")}&k={k}"' for query in queries)
+    pause = f"delay = function()\n  return {think_ms}\nend\n" if think_ms else ""
     return (f"local paths = {{{paths}}}\nlocal i = 0\nrequest = function()\n  i = i + 1\n"
-            "  return wrk.format(nil, paths[(i - 1) % #paths + 1])\nend\n")
+            "  return wrk.format(nil, paths[(i - 1) % #paths + 1])\nend\n" + pause)
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -87,21 +93,23 @@ def catalog_env(properties: dict[str, str] | None) -> dict[str, str]:
 
 
 def search_latency(data_dir: Path, env: dict[str, str], seconds: float) -> dict[str, float]:
-    """/v1/search p50/p95, throughput, errors and server CPU per request, for each of ``CLIENTS``."""
-    queries = distinct_queries(QUERIES_PER_RUN * (len(CLIENTS) + 1))
+    """/v1/search p50/p95, throughput, errors and server CPU per request, for each of ``CLIENTS`` back to back
+    and for ``max(CLIENTS)`` paced by ``THINK_MS`` (figures ``search_paced_*``)."""
+    runs = [(f"c{clients}", clients, 0) for clients in CLIENTS] + [("paced", max(CLIENTS), THINK_MS)]
+    queries = distinct_queries(QUERIES_PER_RUN * (len(runs) + 1))
     figures: dict[str, float] = {}
     with served(data_dir, env, timeout=READY_TIMEOUT_SECONDS) as (url, key, pid):
         run_wrk(url + "/v1/search", key, "search", max(CLIENTS), cycling_script(queries[-QUERIES_PER_RUN:]), WARMUP_SECONDS)
-        for n, clients in enumerate(CLIENTS):
+        for n, (name, clients, think_ms) in enumerate(runs):
             cpu_before = process_cpu_seconds(pid)
             own = queries[n * QUERIES_PER_RUN : (n + 1) * QUERIES_PER_RUN]
-            result = run_wrk(url + "/v1/search", key, "search", clients, cycling_script(own), seconds)
+            result = run_wrk(url + "/v1/search", key, "search", clients, cycling_script(own, think_ms=think_ms), seconds)
             cpu = process_cpu_seconds(pid) - cpu_before
             figures |= {
-                f"search_c{clients}_p50_ms": result.p50_ms, f"search_c{clients}_p95_ms": result.p95_ms,
-                f"search_c{clients}_rps": result.throughput_rps, f"search_c{clients}_errors": result.errors,
-                f"search_c{clients}_requests": result.requests,
-                f"search_c{clients}_server_cpu_ms": 1000 * cpu / max(result.requests, 1),
+                f"search_{name}_p50_ms": result.p50_ms, f"search_{name}_p95_ms": result.p95_ms,
+                f"search_{name}_rps": result.throughput_rps, f"search_{name}_errors": result.errors,
+                f"search_{name}_requests": result.requests,
+                f"search_{name}_server_cpu_ms": 1000 * cpu / max(result.requests, 1),
             }
     return figures
 
@@ -135,9 +143,10 @@ def report(figures: dict[str, float]) -> str:
         f"first `lakescout ask`: {figures['first_ask_s']:.2f} s wall, {figures['first_ask_cpu_s']:.2f} s CPU "
         f"(target {TARGET_COLD_SECONDS:.0f} s)",
     ]
-    for clients in CLIENTS:
-        f = {key.removeprefix(f"search_c{clients}_"): value for key, value in figures.items() if key.startswith(f"search_c{clients}_")}
-        lines.append(f"/v1/search, {clients} client(s): p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms, "
+    runs = [(f"c{clients}", f"{clients} client(s)") for clients in CLIENTS]
+    for name, label in runs + [("paced", f"{max(CLIENTS)} clients pausing {THINK_MS} ms")]:
+        f = {key.removeprefix(f"search_{name}_"): value for key, value in figures.items() if key.startswith(f"search_{name}_")}
+        lines.append(f"/v1/search, {label}: p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms, "
                      f"{f['rps']:.0f} req/s, {f['requests']:.0f} requests, {f['errors']:.0f} errors, "
                      f"server {f['server_cpu_ms']:.1f} ms CPU per request (target p95 {TARGET_P95_MS:.0f} ms at 20)")
     lines.append(f"load average {figures['load_average']:.1f} on {os.cpu_count()} cores")
