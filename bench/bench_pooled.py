@@ -8,7 +8,9 @@ Chroma, BM25). Each question is searched over all tables at once, no database gi
 of its gold tables (qualified with its db) in the top 10. BIRD is scored without and with its ``evidence``.
 
 Questions are split by a hash of their id into a tuning part and a held-back part (30%), reported apart:
-tune on the first only; ``--show-misses`` prints tuning misses, never held-back ones.
+tune on the first only; ``--show-misses`` prints tuning misses, never held-back ones. The tuning misses are
+counted by kind (``MISS_KINDS``): another database's table first, or the right database first and a gold table
+still past the top 10.
 The built catalog and index are cached under ``--cache``, keyed by the data files' hash, and so are the
 questions' vectors (keyed by the embedder's name): a run after a ranking change re-ranks from the cache,
 embedding nothing. ``--tuning-only`` skips the held-back part while tuning.
@@ -22,6 +24,7 @@ import json
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,8 +220,14 @@ def load_questions(data_dir: Path) -> list[Question]:
     return questions
 
 
+MISS_KINDS = ("another database first", "the right database first")
+"""A miss is one or the other: its top hit's namespace is not its database's, or it is and a gold table is
+still past the top K."""
+
+
 def score(retriever: Retriever, questions: list[Question], with_evidence: bool) -> tuple[float, float, list]:
-    """(recall@K, share whose top hit is in a gold table's namespace, misses as (question, gold, top hits))."""
+    """(recall@K, share whose top hit is in a gold table's namespace, misses as (question, gold, top hits,
+    its ``MISS_KINDS`` entry))."""
     total = namespace_right = 0.0
     misses = []
     for question in questions:
@@ -227,9 +236,10 @@ def score(retriever: Retriever, questions: list[Question], with_evidence: bool) 
         found = len(question.gold & set(hits)) / len(question.gold)
         total += found
         gold_namespaces = {name.split(".", 1)[0] for name in question.gold}
-        namespace_right += bool(hits) and hits[0].split(".", 1)[0] in gold_namespaces
+        first_right = bool(hits) and hits[0].split(".", 1)[0] in gold_namespaces
+        namespace_right += first_right
         if found < 1:
-            misses.append((query, sorted(question.gold), hits))
+            misses.append((query, sorted(question.gold), hits, MISS_KINDS[first_right]))
     return total / len(questions), namespace_right / len(questions), misses
 
 
@@ -263,8 +273,10 @@ def main(argv: list[str] | None = None) -> None:
             if not held_back:
                 tuning_misses = misses
         print(f"{label:18} " + " ".join(f"{figure:>16}" for figure in figures), flush=True)
-        for query, gold, hits in tuning_misses[: args.show_misses]:
-            print(f"    MISS {query[:140]!r}\n      gold {gold}\n      got  {hits}")
+        kinds = Counter(kind for *_, kind in tuning_misses)
+        print(f"{'':18} tuning misses: " + ", ".join(f"{kinds[kind]} {kind}" for kind in MISS_KINDS))
+        for query, gold, hits, kind in tuning_misses[: args.show_misses]:
+            print(f"    MISS ({kind}) {query[:140]!r}\n      gold {gold}\n      got  {hits}")
     print("target: pooled recall@10 at least 0.95 on spider1 and on BIRD with evidence")
     retriever.close()
     embedder.save()
