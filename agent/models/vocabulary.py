@@ -108,6 +108,8 @@ AGGREGATE_WORDS = {
 """SQL aggregates and clauses, and the words a question asks for them with."""
 LISTED_ROWS = frozenset("rows row records record entries entry lines line".split())
 """Words for the rows themselves, which a query listing rows (``LIMIT`` with no aggregate) shows."""
+NAME_PARTS = frozenset("name title label".split())
+"""Parts of the names of columns that hold a thing's name: what "the names of the campaigns" asks to see."""
 
 PERIOD_WORDS = frozenset(
     "yesterday today tonight day days daily week weeks weekly month months monthly year years yearly quarter "

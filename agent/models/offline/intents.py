@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 
 from agent.models.language import content_words, correct_typos, period_of, split_instructions
-from agent.models.request import LISTING, RANKING_VERBS, WHEN_EXTREME, topic_words, without_possessives
+from agent.models.request import (
+    LISTING,
+    RANKING_VERBS,
+    VALUES_ASKED,
+    WHEN_EXTREME,
+    parse_comparisons,
+    topic_words,
+    without_possessives,
+)
+from catalog_ingest.text import stem
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
     ("files", re.compile(
@@ -147,6 +156,10 @@ def detect_intent(question: str) -> Intent:
         kind = "catalog"
     if kind == "stats" and re.search(r"\b(?:rows|records|files)\b", text) and period_of(text, date.today()):
         kind = "partitions"  # rows in a period: the partitions of that period hold the count
+    values = VALUES_ASKED.search(text)
+    if kind in ("unknown", "find") and tables and values and not LAKE_OBJECTS.search(values.group(1)) \
+            and not any(stem(t.rpartition(".")[2]) == stem(values.group(1)) for t in tables):  # fmt: skip
+        kind = "sql"  # "which pipelines are there in ops.runs?": the values of its pipeline column
     if kind == "find" and tables:  # "is there a partition for yesterday in a.b?" asks about a.b, not for a table
         kind = next((k for k, pattern in INTENTS if k != "find" and pattern.search(text)),
                     "sql" if YES_NO_DATA.search(text) else "describe")
@@ -154,8 +167,9 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
-    if kind == "stats" and SQL_SHAPE.search(text) and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):
-        kind = "sql"
+    if kind == "stats" and (SQL_SHAPE.search(text) or parse_comparisons(text)[0]) \
+            and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):  # fmt: skip
+        kind = "sql"  # "how many rows have more than 50 orders?": a filter, not the table's row count
     if kind == "unknown" and OPEN_QUESTION.search(text):
         kind = "find"
     if not unsafe and kind != "unknown" and FUTURE.search(text):
