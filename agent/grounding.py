@@ -76,6 +76,8 @@ ATTRIBUTES_OF_EACH = re.compile(r"^\s*(?:please\s+)?(?:list|show|give|display|re
 MEASURE_ASKED = frozenset(w for kind in ("count", "sum", "avg", "median", "share", "min", "max", "distinct", "order")
                           for w in AGGREGATE_WORDS[kind].split()) | {"much"}  # fmt: skip
 """Words that ask for an aggregate (or a ranking), which a listing of attributes does not say."""
+HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
+""""how much did we refund?": an amount, which a count of rows is not."""
 GROUPING = re.compile(r"\b(each|per)\b|\b(?:for|in)\s+(every)\b", re.IGNORECASE)
 """"for each year", "per country", "in every category": an aggregate the SQL does not group is not what was asked."""
 
@@ -297,7 +299,7 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         grounding.unaccounted += [w for w in dict.fromkeys(said) if w not in grounding.unaccounted]
     if facts.sql:
         doubts = [*one_total_grouped(question, facts.sql), *names_unshown(question, facts.sql),
-                  *listing_aggregated(question, facts.sql),
+                  *listing_aggregated(question, facts.sql), *amount_counted(question, facts.sql),
                   *unsaid_twins(question, facts, facts.sql)]  # fmt: skip
         grounding.accounted = [t for t in grounding.accounted if t not in doubts]
         grounding.unaccounted += [w for w in doubts if w not in grounding.unaccounted]
@@ -363,6 +365,18 @@ def listing_aggregated(question: str, sql: str) -> list[str]:
     except sqlglot.errors.ParseError:
         return []
     return ["list"] if aggregated else []
+
+
+def amount_counted(question: str, sql: str) -> list[str]:
+    """["much"] when "how much" is answered by counting rows: the SQL counts and sums, averages or bounds nothing."""
+    if not HOW_MUCH.search(split_instructions(question)[0]):
+        return []
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return []
+    amounts = (exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Median)
+    return ["much"] if tree.find(exp.Count) and not any(tree.find(kind) for kind in amounts) else []
 
 
 def aggregates_ungrouped(sql: str) -> bool:

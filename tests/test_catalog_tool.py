@@ -73,3 +73,11 @@ def test_a_structs_fields_are_not_columns_of_their_own():
 def test_every_namespace_is_counted_whatever_the_limit(ctx):
     assert listed(ctx, limit=1)["namespaces"] == {"crm": 1, "finance": 1, "sales": 1, "web": 1}
     assert listed(ctx, namespace="web")["namespaces"] == {"web": 1}
+
+
+def test_the_namespace_with_the_most_or_fewest_tables_is_named(ctx):
+    agent = LakeAgent(ctx, model=OfflineChatModel(today=date(2026, 11, 20)), checkpointer=InMemorySaver())
+    tied = agent.ask("which namespace has the most tables?")
+    assert tied.answer.startswith("The namespaces with the most tables are `crm`, `finance`, `sales`, `web`, tied "
+                                  "(1 table each)")  # fmt: skip
+    assert "The catalog has 4 namespaces" in agent.ask("what namespaces are there?").answer

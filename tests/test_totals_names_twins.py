@@ -116,3 +116,18 @@ def test_a_period_is_on_the_time_column_a_word_names():
     invoices.partition_sources = ["issued_at"]
     assert "t.due_date >=" in sql_for("how many invoices were due last month?", invoices)
     assert "t.issued_at >=" in sql_for("how many invoices last month?", invoices)
+
+
+def test_a_column_of_the_rows_a_filter_picks_is_listed_unaggregated():
+    products = table("shop.products", ("product_id", "long"), ("product_name", "string"), ("is_active", "boolean"))
+    assert detect_intent("show the names of the products in shop.products that are no longer active").kind == "sql"
+    listed = sql_for("show the names of the products in shop.products that are no longer active", products)
+    assert listed.replace("\n", " ") == "SELECT t.product_name FROM shop.products AS t WHERE NOT t.is_active"
+    assert "t.product_id" in sql_for("list the product ids of the products that are active", products)
+    assert parse_request("list the number of products of the brands with sales", TODAY).listing is None  # a count
+    assert detect_intent("list the names of the tables in finance").kind == "catalog"
+
+
+def test_how_much_answered_by_a_count_is_partial():
+    assert unaccounted("how much did we spend in EMEA?", "SELECT count(*) FROM ads.spend WHERE region = 'EMEA'") == ["much"]
+    assert unaccounted("how much did we spend in EMEA?", "SELECT sum(spend_usd) FROM ads.spend WHERE region = 'EMEA'") == []

@@ -67,6 +67,13 @@ ACROSS_ALL = re.compile(r"\b(?:across|over)\s+(?:all|the whole|the entire)\s+(?:
 NAME_OF = re.compile(r"\bnames?\s+of\s+(?:the\s+|each\s+|every\s+|all\s+|our\s+|its\s+|their\s+)*(?:\d+\s+)?([a-z_]+)"
                      r"|\b([a-z_]+)\s+(?=names?\b)")
 """'the names of the 3 campaigns', 'show its campaign name': the name held in the table about the thing."""
+ROWS_ASKED = re.compile(r"^\s*(?:please\s+)?(?:list|show|give|display|what are)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?"
+                        r"([a-z_]+(?:\s+[a-z_]+)?)\s+of\s+(?:all\s+)?(?:the\s+)?([a-z_]+)\s+"
+                        r"(?=(?:whose|where|that|which|who|with|in|from)\b)")
+"""'list the names of the campaigns whose channel is email': a column of the rows a filter picks, not an aggregate."""
+MEASURE_SAID = re.compile(r"\b(?:how many|how much|count|number|sum|total|average|avg|mean|median|min|max|minimum"
+                          r"|maximum|top|most|least|by|per|each|every)\b")
+"""Words that ask for an aggregate, a ranking or groups: a question saying one is no plain listing of rows."""
 VALUES_ASKED = re.compile(r"^\s*(?:which|what)\s+(?:different\s+|distinct\s+)?([a-z_]+)\s+(?:are there|exist|do we have)\b")
 """'which pipelines are there in ops.runs?': the values of a column, one group each."""
 MEAN_OF_COUNTS = re.compile(r"\b(?:average|mean)\s+(?:number|count)\s+of\s+([a-z_]+)\s+(?:per|for each|each|by|a)\s+([a-z_]+)")
@@ -148,7 +155,10 @@ class Request:
     """Numeric filters said in words ("over 100 USD", "at least 4")."""
     listing: str | None = None
     """Rows listed rather than aggregated ("the 5 largest payouts"): ordered by "time" or by the "measure"; or
-    "extreme", the newest or first time of a column (``agg`` max or min: "when was the last ticket created?")."""
+    "extreme", the newest or first time of a column (``agg`` max or min: "when was the last ticket created?");
+    or "rows", a column of the rows a filter picks ("the names of the campaigns whose channel is email")."""
+    shown: list[str] = field(default_factory=list)
+    """The words of the column a "rows" listing shows ("names", "agent ids")."""
     mean_of_counts: bool = False
     """The mean over the groups of a count ("the average number of lines per order"), not an average column."""
 
@@ -210,6 +220,11 @@ def parse_request(question: str, today: date) -> Request:
     if extreme := WHEN_EXTREME.search(text):
         request.agg = "min" if (extreme.group(1) or extreme.group(2)) in FIRST_WORDS else "max"
         request.listing, request.measure = "extreme", []
+        return request
+    if (rows := ROWS_ASKED.search(text)) and not MEASURE_SAID.search(text):
+        request.agg, request.listing = "list", "rows"
+        request.shown, request.subject = content_words(rows.group(1)), content_words(rows.group(2))
+        request.measure = request.subject  # what the rows are: the table about them is the main one
         return request
     if listed := LISTING.search(text):
         request.top, request.listing = int(listed.group(1)), "time" if listed.group(3) in RECENCY else "measure"

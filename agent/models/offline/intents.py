@@ -14,7 +14,9 @@ from datetime import date
 from agent.models.language import content_words, correct_typos, period_of, split_instructions
 from agent.models.request import (
     LISTING,
+    MEASURE_SAID,
     RANKING_VERBS,
+    ROWS_ASKED,
     VALUES_ASKED,
     WHEN_EXTREME,
     parse_comparisons,
@@ -163,6 +165,9 @@ def detect_intent(question: str) -> Intent:
     if kind == "find" and tables:  # "is there a partition for yesterday in a.b?" asks about a.b, not for a table
         kind = next((k for k, pattern in INTENTS if k != "find" and pattern.search(text)),
                     "sql" if YES_NO_DATA.search(text) else "describe")
+    rows = ROWS_ASKED.search(text)
+    if kind == "unknown" and rows and not MEASURE_SAID.search(text) and not LAKE_OBJECTS.search(rows.group(2)):
+        kind = "sql"  # "list the names of the campaigns whose channel is email": rows of a table
     if kind == "unknown" and YES_NO_DATA.search(text):
         kind = "sql"
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
