@@ -29,7 +29,7 @@ NAMESPACES = re.compile(r"\bnamespaces?\b")
 tables?")."""
 RANKED = re.compile(r"\b(?:most|fewest|least|biggest|largest|smallest)\b")
 OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b([\w@.\-]+)\s+owns\b")
-TAG = re.compile(r"\btagged\s+(?:as\s+)?['\"]?([\w-]+)|\bwith (?:the )?tag\s+['\"]?([\w-]+)")
+TAG = re.compile(r"\btagged\s+(?:as\s+)?['\"]?([\w-]+)|\b(?:with|have|has|carry|carries) (?:the |a )?tag\s+['\"]?([\w-]+)")
 DAYS = re.compile(r"\b(\d+)\s+days?\b")
 NOT_WRITTEN = re.compile(r"\b(?:not|never|n't)\b[^.?]*\b(?:written|updated|modified|refreshed|loaded)\b")
 MEASURE_LABELS = {"rows": "rows", "bytes": "size", "files": "files", "last_write": "last write",
@@ -102,6 +102,9 @@ def compose_listing(observed: Any, question: str) -> str:
                      f"Of the {counted(d['matched'], 'table')}{' ' + scope if scope else ''}, the "
                      f"{most if d.get('descending') else fewest} is `{rows[0]['table']}` ({measure_text(rows[0], rank_by)}),"
                      " from the catalog's statistics.")  # fmt: skip
+        first = measure_text(rows[0], rank_by)
+        if tied := [f"`{row['table']}`" for row in rows[1:] if measure_text(row, rank_by) == first]:
+            lines[-1] += f" It is tied with {', '.join(tied)} ({first} each), so no single table is first."
     elif re.search(r"\bhow many\b", question.lower()):
         lines.append(f"There are {counted(d['matched'], 'table')}{' ' + scope if scope else ' in the catalog'}.")
     shown = f"{len(rows)} of {d['matched']}" if d["matched"] > len(rows) else str(d["matched"])

@@ -64,7 +64,8 @@ CATALOG_QUESTION = re.compile(
     r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
     r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b|\bnamespaces\b"
     r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
-    r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
+    r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|(?:have|has|carry|carries) (?:the |a )?tag"
+    r"|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
 """Questions about the whole catalog, not one table or topic."""
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
