@@ -10,7 +10,9 @@ from langchain.tools import ToolRuntime
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.models import OfflineChatModel
+from agent.models.offline.catalog import compose_listing, list_args
 from agent.service import LakeAgent
+from agent.state import ToolResult
 from agent.tools import TOOLS, ToolError, list_tables
 
 
@@ -73,3 +75,19 @@ def test_a_structs_fields_are_not_columns_of_their_own():
 def test_every_namespace_is_counted_whatever_the_limit(ctx):
     assert listed(ctx, limit=1)["namespaces"] == {"crm": 1, "finance": 1, "sales": 1, "web": 1}
     assert listed(ctx, namespace="web")["namespaces"] == {"web": 1}
+
+
+def test_the_namespace_with_the_most_or_fewest_tables_is_named(ctx):
+    agent = LakeAgent(ctx, model=OfflineChatModel(today=date(2026, 11, 20)), checkpointer=InMemorySaver())
+    tied = agent.ask("which namespace has the most tables?")
+    assert tied.answer.startswith("The namespaces with the most tables are `crm`, `finance`, `sales`, `web`, tied "
+                                  "(1 table each)")  # fmt: skip
+    assert "The catalog has 4 namespaces" in agent.ask("what namespaces are there?").answer
+
+
+def test_tags_said_with_have_and_ties_at_the_top_are_read():
+    assert list_args("which tables have the tag gold?")["tag"] == "gold"
+    rows = [{"table": "a.x", "files": 3}, {"table": "b.y", "files": 3}, {"table": "c.z", "files": 1}]
+    data = {"tables": rows, "rank_by": "files", "descending": True, "matched": 3, "total_tables": 3, "as_of": "now"}
+    text = compose_listing(ToolResult("list_tables", {}, True, data), "which table has the most files?")
+    assert "`a.x` (3 files)" in text and "It is tied with `b.y` (3 files each)" in text

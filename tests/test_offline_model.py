@@ -385,3 +385,11 @@ def test_a_follow_up_counting_something_else_or_the_same_of_another_table_stands
     agent.ask("count orders in sales.orders", thread_id="t")
     same = agent.ask("now the same for finance.refunds", thread_id="t")
     assert "FROM finance.refunds AS t" in same.sql and "same" not in same.grounding.unaccounted
+
+
+def test_of_those_counts_the_previous_answers_table(lake_agent):
+    lake_agent.ask("describe raw.events", thread_id="those")
+    purchases = lake_agent.ask("how many of those were purchases?", thread_id="those")
+    assert "FROM raw.events" in purchases.sql and "event_type = 'purchase'" in purchases.sql
+    other = lake_agent.ask("how many tickets are there?", thread_id="those")  # no reference back: its own table
+    assert "FROM support.tickets" in other.sql

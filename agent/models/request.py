@@ -13,7 +13,7 @@ from datetime import date
 from agent.models.language import GRAIN_NOUNS, Period, content_words, grain_of, period_of, split_instructions, strip_grain
 from agent.models.semantic_terms import LayerUse
 from agent.models.vocabulary import BREAKDOWN_WORDS, UNITS
-from catalog_ingest.text import QUESTION_STOPWORDS, words
+from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
 END = r"(?=\s+(?:by|per|for|each|in|where|over|across|of|from|during|since|last|this|between|grouped|and)\b|\s*[^\w\s]|$)"
 MEASURES = [
@@ -58,7 +58,24 @@ RECENCY = frozenset({"recent", "latest", "newest", "oldest", "earliest"})
 """Listing adjectives ordered by the table's time, not a measure."""
 PRICE_WORDS = frozenset({"expensive", "cheapest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
-GROUP = re.compile(r"\b(?:by|per|for each|each|grouped by|group by|across)\s+([a-z_, ]+?)" + END.replace("|and)", ")"))
+GROUP = re.compile(r"\b(?:by|per|for each|each|(?:for|in) every|grouped by|group by|across)\s+([a-z_, ]+?)"
+                   + END.replace("|and)", ")"))
+"""A breakdown: "by region", "for each plan", "in every category", "across channels"."""
+ACROSS_ALL = re.compile(r"\b(?:across|over)\s+(?:all|the whole|the entire)\s+(?:of\s+)?(?:the\s+|our\s+|its\s+)?"
+                        r"[a-z_]+(?:(?:\s*,\s*|\s+and\s+)[a-z_]+)*")
+"""'across all regions', 'over all the channels and countries': one total over them, not a breakdown."""
+NAME_OF = re.compile(r"\bnames?\s+of\s+(?:the\s+|each\s+|every\s+|all\s+|our\s+|its\s+|their\s+)*(?:\d+\s+)?([a-z_]+)"
+                     r"|\b([a-z_]+)\s+(?=names?\b)")
+"""'the names of the 3 campaigns', 'show its campaign name': the name held in the table about the thing."""
+ROWS_ASKED = re.compile(r"^\s*(?:please\s+)?(?:list|show|give|display|what are)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?"
+                        r"([a-z_]+(?:\s+[a-z_]+)?)\s+of\s+(?:all\s+)?(?:the\s+)?([a-z_]+)\s+"
+                        r"(?=(?:whose|where|that|which|who|with|in|from)\b)")
+"""'list the names of the campaigns whose channel is email': a column of the rows a filter picks, not an aggregate."""
+MEASURE_SAID = re.compile(r"\b(?:how many|how much|count|number|sum|total|average|avg|mean|median|min|max|minimum"
+                          r"|maximum|top|most|least|by|per|each|every)\b")
+"""Words that ask for an aggregate, a ranking or groups: a question saying one is no plain listing of rows."""
+VALUES_ASKED = re.compile(r"^\s*(?:which|what)\s+(?:different\s+|distinct\s+)?([a-z_]+)\s+(?:are there|exist|do we have)\b")
+"""'which pipelines are there in ops.runs?': the values of a column, one group each."""
 MEAN_OF_COUNTS = re.compile(r"\b(?:average|mean)\s+(?:number|count)\s+of\s+([a-z_]+)\s+(?:per|for each|each|by|a)\s+([a-z_]+)")
 ON_AVERAGE = re.compile(r"\bon average\b.*?\bhow many\s+([a-z_]+)\s+(?:does|do|did|has|have)\s+(?:a|an|each|every|one|the)\s+"
                         r"([a-z_]+)")  # fmt: skip
@@ -138,7 +155,10 @@ class Request:
     """Numeric filters said in words ("over 100 USD", "at least 4")."""
     listing: str | None = None
     """Rows listed rather than aggregated ("the 5 largest payouts"): ordered by "time" or by the "measure"; or
-    "extreme", the newest or first time of a column (``agg`` max or min: "when was the last ticket created?")."""
+    "extreme", the newest or first time of a column (``agg`` max or min: "when was the last ticket created?");
+    or "rows", a column of the rows a filter picks ("the names of the campaigns whose channel is email")."""
+    shown: list[str] = field(default_factory=list)
+    """The words of the column a "rows" listing shows ("names", "agent ids")."""
     mean_of_counts: bool = False
     """The mean over the groups of a count ("the average number of lines per order"), not an average column."""
 
@@ -201,6 +221,11 @@ def parse_request(question: str, today: date) -> Request:
         request.agg = "min" if (extreme.group(1) or extreme.group(2)) in FIRST_WORDS else "max"
         request.listing, request.measure = "extreme", []
         return request
+    if (rows := ROWS_ASKED.search(text)) and not MEASURE_SAID.search(text):
+        request.agg, request.listing = "list", "rows"
+        request.shown, request.subject = content_words(rows.group(1)), content_words(rows.group(2))
+        request.measure = request.subject  # what the rows are: the table about them is the main one
+        return request
     if listed := LISTING.search(text):
         request.top, request.listing = int(listed.group(1)), "time" if listed.group(3) in RECENCY else "measure"
         request.ascending = (listed.group(2) == "least") != LISTED_FIRST.get(listed.group(3), False)
@@ -225,7 +250,7 @@ def parse_request(question: str, today: date) -> Request:
                 request.agg, request.measure, request.implicit = parse_measure(ranked_by, "total")
             else:
                 request.agg, request.measure = "count", named[-1:]
-            return request
+            return with_names(request, text)
     found = [(m.start(), i, agg, m) for i, (agg, pattern) in enumerate(MEASURES) if (m := pattern.search(text))]
     if found:  # the aggregate said first; "how many"/"count" only when nothing more specific is asked
         _, _, agg, match = min(found, key=lambda f: (f[2] == "count", *f[:2]))
@@ -234,6 +259,7 @@ def parse_request(question: str, today: date) -> Request:
             request.also.append((AGG_WORDS.get(also.group(1) or "", agg), content_words(also.group(2), FILLER)))
             text = text[: match.end()] + " " + text[match.end() + also.end() :]
         text = text[: match.start()] + " " + text[match.end() :]
+    text = ACROSS_ALL.sub(" ", text)  # "across all regions": one total
     for match in GROUP.finditer(text):
         phrases = [content_words(part, FILLER) for part in re.split(r",|\band\b", match.group(1))]
         ends_with = (words(match.group(1)) or [""])[-1]  # "each segment have": "have" is no group word anyway
@@ -245,6 +271,8 @@ def parse_request(question: str, today: date) -> Request:
         request.dims += [w for w in parts if w not in request.dims]
         if parts and (owner := OWNER.match(text[match.end() :])):
             request.owners[parts[-1]] = owner.group(1)
+    if not request.dims and (values := VALUES_ASKED.search(text)):
+        request.dims = [values.group(1)]
     if grain := next((d for d in request.dims if d in GRAIN_NOUNS and not request.grain), None):
         request.grain, request.dims = grain, [d for d in request.dims if d != grain]  # "by plan and month"
     if not request.measure:
@@ -252,6 +280,18 @@ def parse_request(question: str, today: date) -> Request:
         head = content_words(before[0], FILLER) if len(before) > 1 else []
         request.measure = head[-2:] if 1 < len(head) <= 3 else content_words(text, FILLER)[:1]  # "ad clicks by"
         request.implicit = True
+    return with_names(request, text)
+
+
+def with_names(request: Request, text: str) -> Request:
+    """A group whose name the question asks for ("the names of the 3 campaigns", "its campaign name") grouped
+    by that name, held in the table about the group (``group_owners``), rather than by the group's key."""
+    for match in NAME_OF.finditer(text):
+        thing = stem(match.group(1) or match.group(2))
+        group = next((d for d in request.dims if stem(d) == thing), None)
+        if group and "name" not in request.dims:
+            request.dims.insert(request.dims.index(group) + 1, "name")
+            request.qualifiers[group] = "name"
     return request
 
 

@@ -1,6 +1,7 @@
-"""Rows listed in order rather than aggregated: "the 5 largest payouts by gross_amount_usd", "the 5 most recent
-orders" (the rows' key and the column they are ordered by, filtered as any draft is, ``ORDER BY`` and ``LIMIT``);
-and the newest or first time of an event ("when was the last ticket created?": ``max(created_at)``)."""
+"""Rows listed rather than aggregated: "the 5 largest payouts by gross_amount_usd", "the 5 most recent orders"
+(the rows' key and the column they are ordered by, filtered as any draft is, ``ORDER BY`` and ``LIMIT``); a
+column of the rows a filter picks ("the names of the campaigns whose channel is email"); and the newest or first
+time of an event ("when was the last ticket created?": ``max(created_at)``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from sqlglot import exp
 
 from agent.models.request import Request
 from agent.models.sql_expressions import column, render_draft, table_as
-from agent.models.sql_filters import filters, period_said, value_condition
-from agent.models.states import core, fits
+from agent.models.sql_filters import STATE_SAID, filters, period_said, state_condition, value_condition
+from agent.models.states import column_states, core, fits
 from agent.models.tables import NUMERIC, TEMPORAL, Table
 from agent.models.values import value_filters
-from catalog_ingest.text import QUESTION_STOPWORDS
+from agent.models.vocabulary import NAME_PARTS
+from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem
 
 FITS = 3.5
 """How well a numeric column must fit the words a listing is ordered by (a synonym of a name part at least)."""
@@ -69,12 +71,48 @@ def extreme_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
     return render_draft(query), " ".join([said, *notes]) + period_said(request), missing
 
 
+def rows_unlike_subject(request: Request, main: Table) -> list[str]:
+    """What a listing could not place when ``main`` is not about the rows it lists ("payouts", "campaigns")."""
+    if any(main.is_about(word) for word in request.subject):
+        return []
+    return [f"a table whose rows are '{' '.join(request.subject)}' ({main.name} is not about them)"]
+
+
+def shown_column(request: Request, table: Table) -> str | None:
+    """The column a listing of rows shows: for "names", the column holding the name of what the rows are
+    (``campaign_name``), else any name column; for "ids", the rows' key; else the column the words name."""
+    said = [stem(w) for w in request.shown]
+    if said and said[-1] == "name":
+        named = [c["name"] for c in table.columns if NAME_PARTS & set(name_parts(c["name"]))]
+        about = [c for c in named if any(table.is_about(p) for p in name_parts(c) if p not in NAME_PARTS)]
+        return (about or named or [None])[0]
+    if said and said[-1] in ("id", "ids"):
+        return next((table.key_for(w) for w in [*request.shown[:-1], *request.subject] if table.key_for(w)),
+                    "id" if table.has("id") else None)  # fmt: skip
+    found, fit = table.match("_".join(request.shown)) if request.shown else (None, 0.0)
+    return found if fit >= FITS else None
+
+
+def rows_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
+    """A column of the rows of ``main`` that the question's filters and states pick, unaggregated."""
+    missing, notes = rows_unlike_subject(request, main), []
+    shown = shown_column(request, main)
+    if shown is None:
+        missing.append(f"a column for '{' '.join(request.shown)}' in {main.name}")
+    where = conditions(request, main, main.time_column(), missing, notes)
+    states, _ = column_states(request, main, {word for _, _, word in value_filters(request, main)})
+    where += [state_condition(state) for state in states]
+    notes += [f"where {STATE_SAID[state.kind].format(state.column)}" for state in states]
+    query = exp.select(column(shown, "t") if shown else exp.Star()).from_(table_as(main.name, "t"))
+    if where:
+        query = query.where(*where)
+    said = f"The {shown} of each row of {main.name}" if shown else f"The rows of {main.name}"
+    return render_draft(query), " ".join([said, *notes]) + period_said(request), missing
+
+
 def listing_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
     """The SQL, its explanation and what it could not place, for a listing over ``main``."""
-    missing: list[str] = []
-    notes: list[str] = []
-    if not any(main.is_about(word) for word in request.subject):
-        missing.append(f"a table whose rows are '{' '.join(request.subject)}' ({main.name} is not about them)")
+    missing, notes = rows_unlike_subject(request, main), []
     ordered = order_column(request, main)
     if ordered is None:
         said = "a date or timestamp column" if request.listing == "time" else f"a numeric column for '{' '.join(request.measure)}'"

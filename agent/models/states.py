@@ -184,6 +184,18 @@ def event_words(request: Request, table: Table, taken: set[str]) -> list[tuple[s
     return found
 
 
+def named_time(request: Request, table: Table, taken: set[str]) -> str | None:
+    """The temporal column a word of the question names by the core of its name ("due" and ``due_date``, "end"
+    and ``end_date``): the column a period is on ("invoices due this month"), when no event word said one."""
+    temporal = top_level(table, TEMPORAL)
+    for word in request.words:
+        if word in taken or word in QUESTION_STOPWORDS or table.is_about(word) or word in request.dims:
+            continue
+        if column := next((c for c in temporal if core(c) != name_parts(c) and fits(word, core(c)[0])), None):
+            return column
+    return None
+
+
 def comment_states(request: Request, table: Table, taken: set[str]) -> list[State]:
     """A state the comment of a column says its null means ("Null while open": "still open tickets")."""
     found = []
@@ -231,6 +243,8 @@ def column_states(request: Request, table: Table, taken: set[str]) -> tuple[list
         elif not request.period:
             states.append(State(column, "set", (word,)))
         claimed.add(word)
+    if request.period and period_column is None:
+        period_column = named_time(request, table, claimed)
     states += comment_states(request, table, claimed)
     claimed |= {w for s in states for w in s.words}
     states += flag_states(request, table, claimed)

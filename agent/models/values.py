@@ -46,12 +46,13 @@ NEGATORS = frozenset({"not", "non", "except", "excluding", "without", "besides",
 
 
 def is_negated(tokens: list[str], word: str) -> bool:
-    """The value word is negated: "not completed", "non cancelled", "except pending", "other than low"."""
+    """The value word is negated: "not completed", "non cancelled", "except pending", "other than low", "no
+    longer active"."""
     if word not in tokens:
         return False
     i = tokens.index(word)
     before = tokens[max(0, i - 3) : i]
-    return bool(set(before[-2:]) & NEGATORS) or before[-2:] == ["other", "than"]
+    return bool(set(before[-2:]) & NEGATORS) or before[-2:] in (["other", "than"], ["no", "longer"])
 
 
 def categorical_columns(table: Table) -> list[str]:

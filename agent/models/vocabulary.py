@@ -31,6 +31,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "order": ("order", "purchase", "transaction"),
     "event": ("event", "action", "activity"),
     "date": ("date", "day", "time", "ts", "timestamp"),
+    "ids": ("id", "key"),
 }
 """Business words and the words a table or column holding them may be named with (stems, singular)."""
 
@@ -88,7 +89,7 @@ FRAME_WORDS = BREAKDOWN_WORDS | frozenset(
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
     "use using used they them he she his her if as ones came come comes made make makes placed happen happened "
-    "occurred received still went go goes gone same arrived arrive arrives handled handle handles overall".split()
+    "occurred received still went go goes gone same arrived arrive arrives handled handle handles overall whose".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
 
@@ -108,6 +109,8 @@ AGGREGATE_WORDS = {
 """SQL aggregates and clauses, and the words a question asks for them with."""
 LISTED_ROWS = frozenset("rows row records record entries entry lines line".split())
 """Words for the rows themselves, which a query listing rows (``LIMIT`` with no aggregate) shows."""
+NAME_PARTS = frozenset("name title label".split())
+"""Parts of the names of columns that hold a thing's name: what "the names of the campaigns" asks to see."""
 
 PERIOD_WORDS = frozenset(
     "yesterday today tonight day days daily week weeks weekly month months monthly year years yearly quarter "
@@ -127,7 +130,7 @@ PREPOSITIONS = frozenset("over above under below within beyond".split())
 ATTRIBUTE_NOUNS = frozenset("code type kind".split())
 """Nouns said after a column's name that name the same column ("reason code", "device type")."""
 
-NEGATION_WORDS = "not non except excluding other besides without isn aren don doesn didn haven hasn"
+NEGATION_WORDS = "not non no longer except excluding other besides without isn aren don doesn didn haven hasn"
 EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank unset none never".split())
 """Words that say a column holds nothing ("orders with no campaign", "emails never opened"): accounted for by
 ``IS NULL`` in the SQL."""

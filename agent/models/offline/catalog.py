@@ -24,10 +24,12 @@ TOP_N = re.compile(r"\b(?:top|the|first|biggest|largest|smallest|list)\s+(\d+)\b
 NAMESPACE = re.compile(r"\b(?:in|from|under)\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+(?:namespace|schema|layer))?\b")
 NOT_NAMESPACE = frozenset({"the", "last", "past", "catalog", "lake", "total", "all", "each", "it", "terms", "size",
                            "bytes", "rows", "order", "a", "this", "my", "our"})  # fmt: skip
-NAMESPACES = re.compile(r"\bnamespaces\b")
-"""A question about the catalog's namespaces ("what namespaces does the lake have?")."""
+NAMESPACES = re.compile(r"\bnamespaces?\b")
+"""A question about the catalog's namespaces ("what namespaces does the lake have?", "which namespace has the most
+tables?")."""
+RANKED = re.compile(r"\b(?:most|fewest|least|biggest|largest|smallest)\b")
 OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b([\w@.\-]+)\s+owns\b")
-TAG = re.compile(r"\btagged\s+(?:as\s+)?['\"]?([\w-]+)|\bwith (?:the )?tag\s+['\"]?([\w-]+)")
+TAG = re.compile(r"\btagged\s+(?:as\s+)?['\"]?([\w-]+)|\b(?:with|have|has|carry|carries) (?:the |a )?tag\s+['\"]?([\w-]+)")
 DAYS = re.compile(r"\b(\d+)\s+days?\b")
 NOT_WRITTEN = re.compile(r"\b(?:not|never|n't)\b[^.?]*\b(?:written|updated|modified|refreshed|loaded)\b")
 MEASURE_LABELS = {"rows": "rows", "bytes": "size", "files": "files", "last_write": "last write",
@@ -88,7 +90,7 @@ def compose_listing(observed: Any, question: str) -> str:
     if not rows:
         return f"No table {scope or 'is in the catalog'} (of {d.get('total_tables', 0)} tables, as of {d.get('as_of')})."
     if NAMESPACES.search(question.lower()) and "namespace" not in d.get("filters", {}):
-        return namespace_listing(d)
+        return namespace_listing(d, question)
     lines = []
     if rank_by != "name":
         headline = {"bytes": ("largest", "smallest"), "last_write": ("most recently written", "least recently written")}
@@ -100,6 +102,9 @@ def compose_listing(observed: Any, question: str) -> str:
                      f"Of the {counted(d['matched'], 'table')}{' ' + scope if scope else ''}, the "
                      f"{most if d.get('descending') else fewest} is `{rows[0]['table']}` ({measure_text(rows[0], rank_by)}),"
                      " from the catalog's statistics.")  # fmt: skip
+        first = measure_text(rows[0], rank_by)
+        if tied := [f"`{row['table']}`" for row in rows[1:] if measure_text(row, rank_by) == first]:
+            lines[-1] += f" It is tied with {', '.join(tied)} ({first} each), so no single table is first."
     elif re.search(r"\bhow many\b", question.lower()):
         lines.append(f"There are {counted(d['matched'], 'table')}{' ' + scope if scope else ' in the catalog'}.")
     shown = f"{len(rows)} of {d['matched']}" if d["matched"] > len(rows) else str(d["matched"])
@@ -109,8 +114,18 @@ def compose_listing(observed: Any, question: str) -> str:
     return "\n".join(lines)
 
 
-def namespace_listing(data: dict[str, Any]) -> str:
-    """The catalog's namespaces, with how many tables each holds."""
+def namespace_listing(data: dict[str, Any], question: str = "") -> str:
+    """The catalog's namespaces, with how many tables each holds; for "which namespace has the most (fewest)
+    tables?", the one (or those tied) with the most (fewest) first."""
     counts = data.get("namespaces") or {}
     listed = ", ".join(f"`{name}` ({counted(n, 'table')})" for name, n in sorted(counts.items()))
-    return f"The catalog has {counted(len(counts), 'namespace')}: {listed} (as of {data.get('as_of')})."
+    text = f"The catalog has {counted(len(counts), 'namespace')}: {listed} (as of {data.get('as_of')})."
+    if not counts or not RANKED.search(question.lower()):
+        return text
+    fewest = bool(ASCENDING.search(question.lower()))
+    extreme = min(counts.values()) if fewest else max(counts.values())
+    first = [f"`{name}`" for name, n in sorted(counts.items()) if n == extreme]
+    said = "fewest" if fewest else "most"
+    head = (f"The namespace with the {said} tables is {first[0]} ({counted(extreme, 'table')})" if len(first) == 1
+            else f"The namespaces with the {said} tables are {', '.join(first)}, tied ({counted(extreme, 'table')} each)")
+    return f"{head}, from the catalog's listing. {text}"

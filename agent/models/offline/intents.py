@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from agent.models.language import content_words, correct_typos, period_of, split_instructions
-from agent.models.request import LISTING, RANKING_VERBS, WHEN_EXTREME, topic_words, without_possessives
+from agent.models.request import (
+    LISTING,
+    MEASURE_SAID,
+    RANKING_VERBS,
+    ROWS_ASKED,
+    VALUES_ASKED,
+    WHEN_EXTREME,
+    parse_comparisons,
+    topic_words,
+    without_possessives,
+)
+from catalog_ingest.text import stem
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
     ("files", re.compile(
@@ -53,7 +64,8 @@ CATALOG_QUESTION = re.compile(
     r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
     r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b|\bnamespaces\b"
     r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
-    r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
+    r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|(?:have|has|carry|carries) (?:the |a )?tag"
+    r"|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
 """Questions about the whole catalog, not one table or topic."""
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
@@ -147,15 +159,23 @@ def detect_intent(question: str) -> Intent:
         kind = "catalog"
     if kind == "stats" and re.search(r"\b(?:rows|records|files)\b", text) and period_of(text, date.today()):
         kind = "partitions"  # rows in a period: the partitions of that period hold the count
+    values = VALUES_ASKED.search(text)
+    if kind in ("unknown", "find") and tables and values and not LAKE_OBJECTS.search(values.group(1)) \
+            and not any(stem(t.rpartition(".")[2]) == stem(values.group(1)) for t in tables):  # fmt: skip
+        kind = "sql"  # "which pipelines are there in ops.runs?": the values of its pipeline column
     if kind == "find" and tables:  # "is there a partition for yesterday in a.b?" asks about a.b, not for a table
         kind = next((k for k, pattern in INTENTS if k != "find" and pattern.search(text)),
                     "sql" if YES_NO_DATA.search(text) else "describe")
+    rows = ROWS_ASKED.search(text)
+    if kind == "unknown" and rows and not MEASURE_SAID.search(text) and not LAKE_OBJECTS.search(rows.group(2)):
+        kind = "sql"  # "list the names of the campaigns whose channel is email": rows of a table
     if kind == "unknown" and YES_NO_DATA.search(text):
         kind = "sql"
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
-    if kind == "stats" and SQL_SHAPE.search(text) and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):
-        kind = "sql"
+    if kind == "stats" and (SQL_SHAPE.search(text) or parse_comparisons(text)[0]) \
+            and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):  # fmt: skip
+        kind = "sql"  # "how many rows have more than 50 orders?": a filter, not the table's row count
     if kind == "unknown" and OPEN_QUESTION.search(text):
         kind = "find"
     if not unsafe and kind != "unknown" and FUTURE.search(text):

@@ -126,6 +126,8 @@ def plan_find(intent: Intent, convo: Conversation) -> Step:
     return Answer(compose_find({**search.data, "tables": best_first(intent.topic, hits, grain and grain.group(1))}, intent.topic))
 
 
+OF_THOSE = re.compile(r"\b(?:of|among|from|in)\s+(?:those|these|them|it)\b", re.IGNORECASE)
+"""'how many of those were purchases?': the rows of the previous answer's table, whatever the words would find."""
 HEADLINE_CANDIDATES = 3
 ROW_GRAIN = re.compile(r"\brows?\s+(?:per|for each|for every|for|each)\s+(?:[a-z]+\s+)?([a-z]+)")
 """"one row per web session": a table of sessions, whatever else mentions them."""
@@ -187,7 +189,7 @@ def plan_sql(intent: Intent, convo: Conversation) -> Step:
     resolved = [resolve_named(t, convo) for t in intent.tables]
     if declined := next((r for r in resolved if isinstance(r, Answer)), None):
         return declined
-    previous = [convo.previous_table] if convo.previous_table and not intent.topic else []
+    previous = [convo.previous_table] if convo.previous_table and (not intent.topic or OF_THOSE.search(convo.question)) else []
     layer = layer_use(search.data)  # the lake owner's terms and metrics name the tables first
     request = parse_request(convo.question, convo.today)
     grouped = {stem(w) for w in [*request.dims, *request.qualifiers]}
