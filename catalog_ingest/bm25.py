@@ -6,13 +6,18 @@ mean document length) with a few array operations instead of tokenizing every do
 are bm25s's default BM25 (``lucene``: k1 1.5, b 0.75), computed in the same order and precision, so they
 equal what ``bm25s.BM25().index`` gives for the same corpus, and a query's scores add the same float32
 numbers in the same order.
+
+A build never holds per-entry temporaries for the whole lake at once: documents' tokens are counted into
+entries a chunk of documents at a time (``lexical_documents.DocumentBatch``), parts in document order are
+placed into the postings by token without sorting them together, and weights are computed a slice of
+tokens at a time.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +25,9 @@ import numpy as np
 K1, B = 1.5, 0.75
 COUNT_DTYPE = np.uint16
 MAX_COUNT = int(np.iinfo(COUNT_DTYPE).max)
+ENTRIES_PER_SLICE = 1 << 20
+"""Entries weighed (and grouped, ``grouped_tokens``) together: the float64 temporaries of a whole lake's
+entries at once were several hundred megabytes at 10,000 tables."""
 
 
 @dataclass(frozen=True)
@@ -44,33 +52,46 @@ class Postings:
 
     @classmethod
     def combined(cls, parts: list[Entries], lengths: np.ndarray, vocabulary_size: int) -> Postings:
-        """The postings of (token, document, count) entries, at most one per token and document; parts
-        already in (token, document) order (one kept from earlier postings, say) are merged in linear time."""
-        tokens, documents, counts = (
-            np.concatenate([part[field] for part in parts]) if parts else np.zeros(0, dtype=dtype)
-            for field, dtype in enumerate((np.int64, np.int32, COUNT_DTYPE))
-        )
-        order = np.argsort(tokens * max(len(lengths), 1) + documents, kind="stable")  # timsort: merges sorted runs
-        tokens, documents, counts = tokens[order], documents[order].astype(np.int32), counts[order]
+        """The postings of (token, document, count) entries, at most one per token and document, each part in
+        (token, document) order (one kept from earlier postings, say). Parts whose documents follow each
+        other's (a build's chunks) are placed by token in linear time; parts that interleave (kept and
+        fresh tables) are sorted together. ``parts`` is emptied as they are placed."""
+        frequencies = np.zeros(vocabulary_size, dtype=np.int64)
+        for tokens, _, _ in parts:
+            frequencies += np.bincount(tokens, minlength=vocabulary_size)
         starts = np.zeros(vocabulary_size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(tokens, minlength=vocabulary_size), out=starts[1:])
+        np.cumsum(frequencies, out=starts[1:])
+        if in_document_order(parts):
+            documents, counts = placed_by_token(parts, starts)
+        else:
+            documents, counts = sorted_together(parts, max(len(lengths), 1))
         lengths = np.asarray(lengths, dtype=np.int32)
         return cls(starts, documents, counts, weights(starts, documents, counts, lengths), lengths)
 
     def arrays(self) -> tuple[np.ndarray, ...]:
         return self.starts, self.documents, self.counts, self.weights, self.lengths
 
-    def token_documents(self) -> tuple[np.ndarray, np.ndarray]:
-        """(token, document) of every entry, in order."""
-        tokens = np.repeat(np.arange(len(self.starts) - 1, dtype=np.int64), np.diff(self.starts))
-        return tokens, np.asarray(self.documents)
-
     def entries(self, keep: np.ndarray, renumber: np.ndarray) -> Entries:
         """The entries of the documents ``keep`` marks (by document), with documents renumbered by
         ``renumber`` (indexed by the old number); in (token, document) order if ``renumber`` keeps order."""
-        tokens, documents = self.token_documents()
+        tokens = np.repeat(np.arange(len(self.starts) - 1, dtype=np.int32), np.diff(self.starts))
+        documents = np.asarray(self.documents)
         kept = keep[documents]
-        return tokens[kept], renumber[documents[kept]], np.asarray(self.counts)[kept]
+        return tokens[kept], renumber[documents[kept]].astype(np.int32), np.asarray(self.counts)[kept]
+
+    def grouped_tokens(self, group_of_document: np.ndarray) -> np.ndarray:
+        """The distinct (group, token) pairs of the entries, as ``group * tokens + token``, ascending, where
+        ``group_of_document`` gives each document's group (its namespace, say); a slice of tokens at a time."""
+        width = max(len(self.starts) - 1, 1)
+        found = [np.zeros(0, dtype=np.int64)]
+        for first, end in token_slices(self.starts):
+            tokens = np.repeat(np.arange(first, end, dtype=np.int64), np.diff(self.starts[first : end + 1]))
+            groups = group_of_document[self.documents[self.starts[first] : self.starts[end]]].astype(np.int64)
+            # entries run by token, then document (documents by table): drop repeats next to each other first
+            new = np.ones(len(tokens), dtype=bool)
+            new[1:] = (tokens[1:] != tokens[:-1]) | (groups[1:] != groups[:-1])
+            found.append(np.unique(groups[new] * width + tokens[new]))
+        return np.unique(np.concatenate(found))
 
     def without_unused_tokens(self) -> tuple[Postings, np.ndarray]:
         """These postings without the tokens no document holds, and which tokens were kept (by old id): the
@@ -100,12 +121,69 @@ def entries_of(token_ids: Sequence[Sequence[int]]) -> Entries:
     """(token, document, count) of each distinct token of each document, in (token, document) order."""
     lengths = lengths_of(token_ids)
     flat = np.fromiter(itertools.chain.from_iterable(token_ids), dtype=np.int64, count=int(lengths.sum()))
-    documents = np.repeat(np.arange(len(token_ids), dtype=np.int64), lengths)
-    keys, counts = np.unique(flat * max(len(token_ids), 1) + documents, return_counts=True)
+    return counted_entries(flat, lengths)
+
+
+def counted_entries(flat: np.ndarray, lengths: np.ndarray, first_document: int = 0) -> Entries:
+    """``entries_of`` documents given as their token ids one after the other (``flat``) and how many each has;
+    documents numbered from ``first_document``."""
+    width = max(len(lengths), 1)
+    documents = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    keys, counts = np.unique(flat.astype(np.int64) * width + documents, return_counts=True)
     if len(counts) and counts.max() > MAX_COUNT:
         raise ValueError(f"a document repeats one token more than {MAX_COUNT:,} times")
-    width = max(len(token_ids), 1)
-    return keys // width, (keys % width).astype(np.int32), counts.astype(COUNT_DTYPE)
+    return (keys // width).astype(np.int32), (keys % width + first_document).astype(np.int32), counts.astype(COUNT_DTYPE)
+
+
+def in_document_order(parts: list[Entries]) -> bool:
+    """Each part's documents all come after the previous parts' (so each token's entries do too)."""
+    bounds = [(int(documents.min()), int(documents.max())) for _, documents, _ in parts if len(documents)]
+    return all(low > high for (_, high), (low, _) in zip(bounds, bounds[1:]))
+
+
+def placed_by_token(parts: list[Entries], starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The documents and counts of ``parts`` (in document order) in (token, document) order: each part's
+    entries go to their token's next free places, so no part waits in memory once placed."""
+    documents = np.empty(int(starts[-1]), dtype=np.int32)
+    counts = np.empty(int(starts[-1]), dtype=COUNT_DTYPE)
+    free = starts[:-1].copy()
+    while parts:
+        tokens, part_documents, part_counts = parts.pop(0)
+        if not len(tokens):
+            continue
+        run_starts = np.flatnonzero(np.concatenate([[True], tokens[1:] != tokens[:-1]]))
+        run_lengths = np.diff(np.append(run_starts, len(tokens)))
+        run_tokens = tokens[run_starts]
+        places = np.repeat(free[run_tokens] - run_starts, run_lengths) + np.arange(len(tokens))
+        documents[places], counts[places] = part_documents, part_counts
+        free[run_tokens] += run_lengths
+    return documents, counts
+
+
+def sorted_together(parts: list[Entries], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The documents and counts of ``parts`` in (token, document) order, sorted as one."""
+    keys = np.empty(sum(len(tokens) for tokens, _, _ in parts), dtype=np.int64)
+    at = 0
+    for tokens, documents, _ in parts:
+        part = keys[at : at + len(tokens)]
+        part[:], at = tokens, at + len(tokens)
+        part *= width
+        part += documents
+    order = np.argsort(keys, kind="stable")  # timsort: merges the parts' sorted runs
+    del keys
+    joined = [np.concatenate([part[field] for part in parts]) if parts else np.zeros(0, dtype=dtype)
+              for field, dtype in ((1, np.int32), (2, COUNT_DTYPE))]  # fmt: skip
+    parts.clear()
+    return joined[0][order].astype(np.int32, copy=False), joined[1][order].astype(COUNT_DTYPE, copy=False)
+
+
+def token_slices(starts: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(first, end) token ranges, in order, each holding at most ``ENTRIES_PER_SLICE`` entries (or one token)."""
+    tokens, first, size = len(starts) - 1, 0, ENTRIES_PER_SLICE
+    while first < tokens:
+        end = min(max(int(np.searchsorted(starts, starts[first] + size, side="right")) - 1, first + 1), tokens)
+        yield first, end
+        first = end
 
 
 def weights(starts: np.ndarray, documents: np.ndarray, counts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -117,7 +195,12 @@ def weights(starts: np.ndarray, documents: np.ndarray, counts: np.ndarray, lengt
     distinct, inverse = np.unique(frequencies, return_inverse=True)
     # bm25s takes each token's idf from math.log in double precision and keeps it as float32
     idf = np.array([math.log(1 + (total - df + 0.5) / (df + 0.5)) for df in distinct.tolist()], dtype=np.float32)
-    token_idf = np.repeat(idf[inverse], frequencies)
+    token_idf = idf[inverse].astype(np.float64)
     normaliser = K1 * ((1 - B) + B * lengths.astype(np.float64) / lengths.astype(np.int64).mean())
-    tf = counts.astype(np.float32).astype(np.float64)
-    return (token_idf.astype(np.float64) * (tf / (normaliser[documents] + tf))).astype(np.float32)
+    result = np.empty(len(documents), dtype=np.float32)
+    for first, end in token_slices(starts):
+        at = slice(starts[first], starts[end])
+        tf = counts[at].astype(np.float32).astype(np.float64)
+        entry_idf = np.repeat(token_idf[first:end], frequencies[first:end])
+        result[at] = entry_idf * (tf / (normaliser[documents[at]] + tf))
+    return result

@@ -141,6 +141,10 @@ class MemoizedEmbedder:
         """The texts this run used and their vectors, least recently used first."""
         return self._vectors
 
+    def forget(self) -> None:
+        """Let the remembered vectors go (an ingest that saved them and embeds nothing more)."""
+        self._vectors = {}
+
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
 
@@ -284,6 +288,15 @@ class MiniLMEmbedder(QueryCache):
                 embed_batch(batch)
         return result
 
+    def release(self) -> None:
+        """Let the model, the tokenizer and the batch threads go (about 100 MB and more): the next ``embed``
+        loads them again."""
+        with self._lock:
+            self._session, self._tokenizer = None, None
+            runners, self._runners = self._runners, None
+        if runners is not None:
+            runners.shutdown()
+
     def _batch_runners(self) -> ThreadPoolExecutor:
         """The threads ``embed`` runs batches on (started once, at the first call with several batches)."""
         with self._lock:
@@ -348,6 +361,12 @@ def start_loading(embedder: Embedder) -> None:
     embedder has nothing to load."""
     if isinstance(embedder, MiniLMEmbedder):
         embedder.start_loading()
+
+
+def release_model(embedder: Embedder) -> None:
+    """Let a local model go (see ``MiniLMEmbedder.release``); a remote embedder holds none."""
+    if isinstance(embedder, MiniLMEmbedder):
+        embedder.release()
 
 
 def embedder_for(index_settings: IndexSettings) -> Embedder:

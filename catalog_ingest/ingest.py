@@ -1,9 +1,10 @@
 """Ingest: crawl catalogs into the record store, the vector index and the lexical index, incrementally.
 
 A run writes the next generation beside the served one: per table its vectors (tagged with the generation),
-then its record; then the lexical index of the whole generation; then it publishes the generation with one
-update in the record store, saves the lexical index, drops the vectors no served generation needs and copies
-the served ones into the vector file the retriever opens without Chroma. A
+then its record; then it saves the text memo and lets the model go (publishing embeds nothing); then it
+publishes the generation with one update in the record store, saves the lexical index of the whole
+generation, drops the vectors no served generation needs and copies the served ones into the vector file the
+retriever opens without Chroma. A
 run killed anywhere leaves the previous generation served whole; the next run resumes the unpublished one.
 Only tables whose listing version or record fingerprint changed, or whose vectors are missing (a deleted
 Chroma folder, say), are embedded again, and of their texts only those no earlier run embedded
@@ -26,14 +27,14 @@ from catalog_ingest.crawlers import crawler_for
 from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable
 from catalog_ingest.crawlers.profiles import ProfileLimits
 from catalog_ingest.documents import Document, documents_for, member_documents
-from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_documents, embedder_for
+from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_documents, embedder_for, release_model
 from catalog_ingest.faults import fault_point
 from catalog_ingest.families import dated_members
 from catalog_ingest.family_index import refresh_families
 from catalog_ingest.index import FEW_WRITES_SYNC_THRESHOLD, HNSW_CONFIGURATION, IndexMismatchError, VectorIndex
 from catalog_ingest.lexical import LexicalIndex, updated_from_store
 from catalog_ingest.memo_file import load_memo, save_memo
-from catalog_ingest.native_memory import limit_malloc_arenas
+from catalog_ingest.native_memory import limit_malloc_arenas, release_free_memory
 from catalog_ingest.progress import EmbeddingProgress, IngestProgress, SilentProgress
 from catalog_ingest.records import TableRecord
 from catalog_ingest.settings import CatalogConfig, Settings
@@ -107,6 +108,8 @@ class Ingester:
         self.settings = settings
         limit_malloc_arenas()  # before the crawl, model and Chroma threads start
         self.embedder = MemoizedEmbedder(embedder or embedder_for(settings.index))
+        self._owns_model = embedder is None
+        """Whether the model is this ingester's to let go once it has embedded everything (a caller's may serve on)."""
         self.progress = progress or SilentProgress()
         self.store = RecordStore(settings.store_location)
         self._vectors: VectorIndex | None = None
@@ -165,17 +168,26 @@ class Ingester:
                 for _, crawler in crawlers:
                     crawler.close()
             if not dry_run:
-                published = self.publish(force=full)
-                report.drifted = mark_drifted_after_publish(self.settings.data_dir, self.store)
-                report.semantic_stale = revalidate_after_publish(self.settings, self.store, generation_published=published)
                 report.texts_embedded = self.embedder.texts_embedded
                 if report.texts_embedded:
                     save_memo(self.settings, self.embedder)
+                self._release_embedding()
+                published = self.publish(force=full)
+                report.drifted = mark_drifted_after_publish(self.settings.data_dir, self.store)
+                report.semantic_stale = revalidate_after_publish(self.settings, self.store, generation_published=published)
                 if published and self._vectors is not None:
                     self._vectors.close(vacuum=True)  # Chroma's purged log leaves free pages behind
                     self._vectors = None  # opened again if this ingester is used after
         report.seconds = time.monotonic() - started
         return report
+
+    def _release_embedding(self) -> None:
+        """Before publishing, which embeds nothing: let the memo (saved) and the model this ingester loaded go,
+        and hand the memory they and the crawl freed back to the system, under what publishing allocates."""
+        self.embedder.forget()
+        if self._owns_model:
+            release_model(self.embedder.inner)
+        release_free_memory()
 
     def _ingest_catalog(
         self,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from catalog_ingest.bm25 import Postings, entries_of, lengths_of
+from catalog_ingest.bm25 import Postings
 from catalog_ingest.documents import Document
 from catalog_ingest.index import IndexMismatchError, Metadata, SearchResult, tokenize
 from catalog_ingest.lexical_documents import (
@@ -150,13 +150,12 @@ class LexicalIndex:
         batch_placed = placed[int(keep.sum()) :]
 
         vocabulary = list(batch.vocabulary)  # in id order: the index's tokens, then the batch's new ones
-        new_tokens, new_documents, new_counts = entries_of(batch.token_ids)
-        lengths = np.concatenate([self._postings.lengths[keep], lengths_of(batch.token_ids)])[order_of_documents]
-        postings = Postings.combined(
-            [self._postings.entries(keep, renumber), (new_tokens, batch_placed[new_documents], new_counts)],
-            lengths, len(vocabulary),
-        )  # fmt: skip
-        postings, used_tokens = postings.without_unused_tokens()
+        lengths = np.concatenate([self._postings.lengths[keep], batch.lengths()])[order_of_documents]
+        entries = [self._postings.entries(keep, renumber)] if keep.any() else []
+        for part in batch.take_entries():
+            part[1][:] = batch_placed[part[1]]  # renumbered in place: batch_placed keeps their order
+            entries.append(part)
+        postings, used_tokens = Postings.combined(entries, lengths, len(vocabulary)).without_unused_tokens()
 
         listed_old = np.asarray(self._listed_columns, dtype=np.int64)
         listed_old = listed_old[old_tables[listed_old[:, 0]] >= 0]
@@ -192,14 +191,9 @@ class LexicalIndex:
         """Each namespace's distinct token ids, from the postings; namespaces in order of first table."""
         self._namespaces = list(dict.fromkeys(row[2] for row in self._tables))
         number = {namespace: i for i, namespace in enumerate(self._namespaces)}
-        table_namespaces = np.array([number[row[2]] for row in self._tables], dtype=np.int64)
-        tokens, documents = self._postings.token_documents()
-        namespaces = table_namespaces[self._documents["table"][documents]] if len(documents) else documents
-        # entries run by token, then document (documents by table): drop repeats next to each other first
-        first = np.ones(len(tokens), dtype=bool)
-        first[1:] = (tokens[1:] != tokens[:-1]) | (namespaces[1:] != namespaces[:-1])
+        table_namespaces = np.array([number[row[2]] for row in self._tables], dtype=np.int32)
         width = max(len(self._vocabulary), 1)
-        pairs = np.unique(namespaces[first].astype(np.int64) * width + tokens[first])
+        pairs = self._postings.grouped_tokens(table_namespaces[self._documents["table"]])
         self._namespace_words = (pairs % width).astype(np.int32)
         sizes = np.bincount(pairs // width, minlength=len(self._namespaces))
         self._namespace_offsets = [0, *np.cumsum(sizes, dtype=np.int64).tolist()]

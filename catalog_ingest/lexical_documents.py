@@ -3,17 +3,19 @@
 A document is held as its table, kind and part (chunk number or column), since its id and metadata follow
 from those (``documents.document_id``'s scheme, checked as each document is read). An update reads the
 searchable documents of only the tables it does not keep, from the record store, and parses them in one
-batch into those rows and the token ids BM25 counts.
+batch into those rows and the postings entries BM25 counts, a chunk of documents' tokens at a time.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from catalog_ingest.bm25 import Entries, counted_entries
 from catalog_ingest.documents import Document, documents_for, family_documents
 from catalog_ingest.index import Metadata, tokenize
 
@@ -30,18 +32,30 @@ DocumentSource = Callable[[list[str]], Iterable[Document]]
 """The documents of the tables with the given keys."""
 
 
+TOKENS_PER_CHUNK = 1 << 20
+"""Token ids a batch holds before counting them into postings entries (``bm25.counted_entries``): a lake's
+documents' token ids as Python lists were about 8 bytes a token plus a list per document, all at once."""
+
+
 @dataclass
 class DocumentBatch:
     """Documents to index, read once: their tables (in order of first document) and columns, per document
-    its (table, kind, part) and token ids, and the columns only listed (``Document.in_lexical``)."""
+    its (table, kind, part) and its tokens counted into postings entries (a chunk of documents at a time),
+    and the columns only listed (``Document.in_lexical``)."""
 
     vocabulary: dict[str, int]
     """Token -> id: the index's vocabulary, extended with the batch's new tokens."""
     tables: list[list[str]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
-    rows: list[tuple[int, int, int]] = field(default_factory=list)
-    token_ids: list[list[int]] = field(default_factory=list)
-    listed: list[tuple[int, int]] = field(default_factory=list)
+    rows: array = field(default_factory=lambda: array("i"))
+    """(table, kind, part) of each indexed document, one after the other."""
+    listed: array = field(default_factory=lambda: array("i"))
+    """(table, column) of each column only listed, one after the other."""
+    _lengths: array = field(default_factory=lambda: array("q"))
+    _counted: list[Entries] = field(default_factory=list)
+    _waiting: array = field(default_factory=lambda: array("i"))
+    """Token ids of the documents not yet counted (from document ``_first_waiting`` on), one after the other."""
+    _first_waiting: int = 0
 
     @classmethod
     def parse(cls, docs: Iterable[Document], vocabulary: dict[str, int]) -> DocumentBatch:
@@ -72,11 +86,36 @@ class DocumentBatch:
             if not doc.in_lexical:
                 if kind != COLUMN_KIND:
                     raise ValueError(f"table document {doc.id} must be indexed")
-                batch.listed.append((table, part))
+                batch.listed.extend((table, part))
                 continue
-            batch.token_ids.append([vocabulary.setdefault(token, len(vocabulary)) for token in tokenize(doc.text)])
-            batch.rows.append((table, kind, part))
+            batch._add([vocabulary.setdefault(token, len(vocabulary)) for token in tokenize(doc.text)])
+            batch.rows.extend((table, kind, part))
+        batch._count_waiting()
         return batch
+
+    def _add(self, token_ids: list[int]) -> None:
+        self._waiting.extend(token_ids)
+        self._lengths.append(len(token_ids))
+        if len(self._waiting) >= TOKENS_PER_CHUNK:
+            self._count_waiting()
+
+    def _count_waiting(self) -> None:
+        lengths = np.array(self._lengths[self._first_waiting :], dtype=np.int64)
+        if len(lengths):
+            flat = np.frombuffer(self._waiting, dtype=np.int32)
+            self._counted.append(counted_entries(flat, lengths, self._first_waiting))
+        self._waiting, self._first_waiting = array("i"), len(self._lengths)
+
+    def lengths(self) -> np.ndarray:
+        """Each indexed document's number of tokens."""
+        return np.array(self._lengths, dtype=np.int64)
+
+    def take_entries(self) -> list[Entries]:
+        """The documents' postings entries, a part per chunk of documents (in document order), each in
+        (token, document) order, documents numbered in the batch's order; handed over, so the batch holds them
+        no more (``bm25.Postings.combined`` lets each part go once placed)."""
+        counted, self._counted = self._counted, []
+        return counted
 
 
 def served_order(store: RecordStore, families: set[str]) -> dict[str, int]:

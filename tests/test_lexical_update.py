@@ -11,6 +11,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from catalog_ingest import bm25, lexical_documents
 from catalog_ingest.bm25 import Postings
 from catalog_ingest.documents import Document, documents_for
 from catalog_ingest.index import IndexMismatchError, tokenize
@@ -60,6 +61,22 @@ def test_bm25_weights_and_scores_are_bm25s():
     for question in QUESTIONS:
         ids = reference.get_tokens_ids(tokenize(question))
         assert ids and np.array_equal(reference.get_scores_from_ids(ids), postings.scores(ids))
+
+
+def test_a_build_a_few_documents_and_tokens_at_a_time_is_the_same_index(monkeypatch):
+    records = catalog()
+    versions = {record.key: 1 for record in records}
+    whole = built(records, versions)
+    monkeypatch.setattr(lexical_documents, "TOKENS_PER_CHUNK", 16)  # documents' tokens counted in many parts
+    monkeypatch.setattr(bm25, "ENTRIES_PER_SLICE", 8)  # weights and namespace words a few tokens at a time
+    chunked = built(records, versions)
+    assert_same(chunked, whole)
+    assert all(np.array_equal(ours, theirs) for ours, theirs in zip(chunked._postings.arrays(), whole._postings.arrays()))
+    assert np.array_equal(chunked._namespace_words, whole._namespace_words)
+    changed = [records[0].model_copy(update={"comment": "card payments reversed by the bank"}), *records[1:]]
+    versions = {record.key: 2 if record is changed[0] else 1 for record in changed}
+    updated = chunked.updated(versions, lambda keys: documents(r for r in changed if r.key in keys))  # parts interleave
+    assert_same(updated, built(changed, versions))
 
 
 def test_an_update_reads_only_changed_and_added_tables_and_equals_a_rebuild(tmp_path):

@@ -5,6 +5,7 @@ missing or stale."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -20,8 +21,8 @@ from catalog_ingest.ingest import Ingester, ingest
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.saved_dirs import GENERATION_FILE
 from catalog_ingest.store import RecordStore
-from catalog_ingest.vector_file import (DOCUMENTS_FILE, FLOAT32_MATRIX_FILE, FORMAT, MATRIX_FILE, has_vector_file,
-                                       load_vector_file, save_vector_file)
+from catalog_ingest.vector_file import (DOCUMENTS_FILE, FLOAT32_MATRIX_FILE, FORMAT, MATRIX_FILE, HeaderText,
+                                       has_vector_file, load_vector_file, save_vector_file)
 from lake_changes import NEW_NAMESPACE, change_lake, copy_lake
 
 EMBEDDER = MiniLMEmbedder.name
@@ -285,3 +286,18 @@ def test_a_vector_file_whose_header_lost_its_dimension_is_not_read(lake):
     header_path.write_text(json.dumps({key: value for key, value in header.items() if key != "dim"}), encoding="utf-8")
     assert load_vector_file(lake, EMBEDDER, generation_of(lake)) is None
     assert search_in_fresh_process(lake)["chromadb"] is True
+
+
+def test_the_header_encoded_a_page_at_a_time_is_the_header_encoded_whole():
+    fields = {"format": FORMAT, "embedder": EMBEDDER, "store": "embedded", "collection": "lakescout", "dim": 384}
+    pages = [(["a::table::0", "a::col::ü"], [{"table_key": "a", "generation": 1}, {"table_key": "a", "column": "ü"}]),
+             ([], []), (["b::table::0"], [{"table_key": "b", "generation": 2}])]  # fmt: skip
+    header, out = HeaderText(fields), io.StringIO()
+    for ids, metadatas in pages:
+        header.add(ids, metadatas)
+    header.write(out, 3)
+    whole = fields | {"ids": [i for ids, _ in pages for i in ids], "metadatas": [m for _, ms in pages for m in ms], "rows": 3}
+    assert out.getvalue() == json.dumps(whole, separators=(",", ":"))
+    empty = io.StringIO()
+    HeaderText(fields).write(empty, 0)
+    assert json.loads(empty.getvalue()) == fields | {"ids": [], "metadatas": [], "rows": 0}
