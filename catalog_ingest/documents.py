@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from catalog_ingest.records import Column, FamilyRecord, TableRecord
 from catalog_ingest.sizes import human_bytes
+from catalog_ingest.text import name_parts
 
 MetadataValue = str | int | float | bool
 
@@ -50,8 +51,9 @@ class Document:
     embed_parts: tuple[str, ...] = ()
     """Texts whose embeddings, composed (``embeddings.compose``), give the document's vector (empty: the
     text itself). A column's vector is its own table-independent phrase plus its table's header; a table's
-    continuation chunk's is its header plus its columns' phrases. So each column phrase and each table header
-    is embedded once across the lake, and a table's only long text is its first chunk."""
+    continuation chunk's is its header plus its columns' phrases (a wide table's: the words of its column names).
+    So each column phrase, name word and table header is embedded once across the lake, and a table's only long
+    text is its first chunk."""
     in_vectors: bool = True
     """False: the document has no vector (column documents of wide tables, a wide table's continuation chunks
     other than the first of each ``WIDE_CHUNKS_PER_VECTOR``)."""
@@ -122,7 +124,7 @@ def table_documents(record: TableRecord, family_line: str = "") -> list[Document
 
     documents = []
     layout = clean_text(record.partition_spec.describe(), 300)
-    phrases = continuation_phrases(columns, partition_keys(record))
+    phrases = continuation_parts(columns, partition_keys(record))
     per_vector = 1 if len(columns) <= COLUMN_VECTORS_MAX_COLUMNS else WIDE_CHUNKS_PER_VECTOR
     for i, indexes in enumerate(chunks):
         label = "Columns" if i == 0 else f"Columns (continued, part {i + 1})"
@@ -138,10 +140,11 @@ def table_documents(record: TableRecord, family_line: str = "") -> list[Document
                 metadata=base_metadata(record, kind="table"),
                 # The first chunk embeds its header, family line and column names as one text (types and
                 # comments reach the vectors through the column phrases); a continuation chunk's vector is
-                # composed from its header and its columns' phrases (``continuation_phrases``). A wide table's
-                # continuation chunks share one vector per ``WIDE_CHUNKS_PER_VECTOR``, held by the first of them.
+                # composed from its header and its columns' phrases, or their names' words for a wide table
+                # (``continuation_parts``). A wide table's continuation chunks share one vector per
+                # ``WIDE_CHUNKS_PER_VECTOR``, held by the first of them.
                 embed_parts=(f"{header}. {family_line + '. ' if family_line else ''}{layout}. Columns: {names}",)
-                if i == 0 else (header, *(phrases[n] for chunk in vector_chunks for n in chunk)),
+                if i == 0 else (header, *(text for chunk in vector_chunks for n in chunk for text in phrases[n])),
                 in_vectors=bool(vector_chunks),
             )
         )
@@ -186,15 +189,15 @@ def column_traits(column: Column, partition_sources: set[str]) -> list[str]:
     return traits + column_values_text(column)
 
 
-def continuation_phrases(columns: list[Column], partition_sources: set[str]) -> list[str]:
-    """The texts a table's continuation chunks compose their vectors from, one per column: the column phrases
-    (already embedded for the column documents) up to ``COLUMN_VECTORS_MAX_COLUMNS`` columns; past it, where the
-    column documents have no vectors, the column names alone (``Column PATH``), which repeat across the lake far
-    more than phrases with comments and values do (at 1,000 generated tables, 22,000 of the 26,000 distinct
-    phrases were wide tables' and cost 71% of the word pieces embedded)."""
+def continuation_parts(columns: list[Column], partition_sources: set[str]) -> list[tuple[str, ...]]:
+    """The texts a table's continuation chunks compose their vectors from, per column: its column phrase
+    (already embedded for its column document) up to ``COLUMN_VECTORS_MAX_COLUMNS`` columns; past it, where the
+    column documents have no vectors, the words of its name (``billing`` and ``revenue`` for
+    ``billing_revenue``), each embedded once across the lake. Whole names (``Column PATH``) were half the word
+    pieces embedded at 2,500 generated tables (35,000 distinct paths), their words a few hundred texts."""
     if len(columns) <= COLUMN_VECTORS_MAX_COLUMNS:
-        return [column_phrase(column, partition_sources) for column in columns]
-    return [f"Column {clean_text(column.path, NAME_CHARS)}" for column in columns]
+        return [(column_phrase(column, partition_sources),) for column in columns]
+    return [tuple(name_parts(path) or [path]) for path in (clean_text(column.path, NAME_CHARS) for column in columns)]
 
 
 def column_phrase(column: Column, partition_sources: set[str]) -> str:

@@ -309,8 +309,9 @@ class Ingester:
         return refresh_families(self.store, self._write_families, self.vectors.table_versions(), full=full)
 
     def _write_families(self, families: list[tuple[str, list[Document]]]) -> int:
-        """Embed and write families' documents, each under its key, in one write (``family_index.refresh_families``)."""
-        documents = [doc for _, docs in families for doc in docs]
+        """Embed and write families' documents (those with vectors), each under its key, in one write
+        (``family_index.refresh_families``)."""
+        documents = [doc for _, docs in families for doc in docs if doc.in_vectors]
         vectors = embed_documents(self.embedder, documents)
         self.vectors.replace_tables([key for key, _ in families], documents, vectors, self.store.begin())
         return len(documents)

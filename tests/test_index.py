@@ -358,13 +358,15 @@ def test_tokenize_splits_identifiers():
 
 def test_a_wide_tables_continuation_chunks_share_one_vector_per_four():
     from catalog_ingest.documents import WIDE_CHUNKS_PER_VECTOR
+    from catalog_ingest.text import name_parts
 
     wide = next(record for record in catalog() if record.name == "customer_features")
     chunks = [doc for doc in documents_for(wide) if doc.metadata["kind"] == "table"]
     with_vectors = [doc for doc in chunks if doc.in_vectors]
     assert [doc.id for doc in with_vectors] == [chunks[0].id, *(doc.id for doc in chunks[1::WIDE_CHUNKS_PER_VECTOR])]
     composed = [part for doc in with_vectors[1:] for part in doc.vector_texts[1:]]
-    assert composed == [f"Column {column.path}" for column in wide.columns if column.path not in chunks[0].text]
+    tail = [column.path for column in wide.columns if column.path not in chunks[0].text]
+    assert composed == [word for path in tail for word in name_parts(path)], "the words of the tail's column names"
 
 
 def test_the_saved_lexical_index_is_mapped_not_parsed(tmp_path):

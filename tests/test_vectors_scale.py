@@ -75,7 +75,7 @@ def test_vectors_are_composed_from_headers_and_column_phrases(lake, embedder):
         assert doc.in_vectors == (not is_wide or chunk_number % WIDE_CHUNKS_PER_VECTOR == 1 or chunk_number == 0)
         if doc.in_vectors and chunk_number > 0:
             assert len(doc.vector_texts) > 1, "a continuation chunk is composed, not embedded as one long text"
-    chunk = next(doc for doc in documents if doc.id.endswith("::table::1"))  # a wide table's continuation
+    chunk = next(doc for doc in documents if doc.id.endswith("::table::1") and doc.metadata["table_key"] in wide)
     column = next(doc for doc in documents if doc.metadata["kind"] == "column" and doc.in_vectors)
     for doc in (chunk, column):
         # the memo keeps float16 vectors: equal to about 1e-3
@@ -158,3 +158,31 @@ def test_a_reingest_updates_the_lexical_index_to_what_a_rebuild_gives(lake_with_
     assert saved.search("zebra stripe count", 1)[0][2]["table_key"] == f"{CATALOG_NAME}.{namespace}.zebra_ledger"
     assert f"{CATALOG_NAME}.{plain[0]}" not in saved.table_keys()
     assert saved_versions == saved.table_versions() == served  # the small tables file a no-change ingest checks
+
+
+def test_a_wide_family_has_the_vectors_a_wide_table_has(tmp_path, embedder):
+    """A date family of wide members: its column documents have no vectors and its continuation chunks share
+    one per four, as a wide table's do (once, every column document and chunk had one)."""
+    properties = {"type": "sql", "uri": f"sqlite:///{tmp_path / 'catalog.db'}", "warehouse": f"file://{tmp_path / 'wh'}"}
+    catalog = SqlCatalog("wide", **properties)
+    catalog.create_namespace("web")
+    schema = pa.schema([pa.field(f"metric_{i}_total", pa.int64()) for i in range(COLUMN_VECTORS_MAX_COLUMNS + 100)])
+    for day in ("20240101", "20240102", "20240103"):
+        catalog.create_table(f"web.clicks_{day}", schema=schema)
+    catalog.engine.dispose()
+    settings = Settings(data_dir=tmp_path / "data", catalogs=[CatalogConfig(name="wide", properties=properties)])
+    ingest(settings, embedder=embedder)
+    store = RecordStore(settings.store_path)
+    try:
+        visible = store.searchable_versions()
+    finally:
+        store.close()
+    index = VectorIndex(settings, embedder)
+    try:
+        ids, _, _ = index.all_vectors(visible)
+    finally:
+        index.close()
+    family_ids = [doc_id for doc_id in ids if doc_id.startswith("wide.web.clicks_YYYYMMDD::")]
+    chunks = sorted(int(doc_id.rpartition("::")[2]) for doc_id in family_ids)
+    assert family_ids and not any("::col::" in doc_id for doc_id in family_ids)
+    assert chunks[:2] == [0, 1] and all(n == 0 or n % WIDE_CHUNKS_PER_VECTOR == 1 for n in chunks)
