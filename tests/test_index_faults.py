@@ -25,9 +25,8 @@ from catalog_ingest.retrieval import Retriever
 from catalog_ingest.store import RecordStore
 from lake_changes import NEW_NAMESPACE, change_lake, copy_lake
 
-BEFORE_PUBLISHING = ("vectors-deleted", "vectors-written")
-AFTER_PUBLISHING = ("generation-published", "lexical-swapping", "lexical-saved", "vector-file-swapping",
-                    "embedding-memo-swapping")
+BEFORE_PUBLISHING = ("vectors-deleted", "vectors-written", "embedding-memo-swapping")
+AFTER_PUBLISHING = ("generation-published", "lexical-swapping", "lexical-saved", "vector-file-swapping")
 
 
 def served_tables(settings) -> tuple[int, set[str]]:
