@@ -25,7 +25,6 @@ from sqlglot import exp
 
 from agent.grounding_words import Evidence, accounted_for, name_words, phrase_words, text_words
 from agent.models.language import country_code, spelled_numbers, split_instructions, verb_forms
-from agent.models.request import ACROSS_ALL, NAME_OF
 from agent.models.tables import NUMERIC
 from agent.models.vocabulary import (
     AGGREGATE_WORDS,
@@ -35,7 +34,6 @@ from agent.models.vocabulary import (
     FRAME_WORDS,
     GRAINS,
     LISTED_ROWS,
-    NAME_PARTS,
     NEGATION_WORDS,
     PARTICLES,
     PERIOD_WORDS,
@@ -45,9 +43,10 @@ from agent.models.vocabulary import (
 from agent.rivals import ambiguous_terms, tables_read, unread_named_tables
 from agent.semantic_view import layer_words
 from agent.state import SQL_TOOLS, TurnFacts
+from agent.grounding_doubts import amount_counted, listing_aggregated, names_unshown, one_total_grouped, over_all
 from agent.twins import unsaid_twins
 from agent.verified_view import verified_evidence
-from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, stem, words
+from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
 DECLINES = re.compile(
     r"\b(?:i (?:cannot|can'?t|could not|couldn'?t|found no|do not|don'?t|am unable|ran out)|there is no|"
@@ -70,14 +69,6 @@ NUMBER = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.]|\.\d)(\s+{TIME_UNIT}\b)
 """A number in a question ("over 100", "more than 3 items"), and the time unit after it ("7 days"), if any."""
 YEAR = re.compile(r"(?<![\w.])(?:19|20)\d{2}(?![\w.]|\.\d)")
 """A year a question names ("in 2014", "since 2019-03-01"): the evidence must hold it, as a literal or a date."""
-ATTRIBUTES_OF_EACH = re.compile(r"^\s*(?:please\s+)?(?:list|show|give|display|return|what (?:is|are))\b(?:\s+me)?.*?"
-                                r"\bof\s+(?:each|every|all(?:\s+the)?)\s+[a-z_]+")
-""""list the name and capacity of each stadium": rows listed, one per thing, not an aggregate over them."""
-MEASURE_ASKED = frozenset(w for kind in ("count", "sum", "avg", "median", "share", "min", "max", "distinct", "order")
-                          for w in AGGREGATE_WORDS[kind].split()) | {"much"}  # fmt: skip
-"""Words that ask for an aggregate (or a ranking), which a listing of attributes does not say."""
-HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
-""""how much did we refund?": an amount, which a count of rows is not."""
 GROUPING = re.compile(r"\b(each|per)\b|\b(?:for|in)\s+(every)\b", re.IGNORECASE)
 """"for each year", "per country", "in every category": an aggregate the SQL does not group is not what was asked."""
 
@@ -309,74 +300,6 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         grounding.accounted = [t for t in grounding.accounted if t not in elsewhere]
         grounding.unaccounted += list(dict.fromkeys(elsewhere))
     return grounding
-
-
-def over_all(question: str) -> set[str]:
-    """The words of the things a question totals over ("across all regions and channels": regions, channels)."""
-    said = " ".join(m.group(0) for m in ACROSS_ALL.finditer(split_instructions(question)[0].lower()))
-    return {w for w in words(said) if w not in QUESTION_STOPWORDS}
-
-
-def grouped_columns(sql: str) -> set[str]:
-    """The words of the columns a query groups by (its GROUP BY, ordinals read as the selected expressions)."""
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError:
-        return set()
-    found = set()
-    for group in tree.find_all(exp.Group):
-        select = group.parent.expressions if isinstance(group.parent, exp.Select) else []
-        for key in group.expressions:
-            if isinstance(key, exp.Literal) and key.is_int and 0 < int(key.this) <= len(select):
-                key = select[int(key.this) - 1]
-            found |= {w for col in key.find_all(exp.Column) for w in name_words(col.name)}
-            found |= name_words(key.name) if isinstance(key, exp.Column) else set()
-    return found
-
-
-def one_total_grouped(question: str, sql: str) -> list[str]:
-    """["all"] when the question asks for one total over things ("across all regions") that the SQL groups by."""
-    grouped = grouped_columns(sql)
-    return ["all"] if grouped and any(accounted_for(w, Evidence(grouped)) for w in over_all(question)) else []
-
-
-def names_unshown(question: str, sql: str) -> list[str]:
-    """["name"] when the question asks for the names of things ("the names of the 3 campaigns", "its campaign
-    name") and the SQL reads no column that holds a name (``NAME_PARTS``): a key is not the name asked for."""
-    asked = [m for m in NAME_OF.finditer(split_instructions(question)[0].lower())
-             if (m.group(1) or m.group(2)) not in QUESTION_STOPWORDS]  # fmt: skip
-    if not asked:
-        return []
-    try:
-        columns = [c.name for c in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Column)]
-    except sqlglot.errors.ParseError:
-        return []
-    return [] if any(NAME_PARTS & set(identifier_parts(c.lower())) for c in columns) else ["name"]
-
-
-def listing_aggregated(question: str, sql: str) -> list[str]:
-    """["list"] when the question lists attributes of each thing ("show the name and age of each singer") and
-    says no aggregate, while the SQL aggregates: groups with a count are not the rows asked for."""
-    asked = split_instructions(question)[0].lower()
-    if not ATTRIBUTES_OF_EACH.search(asked) or set(words(asked)) & MEASURE_ASKED:
-        return []
-    try:
-        aggregated = sqlglot.parse_one(sql, read="duckdb").find(exp.AggFunc) is not None
-    except sqlglot.errors.ParseError:
-        return []
-    return ["list"] if aggregated else []
-
-
-def amount_counted(question: str, sql: str) -> list[str]:
-    """["much"] when "how much" is answered by counting rows: the SQL counts and sums, averages or bounds nothing."""
-    if not HOW_MUCH.search(split_instructions(question)[0]):
-        return []
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError:
-        return []
-    amounts = (exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Median)
-    return ["much"] if tree.find(exp.Count) and not any(tree.find(kind) for kind in amounts) else []
 
 
 def aggregates_ungrouped(sql: str) -> bool:

@@ -1,11 +1,10 @@
 """Ingest: crawl catalogs into the record store, the vector index and the lexical index, incrementally.
 
 A run writes the next generation beside the served one: per table its vectors (tagged with the generation),
-then its record; then it saves the text memo and lets the model go (publishing embeds nothing); then it
-publishes the generation with one update in the record store, saves the lexical index of the whole
-generation, drops the vectors no served generation needs and copies the served ones into the vector file the
-retriever opens without Chroma. A
-run killed anywhere leaves the previous generation served whole; the next run resumes the unpublished one.
+then its record; then it saves the text memo, lets the model go (publishing embeds nothing), publishes the
+generation with one update in the record store, saves its lexical index, drops the vectors no served generation
+needs and copies the served ones into the vector file the retriever opens without Chroma. A run killed
+anywhere leaves the previous generation served whole; the next run resumes the unpublished one.
 Only tables whose listing version or record fingerprint changed, or whose vectors are missing (a deleted
 Chroma folder, say), are embedded again, and of their texts only those no earlier run embedded
 (``memo_file``): a table that gained a column embeds that column's phrase and the chunk listing its columns.
@@ -14,9 +13,9 @@ Chroma folder, say), are embedded again, and of their texts only those no earlie
 from __future__ import annotations
 
 import fcntl
+import itertools
 import logging
 import time
-import itertools
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -108,8 +107,7 @@ class Ingester:
         self.settings = settings
         limit_malloc_arenas()  # before the crawl, model and Chroma threads start
         self.embedder = MemoizedEmbedder(embedder or embedder_for(settings.index))
-        self._owns_model = embedder is None
-        """Whether the model is this ingester's to let go once it has embedded everything (a caller's may serve on)."""
+        self._owns_model = embedder is None  # only a model it loaded is let go after embedding: a caller's may serve on
         self.progress = progress or SilentProgress()
         self.store = RecordStore(settings.store_location)
         self._vectors: VectorIndex | None = None
@@ -309,8 +307,7 @@ class Ingester:
         return refresh_families(self.store, self._write_families, self.vectors.table_versions(), full=full)
 
     def _write_families(self, families: list[tuple[str, list[Document]]]) -> int:
-        """Embed and write families' documents (those with vectors), each under its key, in one write
-        (``family_index.refresh_families``)."""
+        """Embed and write families' documents with vectors, under their keys, in one write (``refresh_families``)."""
         documents = [doc for _, docs in families for doc in docs if doc.in_vectors]
         vectors = embed_documents(self.embedder, documents)
         self.vectors.replace_tables([key for key, _ in families], documents, vectors, self.store.begin())

@@ -1,0 +1,96 @@
+"""SQL shapes that do not answer what a question asks, though every word of it is in the evidence: one total
+over things ("across all regions") grouped by them, names asked for with no name column read, each thing's
+attributes answered with an aggregate, and "how much" answered with a row count. Each returns the question's
+words it doubts, which the grounding check then lists as not accounted for. Words and SQL only: nothing here
+knows a lake.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+
+from agent.grounding_words import Evidence, accounted_for, name_words
+from agent.models.language import split_instructions
+from agent.models.request import ACROSS_ALL, NAME_OF
+from agent.models.vocabulary import AGGREGATE_WORDS, NAME_PARTS
+from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, words
+
+ATTRIBUTES_OF_EACH = re.compile(r"^\s*(?:please\s+)?(?:list|show|give|display|return|what (?:is|are))\b(?:\s+me)?.*?"
+                                r"\bof\s+(?:each|every|all(?:\s+the)?)\s+[a-z_]+")
+""""list the name and capacity of each stadium": rows listed, one per thing, not an aggregate over them."""
+MEASURE_ASKED = frozenset(w for kind in ("count", "sum", "avg", "median", "share", "min", "max", "distinct", "order")
+                          for w in AGGREGATE_WORDS[kind].split()) | {"much"}  # fmt: skip
+"""Words that ask for an aggregate (or a ranking), which a listing of attributes does not say."""
+HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
+""""how much did we refund?": an amount, which a count of rows is not."""
+
+
+def over_all(question: str) -> set[str]:
+    """The words of the things a question totals over ("across all regions and channels": regions, channels)."""
+    said = " ".join(m.group(0) for m in ACROSS_ALL.finditer(split_instructions(question)[0].lower()))
+    return {w for w in words(said) if w not in QUESTION_STOPWORDS}
+
+
+def grouped_columns(sql: str) -> set[str]:
+    """The words of the columns a query groups by (its GROUP BY, ordinals read as the selected expressions)."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return set()
+    found = set()
+    for group in tree.find_all(exp.Group):
+        select = group.parent.expressions if isinstance(group.parent, exp.Select) else []
+        for key in group.expressions:
+            if isinstance(key, exp.Literal) and key.is_int and 0 < int(key.this) <= len(select):
+                key = select[int(key.this) - 1]
+            found |= {w for col in key.find_all(exp.Column) for w in name_words(col.name)}
+            found |= name_words(key.name) if isinstance(key, exp.Column) else set()
+    return found
+
+
+def one_total_grouped(question: str, sql: str) -> list[str]:
+    """["all"] when the question asks for one total over things ("across all regions") that the SQL groups by."""
+    grouped = grouped_columns(sql)
+    return ["all"] if grouped and any(accounted_for(w, Evidence(grouped)) for w in over_all(question)) else []
+
+
+def names_unshown(question: str, sql: str) -> list[str]:
+    """["name"] when the question asks for the names of things ("the names of the 3 campaigns", "its campaign
+    name") and the SQL reads no column that holds a name (``NAME_PARTS``): a key is not the name asked for."""
+    asked = [m for m in NAME_OF.finditer(split_instructions(question)[0].lower())
+             if (m.group(1) or m.group(2)) not in QUESTION_STOPWORDS]  # fmt: skip
+    if not asked:
+        return []
+    try:
+        columns = [c.name for c in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Column)]
+    except sqlglot.errors.ParseError:
+        return []
+    return [] if any(NAME_PARTS & set(identifier_parts(c.lower())) for c in columns) else ["name"]
+
+
+def listing_aggregated(question: str, sql: str) -> list[str]:
+    """["list"] when the question lists attributes of each thing ("show the name and age of each singer") and
+    says no aggregate, while the SQL aggregates: groups with a count are not the rows asked for."""
+    asked = split_instructions(question)[0].lower()
+    if not ATTRIBUTES_OF_EACH.search(asked) or set(words(asked)) & MEASURE_ASKED:
+        return []
+    try:
+        aggregated = sqlglot.parse_one(sql, read="duckdb").find(exp.AggFunc) is not None
+    except sqlglot.errors.ParseError:
+        return []
+    return ["list"] if aggregated else []
+
+
+def amount_counted(question: str, sql: str) -> list[str]:
+    """["much"] when "how much" is answered by counting rows: the SQL counts and sums, averages or bounds nothing."""
+    if not HOW_MUCH.search(split_instructions(question)[0]):
+        return []
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return []
+    amounts = (exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Median)
+    return ["much"] if tree.find(exp.Count) and not any(tree.find(kind) for kind in amounts) else []
