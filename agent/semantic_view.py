@@ -111,6 +111,7 @@ class SemanticHit:
     key: str
     score: float = 0.0
     matched_columns: list[str] = field(default_factory=list)
+    copies: list[str] = field(default_factory=list)
 
 
 def fitted(view: dict[str, Any], room: int, size: Callable[[Any], int]) -> dict[str, Any]:

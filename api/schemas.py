@@ -141,6 +141,10 @@ class SearchHit(BaseModel):
     namespace: str
     score: float
     matched_columns: list[str]
+    copies: list[str] = Field(
+        default_factory=list,
+        description="The same table in namespaces that copy this one's dataset (namespace.table), returned once, here.",
+    )
 
 
 class SearchResponse(BaseModel):

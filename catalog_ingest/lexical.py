@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,6 +84,7 @@ class LexicalIndex:
         self._postings = Postings.empty()
         self._vocabulary: list[str] = []
         self._token_ids: dict[str, int] | None = None
+        self._table_number: dict[str, int] | None = None
         self._doc_namespaces: np.ndarray | None = None
         """Per document, its table's namespace's number in ``_namespace_numbers`` (made at the first filtered search)."""
         self._namespace_numbers: dict[str, int] = {}
@@ -213,12 +214,19 @@ class LexicalIndex:
             first.setdefault(table, index)
         return {self._tables[table][0]: self._metadata(index) for table, index in first.items()}
 
-    def columns_by_table(self, keep: Callable[[str], bool] | None = None) -> dict[str, list[str]]:
+    def columns_by_table(
+        self, keep: Callable[[str], bool] | None = None, of: Collection[str] | None = None
+    ) -> dict[str, list[str]]:
         """table_key -> the column paths of its column documents, BM25-indexed or only listed; with ``keep``,
-        only the paths it accepts (asked once per distinct path), and only tables with one of those."""
+        only the paths it accepts (asked once per distinct path), and only tables with one of those; with
+        ``of``, only those tables."""
         documents = self._documents[self._documents["kind"] == COLUMN_KIND]
         tables = np.concatenate([documents["table"], self._listed_columns[:, 0]]).astype(np.int64)
         parts = np.concatenate([documents["part"], self._listed_columns[:, 1]]).astype(np.int64)
+        if of is not None:
+            numbers = self._table_numbers()
+            wanted = np.isin(tables, np.array([numbers[key] for key in of if key in numbers], dtype=np.int64))
+            tables, parts = tables[wanted], parts[wanted]
         if keep is not None:
             kept_paths = np.fromiter((keep(path) for path in self._columns), dtype=bool, count=len(self._columns))
             accepted = kept_paths[parts]
@@ -247,6 +255,13 @@ class LexicalIndex:
     def _metadata(self, index: int) -> Metadata:
         table, kind, part = (int(value) for value in self._documents[index])
         return entry_metadata(self._tables[table], kind, part, self._columns)
+
+    def _table_numbers(self) -> dict[str, int]:
+        """table_key -> its number in ``_tables``."""
+        with self._lock:
+            if self._table_number is None:
+                self._table_number = {row[0]: n for n, row in enumerate(self._tables)}
+            return self._table_number
 
     def _token_index(self) -> dict[str, int]:
         with self._lock:

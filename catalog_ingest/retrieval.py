@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from catalog_ingest.dense_batches import DenseBatches
+from catalog_ingest.dataset_copies import DatasetCopies
 from catalog_ingest.dense_bounds import BoundsWhen
 from catalog_ingest.embeddings import Embedder, embedder_for, start_loading
 from catalog_ingest.family_index import lexical_index
@@ -49,6 +50,8 @@ class TableHit:
     namespace: str
     score: float
     matched_columns: list[str] = field(default_factory=list)
+    copies: list[str] = field(default_factory=list)
+    """The same table in namespaces that copy this one's (``dataset_copies``), returned once, here."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class OpenIndexes:
     namespace_of: dict[str, str]
     join_keys: JoinKeys
     namespace_words: NamespaceWords
+    copies: DatasetCopies
     generation: int
     gaps: dict[str, int]
     """Tables of the generation missing from an index ("vectors", "lexical" -> count)."""
@@ -94,7 +98,8 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore, bou
     lexical = LexicalIndex.load_generation(settings.lexical_path, str(generation)) or lexical_index(store)
     tables: dict[str, TableInfo] = {}
     tables_by_name: dict[str, set[str]] = defaultdict(set)
-    for key, metadata in lexical.table_metadata().items():
+    lexical_tables = lexical.table_metadata()
+    for key, metadata in lexical_tables.items():
         namespace, full_name = str(metadata["namespace"]), str(metadata["table"])
         tables[key] = TableInfo(key, full_name, str(metadata["catalog"]), namespace)
         for name in (key, full_name, full_name[len(namespace) + 1 :]):
@@ -107,6 +112,8 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore, bou
     namespace_of = {key: info.namespace for key, info in tables.items()}
     name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
     join_keys = JoinKeys(lambda: lexical.columns_by_table(keep=is_key_column), namespace_of, name_of)  # at the first search
+    searched = {key: (f"{tables[key].catalog}.{tables[key].namespace}", name_of[key]) for key in lexical_tables}
+    copies = DatasetCopies(searched, lambda keys: lexical.columns_by_table(of=keys))
     vector, dense = open_dense(settings, embedder, visible, generation, bounds)
     gaps = {
         "vectors": len(visible.keys() - dense.table_keys()),
@@ -114,7 +121,7 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore, bou
     }
     return OpenIndexes(
         vector, dense, lexical, tables, dict(tables_by_name), namespace_of, join_keys,
-        NamespaceWords(lexical.words_by_namespace), generation, gaps,
+        NamespaceWords(lexical.words_by_namespace), copies, generation, gaps,
     )
 
 
@@ -226,9 +233,15 @@ class Retriever:
             table = found.get(key)
             return table.full_name if table is not None else indexes.tables[key].full_name
 
-        top = heapq.nsmallest(k, ranked, key=lambda key: (-ranked[key], name_of(key)))  # sorted(...)[:k]
+        def order(key: str) -> tuple[float, str]:
+            return -ranked[key], name_of(key)
+
+        candidates = heapq.nsmallest(2 * k, ranked, key=order)  # sorted(...)[:2 * k]
+        top = indexes.copies.fold(candidates, k)  # a copy of a table before it is named by that table's hit
+        if len(top) < k and len(candidates) < len(ranked):
+            top = indexes.copies.fold(sorted(ranked, key=order), k)
         hits = []
-        for key in top:  # hits, and their matched columns, made for the tables returned only
+        for key, copies in top:  # hits, and their matched columns, made for the tables returned only
             table = found.get(key)
             if table is not None:
                 hit = TableHit(key, table.full_name, table.catalog, table.namespace, ranked[key], table.matched_columns())
@@ -237,6 +250,7 @@ class Retriever:
                 hit = TableHit(key, info.full_name, info.catalog, info.namespace, ranked[key])
                 if key in joined and key not in scores:  # brought in: the key columns it joins on (read here)
                     hit.matched_columns = list(joined[key])
+            hit.copies = [indexes.tables[copy].full_name for copy in copies]
             hits.append(hit)
         return hits
 

@@ -164,7 +164,8 @@ def search(
     for column in ("table", "score", "matched columns"):
         table.add_column(column)
     for hit in hits:
-        table.add_row(Text(hit.full_name), f"{hit.score:.3f}", Text(", ".join(hit.matched_columns[:6])))
+        name = hit.full_name + (f" (also as {', '.join(hit.copies)})" if hit.copies else "")
+        table.add_row(Text(name), f"{hit.score:.3f}", Text(", ".join(hit.matched_columns[:6])))
     console.print(table)
 
 

@@ -3,6 +3,7 @@ in sight, table names found in a question."""
 
 import numpy as np
 
+from catalog_ingest.dataset_copies import DatasetCopies
 from catalog_ingest.index import ExactVectors
 from catalog_ingest.lexical import LexicalIndex
 from catalog_ingest.ranking import JoinKeys, NamespaceWords, rank_tables
@@ -73,7 +74,8 @@ def indexes_of(table_keys: list[str]) -> OpenIndexes:
     name_of = {key: key.split(".")[2] for key in tables}
     return OpenIndexes(
         None, ExactVectors([], [], np.zeros((0, 384), dtype=np.float32)), LexicalIndex(), tables, by_name,
-        namespace_of, JoinKeys.from_columns({}, namespace_of, name_of), NamespaceWords.from_words({}), 0, {},
+        namespace_of, JoinKeys.from_columns({}, namespace_of, name_of), NamespaceWords.from_words({}),
+        DatasetCopies({}, lambda keys: {}), 0, {},
     )
 
 
@@ -92,3 +94,4 @@ def test_a_neighbour_ranks_by_its_own_match_when_that_is_higher():
     ranked, joined = rank_tables(scores, NAMESPACE_OF, JoinKeys.from_columns(COLUMNS, NAMESPACE_OF, NAME_OF), {})
     assert "c.pets.pets" in joined and "c.pets.student" not in joined  # its own score beats the share
     assert ranked["c.pets.has_pet"] > ranked["c.pets.student"] > ranked["c.pets.pets"] > 0
+

@@ -46,6 +46,7 @@ def search_tables(
                 "snapshot_id": record.current_snapshot_id,
                 "metadata_untrusted": {"comment": clip(record.comment)} if record.comment else {},
             }
+            | ({"same_table_also_in": hit.copies} if hit.copies else {})
         )
     payload: dict[str, Any] = {"query": query, "tables": hits, "candidates": candidates} | semantic_part(search_view(matches))
     if not hits:

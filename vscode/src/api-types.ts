@@ -1119,6 +1119,11 @@ export interface components {
             score: number;
             /** Matched Columns */
             matched_columns: string[];
+            /**
+             * Copies
+             * @description The same table in namespaces that copy this one's dataset (namespace.table), returned once, here.
+             */
+            copies?: string[];
         };
         /** SearchResponse */
         SearchResponse: {
