@@ -20,7 +20,7 @@ from catalog_ingest.documents import documents_for
 from catalog_ingest.embeddings import MiniLMEmbedder
 from catalog_ingest.index import VectorIndex
 from catalog_ingest.lexical import LexicalIndex
-from catalog_ingest.ingest import EMBED_GROUP_TABLES
+from catalog_ingest.ingest_pipeline import EMBED_GROUP_TABLES
 from catalog_ingest.records import Column, PartitionField, PartitionSpec, TableRecord, TableTotals
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import Settings

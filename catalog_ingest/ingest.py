@@ -13,14 +13,14 @@ Chroma folder, say), are embedded again, and of their texts only those no earlie
 from __future__ import annotations
 
 import fcntl
-import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from catalog_ingest.crawlers import crawler_for
 from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable
@@ -30,6 +30,7 @@ from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_document
 from catalog_ingest.faults import fault_point
 from catalog_ingest.families import dated_members
 from catalog_ingest.family_index import refresh_families
+from catalog_ingest.ingest_pipeline import EmbedAhead, crawled, group_full
 from catalog_ingest.index import FEW_WRITES_SYNC_THRESHOLD, HNSW_CONFIGURATION, IndexMismatchError, VectorIndex
 from catalog_ingest.lexical import LexicalIndex, updated_from_store
 from catalog_ingest.memo_file import load_memo, save_memo
@@ -45,11 +46,8 @@ from catalog_ingest.verified import mark_drifted_after_publish
 
 log = logging.getLogger(__name__)
 
-EMBED_GROUP_TABLES = 64
-EMBED_GROUP_COLUMNS = 4_000
-"""Crawled tables are embedded and written together until a group reaches either bound: Chroma's cost is
-per call far more than per row, and a group still commits often enough that a killed run loses little."""
-
+Embedded = tuple[list[Document], np.ndarray]
+"""A group's documents that get vectors, and their vectors in the same order."""
 
 @dataclass
 class IngestReport:
@@ -230,39 +228,45 @@ class Ingester:
             if not dry_run:
                 self.remove(key)
 
-        pending: list[tuple[TableRecord, str]] = []
-        for ref, future in crawled(crawler, to_crawl, previous_record, self.settings.ingest.concurrency):
-            try:
-                record = future.result()
-            except TableUnreadable as exc:
-                log.warning("skipped %s: %s", ref.full_name, exc)
-                report.skipped.append((ref.full_name, str(exc)))
-                self.progress.advance(ref.full_name, "skipped")
-                continue
-            fingerprint = record.fingerprint()
-            previous = stored.get(record.key)
-            if previous is None:
-                status = "added"
-            elif previous.fingerprint != fingerprint or full:
-                status = "changed"
-            elif not has_vectors(record.key):
-                status = "repaired"
-            else:
-                status = "unchanged"
-            getattr(report, status).append(record.full_name)
-            if status == "unchanged" or dry_run:
-                self.progress.advance(record.full_name, status)
-                continue
-            pending.append((record, fingerprint, status))
-            if group_full(pending):
-                report.documents_embedded += self._write_group(pending)
-                pending = []
-        if pending:
-            report.documents_embedded += self._write_group(pending)
+        pending: list[tuple[TableRecord, str, str]] = []
+        with EmbedAhead(self._embed_group, self._write_group) as groups:
+            for ref, future in crawled(crawler, to_crawl, previous_record, self.settings.ingest.concurrency):
+                try:
+                    record = future.result()
+                except TableUnreadable as exc:
+                    log.warning("skipped %s: %s", ref.full_name, exc)
+                    report.skipped.append((ref.full_name, str(exc)))
+                    self.progress.advance(ref.full_name, "skipped")
+                    continue
+                fingerprint = record.fingerprint()
+                previous = stored.get(record.key)
+                if previous is None:
+                    status = "added"
+                elif previous.fingerprint != fingerprint or full:
+                    status = "changed"
+                elif not has_vectors(record.key):
+                    status = "repaired"
+                else:
+                    status = "unchanged"
+                getattr(report, status).append(record.full_name)
+                if status == "unchanged" or dry_run:
+                    self.progress.advance(record.full_name, status)
+                    continue
+                pending.append((record, fingerprint, status))
+                if group_full(pending):
+                    report.documents_embedded += groups.add(pending)
+                    pending = []
+            if pending:
+                report.documents_embedded += groups.add(pending)
+            report.documents_embedded += groups.finish()
 
-    def _write_group(self, pending: list[tuple[TableRecord, str, str]]) -> int:
+    def _embed_group(self, pending: list[tuple[TableRecord, str, str]]) -> Embedded:
+        """A group's documents with vectors and their vectors (``EmbedAhead`` runs this beside the writes)."""
+        return self.embedded([record for record, _, _ in pending])
+
+    def _write_group(self, pending: list[tuple[TableRecord, str, str]], embedded: Embedded) -> int:
         """Write a group of crawled tables, then count them done: progress follows what is stored."""
-        documents = self.write([(record, fingerprint) for record, fingerprint, _ in pending])
+        documents = self.write([(record, fingerprint) for record, fingerprint, _ in pending], embedded)
         for record, _, status in pending:
             self.progress.advance(record.full_name, status)
         return documents
@@ -281,21 +285,25 @@ class Ingester:
         self.store.begin()
         self.store.delete(key)
 
-    def write(self, batch: list[tuple[TableRecord, str]]) -> int:
-        """Embed a group of (record, fingerprint) tables together (each distinct text once), write their
-        vectors, then their records, into the generation being written: a run killed in between leaves
-        records that still say the old version, so the next run redoes them. ``run`` calls this per group of
-        crawled tables; tests call it with hand-made records, then ``publish``."""
-        generation = self.store.begin()
-        documents = [doc for record, _ in batch for doc in self._documents(record) if doc.in_vectors]
+    def embedded(self, records: list[TableRecord]) -> Embedded:
+        """The tables' documents that get vectors, and their vectors (each distinct text embedded once)."""
+        documents = [doc for record in records for doc in self._documents(record) if doc.in_vectors]
         progress = self.progress if isinstance(self.progress, EmbeddingProgress) else None
-        vectors = embed_documents(self.embedder, documents, progress.embedding if progress else None)
+        return documents, embed_documents(self.embedder, documents, progress.embedding if progress else None)
+
+    def write(self, batch: list[tuple[TableRecord, str]], embedded: Embedded | None = None) -> int:
+        """Write a group of (record, fingerprint) tables' vectors (``embedded``, else embedded now), then their
+        records, into the generation being written: a run killed in between leaves records that still say
+        the old version, so the next run redoes them. ``run`` calls this per group of crawled tables; tests
+        call it with hand-made records, then ``publish``."""
+        generation = self.store.begin()
+        documents, vectors = embedded or self.embedded([record for record, _ in batch])
         self.vectors.replace_tables([record.key for record, _ in batch], documents, vectors, generation)
         fault_point("vectors-written")
         for record, fingerprint in batch:
             self.store.put(record, fingerprint)
-        if progress:
-            progress.written(len(documents))
+        if isinstance(self.progress, EmbeddingProgress):
+            self.progress.written(len(documents))
         return len(documents)
 
     def _documents(self, record: TableRecord) -> list[Document]:
@@ -351,34 +359,6 @@ class Ingester:
     def _served_versions(self) -> dict[str, int]:
         """What search reads: tables that are not family members, and families (the vector file's content)."""
         return self.store.searchable_versions()
-
-
-CRAWLS_AHEAD = 4 * EMBED_GROUP_TABLES
-"""Tables crawled ahead of the one being written, at most: a crawled record waits in memory until its group is
-written, and at 10,000 wide tables crawling all of them ahead held about a gigabyte of records."""
-
-
-def crawled(
-    crawler: Crawler, refs: list[TableRef], previous: Callable[[TableRef], TableRecord | None], concurrency: int
-) -> Iterator[tuple[TableRef, Future[TableRecord]]]:
-    """(ref, finished crawl) for every ref, in order of completion, never more than ``CRAWLS_AHEAD`` crawled
-    or in flight beyond what the caller has taken."""
-    waiting = iter(refs)
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        running: dict[Future[TableRecord], TableRef] = {}
-        for ref in itertools.islice(waiting, CRAWLS_AHEAD):
-            running[pool.submit(crawler.crawl, ref, previous(ref))] = ref
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                ref = running.pop(future)
-                for following in itertools.islice(waiting, 1):
-                    running[pool.submit(crawler.crawl, following, previous(following))] = following
-                yield ref, future
-
-
-def group_full(pending: list[tuple[TableRecord, str, str]]) -> bool:
-    return len(pending) >= EMBED_GROUP_TABLES or sum(len(record.columns) for record, _, _ in pending) >= EMBED_GROUP_COLUMNS
 
 
 def profile_limits(settings: Settings) -> ProfileLimits:

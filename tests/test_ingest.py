@@ -21,7 +21,8 @@ from catalog_ingest.crawlers.base import CatalogUnreachable
 from catalog_ingest.embeddings import MiniLMEmbedder
 from catalog_ingest.family_index import searchable_documents
 from catalog_ingest.lexical import LexicalIndex
-from catalog_ingest.ingest import EMBED_GROUP_TABLES, IngestBusy, ingest, ingest_lock
+from catalog_ingest.ingest import IngestBusy, ingest, ingest_lock
+from catalog_ingest.ingest_pipeline import EMBED_GROUP_TABLES
 from catalog_ingest.memo_file import load_memo
 from catalog_ingest.retrieval import Retriever
 from catalog_ingest.settings import CatalogConfig, load_settings
