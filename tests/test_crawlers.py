@@ -302,6 +302,26 @@ def test_concurrent_crawls_match_sequential(iceberg_crawler):
     assert concurrent == sequential
 
 
+def test_a_listed_sql_catalog_table_is_read_from_its_location_without_asking_the_catalog_again(iceberg_crawler):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    refs = iceberg_crawler.list_tables()
+    loaded = [iceberg_crawler.crawl(TableRef(ref.namespace, ref.name)).fingerprint() for ref in refs]  # no version
+    statements: list[str] = []
+
+    def count(connection, cursor, statement, *rest) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)  # every engine's, the pool's catalogs' included
+    try:
+        read = [iceberg_crawler.crawl(ref).fingerprint() for ref in refs]
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert read == loaded  # the same records
+    assert statements == [], statements  # and no query of the catalog's table per table
+
+
 @pytest.mark.parametrize(
     ("include", "exclude", "expected"),
     [

@@ -35,9 +35,12 @@ class IcebergCrawler(Crawler):
     def __init__(self, config: CatalogConfig, **limits: Any) -> None:
         super().__init__(config, **limits)
         self._catalogs = CatalogPool(config)
+        self._listed_locations = False
+        """Whether the refs' versions are metadata locations the catalog listed in one query (SQL catalogs)."""
 
     def list_tables(self) -> list[TableRef]:
         identifiers, listed = self._with_retries(self._admitted_identifiers)
+        self._listed_locations = listed is not None
         if listed is not None:
             locations = [listed.get(identifier) for identifier in identifiers]
         else:
@@ -54,7 +57,10 @@ class IcebergCrawler(Crawler):
 
     def crawl(self, ref: TableRef, previous: TableRecord | None = None) -> TableRecord:
         try:
-            table = self._catalogs.load_table((*ref.namespace.split("."), ref.name))
+            if self._listed_locations and ref.version:
+                table = self._catalogs.read_table(ref.version)
+            else:
+                table = self._catalogs.load_table((*ref.namespace.split("."), ref.name))
             return iceberg_record(
                 self.config.name, ref.namespace, ref.name, table, self.max_partitions, self.profile_limits, previous
             )
