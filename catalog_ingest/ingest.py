@@ -4,7 +4,9 @@ A run writes the next generation beside the served one: per table its vectors (t
 then its record; then it saves the text memo, lets the model go (publishing embeds nothing), publishes the
 generation with one update in the record store, saves its lexical index, drops the vectors no served generation
 needs and copies the served ones into the vector file the retriever opens without Chroma. A run killed
-anywhere leaves the previous generation served whole; the next run resumes the unpublished one.
+anywhere leaves the previous generation served whole; the next run resumes the unpublished one. Tables are
+crawled ahead of the group being written and each group embedded while the one before it is written
+(``ingest_pipeline``).
 Only tables whose listing version or record fingerprint changed, or whose vectors are missing (a deleted
 Chroma folder, say), are embedded again, and of their texts only those no earlier run embedded
 (``memo_file``): a table that gained a column embeds that column's phrase and the chunk listing its columns.
