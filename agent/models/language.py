@@ -277,6 +277,10 @@ def period_of(text: str, today: date) -> Period | None:
     if match := SINCE_WEEKDAY.search(text):
         start = today - timedelta(days=(today.weekday() - WEEKDAYS.index(match.group(1))) % 7)
         return span(start, today, f"since {match.group(1).capitalize()}")
+    if match := re.search(r"\b(\d+|an?|one)\s+(day|week)s?\s+ago\b", text):  # one day: "3 days ago", "a week ago"
+        count = int(match.group(1)) if match.group(1).isdigit() else 1
+        day = today - timedelta(days=count * (7 if match.group(2) == "week" else 1))
+        return Period(day, day, f"{match.group(0)} ({day})", relative=True)
     if match := re.search(r"\b(?:last|past|previous)\s+(\d+)\s+(day|week|month)s?\b", text):
         count, unit = int(match.group(1)), match.group(2)
         if unit == "month":

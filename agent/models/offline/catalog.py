@@ -28,10 +28,14 @@ NAMESPACES = re.compile(r"\bnamespaces?\b")
 """A question about the catalog's namespaces ("what namespaces does the lake have?", "which namespace has the most
 tables?")."""
 RANKED = re.compile(r"\b(?:most|fewest|least|biggest|largest|smallest)\b")
-OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b([\w@.\-]+)\s+owns\b")
+OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b(?:does|do)\s+([\w@.\-]+)\s+own\b|\b([\w@.\-]+)\s+owns\b")
 TAG = re.compile(r"\btagged\s+(?:as\s+)?['\"]?([\w-]+)|\b(?:with|have|has|carry|carries) (?:the |a )?tag\s+['\"]?([\w-]+)")
-DAYS = re.compile(r"\b(\d+)\s+days?\b")
-NOT_WRITTEN = re.compile(r"\b(?:not|never|n't)\b[^.?]*\b(?:written|updated|modified|refreshed|loaded)\b")
+DAYS = re.compile(r"\b(\d+|an?|one)\s+(day|week|month)s?\b")
+"""A span of days: "30 days", "a week" (7), "2 months" (60)."""
+SPAN_DAYS = {"day": 1, "week": 7, "month": 30}
+WRITE_WORDS = r"(?:written|updated|modified|refreshed|loaded)"
+NOT_WRITTEN = re.compile(rf"\b(?:not|never|n't)\b[^.?]*\b{WRITE_WORDS}\b"
+                         r"|\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b")
 MEASURE_LABELS = {"rows": "rows", "bytes": "size", "files": "files", "last_write": "last write",
                   "partitions": "partitions", "snapshots": "snapshots", "columns": "columns", "name": "name"}  # fmt: skip
 
@@ -51,11 +55,12 @@ def list_args(question: str) -> dict[str, Any]:
     if namespace:
         args["namespace"] = namespace
     if owner := OWNER.search(text):
-        args["owner"] = owner.group(1) or owner.group(2)
+        args["owner"] = next(g for g in owner.groups() if g)
     if tag := TAG.search(text):
         args["tag"] = tag.group(1) or tag.group(2)
-    if (days := DAYS.search(text)) and re.search(r"\b(?:written|updated|modified|refreshed|loaded)\b", text):
-        args["not_written_days" if NOT_WRITTEN.search(text) else "written_days"] = int(days.group(1))
+    if (days := DAYS.search(text)) and (re.search(rf"\b{WRITE_WORDS}\b", text) or NOT_WRITTEN.search(text)):
+        count = int(days.group(1)) if days.group(1).isdigit() else 1
+        args["not_written_days" if NOT_WRITTEN.search(text) else "written_days"] = count * SPAN_DAYS[days.group(2)]
     return args
 
 

@@ -64,6 +64,8 @@ CATALOG_QUESTION = re.compile(
     r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
     r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b|\bnamespaces\b"
     r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
+    r"|\btables?\b[^.?]*\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b"
+    r"|\btables?\b[^.?]*\b(?:does|do)\s+\S+\s+own\b"
     r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|(?:have|has|carry|carries) (?:the |a )?tag"
     r"|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
@@ -126,7 +128,8 @@ THRESHOLD = re.compile(r"^\s*(?:which|what)\s+[a-z_]+\s+(?:[a-z]+\s+)?(?:more|fe
 """'which regions had more than 100 refunds?': groups over a threshold, a query."""
 FRESHNESS = re.compile(r"\b(?:written|write|writes|updated|modified|refreshed|loaded|changed|ingested|snapshot|partition)")
 """When a table was written or changed: its freshness, not the time of an event its rows record."""
-TABLE_NAME = re.compile(r"`?\b([A-Za-z_][\w-]*\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)\b`?")
+TABLE_NAME = re.compile(r"`?(?<![@\w.-])\b([A-Za-z_][\w-]*\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)\b(?![@\w-])`?")
+"""A table written out; not the domain of an e-mail address (``data@shop.example`` names an owner)."""
 
 
 @dataclass
