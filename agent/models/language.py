@@ -189,9 +189,16 @@ def correct_typos(text: str) -> str:
 
 
 def related(word: str) -> set[str]:
-    """A word's stem and the stems of its business synonyms."""
+    """A word's stem and the stems of its business synonyms; a plural the stemmer keeps whole ("ads") also
+    as its singular."""
     base = stem(word)
-    return {base, *(stem(s) for s in SYNONYMS.get(base) or SYNONYMS.get(word.lower(), ()))}
+    return {base, *singular(word), *(stem(s) for s in SYNONYMS.get(base) or SYNONYMS.get(word.lower(), ()))}
+
+
+def singular(word: str) -> set[str]:
+    """The stem of a short plural's singular the stemmer keeps whole ("ads" -> ad), else nothing."""
+    base = stem(word)
+    return {stem(word[:-1].lower())} if base == word.lower() and len(word) >= 3 and re.search(r"[^su]s$", base) else set()
 
 
 def verb_forms(word: str) -> set[str]:

@@ -23,6 +23,7 @@ MEASURES = [
     ("max", re.compile(rf"\b(?:max|maximum|highest|largest|biggest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("total", re.compile(rf"\b(?:sum|total|overall)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("total", re.compile(rf"\bhow much\s+(?:(?:did|do|does|have|has|was|were|is)\s+)?(?:we\s+|they\s+|it\s+)?([a-z_ ]+?){END}")),
+    ("total", re.compile(r"^\s*what\s+(?:did|do|does|have|has)\s+(?:we|they|you|i)\s+([a-z]+)(?=\s+(?:on|for|in|to)\b)")),
     ("distinct", re.compile(r"\b(?:unique|distinct|different)\s+([a-z_]+)")),
     ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
     ("share", re.compile(r"\b(?:percentage|percent|share|proportion|fraction)\s+of\s+(?:the\s+|all\s+)*([a-z_]+)")),

@@ -75,6 +75,7 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                         r"|\bwhere(?:'s| (?:can|do|is|are|would))\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
                         r"|\b(?:do|does) (?:we|you|the lake|the catalog) (?:have|hold|keep|store|track)\b")),
     ("sql", re.compile(r"\b(?:sql|query|queries|select)\b")),
+    ("sql", re.compile(r"^\s*what\s+(?:did|do|does|have|has)\s+(?:we|they|you|i)\s+[a-z]+\s+(?:on|for|in|to)\b")),
     ("column", re.compile(r"\b(?:what|which)(?:'s| is)? (?:the )?(?:data ?)?type\b|\bdata ?types?\b|\btype (?:of|is) "
                           r"(?:the )?(?:column|field)\b|\bprimary keys?\b|\buniquely\b|\bidentif(?:y|ies) (?:a|each|one)"
                           r" (?:row|record)|\bidentifier (?:fields?|columns?)\b|\b(?:row|unique|natural|business) keys?\b"
@@ -85,7 +86,10 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                           r"|^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include)\b.*\b(?:column|field)s?\b"
                           r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:have|store|keep|record|track|contain|include)\s+"
                           r"(?:an?\s+|any\s+|the\s+)?[a-z][a-z0-9]*_[a-z0-9_]+\b"
-                          r"|\bis there an? (?:\w+ )?(?:column|field)\b")),
+                          r"|\bis there an? (?:\w+ )?(?:column|field)\b"
+                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:have|store|keep|record|track|contain|include)\s+"
+                          r"(?:an?\s+|any\s+|the\s+)?(?!(?:partitions?|snapshots?|rows?|records?|data|files?|history"
+                          r"|owners?|pii|comments?|schemas?|columns?|fields?|tags?|sort)\b)[a-z]+\s*\?*\s*$")),
     ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?|operations?)\b"
                            r"|\b(?:deleted|rewritten|overwritten|overwrites?|compacted|compaction|repartitioned)\b"
                            r"|\bpartition(?:ing)? (?:specs?|spec history|evolution|changes?)\b|\bspecs?\b")),
@@ -107,6 +111,8 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
 YES_NO_DATA = re.compile(r"^\s*(?:(?:are|is|were|was)\s+there|(?:did|do|does|have|has|were|was|are|is)\s+(?:any|some))\b")
 """A yes/no question about rows ("are there any orders over 100 USD in a.b?", "did any runs fail?"): a count
 answers it."""
+HAVE_IN_PERIOD = re.compile(r"^\s*(?:does|do|did|has|have)\s+\S+\s+(?:have|has|had|get|got|receive|hold)\b")
+"""A yes/no question about a table's rows in a period ("does a.b have a rate for yesterday?")."""
 SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
 """An instruction naming one of these asks for a query ("return only the SQL")."""
 SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type)\b"
@@ -172,8 +178,9 @@ def detect_intent(question: str) -> Intent:
     rows = ROWS_ASKED.search(text)
     if kind == "unknown" and rows and not MEASURE_SAID.search(text) and not LAKE_OBJECTS.search(rows.group(2)):
         kind = "sql"  # "list the names of the campaigns whose channel is email": rows of a table
-    if kind == "unknown" and YES_NO_DATA.search(text):
-        kind = "sql"
+    if kind == "unknown" and (YES_NO_DATA.search(text) or tables and HAVE_IN_PERIOD.search(text)
+                              and period_of(text, date.today())):  # fmt: skip
+        kind = "sql"  # "does a.b have a rate for yesterday?": a count of that day's rows answers it
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
     if kind == "stats" and (SQL_SHAPE.search(text) or parse_comparisons(text)[0]) \

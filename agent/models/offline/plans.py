@@ -123,7 +123,8 @@ def plan_find(intent: Intent, convo: Conversation) -> Step:
     if not covered_words(intent.topic, hits):
         return Answer(compose_not_found(hits, intent.topic))
     grain = ROW_GRAIN.search(convo.question.lower())
-    return Answer(compose_find({**search.data, "tables": best_first(intent.topic, hits, grain and grain.group(1))}, intent.topic))
+    ranked = best_first(intent.topic, hits, grain and grain.group(1))
+    return Answer(compose_find({**search.data, "tables": ranked}, intent.topic, convo.question))
 
 
 OF_THOSE = re.compile(r"\b(?:of|among|from|in)\s+(?:those|these|them|it)\b", re.IGNORECASE)

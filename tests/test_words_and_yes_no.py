@@ -1,0 +1,52 @@
+"""Measures said with "what did we <verb> on", short plurals the stemmer keeps whole, and yes/no questions about
+what a table keeps: the offline model's intents and answers, and the grounding check's matching."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from agent.grounding_words import Evidence, accounted_for
+from agent.models.language import related, singular
+from agent.models.offline.compose import compose_column, compose_find
+from agent.models.offline.intents import detect_intent
+from agent.models.request import parse_request
+from agent.models.sql_writer import draft_sql
+from agent.models.tables import Table
+
+TODAY = date(2026, 12, 3)
+
+
+def test_what_did_we_spend_on_asks_for_a_total():
+    assert detect_intent("what did we spend on banners last week?").kind == "sql"
+    request = parse_request("what did we spend on banners in ads.costs?", TODAY)
+    assert request.agg == "total" or request.agg == "sum"
+    costs = Table("ads.costs", [{"name": "cost_day", "type": "date"}, {"name": "spend_eur", "type": "decimal(12,2)"}], [], {})
+    assert "SUM(t.spend_eur)" in draft_sql(request, [costs], costs).sql
+
+
+def test_a_short_plural_the_stemmer_keeps_is_also_its_singular():
+    assert singular("ads") == {"ad"} and "ad" in related("ads")
+    assert singular("bus") == set() and singular("logs") == set()  # "us" endings, and plurals the stemmer strips
+    assert accounted_for("ads", Evidence(set(), set(), {"ad", "spend"}))
+
+
+def test_a_yes_no_question_about_one_word_a_table_keeps_is_about_its_columns():
+    asked = detect_intent("does web.visits record the browser?")
+    assert asked.kind == "column" and asked.tables == ["web.visits"]
+    assert detect_intent("does web.visits have partitions?").kind == "partitions"
+    data = {"table": "web.visits", "columns": [{"name": "browser", "type": "string"}, {"name": "visit_id", "type": "long"}]}
+    assert compose_column(data, "does web.visits record the browser?").startswith("Yes: `web.visits` has a column `browser`")
+    unsure = compose_column(data, "does web.visits record the weather?")
+    assert not unsure.startswith(("Yes", "No"))  # no column named for it: described, never a bare no
+
+
+def test_a_yes_no_question_about_rows_in_a_period_is_a_count():
+    assert detect_intent("does fx.rates have a rate for yesterday?").kind == "sql"
+
+
+def test_do_we_know_is_answered_yes_from_the_column_named_for_it():
+    hit = {"table": "crew.staff", "matched_columns": ["joined_on", "staff_id"], "metadata_untrusted": {}}
+    text = compose_find({"tables": [hit]}, ["know", "staff", "joined"], "do we know when staff joined?")
+    assert text.startswith("Yes: `crew.staff` has a column `joined_on`, named for 'joined'.")
+    listed = compose_find({"tables": [hit]}, ["staff", "joined"], "which table has when staff joined?")
+    assert not listed.startswith("Yes")
