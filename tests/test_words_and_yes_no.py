@@ -50,3 +50,16 @@ def test_do_we_know_is_answered_yes_from_the_column_named_for_it():
     assert text.startswith("Yes: `crew.staff` has a column `joined_on`, named for 'joined'.")
     listed = compose_find({"tables": [hit]}, ["staff", "joined"], "which table has when staff joined?")
     assert not listed.startswith("Yes")
+
+
+def test_a_ranking_of_things_no_table_holds_is_declined_with_the_tables_found(tmp_path):
+    from agent_lake import make_context
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.models import OfflineChatModel
+    from agent.service import LakeAgent
+
+    agent = LakeAgent(make_context(tmp_path), model=OfflineChatModel(today=TODAY), checkpointer=InMemorySaver())
+    text = agent.ask("which courier delivers the most orders?").answer
+    assert text.startswith("I cannot answer this ranking: no table, column or value I found holds 'courier'")
+    assert "`sales.orders`" in text and "'most'" not in text
