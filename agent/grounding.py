@@ -44,7 +44,7 @@ from agent.rivals import ambiguous_terms, tables_read, unread_named_tables
 from agent.semantic_view import layer_words
 from agent.state import SQL_TOOLS, TurnFacts
 from agent.grounding_doubts import amount_counted, listing_aggregated, names_unshown, one_total_grouped, over_all
-from agent.twins import unsaid_twins
+from agent.twins import unsaid_measure_twins, unsaid_twins
 from agent.verified_view import verified_evidence
 from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
@@ -289,9 +289,11 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         said = [m.group(m.lastindex) for m in GROUPING.finditer(question.lower())]
         grounding.unaccounted += [w for w in dict.fromkeys(said) if w not in grounding.unaccounted]
     if facts.sql:
+        taught = layer_words(facts.results, cited)  # the lake owner's metric says which of two twins it means
         doubts = [*one_total_grouped(question, facts.sql), *names_unshown(question, facts.sql),
                   *listing_aggregated(question, facts.sql), *amount_counted(question, facts.sql),
-                  *unsaid_twins(question, facts, facts.sql)]  # fmt: skip
+                  *unsaid_twins(question, facts, facts.sql),
+                  *(w for w in unsaid_measure_twins(question, facts, facts.sql) if stem(w) not in taught)]  # fmt: skip
         grounding.accounted = [t for t in grounding.accounted if t not in doubts]
         grounding.unaccounted += [w for w in doubts if w not in grounding.unaccounted]
     if facts.sql:
