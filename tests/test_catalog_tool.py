@@ -101,3 +101,9 @@ def test_an_owner_said_as_an_email_and_a_span_said_in_words_filter_the_listing()
     assert detect_intent("have any tables gone a week without a write?").kind == "catalog"
     assert list_args("have any tables gone a week without a write?")["not_written_days"] == 7
     assert list_args("tables not updated in 2 months")["not_written_days"] == 60
+
+
+def test_a_namespace_said_mid_question_is_a_filter_and_who_is_no_owner():
+    question = "which tables are in the sales namespace and who owns them?"
+    assert detect_intent(question).kind == "catalog"
+    assert list_args(question).get("namespace") == "sales" and "owner" not in list_args(question)

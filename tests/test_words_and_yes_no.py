@@ -1,5 +1,6 @@
-"""Measures said with "what did we <verb> on", short plurals the stemmer keeps whole, and yes/no questions about
-what a table keeps: the offline model's intents and answers, and the grounding check's matching."""
+"""Measures said with "what did we <verb> on", short plurals the stemmer keeps whole, yes/no questions about
+what a table keeps, rankings of what no table holds and follow-ups that ask another kind of fact: the offline
+model's intents and answers, and the grounding check's matching."""
 
 from __future__ import annotations
 
@@ -63,3 +64,16 @@ def test_a_ranking_of_things_no_table_holds_is_declined_with_the_tables_found(tm
     text = agent.ask("which courier delivers the most orders?").answer
     assert text.startswith("I cannot answer this ranking: no table, column or value I found holds 'courier'")
     assert "`sales.orders`" in text and "'most'" not in text
+
+
+def test_a_follow_up_asking_another_kind_of_fact_asks_it_of_the_same_table(tmp_path):
+    from agent_lake import make_context
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agent.models import OfflineChatModel
+    from agent.service import LakeAgent
+
+    agent = LakeAgent(make_context(tmp_path), model=OfflineChatModel(today=TODAY), checkpointer=InMemorySaver())
+    agent.ask("how many rows does sales.orders have?", thread_id="t")
+    schema = agent.ask("and the schema?", thread_id="t").answer
+    assert "`order_id`" in schema and "`customer_id`" in schema  # its columns, not its row count again

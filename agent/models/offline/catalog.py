@@ -27,6 +27,7 @@ NOT_NAMESPACE = frozenset({"the", "last", "past", "catalog", "lake", "total", "a
 NAMESPACES = re.compile(r"\bnamespaces?\b")
 """A question about the catalog's namespaces ("what namespaces does the lake have?", "which namespace has the most
 tables?")."""
+PRONOUNS = frozenset("who which what that it they them we you i he she".split())
 RANKED = re.compile(r"\b(?:most|fewest|least|biggest|largest|smallest)\b")
 OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b(?:does|do)\s+([\w@.\-]+)\s+own\b|\b([\w@.\-]+)\s+owns\b")
 TAG = re.compile(r"\btagged\s+(?:as\s+)?['\"]?([\w-]+)|\b(?:with|have|has|carry|carries) (?:the |a )?tag\s+['\"]?([\w-]+)")
@@ -54,8 +55,8 @@ def list_args(question: str) -> dict[str, Any]:
     namespace = next((m.group(1) for m in NAMESPACE.finditer(text) if m.group(1) not in NOT_NAMESPACE), None)
     if namespace:
         args["namespace"] = namespace
-    if owner := OWNER.search(text):
-        args["owner"] = next(g for g in owner.groups() if g)
+    if (owner := OWNER.search(text)) and (who := next(g for g in owner.groups() if g)) not in PRONOUNS:
+        args["owner"] = who  # "who owns them?" asks for the owners, it names none
     if tag := TAG.search(text):
         args["tag"] = tag.group(1) or tag.group(2)
     if (days := DAYS.search(text)) and (re.search(rf"\b{WRITE_WORDS}\b", text) or NOT_WRITTEN.search(text)):

@@ -66,6 +66,7 @@ CATALOG_QUESTION = re.compile(
     r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
     r"|\btables?\b[^.?]*\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b"
     r"|\btables?\b[^.?]*\b(?:does|do)\s+\S+\s+own\b"
+    r"|\btables?\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+(?:namespace|schema)\b"
     r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|(?:have|has|carry|carries) (?:the |a )?tag"
     r"|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
@@ -188,6 +189,9 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"  # "how many rows have more than 50 orders?": a filter, not the table's row count
     if kind == "unknown" and OPEN_QUESTION.search(text):
         kind = "find"
+    if kind == "unknown" and tables and not content_words(TABLE_NAME.sub(" ", question), INTENT_WORDS) \
+            and not period_of(text, date.today()):  # fmt: skip
+        kind = "describe"  # "show me a.b": the table itself (or that there is no such table)
     if not unsafe and kind != "unknown" and FUTURE.search(text):
         kind = "refuse-future"  # a lake question about the future; anything else is not a lake question at all
     if not unsafe and ADVICE.search(text) and not LAKE_OBJECTS.search(text):
