@@ -227,6 +227,8 @@ def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: 
             continue
         if isinstance(value, str):
             found |= name_words(value)
+        elif value is True:  # a filter asked for (pii=true): its name is what was filtered on
+            found |= name_words(key)
         elif isinstance(value, int) and not isinstance(value, bool):
             clauses |= name_words(key) | {apnumber(value), str(value)}
     if name == "search_tables":

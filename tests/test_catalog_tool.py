@@ -107,3 +107,12 @@ def test_a_namespace_said_mid_question_is_a_filter_and_who_is_no_owner():
     question = "which tables are in the sales namespace and who owns them?"
     assert detect_intent(question).kind == "catalog"
     assert list_args(question).get("namespace") == "sales" and "owner" not in list_args(question)
+
+
+def test_tables_holding_pii_are_a_filter_of_the_listing(ctx):
+    assert detect_intent("which tables contain PII?").kind == "catalog"
+    assert list_args("which tables contain PII?")["pii"] is True
+    assert list_args("tables without personal data")["pii"] is False
+    names = [row["table"] for row in listed(ctx, pii=True)["tables"]]
+    assert names and all(n in ("sales.orders", "crm.users") for n in names)
+    assert not set(names) & {row["table"] for row in listed(ctx, pii=False)["tables"]}

@@ -27,6 +27,7 @@ NOT_NAMESPACE = frozenset({"the", "last", "past", "catalog", "lake", "total", "a
 NAMESPACES = re.compile(r"\bnamespaces?\b")
 """A question about the catalog's namespaces ("what namespaces does the lake have?", "which namespace has the most
 tables?")."""
+PII = re.compile(r"\b(?:pii|personal data|personally identifiable)\b")
 PRONOUNS = frozenset("who which what that it they them we you i he she".split())
 RANKED = re.compile(r"\b(?:most|fewest|least|biggest|largest|smallest)\b")
 OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b(?:does|do)\s+([\w@.\-]+)\s+own\b|\b([\w@.\-]+)\s+owns\b")
@@ -59,6 +60,8 @@ def list_args(question: str) -> dict[str, Any]:
         args["owner"] = who  # "who owns them?" asks for the owners, it names none
     if tag := TAG.search(text):
         args["tag"] = tag.group(1) or tag.group(2)
+    if PII.search(text):
+        args["pii"] = not re.search(r"\b(?:no|without|free of)\b[^.?]*" + PII.pattern, text)
     if (days := DAYS.search(text)) and (re.search(rf"\b{WRITE_WORDS}\b", text) or NOT_WRITTEN.search(text)):
         count = int(days.group(1)) if days.group(1).isdigit() else 1
         args["not_written_days" if NOT_WRITTEN.search(text) else "written_days"] = count * SPAN_DAYS[days.group(2)]
@@ -81,7 +84,8 @@ def filters_text(filters: dict[str, Any]) -> str:
              f"owned by {filters['owner']}" if "owner" in filters else None,
              f"tagged {filters['tag']}" if "tag" in filters else None,
              f"not written in the last {filters['not_written_days']} days" if "not_written_days" in filters else None,
-             f"written in the last {filters['written_days']} days" if "written_days" in filters else None]  # fmt: skip
+             f"written in the last {filters['written_days']} days" if "written_days" in filters else None,
+             ("with" if filters["pii"] else "without") + " PII columns" if "pii" in filters else None]  # fmt: skip
     return " ".join(p for p in parts if p)
 
 

@@ -67,6 +67,7 @@ CATALOG_QUESTION = re.compile(
     r"|\btables?\b[^.?]*\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b"
     r"|\btables?\b[^.?]*\b(?:does|do)\s+\S+\s+own\b"
     r"|\btables?\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+(?:namespace|schema)\b"
+    r"|\btables?\b[^.?]*\b(?:pii|personal data|personally identifiable)\b"
     r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|(?:have|has|carry|carries) (?:the |a )?tag"
     r"|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
