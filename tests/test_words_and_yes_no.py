@@ -77,3 +77,10 @@ def test_a_follow_up_asking_another_kind_of_fact_asks_it_of_the_same_table(tmp_p
     agent.ask("how many rows does sales.orders have?", thread_id="t")
     schema = agent.ask("and the schema?", thread_id="t").answer
     assert "`order_id`" in schema and "`customer_id`" in schema  # its columns, not its row count again
+
+
+def test_a_value_asked_of_a_named_table_is_a_sql_question():
+    assert detect_intent("what was our net revenue last month in shop.daily?").kind == "sql"
+    assert detect_intent("what is in shop.daily?").kind == "describe"
+    assert detect_intent("what is the type of amount in shop.daily?").kind == "column"
+

@@ -113,6 +113,9 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
 YES_NO_DATA = re.compile(r"^\s*(?:(?:are|is|were|was)\s+there|(?:did|do|does|have|has|were|was|are|is)\s+(?:any|some))\b")
 """A yes/no question about rows ("are there any orders over 100 USD in a.b?", "did any runs fail?"): a count
 answers it."""
+WHAT_VALUE = re.compile(r"^\s*what(?:'s| is| was| were| are)\s+(?:the\s+|our\s+|its\s+)?(?!(?:type|meaning|owner|schema"
+                        r"|name|partition|comment|key|size|format|structure|sort|snapshot|history)\b)[a-z]+")
+"""A value of the data asked of a named table (not a fact of the table itself)."""
 HAVE_IN_PERIOD = re.compile(r"^\s*(?:does|do|did|has|have)\s+\S+\s+(?:have|has|had|get|got|receive|hold)\b")
 """A yes/no question about a table's rows in a period ("does a.b have a rate for yesterday?")."""
 SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
@@ -190,6 +193,8 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"  # "how many rows have more than 50 orders?": a filter, not the table's row count
     if kind == "unknown" and OPEN_QUESTION.search(text):
         kind = "find"
+    if kind == "unknown" and tables and WHAT_VALUE.search(text):
+        kind = "sql"  # "what was our net revenue last month in a.b?": a value its rows hold
     if kind == "unknown" and tables and not content_words(TABLE_NAME.sub(" ", question), INTENT_WORDS) \
             and not period_of(text, date.today()):  # fmt: skip
         kind = "describe"  # "show me a.b": the table itself (or that there is no such table)
