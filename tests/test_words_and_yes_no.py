@@ -84,3 +84,23 @@ def test_a_value_asked_of_a_named_table_is_a_sql_question():
     assert detect_intent("what is in shop.daily?").kind == "describe"
     assert detect_intent("what is the type of amount in shop.daily?").kind == "column"
 
+
+def test_a_measure_said_with_no_aggregate_or_group_is_the_noun_phrase_before_its_preposition():
+    assert parse_request("monthly ad clicks in ads.stats", TODAY).measure == ["ad", "clicks"]
+    stats = Table("ads.stats", [{"name": "stat_day", "type": "date"}, {"name": "clicks", "type": "long"}], ["stat_day"], {})
+    assert "SUM(t.clicks)" in draft_sql(parse_request("monthly ad clicks in ads.stats", TODAY), [stats], stats).sql
+
+
+def test_a_search_hit_names_the_profiled_values_the_query_says():
+    from types import SimpleNamespace
+
+    from agent.models.offline.plans import hit_words
+    from agent.tools.search import matched_values
+    from catalog_ingest.records import Column, ColumnProfile, ValueCount
+
+    profile = ColumnProfile(values=[ValueCount(value="acme", count=3), ValueCount(value="zeta", count=1)])
+    record = SimpleNamespace(columns=[Column(path="provider", type="string", profile=profile),
+                                      Column(path="email", type="string", pii=True, profile=profile)])  # fmt: skip
+    assert matched_values(record, "acme payments") == {"provider": ["acme"]}  # never a PII column's values
+    hit = {"table": "pay.payments", "matched_columns": ["provider"], "matched_values": {"provider": ["acme"]}}
+    assert "acme" in hit_words(hit)

@@ -161,8 +161,9 @@ def best_first(topic: list[str], hits: list[dict[str, Any]], grain: str | None =
 
 
 def hit_words(hit: dict[str, Any]) -> set[str]:
-    """Stemmed words of a search hit: its name, matched columns and description."""
-    names = " ".join([hit["table"], *(hit.get("matched_columns") or [])]).replace(".", " ").replace("_", " ")
+    """Stemmed words of a search hit: its name, matched columns and values, and description."""
+    values = [v for found in (hit.get("matched_values") or {}).values() for v in found]
+    names = " ".join([hit["table"], *(hit.get("matched_columns") or []), *values]).replace(".", " ").replace("_", " ")
     comment = (hit.get("metadata_untrusted") or {}).get("comment") or ""
     return {stem(w) for w in words(f"{names} {comment}")}
 
