@@ -104,3 +104,14 @@ def test_a_search_hit_names_the_profiled_values_the_query_says():
     assert matched_values(record, "acme payments") == {"provider": ["acme"]}  # never a PII column's values
     hit = {"table": "pay.payments", "matched_columns": ["provider"], "matched_values": {"provider": ["acme"]}}
     assert "acme" in hit_words(hit)
+
+
+def test_partitioned_by_a_grain_is_answered_yes_or_no_first():
+    from agent.models.offline.compose import compose_partitions
+
+    data = {"table": "web.hits", "partitioning": "partitioned by day of hit_time", "total_partitions": 3,
+            "partitioned_by_time": True, "first": "2026-11-01", "latest": "2026-11-03", "partitions": []}  # fmt: skip
+    assert compose_partitions(data, "is web.hits partitioned by day?").startswith("Yes: `web.hits` is partitioned by day")
+    no = compose_partitions(data, "is web.hits partitioned by month?")
+    assert no.startswith("No: `web.hits` is partitioned by day") and "It is not partitioned by month." in no
+    assert compose_partitions(data, "how is web.hits partitioned?").startswith("`web.hits` is partitioned")

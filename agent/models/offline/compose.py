@@ -287,6 +287,10 @@ def partition_line(p: dict[str, Any]) -> str:
     return f"- `{p['partition']}`: " + ", ".join(f for f in facts if f)
 
 
+GRAIN_ASKED = re.compile(r"^\s*is\b.*\bpartitioned\s+by\s+(?:the\s+)?(hour|day|week|month|year|date|time)\b")
+"""'is a.b partitioned by month?': a yes or no about its time grain."""
+
+
 def compose_partitions(d: dict[str, Any], question: str, period: str | None = None) -> str:
     """The partitioning and the newest partitions; for a table partitioned by values that are not periods
     (buckets, truncations), those values, and that none is newest or holds ``period``."""
@@ -301,6 +305,10 @@ def compose_partitions(d: dict[str, Any], question: str, period: str | None = No
         return "\n".join(lines + [partition_line(p) for p in shown])
     lines = [f"`{d['table']}` is {d['partitioning']}, with {number(d['total_partitions'])} partitions"
              + (f" from {d['first'][:10]} to {d['latest'][:10]}" if d.get("first") else "") + "."]  # fmt: skip
+    if asked := GRAIN_ASKED.search(question.lower()):  # "is a.b partitioned by month?": yes or no first
+        grain = asked.group(1)
+        said = grain in ("date", "time") or re.search(rf"\b{grain}\b", str(d.get("partitioning")))
+        lines[0] = ("Yes: " if said else "No: ") + lines[0] + ("" if said else f" It is not partitioned by {grain}.")
     newest = d.get("partitions", [])
     if newest and re.search(r"\b(?:latest|newest|most recent|last)\b", question.lower()):
         lines.append(f"The latest partition is `{newest[0]['partition']}`:")

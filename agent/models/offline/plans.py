@@ -123,7 +123,8 @@ def plan_find(intent: Intent, convo: Conversation) -> Step:
     if not covered_words(intent.topic, hits):
         return Answer(compose_not_found(hits, intent.topic))
     unfound = [w for w in intent.topic if w not in covered_words(intent.topic, hits) and not RANKED_DATA.search(f"which {w}")]
-    if RANKED_DATA.search(convo.question.lower()) and not LAKE_OBJECTS.search(convo.question.lower()) and unfound:
+    asked = convo.question.lower()
+    if RANKED_DATA.search(asked) and not LAKE_OBJECTS.search(asked) and not WHERE_TO_LOOK.search(asked) and unfound:
         return Answer(compose_unranked(hits, unfound))  # a ranking of rows a table listing does not answer
     grain = ROW_GRAIN.search(convo.question.lower())
     ranked = best_first(intent.topic, hits, grain and grain.group(1))
@@ -133,6 +134,8 @@ def plan_find(intent: Intent, convo: Conversation) -> Step:
 RANKED_DATA = re.compile(r"^\s*(?:which|what)\b.*\b(?:most|best|worst|highest|lowest|largest|biggest|smallest|fewest"
                          r"|least|top|fastest|slowest|cheapest|longest|shortest)\b")
 """'which warehouse ships the most orders?': a ranking of the lake's rows, not a question about its tables."""
+WHERE_TO_LOOK = re.compile(r"\b(?:sources?|place|info(?:rmation)?|look|find)\b")
+"""'which source is best for revenue?': where to look, a question about the tables after all."""
 
 
 def compose_unranked(hits: list[dict[str, Any]], unfound: list[str]) -> str:
