@@ -142,3 +142,10 @@ def test_a_measure_with_a_twin_in_another_unit_needs_the_words_that_say_which():
     euros = "SELECT avg(total_amount_eur) FROM shop.sales"
     assert unaccounted("average sale total in shop.sales", euros, sales, "shop.sales") == ["total"]
     assert unaccounted("average sale total in eur in shop.sales", euros, sales, "shop.sales") == []
+
+
+def test_the_different_values_listed_are_not_a_count_of_them():
+    counted = "SELECT count(DISTINCT region) FROM ads.spend"
+    assert unaccounted("what are the different regions in ads.spend?", counted) == ["different"]
+    assert unaccounted("how many different regions are in ads.spend?", counted) == []
+    assert unaccounted("what are the different regions in ads.spend?", "SELECT DISTINCT region FROM ads.spend") == []
