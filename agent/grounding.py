@@ -43,8 +43,15 @@ from agent.models.vocabulary import (
 from agent.rivals import ambiguous_terms, tables_read, unread_named_tables
 from agent.semantic_view import layer_words
 from agent.state import SQL_TOOLS, TurnFacts
-from agent.grounding_doubts import amount_counted, listing_aggregated, names_unshown, one_total_grouped, over_all
-from agent.twins import unsaid_twins
+from agent.grounding_doubts import (
+    amount_counted,
+    listing_aggregated,
+    names_unshown,
+    one_total_grouped,
+    over_all,
+    values_counted,
+)
+from agent.twins import unsaid_measure_twins, unsaid_twins
 from agent.verified_view import verified_evidence
 from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
@@ -147,6 +154,8 @@ def sql_evidence(sql: str) -> Evidence:
             clauses |= phrase_words(AGGREGATE_WORDS[name])
             if kind is exp.Count and tree.find(exp.Distinct):
                 clauses |= phrase_words(AGGREGATE_WORDS["distinct"])
+    if isinstance(tree, exp.Select) and tree.args.get("distinct"):  # SELECT DISTINCT: the different values
+        clauses |= phrase_words(AGGREGATE_WORDS["distinct"])
     if tree.find(exp.Filter) and tree.find(exp.Div):
         clauses |= phrase_words(AGGREGATE_WORDS["share"])
     if any(tree.find(kind) for kind in COMPARISONS):
@@ -227,6 +236,8 @@ def tool_evidence(name: str, args: dict[str, Any], data: dict[str, Any], cited: 
             continue
         if isinstance(value, str):
             found |= name_words(value)
+        elif value is True:  # a filter asked for (pii=true): its name is what was filtered on
+            found |= name_words(key)
         elif isinstance(value, int) and not isinstance(value, bool):
             clauses |= name_words(key) | {apnumber(value), str(value)}
     if name == "search_tables":
@@ -289,9 +300,12 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         said = [m.group(m.lastindex) for m in GROUPING.finditer(question.lower())]
         grounding.unaccounted += [w for w in dict.fromkeys(said) if w not in grounding.unaccounted]
     if facts.sql:
+        taught = layer_words(facts.results, cited)  # the lake owner's metric says which of two twins it means
         doubts = [*one_total_grouped(question, facts.sql), *names_unshown(question, facts.sql),
                   *listing_aggregated(question, facts.sql), *amount_counted(question, facts.sql),
-                  *unsaid_twins(question, facts, facts.sql)]  # fmt: skip
+                  *values_counted(question, facts.sql),
+                  *unsaid_twins(question, facts, facts.sql),
+                  *(w for w in unsaid_measure_twins(question, facts, facts.sql) if stem(w) not in taught)]  # fmt: skip
         grounding.accounted = [t for t in grounding.accounted if t not in doubts]
         grounding.unaccounted += [w for w in doubts if w not in grounding.unaccounted]
     if facts.sql:

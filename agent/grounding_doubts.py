@@ -94,3 +94,23 @@ def amount_counted(question: str, sql: str) -> list[str]:
         return []
     amounts = (exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Median)
     return ["much"] if tree.find(exp.Count) and not any(tree.find(kind) for kind in amounts) else []
+
+
+VALUES_LISTED = re.compile(r"^\s*(?:please\s+)?(?:(?:what|which)\s+(?:are|were)|list|show|give)(?:\s+me)?\s+(?:all\s+)?"
+                           r"(?:the\s+|our\s+)?(different|distinct|unique)\b")
+""""what are the different templates?": the values listed, which a count of them is not."""
+COUNT_ASKED = re.compile(r"\b(?:how many|number of|count)\b")
+
+
+def values_counted(question: str, sql: str) -> list[str]:
+    """["different"] when the question lists the different values of something and the SQL only counts them
+    (one ``COUNT(DISTINCT ...)``, no groups)."""
+    asked = split_instructions(question)[0].lower()
+    if not (listed := VALUES_LISTED.search(asked)) or COUNT_ASKED.search(asked):
+        return []
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return []
+    counted = any(isinstance(count.this, exp.Distinct) for count in tree.find_all(exp.Count))
+    return [listed.group(1)] if counted and tree.find(exp.Group) is None else []

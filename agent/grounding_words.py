@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.models.language import related, similar, verb_forms
+from agent.models.language import related, similar, singular, verb_forms
 from agent.models.vocabulary import NEGATING_PREFIXES
 from catalog_ingest.text import identifier_parts, stem, words
 
@@ -68,7 +68,7 @@ def accounted_for(term: str, found: Evidence, measures: bool = True) -> bool:
     if measures and names_measure(term, found):
         return False
     base, names, every = stem(term), found.names, found.names | found.clauses | found.tables
-    if base in every or related(term) & names or any(base in related(word) for word in names):
+    if base in every or related(term) & names or any(base in related(word) for word in names) or singular(term) & every:
         return True
     if verb_forms(term) & {form for word in names for form in verb_forms(word)}:
         return True  # "opted" and opt_in, "clicked" and click, "manually" and 'manual'

@@ -76,3 +76,40 @@ def unsaid_twins(question: str, facts: TurnFacts, sql: str) -> list[str]:
             if twins and value.this.lower() not in unsaid:
                 unsaid.append(value.this.lower())
     return unsaid
+
+
+def unsaid_measure_twins(question: str, facts: TurnFacts, sql: str) -> list[str]:
+    """The question's words for a column the SQL aggregates when the table has a numeric twin named as it is
+    plus one part (``amount`` and ``amount_usd``, ``total_amount`` and ``total_amount_usd``) and the question
+    names the measure ("order total") without that part: which of the two it means (a currency, a unit) is not
+    known. A question that does not name the measure (a follow-up, "average order value") is not doubted here."""
+    from agent.models.tables import NUMERIC
+
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return []
+    said_words = {p.lower() for w in words(question) for p in [w, *identifier_parts(w)]}  # "amount_usd": usd said
+    said = {stem(w) for w in said_words} | {s for w in said_words for s in related(w)}
+    numeric = [{str(c.get("name", "")).lower() for c in columns if NUMERIC.match(str(c.get("type", "")).lower())}
+               for columns in described_columns(facts, tables_read(tree))]  # fmt: skip
+    doubted: list[str] = []
+    for agg in tree.find_all(exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Median):
+        column = agg.find(exp.Column)
+        if column is None:
+            continue
+        name = column.name.lower()
+        if name in {w.lower() for w in words(question)}:
+            continue  # the column named as it is written
+        parts = [p.lower() for p in identifier_parts(name)]
+        for names in (n for n in numeric if name in n):
+            for other in names - {name}:
+                theirs = [p.lower() for p in identifier_parts(other)]
+                extra = set(theirs) ^ set(parts)
+                if len(extra) != 1 or not (set(parts) <= set(theirs) or set(theirs) <= set(parts)):
+                    continue
+                if extra & said or {stem(p) for p in extra} & said:
+                    continue  # "amount in usd": the question says which
+                asked = [w for w in words(question) if related(w) & {stem(p) for p in parts}]
+                doubted += [w for w in asked[:1] if w not in doubted]  # a measure the question does not name: not its choice
+    return doubted

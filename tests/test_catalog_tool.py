@@ -11,6 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.models import OfflineChatModel
 from agent.models.offline.catalog import compose_listing, list_args
+from agent.models.offline.intents import detect_intent
 from agent.service import LakeAgent
 from agent.state import ToolResult
 from agent.tools import TOOLS, ToolError, list_tables
@@ -91,3 +92,27 @@ def test_tags_said_with_have_and_ties_at_the_top_are_read():
     data = {"tables": rows, "rank_by": "files", "descending": True, "matched": 3, "total_tables": 3, "as_of": "now"}
     text = compose_listing(ToolResult("list_tables", {}, True, data), "which table has the most files?")
     assert "`a.x` (3 files)" in text and "It is tied with `b.y` (3 files each)" in text
+
+
+def test_an_owner_said_as_an_email_and_a_span_said_in_words_filter_the_listing():
+    asked = detect_intent("which tables does data-team@shop.example own?")
+    assert asked.kind == "catalog" and asked.tables == []  # the address's domain is not a table
+    assert list_args("which tables does data-team@shop.example own?")["owner"] == "data-team@shop.example"
+    assert detect_intent("have any tables gone a week without a write?").kind == "catalog"
+    assert list_args("have any tables gone a week without a write?")["not_written_days"] == 7
+    assert list_args("tables not updated in 2 months")["not_written_days"] == 60
+
+
+def test_a_namespace_said_mid_question_is_a_filter_and_who_is_no_owner():
+    question = "which tables are in the sales namespace and who owns them?"
+    assert detect_intent(question).kind == "catalog"
+    assert list_args(question).get("namespace") == "sales" and "owner" not in list_args(question)
+
+
+def test_tables_holding_pii_are_a_filter_of_the_listing(ctx):
+    assert detect_intent("which tables contain PII?").kind == "catalog"
+    assert list_args("which tables contain PII?")["pii"] is True
+    assert list_args("tables without personal data")["pii"] is False
+    names = [row["table"] for row in listed(ctx, pii=True)["tables"]]
+    assert names and all(n in ("sales.orders", "crm.users") for n in names)
+    assert not set(names) & {row["table"] for row in listed(ctx, pii=False)["tables"]}

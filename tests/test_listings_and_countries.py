@@ -40,6 +40,8 @@ def draft(question: str, table: Table):
         ("spend this quarter", date(2026, 10, 1), TODAY),
         ("a partition for the day before yesterday", date(2026, 12, 1), date(2026, 12, 1)),
         ("a partition for yesterday", date(2026, 12, 2), date(2026, 12, 2)),
+        ("a partition from 3 days ago", date(2026, 11, 30), date(2026, 11, 30)),
+        ("rows of a week ago", date(2026, 11, 26), date(2026, 11, 26)),
     ],
 )
 def test_quarters_and_the_day_before_yesterday_count_from_today(text, start, end):

@@ -131,3 +131,21 @@ def test_a_column_of_the_rows_a_filter_picks_is_listed_unaggregated():
 def test_how_much_answered_by_a_count_is_partial():
     assert unaccounted("how much did we spend in EMEA?", "SELECT count(*) FROM ads.spend WHERE region = 'EMEA'") == ["much"]
     assert unaccounted("how much did we spend in EMEA?", "SELECT sum(spend_usd) FROM ads.spend WHERE region = 'EMEA'") == []
+
+
+def test_a_measure_with_a_twin_in_another_unit_needs_the_words_that_say_which():
+    sales = [{"name": "sale_id", "type": "long"}, {"name": "total_amount", "type": "decimal(12,2)"},
+             {"name": "total_amount_eur", "type": "decimal(12,2)"}]  # fmt: skip
+    local = "SELECT avg(total_amount) FROM shop.sales"
+    assert unaccounted("average sale total in shop.sales", local, sales, "shop.sales") == ["total"]
+    assert unaccounted("average total_amount in shop.sales", local, sales, "shop.sales") == []  # named as written
+    euros = "SELECT avg(total_amount_eur) FROM shop.sales"
+    assert unaccounted("average sale total in shop.sales", euros, sales, "shop.sales") == ["total"]
+    assert unaccounted("average sale total in eur in shop.sales", euros, sales, "shop.sales") == []
+
+
+def test_the_different_values_listed_are_not_a_count_of_them():
+    counted = "SELECT count(DISTINCT region) FROM ads.spend"
+    assert unaccounted("what are the different regions in ads.spend?", counted) == ["different"]
+    assert unaccounted("how many different regions are in ads.spend?", counted) == []
+    assert unaccounted("what are the different regions in ads.spend?", "SELECT DISTINCT region FROM ads.spend") == []

@@ -189,9 +189,16 @@ def correct_typos(text: str) -> str:
 
 
 def related(word: str) -> set[str]:
-    """A word's stem and the stems of its business synonyms."""
+    """A word's stem and the stems of its business synonyms; a plural the stemmer keeps whole ("ads") also
+    as its singular."""
     base = stem(word)
-    return {base, *(stem(s) for s in SYNONYMS.get(base) or SYNONYMS.get(word.lower(), ()))}
+    return {base, *singular(word), *(stem(s) for s in SYNONYMS.get(base) or SYNONYMS.get(word.lower(), ()))}
+
+
+def singular(word: str) -> set[str]:
+    """The stem of a short plural's singular the stemmer keeps whole ("ads" -> ad), else nothing."""
+    base = stem(word)
+    return {stem(word[:-1].lower())} if base == word.lower() and len(word) >= 3 and re.search(r"[^su]s$", base) else set()
 
 
 def verb_forms(word: str) -> set[str]:
@@ -277,6 +284,10 @@ def period_of(text: str, today: date) -> Period | None:
     if match := SINCE_WEEKDAY.search(text):
         start = today - timedelta(days=(today.weekday() - WEEKDAYS.index(match.group(1))) % 7)
         return span(start, today, f"since {match.group(1).capitalize()}")
+    if match := re.search(r"\b(\d+|an?|one)\s+(day|week)s?\s+ago\b", text):  # one day: "3 days ago", "a week ago"
+        count = int(match.group(1)) if match.group(1).isdigit() else 1
+        day = today - timedelta(days=count * (7 if match.group(2) == "week" else 1))
+        return Period(day, day, f"{match.group(0)} ({day})", relative=True)
     if match := re.search(r"\b(?:last|past|previous)\s+(\d+)\s+(day|week|month)s?\b", text):
         count, unit = int(match.group(1)), match.group(2)
         if unit == "month":

@@ -23,6 +23,7 @@ MEASURES = [
     ("max", re.compile(rf"\b(?:max|maximum|highest|largest|biggest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("total", re.compile(rf"\b(?:sum|total|overall)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("total", re.compile(rf"\bhow much\s+(?:(?:did|do|does|have|has|was|were|is)\s+)?(?:we\s+|they\s+|it\s+)?([a-z_ ]+?){END}")),
+    ("total", re.compile(r"^\s*what\s+(?:did|do|does|have|has)\s+(?:we|they|you|i)\s+([a-z]+)(?=\s+(?:on|for|in|to)\b)")),
     ("distinct", re.compile(r"\b(?:unique|distinct|different)\s+([a-z_]+)")),
     ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
     ("share", re.compile(r"\b(?:percentage|percent|share|proportion|fraction)\s+of\s+(?:the\s+|all\s+)*([a-z_]+)")),
@@ -277,6 +278,8 @@ def parse_request(question: str, today: date) -> Request:
         request.grain, request.dims = grain, [d for d in request.dims if d != grain]  # "by plan and month"
     if not request.measure:
         before = GROUP_WORD.split(DOTTED.sub(" ", text), 1)
+        if len(before) == 1:  # "monthly ad clicks in a.b": the noun phrase before its preposition
+            before = re.split(r"\b(?:in|from|for|of|on|during|since|over)\b", before[0], maxsplit=1)
         head = content_words(before[0], FILLER) if len(before) > 1 else []
         request.measure = head[-2:] if 1 < len(head) <= 3 else content_words(text, FILLER)[:1]  # "ad clicks by"
         request.implicit = True

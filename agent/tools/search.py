@@ -14,9 +14,22 @@ from agent.tools import families
 from agent.verified_view import VERIFIED_KEY, VERIFIED_NOTE, examples_for, question_of
 from agent.tools.common import BUDGET, Runtime, clip, dumps, get_record, respond, size_facts, source, untrusted
 from catalog_ingest.records import FamilyRecord
+from catalog_ingest.text import words
 
 MATCHED_COLUMNS = 8
 """Matched columns listed per search hit; describe_table has them all."""
+def matched_values(record: Any, query: str) -> dict[str, list[str]]:
+    """Values of the table's profiled columns (never PII ones) that the query says as words: "paypal payments"
+    finds the payments table whose provider column holds 'paypal'."""
+    said = set(words(query.lower()))
+    found: dict[str, list[str]] = {}
+    for col in getattr(record, "columns", []):
+        values = getattr(col.profile, "values", None) if col.profile and not col.pii else None
+        if hit := [str(v.value) for v in values or [] if str(v.value).lower() in said]:
+            found[col.path] = hit[:3]
+    return found
+
+
 @tool(response_format="content_and_artifact")
 def search_tables(
     query: Annotated[str, Field(description="What the data is about, in words: 'refunds by region'.")],
@@ -47,6 +60,7 @@ def search_tables(
                 "metadata_untrusted": {"comment": clip(record.comment)} if record.comment else {},
             }
             | ({"same_table_also_in": hit.copies} if hit.copies else {})
+            | ({"matched_values": values} if (values := matched_values(record, query)) else {})
         )
     payload: dict[str, Any] = {"query": query, "tables": hits, "candidates": candidates} | semantic_part(search_view(matches))
     if not hits:

@@ -27,11 +27,17 @@ NOT_NAMESPACE = frozenset({"the", "last", "past", "catalog", "lake", "total", "a
 NAMESPACES = re.compile(r"\bnamespaces?\b")
 """A question about the catalog's namespaces ("what namespaces does the lake have?", "which namespace has the most
 tables?")."""
+PII = re.compile(r"\b(?:pii|personal data|personally identifiable)\b")
+PRONOUNS = frozenset("who which what that it they them we you i he she".split())
 RANKED = re.compile(r"\b(?:most|fewest|least|biggest|largest|smallest)\b")
-OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b([\w@.\-]+)\s+owns\b")
+OWNER = re.compile(r"\bowned by\s+([\w@.\-]+)|\b(?:does|do)\s+([\w@.\-]+)\s+own\b|\b([\w@.\-]+)\s+owns\b")
 TAG = re.compile(r"\btagged\s+(?:as\s+)?['\"]?([\w-]+)|\b(?:with|have|has|carry|carries) (?:the |a )?tag\s+['\"]?([\w-]+)")
-DAYS = re.compile(r"\b(\d+)\s+days?\b")
-NOT_WRITTEN = re.compile(r"\b(?:not|never|n't)\b[^.?]*\b(?:written|updated|modified|refreshed|loaded)\b")
+DAYS = re.compile(r"\b(\d+|an?|one)\s+(day|week|month)s?\b")
+"""A span of days: "30 days", "a week" (7), "2 months" (60)."""
+SPAN_DAYS = {"day": 1, "week": 7, "month": 30}
+WRITE_WORDS = r"(?:written|updated|modified|refreshed|loaded)"
+NOT_WRITTEN = re.compile(rf"\b(?:not|never|n't)\b[^.?]*\b{WRITE_WORDS}\b"
+                         r"|\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b")
 MEASURE_LABELS = {"rows": "rows", "bytes": "size", "files": "files", "last_write": "last write",
                   "partitions": "partitions", "snapshots": "snapshots", "columns": "columns", "name": "name"}  # fmt: skip
 
@@ -50,12 +56,15 @@ def list_args(question: str) -> dict[str, Any]:
     namespace = next((m.group(1) for m in NAMESPACE.finditer(text) if m.group(1) not in NOT_NAMESPACE), None)
     if namespace:
         args["namespace"] = namespace
-    if owner := OWNER.search(text):
-        args["owner"] = owner.group(1) or owner.group(2)
+    if (owner := OWNER.search(text)) and (who := next(g for g in owner.groups() if g)) not in PRONOUNS:
+        args["owner"] = who  # "who owns them?" asks for the owners, it names none
     if tag := TAG.search(text):
         args["tag"] = tag.group(1) or tag.group(2)
-    if (days := DAYS.search(text)) and re.search(r"\b(?:written|updated|modified|refreshed|loaded)\b", text):
-        args["not_written_days" if NOT_WRITTEN.search(text) else "written_days"] = int(days.group(1))
+    if PII.search(text):
+        args["pii"] = not re.search(r"\b(?:no|without|free of)\b[^.?]*" + PII.pattern, text)
+    if (days := DAYS.search(text)) and (re.search(rf"\b{WRITE_WORDS}\b", text) or NOT_WRITTEN.search(text)):
+        count = int(days.group(1)) if days.group(1).isdigit() else 1
+        args["not_written_days" if NOT_WRITTEN.search(text) else "written_days"] = count * SPAN_DAYS[days.group(2)]
     return args
 
 
@@ -75,7 +84,8 @@ def filters_text(filters: dict[str, Any]) -> str:
              f"owned by {filters['owner']}" if "owner" in filters else None,
              f"tagged {filters['tag']}" if "tag" in filters else None,
              f"not written in the last {filters['not_written_days']} days" if "not_written_days" in filters else None,
-             f"written in the last {filters['written_days']} days" if "written_days" in filters else None]  # fmt: skip
+             f"written in the last {filters['written_days']} days" if "written_days" in filters else None,
+             ("with" if filters["pii"] else "without") + " PII columns" if "pii" in filters else None]  # fmt: skip
     return " ".join(p for p in parts if p)
 
 

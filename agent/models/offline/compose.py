@@ -12,12 +12,12 @@ from difflib import get_close_matches
 from typing import Any
 
 from agent.inert import inert as quoted  # catalog-written text, quoted and never rendered
-from agent.models.language import similar
+from agent.models.language import related, similar, verb_forms
 from agent.models.offline.conversation import Conversation, current_sql
-from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME
+from agent.models.offline.intents import INTENT_WORDS, LAKE_OBJECTS, TABLE_NAME
 from agent.models.sql_writer import OTHER_THING, Draft
 from agent.state import ToolResult
-from catalog_ingest.text import QUESTION_STOPWORDS, words
+from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
 CANNOT_ANSWER = (
     "I cannot answer that. I am lakescout's offline rule-based model: I handle finding tables for a topic, "
@@ -90,11 +90,29 @@ def compose_no_column(absent: list[str], table: Any) -> str:
     return "\n".join(lines)
 
 
-def compose_find(data: dict[str, Any], topic: list[str]) -> str:
+KEPT_Q = re.compile(r"^\s*(?:do|does)\s+(?:we|you|they|the lake|the catalog)\s+(?:know|have|keep|store|track|record|hold)\b")
+"""'do we know when agents were hired?': a yes or no about something the lake keeps, not a request for tables."""
+
+
+def column_for(topic: list[str], hit: dict[str, Any]) -> tuple[str, str] | None:
+    """A matched column of the hit named for a topic word its table's name does not give ("hired", ``hired_at``)."""
+    named = {stem(p) for p in re.split(r"[._]", hit["table"].lower())}
+    for word in (w for w in topic if stem(w) not in named and w not in INTENT_WORDS | {"know"}):
+        forms = verb_forms(word) | related(word)
+        for col in hit.get("matched_columns") or []:
+            if forms & {f for part in col.lower().split("_") for f in verb_forms(part) | {stem(part)}}:
+                return col, word
+    return None
+
+
+def compose_find(data: dict[str, Any], topic: list[str], question: str = "") -> str:
     hits = data.get("tables", [])
     if not hits:
         return f"I found no table about '{' '.join(topic)}'. Try other words, or list tables by namespace."
     lines = [f"The best match for '{' '.join(topic)}' is `{hits[0]['table']}`.", ""]
+    kept = column_for(topic, hits[0]) if KEPT_Q.search(question.lower()) and not LAKE_OBJECTS.search(question.lower()) else None
+    if kept:  # the yes first, from the column that holds it
+        lines.insert(0, f"Yes: `{hits[0]['table']}` has a column `{kept[0]}`, named for '{kept[1]}'.")
     for i, hit in enumerate(hits, 1):
         comment = quoted(hit.get("metadata_untrusted", {}).get("comment"))
         matched = ", ".join(hit.get("matched_columns") or [])
@@ -269,6 +287,10 @@ def partition_line(p: dict[str, Any]) -> str:
     return f"- `{p['partition']}`: " + ", ".join(f for f in facts if f)
 
 
+GRAIN_ASKED = re.compile(r"^\s*is\b.*\bpartitioned\s+by\s+(?:the\s+)?(hour|day|week|month|year|date|time)\b")
+"""'is a.b partitioned by month?': a yes or no about its time grain."""
+
+
 def compose_partitions(d: dict[str, Any], question: str, period: str | None = None) -> str:
     """The partitioning and the newest partitions; for a table partitioned by values that are not periods
     (buckets, truncations), those values, and that none is newest or holds ``period``."""
@@ -283,6 +305,10 @@ def compose_partitions(d: dict[str, Any], question: str, period: str | None = No
         return "\n".join(lines + [partition_line(p) for p in shown])
     lines = [f"`{d['table']}` is {d['partitioning']}, with {number(d['total_partitions'])} partitions"
              + (f" from {d['first'][:10]} to {d['latest'][:10]}" if d.get("first") else "") + "."]  # fmt: skip
+    if asked := GRAIN_ASKED.search(question.lower()):  # "is a.b partitioned by month?": yes or no first
+        grain = asked.group(1)
+        said = grain in ("date", "time") or re.search(rf"\b{grain}\b", str(d.get("partitioning")))
+        lines[0] = ("Yes: " if said else "No: ") + lines[0] + ("" if said else f" It is not partitioned by {grain}.")
     newest = d.get("partitions", [])
     if newest and re.search(r"\b(?:latest|newest|most recent|last)\b", question.lower()):
         lines.append(f"The latest partition is `{newest[0]['partition']}`:")

@@ -34,6 +34,9 @@ SAME = re.compile(r"^\s*(?:do\s+|show\s+|give\s+me\s+)?(?:the\s+)?same(?:\s+(?:t
 """'the same for b.refunds': the previous question, asked of another table."""
 NEW_COUNT = re.compile(r"^\s*(?:how many|number of|count(?:\s+the)?)\s+([a-z_]+)", re.IGNORECASE)
 """A follow-up that counts something of its own ("and how many invoices?")."""
+FACT_KINDS = frozenset({"describe", "column", "partitions", "history", "stats"})
+"""Kinds of fact about one table: a follow-up asking another kind asks it of the same table, not the previous
+question again."""
 CITED_TABLE = re.compile(r"`([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*){1,2})`")
 
 
@@ -129,6 +132,9 @@ def merge(previous: str, follow_up: str) -> str:
             previous = re.sub(rf"\b{re.escape(before)}\b(?!\.)", now, previous.replace(named_before.group(1), "\0"))
             return previous.replace("\0", named_now.group(1))
         return f"{previous.rstrip('?. ')} in {named_now.group(1)}"
+    own = detect_intent(addition).kind
+    if own in FACT_KINDS and own != detect_intent(previous).kind and not has_groups(addition):
+        return addition  # "how many rows does a.b have?" + "and the schema?": the schema, of the same table
     counted = NEW_COUNT.match(addition)
     if counted and counted.group(1) not in words(previous.lower()) and not REFERS_BACK.search(addition.lower()):
         return addition  # "and how many invoices?": a count of something else, asked on its own

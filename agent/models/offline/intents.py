@@ -64,6 +64,10 @@ CATALOG_QUESTION = re.compile(
     r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
     r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b|\bnamespaces\b"
     r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
+    r"|\btables?\b[^.?]*\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b"
+    r"|\btables?\b[^.?]*\b(?:does|do)\s+\S+\s+own\b"
+    r"|\btables?\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+(?:namespace|schema)\b"
+    r"|\btables?\b[^.?]*\b(?:pii|personal data|personally identifiable)\b"
     r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|(?:have|has|carry|carries) (?:the |a )?tag"
     r"|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
@@ -73,6 +77,7 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                         r"|\bwhere(?:'s| (?:can|do|is|are|would))\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
                         r"|\b(?:do|does) (?:we|you|the lake|the catalog) (?:have|hold|keep|store|track)\b")),
     ("sql", re.compile(r"\b(?:sql|query|queries|select)\b")),
+    ("sql", re.compile(r"^\s*what\s+(?:did|do|does|have|has)\s+(?:we|they|you|i)\s+[a-z]+\s+(?:on|for|in|to)\b")),
     ("column", re.compile(r"\b(?:what|which)(?:'s| is)? (?:the )?(?:data ?)?type\b|\bdata ?types?\b|\btype (?:of|is) "
                           r"(?:the )?(?:column|field)\b|\bprimary keys?\b|\buniquely\b|\bidentif(?:y|ies) (?:a|each|one)"
                           r" (?:row|record)|\bidentifier (?:fields?|columns?)\b|\b(?:row|unique|natural|business) keys?\b"
@@ -83,7 +88,10 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                           r"|^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include)\b.*\b(?:column|field)s?\b"
                           r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:have|store|keep|record|track|contain|include)\s+"
                           r"(?:an?\s+|any\s+|the\s+)?[a-z][a-z0-9]*_[a-z0-9_]+\b"
-                          r"|\bis there an? (?:\w+ )?(?:column|field)\b")),
+                          r"|\bis there an? (?:\w+ )?(?:column|field)\b"
+                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:have|store|keep|record|track|contain|include)\s+"
+                          r"(?:an?\s+|any\s+|the\s+)?(?!(?:partitions?|snapshots?|rows?|records?|data|files?|history"
+                          r"|owners?|pii|comments?|schemas?|columns?|fields?|tags?|sort)\b)[a-z]+\s*\?*\s*$")),
     ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?|operations?)\b"
                            r"|\b(?:deleted|rewritten|overwritten|overwrites?|compacted|compaction|repartitioned)\b"
                            r"|\bpartition(?:ing)? (?:specs?|spec history|evolution|changes?)\b|\bspecs?\b")),
@@ -105,6 +113,11 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
 YES_NO_DATA = re.compile(r"^\s*(?:(?:are|is|were|was)\s+there|(?:did|do|does|have|has|were|was|are|is)\s+(?:any|some))\b")
 """A yes/no question about rows ("are there any orders over 100 USD in a.b?", "did any runs fail?"): a count
 answers it."""
+WHAT_VALUE = re.compile(r"^\s*what(?:'s| is| was| were| are)\s+(?:the\s+|our\s+|its\s+)?(?!(?:type|meaning|owner|schema"
+                        r"|name|partition|comment|key|size|format|structure|sort|snapshot|history)\b)[a-z]+")
+"""A value of the data asked of a named table (not a fact of the table itself)."""
+HAVE_IN_PERIOD = re.compile(r"^\s*(?:does|do|did|has|have)\s+\S+\s+(?:have|has|had|get|got|receive|hold)\b")
+"""A yes/no question about a table's rows in a period ("does a.b have a rate for yesterday?")."""
 SQL_WORD = re.compile(r"\b(?:sql|query|queries|select|statement)\b")
 """An instruction naming one of these asks for a query ("return only the SQL")."""
 SQL_SHAPE = re.compile(r"\b(?:by|per|each|where|grouped|top|whose)\b|\bwith (?:status|state|type)\b"
@@ -126,7 +139,8 @@ THRESHOLD = re.compile(r"^\s*(?:which|what)\s+[a-z_]+\s+(?:[a-z]+\s+)?(?:more|fe
 """'which regions had more than 100 refunds?': groups over a threshold, a query."""
 FRESHNESS = re.compile(r"\b(?:written|write|writes|updated|modified|refreshed|loaded|changed|ingested|snapshot|partition)")
 """When a table was written or changed: its freshness, not the time of an event its rows record."""
-TABLE_NAME = re.compile(r"`?\b([A-Za-z_][\w-]*\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)\b`?")
+TABLE_NAME = re.compile(r"`?(?<![@\w.-])\b([A-Za-z_][\w-]*\.[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)\b(?![@\w-])`?")
+"""A table written out; not the domain of an e-mail address (``data@shop.example`` names an owner)."""
 
 
 @dataclass
@@ -169,8 +183,9 @@ def detect_intent(question: str) -> Intent:
     rows = ROWS_ASKED.search(text)
     if kind == "unknown" and rows and not MEASURE_SAID.search(text) and not LAKE_OBJECTS.search(rows.group(2)):
         kind = "sql"  # "list the names of the campaigns whose channel is email": rows of a table
-    if kind == "unknown" and YES_NO_DATA.search(text):
-        kind = "sql"
+    if kind == "unknown" and (YES_NO_DATA.search(text) or tables and HAVE_IN_PERIOD.search(text)
+                              and period_of(text, date.today())):  # fmt: skip
+        kind = "sql"  # "does a.b have a rate for yesterday?": a count of that day's rows answers it
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
     if kind == "stats" and (SQL_SHAPE.search(text) or parse_comparisons(text)[0]) \
@@ -178,6 +193,11 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"  # "how many rows have more than 50 orders?": a filter, not the table's row count
     if kind == "unknown" and OPEN_QUESTION.search(text):
         kind = "find"
+    if kind == "unknown" and tables and WHAT_VALUE.search(text):
+        kind = "sql"  # "what was our net revenue last month in a.b?": a value its rows hold
+    if kind == "unknown" and tables and not content_words(TABLE_NAME.sub(" ", question), INTENT_WORDS) \
+            and not period_of(text, date.today()):  # fmt: skip
+        kind = "describe"  # "show me a.b": the table itself (or that there is no such table)
     if not unsafe and kind != "unknown" and FUTURE.search(text):
         kind = "refuse-future"  # a lake question about the future; anything else is not a lake question at all
     if not unsafe and ADVICE.search(text) and not LAKE_OBJECTS.search(text):

@@ -32,7 +32,7 @@ from agent.models.offline.compose import (
 )
 from agent.models.offline.catalog import compose_listing, list_args
 from agent.models.offline.conversation import Conversation, current_sql
-from agent.models.offline.intents import TABLE_NAME, Intent
+from agent.models.offline.intents import LAKE_OBJECTS, TABLE_NAME, Intent
 from agent.models.offline.verified import answer_from_verified
 from agent.models.request import Request, parse_request
 from agent.models.semantic_terms import fitting_metric, layer_dims, layer_use
@@ -122,8 +122,27 @@ def plan_find(intent: Intent, convo: Conversation) -> Step:
     hits = search.data.get("tables", [])
     if not covered_words(intent.topic, hits):
         return Answer(compose_not_found(hits, intent.topic))
+    unfound = [w for w in intent.topic if w not in covered_words(intent.topic, hits) and not RANKED_DATA.search(f"which {w}")]
+    asked = convo.question.lower()
+    if RANKED_DATA.search(asked) and not LAKE_OBJECTS.search(asked) and not WHERE_TO_LOOK.search(asked) and unfound:
+        return Answer(compose_unranked(hits, unfound))  # a ranking of rows a table listing does not answer
     grain = ROW_GRAIN.search(convo.question.lower())
-    return Answer(compose_find({**search.data, "tables": best_first(intent.topic, hits, grain and grain.group(1))}, intent.topic))
+    ranked = best_first(intent.topic, hits, grain and grain.group(1))
+    return Answer(compose_find({**search.data, "tables": ranked}, intent.topic, convo.question))
+
+
+RANKED_DATA = re.compile(r"^\s*(?:which|what)\b.*\b(?:most|best|worst|highest|lowest|largest|biggest|smallest|fewest"
+                         r"|least|top|fastest|slowest|cheapest|longest|shortest)\b")
+"""'which warehouse ships the most orders?': a ranking of the lake's rows, not a question about its tables."""
+WHERE_TO_LOOK = re.compile(r"\b(?:sources?|place|info(?:rmation)?|look|find)\b")
+"""'which source is best for revenue?': where to look, a question about the tables after all."""
+
+
+def compose_unranked(hits: list[dict[str, Any]], unfound: list[str]) -> str:
+    """A ranking asked of things no table found holds: declined, naming what was found."""
+    said = ", ".join(f"'{w}'" for w in unfound)
+    return (f"I cannot answer this ranking: no table, column or value I found holds {said}, so I cannot rank by "
+            "it. The nearest tables: " + ", ".join(f"`{h['table']}`" for h in hits[:3]) + ".")  # fmt: skip
 
 
 OF_THOSE = re.compile(r"\b(?:of|among|from|in)\s+(?:those|these|them|it)\b", re.IGNORECASE)
@@ -145,8 +164,9 @@ def best_first(topic: list[str], hits: list[dict[str, Any]], grain: str | None =
 
 
 def hit_words(hit: dict[str, Any]) -> set[str]:
-    """Stemmed words of a search hit: its name, matched columns and description."""
-    names = " ".join([hit["table"], *(hit.get("matched_columns") or [])]).replace(".", " ").replace("_", " ")
+    """Stemmed words of a search hit: its name, matched columns and values, and description."""
+    values = [v for found in (hit.get("matched_values") or {}).values() for v in found]
+    names = " ".join([hit["table"], *(hit.get("matched_columns") or []), *values]).replace(".", " ").replace("_", " ")
     comment = (hit.get("metadata_untrusted") or {}).get("comment") or ""
     return {stem(w) for w in words(f"{names} {comment}")}
 
