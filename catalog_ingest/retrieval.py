@@ -2,7 +2,8 @@
 
 Each list alone loses to the fusion: dense search misses exact identifiers, BM25 misses paraphrases.
 Ranks are fused per document, so a table gains from every chunk and column that matched, with
-diminishing weight, and a query that names a table outright puts that table first.
+diminishing weight, and a query that names a table outright puts that table first. A dataset present twice
+is returned once, its best-ranked copy naming the others (``dataset_copies``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from catalog_ingest.dense_batches import DenseBatches
 from catalog_ingest.dataset_copies import DatasetCopies
+from catalog_ingest.dense_batches import DenseBatches
 from catalog_ingest.dense_bounds import BoundsWhen
 from catalog_ingest.embeddings import Embedder, embedder_for, start_loading
 from catalog_ingest.family_index import lexical_index

@@ -18,6 +18,8 @@ from catalog_ingest.text import words
 
 MATCHED_COLUMNS = 8
 """Matched columns listed per search hit; describe_table has them all."""
+
+
 def matched_values(record: Any, query: str) -> dict[str, list[str]]:
     """Values of the table's profiled columns (never PII ones) that the query says as words: "paypal payments"
     finds the payments table whose provider column holds 'paypal'."""
