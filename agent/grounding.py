@@ -49,6 +49,7 @@ from agent.grounding_doubts import (
     names_unshown,
     one_total_grouped,
     over_all,
+    keys_grouped,
     values_counted,
 )
 from agent.twins import unsaid_measure_twins, unsaid_twins
@@ -87,6 +88,8 @@ class Grounding:
     rivals: dict[str, list[str]] = field(default_factory=dict)
     """Unaccounted terms only the answer's table name covers, and the same-named tables of other namespaces
     the turn also found (``agent.rivals``): which one the question means is not known."""
+    keyed: dict[str, str] = field(default_factory=dict)
+    """Unaccounted things the SQL groups by the key of (``order_id`` for "order"), not by a name."""
 
     def as_dict(self) -> dict[str, list[str]]:
         return {"accounted": self.accounted, "unaccounted": self.unaccounted}
@@ -301,7 +304,8 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         grounding.unaccounted += [w for w in dict.fromkeys(said) if w not in grounding.unaccounted]
     if facts.sql:
         taught = layer_words(facts.results, cited)  # the lake owner's metric says which of two twins it means
-        doubts = [*one_total_grouped(question, facts.sql), *names_unshown(question, facts.sql),
+        grounding.keyed = keys_grouped(question, facts.sql)
+        doubts = [*one_total_grouped(question, facts.sql), *names_unshown(question, facts.sql), *grounding.keyed,
                   *listing_aggregated(question, facts.sql), *amount_counted(question, facts.sql),
                   *values_counted(question, facts.sql),
                   *unsaid_twins(question, facts, facts.sql),
@@ -359,6 +363,11 @@ def partial_label(grounding: Grounding, has_sql: bool) -> str:
         return (f"{PARTIAL} the SQL below is a draft that does not cover {terms}: other tables found hold {held} "
                 f"too ({tables}) and I could not tell which table the question means{rest}, so it does not answer "
                 "the question as asked.")  # fmt: skip
+    if has_sql and grounding.keyed and set(grounding.unaccounted) <= set(grounding.keyed):
+        keys = ", ".join(f"`{key}`" for key in dict.fromkeys(grounding.keyed.values()))
+        return (f"{PARTIAL} the SQL below is a draft that does not cover {terms} by name: it groups by the key "
+                f"{keys}, as I found no name for {'it' if len(grounding.keyed) == 1 else 'them'} in the tables "
+                "the key points to.")  # fmt: skip
     if has_sql:
         return (f"{PARTIAL} the SQL below is a draft that does not cover {terms}: I could not map "
                 f"{'it' if len(grounding.unaccounted) == 1 else 'them'} to a table, column, value or period, "

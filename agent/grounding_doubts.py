@@ -1,6 +1,7 @@
 """SQL shapes that do not answer what a question asks, though every word of it is in the evidence: one total
 over things ("across all regions") grouped by them, names asked for with no name column read, each thing's
-attributes answered with an aggregate, and "how much" answered with a row count. Each returns the question's
+attributes answered with an aggregate, "how much" answered with a row count, and things grouped by their key
+("orders per campaign" by ``campaign_id``), not by a name. Each returns the question's
 words it doubts, which the grounding check then lists as not accounted for. Words and SQL only: nothing here
 knows a lake.
 """
@@ -16,7 +17,7 @@ from agent.grounding_words import Evidence, accounted_for, name_words
 from agent.models.language import split_instructions
 from agent.models.request import ACROSS_ALL, NAME_OF
 from agent.models.vocabulary import AGGREGATE_WORDS, NAME_PARTS
-from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, words
+from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, stem, words
 
 ATTRIBUTES_OF_EACH = re.compile(r"^\s*(?:please\s+)?(?:list|show|give|display|return|what (?:is|are))\b(?:\s+me)?.*?"
                                 r"\bof\s+(?:each|every|all(?:\s+the)?)\s+[a-z_]+")
@@ -114,3 +115,31 @@ def values_counted(question: str, sql: str) -> list[str]:
         return []
     counted = any(isinstance(count.this, exp.Distinct) for count in tree.find_all(exp.Count))
     return [listed.group(1)] if counted and tree.find(exp.Group) is None else []
+
+
+def keys_grouped(question: str, sql: str) -> dict[str, str]:
+    """The words of things the SQL groups by the key of ("per order" by ``order_id``), each with its key, when the
+    question does not say "id": the groups are keys, not the things' names."""
+    said = words(split_instructions(question)[0])
+    if {"id", "ids"} & set(said):
+        return {}
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return {}
+    keys = []
+    for group in tree.find_all(exp.Group):
+        if group.parent is not tree:  # counted per order inside, then averaged: no key is shown
+            continue
+        select = group.parent.expressions if isinstance(group.parent, exp.Select) else []
+        for key in group.expressions:
+            if isinstance(key, exp.Literal) and key.is_int and 0 < int(key.this) <= len(select):
+                key = select[int(key.this) - 1]
+            keys += [col.name.lower() for col in key.find_all(exp.Column) if col.name.lower().endswith("_id")]
+    found: dict[str, str] = {}
+    for key in dict.fromkeys(keys):
+        if key in said or stem(key) in {stem(w) for w in said}:
+            continue  # "per campaign_id": the key asked for
+        entity = stem(key.removesuffix("_id"))
+        found |= {w: key for w in said if w not in QUESTION_STOPWORDS and stem(w) == entity and w not in found}
+    return found

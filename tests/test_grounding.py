@@ -234,3 +234,13 @@ def test_numbers_in_words_and_a_noun_naming_the_column_before_it(ctx, sql, quest
 
 def test_a_comparison_word_with_no_number_is_a_preposition():
     assert question_terms("how many orders came in over the web channel") == ["orders", "web", "channel"]
+
+
+def test_things_grouped_by_their_key_are_doubted_unless_the_id_is_asked_for():
+    from agent.grounding_doubts import keys_grouped
+
+    shown = "SELECT t.customer_id, COUNT(*) AS n FROM s.orders AS t GROUP BY 1 ORDER BY n DESC"
+    assert keys_grouped("orders per customer", shown) == {"customer": "customer_id"}
+    assert keys_grouped("orders per customer id", shown) == keys_grouped("orders by customer_id", shown) == {}
+    averaged = "SELECT AVG(n) FROM (SELECT t.customer_id, COUNT(*) AS n FROM s.orders AS t GROUP BY 1) AS per_group"
+    assert keys_grouped("average orders per customer", averaged) == {}

@@ -163,3 +163,21 @@ def test_joins_only_follow_keys_to_one_row_so_nothing_is_counted_twice(lake_agen
     answer = lake_agent.ask("average mrr_usd of subscriptions by customer region in staging.subscriptions")
     assert "JOIN marts.customers AS c ON t.customer_id = c.customer_id" in answer.sql  # the customer's region
     assert "marts.orders" not in answer.sql  # a term names orders.region, but a customer has many orders
+
+
+def test_a_thing_grouped_by_is_its_name_in_the_table_its_key_points_to(lake_agent):
+    campaign = lake_agent.ask("how many orders per campaign in marts.orders?")
+    assert campaign.sql.startswith("SELECT c.campaign_name, COUNT(*)")
+    assert "JOIN marketing.campaigns AS c ON t.campaign_id = c.campaign_id" in campaign.sql
+    assert not campaign.grounding.unaccounted
+    said_id = lake_agent.ask("how many orders per campaign_id in marts.orders?")
+    assert said_id.sql.startswith("SELECT t.campaign_id, COUNT(*)") and "JOIN" not in said_id.sql
+    assert not said_id.grounding.unaccounted
+
+
+def test_a_thing_whose_table_holds_no_name_is_grouped_by_its_key_and_labelled(lake_agent):
+    answer = lake_agent.ask("total amount_usd per order in finance.refunds")
+    assert answer.sql.startswith("SELECT t.order_id, SUM(t.amount_usd)") and "JOIN" not in answer.sql
+    assert answer.grounding.unaccounted == ["order"]
+    assert answer.answer.startswith("Partial answer: the SQL below is a draft that does not cover 'order' by name: "
+                                    "it groups by the key `order_id`")

@@ -1,13 +1,14 @@
 """How the group words of a request map onto the main table before any column is looked up: two words that name
 one column ("device type", "currency code") and a word that says whose attribute a group is ("campaign
-channel" is the channel of the campaign the key points at, not the order's own sales channel).
+channel" is the channel of the campaign the key points at, not the order's own sales channel), and a group the main
+table holds only as a key ("per campaign": ``campaign_id``) read as the name in the table the key points at.
 
 Words and the described tables only: nothing here knows a lake.
 """
 
 from __future__ import annotations
 
-from agent.models.tables import Table
+from agent.models.tables import Table, points_to
 
 EXACT = 9.5
 """A column match this good is the column's own name (``device`` for "device")."""
@@ -46,3 +47,24 @@ def group_owners(owners: dict[str, str], qualifiers: dict[str, str], main: Table
 def owner_entities(owners: dict[str, str], main: Table, tables: list[Table]) -> list[str]:
     """The owners of groups that no described table is about: their tables are still to be found."""
     return [owner for owner in dict.fromkeys(owners.values()) if not any(t is not main and t.is_about(owner) for t in tables)]
+
+
+def named_by_key(dim: str, main: Table, tables: list[Table]) -> tuple[Table, tuple[str, str], str] | None:
+    """A group word the main table holds only as a key ("campaign": ``campaign_id``, the word not saying "id"),
+    and a described table the key points to that holds each row's name: that table, the join keys and its name
+    column. None when the main table has the name itself or no table it points to names its rows."""
+    key = main.key_for(dim)
+    if not key or not main.has(key) or main.column(dim) != key or main.owns_name(dim):
+        return None
+    for other in tables:
+        if other is not main and (keys := points_to(main, other)) and keys[0] == key and (name := other.name_column(dim)):
+            return other, keys, name
+    return None
+
+
+def keyed_entities(dims: list[str], main: Table, tables: list[Table]) -> list[str]:
+    """What the main table's keys for group words point at ("campaign" in "orders per campaign"), with no described
+    table the key points to: its table is still to be found, for the names of the groups."""
+    keys = [key for dim in dims if (key := main.key_for(dim)) and main.has(key) and main.column(dim) == key]
+    pointed = {on[0] for t in tables if t is not main and (on := points_to(main, t))}
+    return [key.removesuffix("_id") for key in dict.fromkeys(keys) if key.endswith("_id") and key not in pointed]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from agent.models.groups import named_by_key
 from agent.models.sql_expressions import column, table_as
 from agent.models.tables import Table, hop_path, points_to
 
@@ -18,7 +19,12 @@ def locate(
     owner: str | None = None,
 ) -> tuple[Table, str | None]:
     """Find a group column in the main table, else in a table that joins to it along a key column; a group
-    qualified by its owner ("region of their store") looks in the table about that owner first."""
+    qualified by its owner ("region of their store") looks in the table about that owner first; a group the main
+    table holds only as a key ("per campaign": ``campaign_id``) is the name in the table the key points to."""
+    if not owner and (named := named_by_key(dim, main, tables)):
+        other, keys, name = named
+        join_alias(other, keys, aliases, joins)
+        return other, name
     own = main.column(dim)
     if own and not (owner and not main.is_about(owner)):
         return main, own

@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.models.language import related
 from agent.models.semantic_terms import layer_join
-from agent.models.vocabulary import AGGREGATE_WORDS
+from agent.models.vocabulary import AGGREGATE_WORDS, NAME_PARTS
 from catalog_ingest.text import name_parts, stem, words
 
 NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|long|bigint|hugeint|float|double|real|decimal|numeric)")
@@ -99,6 +99,19 @@ class Table:
             if source == self.name and target != self.name:
                 found.append((key, target))
         return found
+
+    def name_column(self, entity: str) -> str | None:
+        """The column holding the name of each row (``campaign_name``, ``name``, ``title``), never a PII-tagged
+        one nor a key: one named with the entity first, else the plainest."""
+        named = [c["name"] for c in self.columns if not c.get("pii") and not c["name"].endswith("_id")
+                 and not NUMERIC.match(c["type"].lower()) and NAME_PARTS & set(name_parts(c["name"].lower()))]
+        own = [n for n in named if stem(entity) in {stem(p) for p in name_parts(n)}]
+        return (own or sorted(named, key=lambda n: len(name_parts(n))) or [None])[0]
+
+    def owns_name(self, entity: str) -> bool:
+        """The table holds the entity's name itself (``campaign_name`` next to ``campaign_id``)."""
+        name = self.name_column(entity)
+        return name is not None and stem(entity) in {stem(p) for p in name_parts(name)}
 
     def is_named(self, word: str) -> bool:
         """The table's whole name is the word (``products`` for "products"), not just a part of it."""

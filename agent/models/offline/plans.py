@@ -38,7 +38,7 @@ from agent.models.request import Request, parse_request
 from agent.models.semantic_terms import fitting_metric, layer_dims, layer_use
 from agent.models.sql_antijoins import missing_things
 from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
-from agent.models.groups import EXACT, group_owners, owner_entities, phrase_groups
+from agent.models.groups import EXACT, group_owners, keyed_entities, owner_entities, phrase_groups
 from agent.models.tables import Table, names_entity, points_to
 from agent.models.values import read_probe, value_filters, value_words
 from agent.state import ToolResult
@@ -311,10 +311,11 @@ def key_entities(request: Request, main: Table, tables: list[Table]) -> list[str
     when a group the request asks for is in none of the tables that join, or is qualified by that entity
     ("campaign channel"): a dimension's attribute ("revenue by product category") lives in the table of the key."""
     unplaced, owners = unplaced_groups(request, main, tables)
+    keyed = keyed_entities(request.dims, main, tables)  # "orders per campaign": the campaigns' names
     if not unplaced:
-        return list(dict.fromkeys(owners.values()))
+        return list(dict.fromkeys([*owners.values(), *keyed]))
     keys = [c["name"][: -len("_id")] for c in main.columns if c["name"].endswith("_id") and c["name"] != "_id"]
-    return [k for k in keys if not any(t is not main and t.is_about(k) for t in tables)]
+    return list(dict.fromkeys([*(k for k in keys if not any(t is not main and t.is_about(k) for t in tables)), *keyed]))
 
 
 def entity_tables(entities: list[str], searched: list[list[dict[str, Any]]], described: list[str]) -> list[str]:
