@@ -366,8 +366,7 @@ def partial_label(grounding: Grounding, has_sql: bool) -> str:
     if has_sql and grounding.keyed and set(grounding.unaccounted) <= set(grounding.keyed):
         keys = ", ".join(f"`{key}`" for key in dict.fromkeys(grounding.keyed.values()))
         return (f"{PARTIAL} the SQL below is a draft that does not cover {terms} by name: it groups by the key "
-                f"{keys}, as I found no name for {'it' if len(grounding.keyed) == 1 else 'them'} in the tables "
-                "the key points to.")  # fmt: skip
+                f"{keys}, not by a name, as no name column of a table the key points to was found.")  # fmt: skip
     if has_sql:
         return (f"{PARTIAL} the SQL below is a draft that does not cover {terms}: I could not map "
                 f"{'it' if len(grounding.unaccounted) == 1 else 'them'} to a table, column, value or period, "

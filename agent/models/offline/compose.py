@@ -368,7 +368,8 @@ def compose_sql(draft: Draft, convo: Conversation, stored: dict[str, Any], probe
     sql = current_sql(convo, draft.sql, probes, ("validate_sql", "run_sql"))
     validation = convo.result("validate_sql", sql=sql)
     lines = [f"Partial answer: I could not match {'; '.join(draft.missing)}, so the SQL below is a draft that "
-             "does not answer the question as asked."] if draft.missing else []
+             f"does not cover {'it' if len(draft.missing) == 1 else 'them'} and does not answer the question as asked."
+             ] if draft.missing else []  # fmt: skip
     if draft.whole_table_count and stored.get("rows") is not None:
         lines.append(f"`{draft.table}` has {stored['rows']:,} rows in its current snapshot {stored.get('snapshot_id')}"
                      f" (as of {stored.get('as_of') or 'unknown'}), from the catalog's statistics. To count them:")  # fmt: skip
