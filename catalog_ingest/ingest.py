@@ -5,8 +5,7 @@ then its record; then it saves the text memo, lets the model go (publishing embe
 generation with one update in the record store, saves its lexical index, drops the vectors no served generation
 needs and copies the served ones into the vector file the retriever opens without Chroma. A run killed
 anywhere leaves the previous generation served whole; the next run resumes the unpublished one. Tables are
-crawled ahead of the group being written and each group embedded while the one before it is written
-(``ingest_pipeline``).
+crawled ahead of the group being written (``ingest_pipeline``).
 Only tables whose listing version or record fingerprint changed, or whose vectors are missing (a deleted
 Chroma folder, say), are embedded again, and of their texts only those no earlier run embedded
 (``memo_file``): a table that gained a column embeds that column's phrase and the chunk listing its columns.
@@ -22,8 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from catalog_ingest.crawlers import crawler_for
 from catalog_ingest.crawlers.base import Crawler, TableRef, TableUnreadable
 from catalog_ingest.crawlers.profiles import ProfileLimits
@@ -32,7 +29,7 @@ from catalog_ingest.embeddings import Embedder, MemoizedEmbedder, embed_document
 from catalog_ingest.faults import fault_point
 from catalog_ingest.families import dated_members
 from catalog_ingest.family_index import refresh_families
-from catalog_ingest.ingest_pipeline import EmbedAhead, crawled, group_full
+from catalog_ingest.ingest_pipeline import crawled, group_full
 from catalog_ingest.index import FEW_WRITES_SYNC_THRESHOLD, HNSW_CONFIGURATION, IndexMismatchError, VectorIndex
 from catalog_ingest.lexical import LexicalIndex, updated_from_store
 from catalog_ingest.memo_file import load_memo, save_memo
@@ -47,9 +44,6 @@ from catalog_ingest.vector_file import has_vector_file, save_vector_file
 from catalog_ingest.verified import mark_drifted_after_publish
 
 log = logging.getLogger(__name__)
-
-Embedded = tuple[list[Document], np.ndarray]
-"""A group's documents that get vectors, and their vectors in the same order."""
 
 @dataclass
 class IngestReport:
@@ -231,44 +225,38 @@ class Ingester:
                 self.remove(key)
 
         pending: list[tuple[TableRecord, str, str]] = []
-        with EmbedAhead(self._embed_group, self._write_group) as groups:
-            for ref, future in crawled(crawler, to_crawl, previous_record, self.settings.ingest.concurrency):
-                try:
-                    record = future.result()
-                except TableUnreadable as exc:
-                    log.warning("skipped %s: %s", ref.full_name, exc)
-                    report.skipped.append((ref.full_name, str(exc)))
-                    self.progress.advance(ref.full_name, "skipped")
-                    continue
-                fingerprint = record.fingerprint()
-                previous = stored.get(record.key)
-                if previous is None:
-                    status = "added"
-                elif previous.fingerprint != fingerprint or full:
-                    status = "changed"
-                elif not has_vectors(record.key):
-                    status = "repaired"
-                else:
-                    status = "unchanged"
-                getattr(report, status).append(record.full_name)
-                if status == "unchanged" or dry_run:
-                    self.progress.advance(record.full_name, status)
-                    continue
-                pending.append((record, fingerprint, status))
-                if group_full(pending):
-                    report.documents_embedded += groups.add(pending)
-                    pending = []
-            if pending:
-                report.documents_embedded += groups.add(pending)
-            report.documents_embedded += groups.finish()
+        for ref, future in crawled(crawler, to_crawl, previous_record, self.settings.ingest.concurrency):
+            try:
+                record = future.result()
+            except TableUnreadable as exc:
+                log.warning("skipped %s: %s", ref.full_name, exc)
+                report.skipped.append((ref.full_name, str(exc)))
+                self.progress.advance(ref.full_name, "skipped")
+                continue
+            fingerprint = record.fingerprint()
+            previous = stored.get(record.key)
+            if previous is None:
+                status = "added"
+            elif previous.fingerprint != fingerprint or full:
+                status = "changed"
+            elif not has_vectors(record.key):
+                status = "repaired"
+            else:
+                status = "unchanged"
+            getattr(report, status).append(record.full_name)
+            if status == "unchanged" or dry_run:
+                self.progress.advance(record.full_name, status)
+                continue
+            pending.append((record, fingerprint, status))
+            if group_full(pending):
+                report.documents_embedded += self._write_group(pending)
+                pending = []
+        if pending:
+            report.documents_embedded += self._write_group(pending)
 
-    def _embed_group(self, pending: list[tuple[TableRecord, str, str]]) -> Embedded:
-        """A group's documents with vectors and their vectors (``EmbedAhead`` runs this beside the writes)."""
-        return self.embedded([record for record, _, _ in pending])
-
-    def _write_group(self, pending: list[tuple[TableRecord, str, str]], embedded: Embedded) -> int:
+    def _write_group(self, pending: list[tuple[TableRecord, str, str]]) -> int:
         """Write a group of crawled tables, then count them done: progress follows what is stored."""
-        documents = self.write([(record, fingerprint) for record, fingerprint, _ in pending], embedded)
+        documents = self.write([(record, fingerprint) for record, fingerprint, _ in pending])
         for record, _, status in pending:
             self.progress.advance(record.full_name, status)
         return documents
@@ -287,25 +275,21 @@ class Ingester:
         self.store.begin()
         self.store.delete(key)
 
-    def embedded(self, records: list[TableRecord]) -> Embedded:
-        """The tables' documents that get vectors, and their vectors (each distinct text embedded once)."""
-        documents = [doc for record in records for doc in self._documents(record) if doc.in_vectors]
-        progress = self.progress if isinstance(self.progress, EmbeddingProgress) else None
-        return documents, embed_documents(self.embedder, documents, progress.embedding if progress else None)
-
-    def write(self, batch: list[tuple[TableRecord, str]], embedded: Embedded | None = None) -> int:
-        """Write a group of (record, fingerprint) tables' vectors (``embedded``, else embedded now), then their
-        records, into the generation being written: a run killed in between leaves records that still say
-        the old version, so the next run redoes them. ``run`` calls this per group of crawled tables; tests
-        call it with hand-made records, then ``publish``."""
+    def write(self, batch: list[tuple[TableRecord, str]]) -> int:
+        """Embed a group of (record, fingerprint) tables together (each distinct text once), write their
+        vectors, then their records, into the generation being written: a run killed in between leaves
+        records that still say the old version, so the next run redoes them. ``run`` calls this per group of
+        crawled tables; tests call it with hand-made records, then ``publish``."""
         generation = self.store.begin()
-        documents, vectors = embedded or self.embedded([record for record, _ in batch])
+        documents = [doc for record, _ in batch for doc in self._documents(record) if doc.in_vectors]
+        progress = self.progress if isinstance(self.progress, EmbeddingProgress) else None
+        vectors = embed_documents(self.embedder, documents, progress.embedding if progress else None)
         self.vectors.replace_tables([record.key for record, _ in batch], documents, vectors, generation)
         fault_point("vectors-written")
         for record, fingerprint in batch:
             self.store.put(record, fingerprint)
-        if isinstance(self.progress, EmbeddingProgress):
-            self.progress.written(len(documents))
+        if progress:
+            progress.written(len(documents))
         return len(documents)
 
     def _documents(self, record: TableRecord) -> list[Document]:

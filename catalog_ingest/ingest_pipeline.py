@@ -1,11 +1,9 @@
-"""The ingest's pipeline: tables crawled ahead of the group being written, and each group's texts embedded
-while the group before it is written.
+"""The ingest's pipeline: tables crawled ahead of the group being written, and the bounds of a group.
 
-Embedding runs in native code (onnxruntime on two threads, the tokenizer) with the GIL released; writing a
-group is Python (Chroma, the record store, the next group's documents). One after the other, a full ingest
-on two cores kept about one of them busy (2,500 tables of the scale benchmark: 138 s for 159 CPU-s). Here a
-group is embedded in a thread of its own while the main thread writes the group before it, one group ahead
-at most, so vectors and records are still written group by group, in crawl order, vectors first.
+Embedding a group while the one before it was written (a thread of its own, one group ahead) was tried on
+2026-12-04: faster with other work on the machine (2,500 tables, load 5-6: 114 and 113 s against 131 and 144 s)
+but slower on a quiet one (86 and 98 s, 124 and 136 CPU-s, against 74-88 s, 107-126 CPU-s in four runs), the model's
+two threads and the writer's Python contending for two cores; so a group is still embedded, then written.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Generic, TypeVar
 
 from catalog_ingest.crawlers.base import Crawler, TableRef
 from catalog_ingest.records import TableRecord
@@ -25,9 +22,6 @@ per call far more than per row, and a group still commits often enough that a ki
 CRAWLS_AHEAD = 4 * EMBED_GROUP_TABLES
 """Tables crawled ahead of the one being written, at most: a crawled record waits in memory until its group is
 written, and at 10,000 wide tables crawling all of them ahead held about a gigabyte of records."""
-
-Group = TypeVar("Group")
-Embedded = TypeVar("Embedded")
 
 
 def crawled(
@@ -51,39 +45,3 @@ def crawled(
 
 def group_full(pending: list[tuple[TableRecord, str, str]]) -> bool:
     return len(pending) >= EMBED_GROUP_TABLES or sum(len(record.columns) for record, _, _ in pending) >= EMBED_GROUP_COLUMNS
-
-
-class EmbedAhead(Generic[Group, Embedded]):
-    """Groups embedded by ``embed`` in a thread of their own, one ahead of the group ``write`` is writing on
-    the caller's thread; groups are written in the order they were added. Use as a context manager: leaving
-    it waits for an embedding still running and writes nothing more."""
-
-    def __init__(self, embed: Callable[[Group], Embedded], write: Callable[[Group, Embedded], int]) -> None:
-        self._embed, self._write = embed, write
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead")
-        self._ahead: tuple[Group, Future[Embedded]] | None = None
-
-    def __enter__(self) -> EmbedAhead[Group, Embedded]:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def add(self, group: Group) -> int:
-        """Start embedding ``group``, then write the group added before it (once its embedding is done);
-        returns what that write returned (0 for the first group)."""
-        future = self._pool.submit(self._embed, group)
-        written = self._write_ahead()
-        self._ahead = (group, future)
-        return written
-
-    def finish(self) -> int:
-        """Write the last group added; returns what its write returned."""
-        return self._write_ahead()
-
-    def _write_ahead(self) -> int:
-        if self._ahead is None:
-            return 0
-        group, future = self._ahead
-        self._ahead = None
-        return self._write(group, future.result())
