@@ -113,8 +113,10 @@ def open_indexes(settings: Settings, embedder: Embedder, store: RecordStore, bou
     namespace_of = {key: info.namespace for key, info in tables.items()}
     name_of = {key: info.full_name[len(info.namespace) + 1 :] for key, info in tables.items()}
     join_keys = JoinKeys(lambda: lexical.columns_by_table(keep=is_key_column), namespace_of, name_of)  # at the first search
-    searched = {key: (f"{tables[key].catalog}.{tables[key].namespace}", name_of[key]) for key in lexical_tables}
-    copies = DatasetCopies(searched, lambda keys: lexical.columns_by_table(of=keys))
+    copies = DatasetCopies(
+        lambda: {key: (f"{tables[key].catalog}.{tables[key].namespace}", name_of[key]) for key in lexical_tables},
+        lambda keys: lexical.columns_by_table(of=keys),
+    )
     vector, dense = open_dense(settings, embedder, visible, generation, bounds)
     gaps = {
         "vectors": len(visible.keys() - dense.table_keys()),

@@ -49,7 +49,7 @@ def unit(datasets: dict[str, dict[str, list[str]]]) -> tuple[DatasetCopies, list
         asked.append(sorted(keys))
         return {key: columns[key] for key in keys}
 
-    return DatasetCopies(tables, columns_of), asked
+    return DatasetCopies(lambda: tables, columns_of), asked
 
 
 def test_a_copy_with_one_column_more_is_a_copy_and_a_namespace_sharing_one_name_is_not():
@@ -132,3 +132,17 @@ def test_the_search_api_names_the_copy(settings):
     orders = [hit for hit in response.json()["hits"] if hit["full_name"].endswith(".orders")]
     assert len(orders) == 1 and len(orders[0]["copies"]) == 1, response.json()
     assert {orders[0]["full_name"], orders[0]["copies"][0]} == {"shop.orders", "shop_archive.orders"}
+
+
+def test_the_table_maps_are_built_at_the_first_comparison_not_when_opened():
+    read: list[int] = []
+
+    def tables():
+        read.append(1)
+        return {"c.shop.orders": ("c.shop", "orders"), "c.backup.orders": ("c.backup", "orders")}
+
+    copies = DatasetCopies(tables, lambda keys: {key: ["order_id"] for key in keys})
+    assert read == []
+    assert copies.are_copies("c.shop.orders", "c.backup.orders")
+    assert not copies.are_copies("c.shop.orders", "c.shop.orders")
+    assert read == [1]

@@ -75,7 +75,7 @@ def indexes_of(table_keys: list[str]) -> OpenIndexes:
     return OpenIndexes(
         None, ExactVectors([], [], np.zeros((0, 384), dtype=np.float32)), LexicalIndex(), tables, by_name,
         namespace_of, JoinKeys.from_columns({}, namespace_of, name_of), NamespaceWords.from_words({}),
-        DatasetCopies({}, lambda keys: {}), 0, {},
+        DatasetCopies(dict, lambda keys: {}), 0, {},
     )
 
 
