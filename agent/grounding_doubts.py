@@ -1,7 +1,7 @@
 """SQL shapes that do not answer what a question asks, though every word of it is in the evidence: one total
 over things ("across all regions") grouped by them, names asked for with no name column read, each thing's
 attributes answered with an aggregate, "how much" answered with a row count, and things grouped by their key
-("orders per campaign" by ``campaign_id``), not by a name. Each returns the question's
+("orders per campaign" by ``campaign_id``), not by a name (or beside it). Each returns the question's
 words it doubts, which the grounding check then lists as not accounted for. Words and SQL only: nothing here
 knows a lake.
 """
@@ -132,10 +132,12 @@ def keys_grouped(question: str, sql: str) -> dict[str, str]:
         if group.parent is not tree:  # counted per order inside, then averaged: no key is shown
             continue
         select = group.parent.expressions if isinstance(group.parent, exp.Select) else []
-        for key in group.expressions:
-            if isinstance(key, exp.Literal) and key.is_int and 0 < int(key.this) <= len(select):
-                key = select[int(key.this) - 1]
-            keys += [col.name.lower() for col in key.find_all(exp.Column) if col.name.lower().endswith("_id")]
+        grouped = [select[int(key.this) - 1] if isinstance(key, exp.Literal) and key.is_int and 0 < int(key.this) <= len(select)
+                   else key for key in group.expressions]  # fmt: skip
+        names = [col.name.lower() for key in grouped for col in key.find_all(exp.Column)]
+        if any(NAME_PARTS & set(identifier_parts(name)) for name in names):
+            continue  # by the name and the key beside it ("product_name, product_id"): the names are shown
+        keys += [name for name in names if name.endswith("_id")]
     found: dict[str, str] = {}
     for key in dict.fromkeys(keys):
         if key in said or stem(key) in {stem(w) for w in said}:

@@ -13,7 +13,7 @@ from functools import reduce
 
 from sqlglot import exp
 
-from agent.models.groups import group_owners, phrase_groups
+from agent.models.groups import group_owners, key_beside, phrase_groups
 from agent.models.language import layer_rank
 from agent.models.request import Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
@@ -82,6 +82,14 @@ def alias_for(agg: str, measure: list[str]) -> str:
     phrase = "_".join(measure) or "rows"
     prefix = {"total": "total_", "avg": "avg_", "median": "median_", "min": "min_", "max": "max_"}.get(agg, "")
     return re.sub(r"\W+", "_", prefix + phrase)[:40]
+
+
+def names_apart(owner: Table, name: str) -> str:
+    """Why a draft groups by the key beside the name: the names repeat, or are not known not to."""
+    distinct = owner.distinct_count(name)
+    known = (f"holds {distinct:,} different values over {owner.rows:,} rows" if distinct is not None and owner.rows
+             else "is not known to be unique")
+    return f" ({name} {known}, so rows of {owner.name} that share a name are kept apart)"
 
 
 def coverage(request: Request, table: Table, tables: list[Table]) -> int:
@@ -159,7 +167,11 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             continue  # "sales channel": two words of one column, grouped once
         grouped.add((owner.name, found))
         select.append(column(found, aliases[owner.name]))
-        notes.append(f"by {found}" + ("" if owner is main else f" from {owner.name}"))
+        things = [*(word for word, head in qualifiers.items() if head == dim), dim]  # "product name": the product's
+        if key := key_beside(owner, found, things, request.words):
+            select.append(column(key, aliases[owner.name]))
+        notes.append(f"by {found}" + (f" and {key}" if key else "") + ("" if owner is main else f" from {owner.name}")
+                     + (names_apart(owner, found) if key else ""))
     groups = len(select)
     agg = "count" if request.agg == "distinct" and any(w in request.measure for _, _, w in matched) else request.agg
     measures = []
