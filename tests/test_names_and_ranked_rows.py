@@ -64,3 +64,30 @@ def test_a_key_grouped_beside_a_name_is_not_doubted():
     assert keys_grouped("total units per product", beside) == {}
     alone = "SELECT t.product_id, SUM(t.units) AS n FROM shop.sales AS t GROUP BY 1"
     assert keys_grouped("total units per product", alone) == {"product": "product_id"}
+
+
+def campaigns() -> Table:
+    table = profiled("ads.campaigns", 48, ("campaign_id", "long", {}), ("campaign_name", "string", {"distinct": 48}),
+                     ("channel", "string", {}), ("owner_email", "string", {}), ("budget_usd", "decimal(12,2)", {}))
+    table.values = {"channel": ["email", "display"]}
+    return table
+
+
+def test_a_top_n_of_the_things_a_table_is_about_lists_its_rows_with_their_names():
+    listed = "SELECT t.campaign_id, t.campaign_name, t.budget_usd FROM ads.campaigns AS t ORDER BY t.budget_usd"
+    for question in ("top 3 campaigns by budget_usd in ads.campaigns", "the top three budgets in ads.campaigns",
+                     "which 3 campaigns have the biggest budget_usd in ads.campaigns?"):
+        sql = drafted(question.replace("three", "3"), campaigns())
+        assert sql == f"{listed} DESC LIMIT 3", question
+    assert drafted("the 3 campaigns with the smallest budget_usd", campaigns()) == f"{listed} ASC LIMIT 3"
+    one = draft_sql(parse_request("which campaign has the largest budget_usd?", TODAY), [campaigns()], None)
+    assert one.sql.endswith("DESC\nLIMIT 1") and one.explanation.startswith("The row of ads.campaigns with the largest")
+    email = drafted("top 3 email campaigns by budget_usd in ads.campaigns", campaigns())
+    assert "WHERE t.channel = 'email'" in email and "GROUP BY" not in email
+
+
+def test_a_top_n_of_things_another_table_has_rows_about_still_groups():
+    spend = profiled("ads.spend", 900, ("spend_day", "date", {}), ("campaign_id", "long", {}), ("spend_usd", "decimal(12,2)", {}))
+    sql = drafted("top 3 campaigns by spend_usd in ads.spend", spend, campaigns())
+    assert sql.startswith("SELECT c.campaign_name, SUM(t.spend_usd)") and "LIMIT 3" in sql
+    assert "GROUP BY 1" in drafted("top 3 campaigns by channel in ads.campaigns", campaigns())  # no measure: counted

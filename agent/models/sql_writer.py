@@ -21,7 +21,7 @@ from agent.models.sql_expressions import column, is_row_count, literal, render, 
 from agent.models.sql_filters import STATE_SAID, filters, period_said, share_of, state_condition, value_condition
 from agent.models.sql_antijoins import anti_join
 from agent.models.sql_joins import join_alias, locate
-from agent.models.sql_listing import extreme_draft, listing_draft, rows_draft
+from agent.models.sql_listing import extreme_draft, listing_draft, ranked_rows, rows_draft
 from agent.models.sql_thresholds import count_threshold, threshold_draft
 from agent.models.states import column_states
 from agent.models.tables import NUMERIC, Table, counts_other_things, join_keys, points_to
@@ -127,6 +127,8 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         drafts = {"extreme": extreme_draft, "rows": rows_draft}
         made = drafts.get(request.listing, listing_draft)(request, main)
         return Draft(*made, main.name)
+    if ranked := ranked_rows(request, main):  # "the top 3 campaigns by budget_usd" of the campaigns: rows
+        return Draft(*listing_draft(ranked, main), main.name)
     if threshold := count_threshold(request, main):
         return Draft(*threshold_draft(request, main, *threshold), main.name)
     if unmatched := anti_join(request, main, tables):

@@ -27,7 +27,8 @@ def value_words(request: Request, table: Table) -> list[str]:
     name of a date column may be: "cancelled" besides ``cancelled_at``), not the table,
     not a group, a time word or a number."""
     taken = {w for w, _ in request.equals} | {v.lower() for _, v in request.equals}
-    taken |= {d for d in request.dims if table.match(d)[1] >= 3.5}  # a group a column fits; else maybe a value
+    taken |= {d for d in request.dims if table.match(d)[1] >= 3.5  # a group a column fits; else maybe a value, as is
+              and not table.is_named(request.qualifiers.get(d, ""))}  # a word before the table's rows ("email campaigns")
     taken |= {w for w in request.measure if table.match(w, NUMERIC, ids=False)[1] >= 3.5}
     found, categorical = [], set(categorical_columns(table))
     numeric = {c["name"] for c in table.columns if NUMERIC.match(c["type"].lower())}
