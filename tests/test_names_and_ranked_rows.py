@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from agent.grounding_doubts import keys_grouped
+from agent.grounding_doubts import keys_grouped, parsed
 from agent.models.request import parse_request
 from agent.models.sql_writer import draft_sql
 from agent.models.tables import Table
@@ -61,9 +61,9 @@ def test_a_name_column_written_out_is_grouped_as_asked():
 def test_a_key_grouped_beside_a_name_is_not_doubted():
     beside = "SELECT p.product_name, p.product_id, SUM(t.units) AS n FROM shop.sales AS t JOIN shop.products AS p " \
              "ON t.product_id = p.product_id GROUP BY 1, 2"
-    assert keys_grouped("total units per product", beside) == {}
+    assert keys_grouped("total units per product", parsed(beside)) == {}
     alone = "SELECT t.product_id, SUM(t.units) AS n FROM shop.sales AS t GROUP BY 1"
-    assert keys_grouped("total units per product", alone) == {"product": "product_id"}
+    assert keys_grouped("total units per product", parsed(alone)) == {"product": "product_id"}
 
 
 def campaigns() -> Table:
