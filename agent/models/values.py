@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.models.language import content_words, country_code, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
-from agent.models.tables import NUMERIC, Table, points_to
+from agent.models.tables import NUMERIC, Table, named_for, points_to
 from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
@@ -123,7 +123,7 @@ def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
 def next_names(tokens: list[str], word: str, column: str) -> bool:
     """The word after the value names its column ("billing team": ``team``)."""
     i = position(tokens, word) if word in tokens or word in joined_words(tokens) else -1
-    return 0 <= i < len(tokens) - 1 and stem(tokens[i + 1]) in {stem(p) for p in name_parts(column)}
+    return 0 <= i < len(tokens) - 1 and named_for(column, tokens[i + 1])
 
 
 def joined_filters(
