@@ -50,6 +50,7 @@ from agent.grounding_doubts import (
     one_total_grouped,
     over_all,
     keys_grouped,
+    parsed,
     values_counted,
 )
 from agent.twins import unsaid_measure_twins, unsaid_twins
@@ -304,10 +305,10 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         grounding.unaccounted += [w for w in dict.fromkeys(said) if w not in grounding.unaccounted]
     if facts.sql:
         taught = layer_words(facts.results, cited)  # the lake owner's metric says which of two twins it means
-        grounding.keyed = keys_grouped(question, facts.sql)
-        doubts = [*one_total_grouped(question, facts.sql), *names_unshown(question, facts.sql), *grounding.keyed,
-                  *listing_aggregated(question, facts.sql), *amount_counted(question, facts.sql),
-                  *values_counted(question, facts.sql),
+        tree = parsed(facts.sql)  # one tree for every doubt
+        grounding.keyed = keys_grouped(question, tree)
+        doubts = [*one_total_grouped(question, tree), *names_unshown(question, tree), *grounding.keyed,
+                  *listing_aggregated(question, tree), *amount_counted(question, tree), *values_counted(question, tree),
                   *unsaid_twins(question, facts, facts.sql),
                   *(w for w in unsaid_measure_twins(question, facts, facts.sql) if stem(w) not in taught)]  # fmt: skip
         grounding.accounted = [t for t in grounding.accounted if t not in doubts]

@@ -1,9 +1,9 @@
 """SQL shapes that do not answer what a question asks, though every word of it is in the evidence: one total
 over things ("across all regions") grouped by them, names asked for with no name column read, each thing's
 attributes answered with an aggregate, "how much" answered with a row count, and things grouped by their key
-("orders per campaign" by ``campaign_id``), not by a name. Each returns the question's
-words it doubts, which the grounding check then lists as not accounted for. Words and SQL only: nothing here
-knows a lake.
+("orders per campaign" by ``campaign_id``), not by a name (or beside it). Each returns the question's
+words it doubts, which the grounding check then lists as not accounted for; each reads the one tree ``parsed``
+gives, parsed once per answer. Words and SQL only: nothing here knows a lake.
 """
 
 from __future__ import annotations
@@ -35,11 +35,17 @@ def over_all(question: str) -> set[str]:
     return {w for w in words(said) if w not in QUESTION_STOPWORDS}
 
 
-def grouped_columns(sql: str) -> set[str]:
-    """The words of the columns a query groups by (its GROUP BY, ordinals read as the selected expressions)."""
+def parsed(sql: str) -> exp.Expression | None:
+    """The query's tree, parsed once for every doubt; None when sqlglot cannot read it (nothing is doubted)."""
     try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        return sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
+        return None
+
+
+def grouped_columns(tree: exp.Expression | None) -> set[str]:
+    """The words of the columns a query groups by (its GROUP BY, ordinals read as the selected expressions)."""
+    if tree is None:
         return set()
     found = set()
     for group in tree.find_all(exp.Group):
@@ -52,46 +58,35 @@ def grouped_columns(sql: str) -> set[str]:
     return found
 
 
-def one_total_grouped(question: str, sql: str) -> list[str]:
+def one_total_grouped(question: str, tree: exp.Expression | None) -> list[str]:
     """["all"] when the question asks for one total over things ("across all regions") that the SQL groups by."""
-    grouped = grouped_columns(sql)
+    grouped = grouped_columns(tree)
     return ["all"] if grouped and any(accounted_for(w, Evidence(grouped)) for w in over_all(question)) else []
 
 
-def names_unshown(question: str, sql: str) -> list[str]:
+def names_unshown(question: str, tree: exp.Expression | None) -> list[str]:
     """["name"] when the question asks for the names of things ("the names of the 3 campaigns", "its campaign
     name") and the SQL reads no column that holds a name (``NAME_PARTS``): a key is not the name asked for."""
     asked = [m for m in NAME_OF.finditer(split_instructions(question)[0].lower())
              if (m.group(1) or m.group(2)) not in QUESTION_STOPWORDS]  # fmt: skip
-    if not asked:
+    if not asked or tree is None:
         return []
-    try:
-        columns = [c.name for c in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Column)]
-    except sqlglot.errors.ParseError:
-        return []
+    columns = [c.name for c in tree.find_all(exp.Column)]
     return [] if any(NAME_PARTS & set(identifier_parts(c.lower())) for c in columns) else ["name"]
 
 
-def listing_aggregated(question: str, sql: str) -> list[str]:
+def listing_aggregated(question: str, tree: exp.Expression | None) -> list[str]:
     """["list"] when the question lists attributes of each thing ("show the name and age of each singer") and
     says no aggregate, while the SQL aggregates: groups with a count are not the rows asked for."""
     asked = split_instructions(question)[0].lower()
-    if not ATTRIBUTES_OF_EACH.search(asked) or set(words(asked)) & MEASURE_ASKED:
+    if not ATTRIBUTES_OF_EACH.search(asked) or set(words(asked)) & MEASURE_ASKED or tree is None:
         return []
-    try:
-        aggregated = sqlglot.parse_one(sql, read="duckdb").find(exp.AggFunc) is not None
-    except sqlglot.errors.ParseError:
-        return []
-    return ["list"] if aggregated else []
+    return ["list"] if tree.find(exp.AggFunc) is not None else []
 
 
-def amount_counted(question: str, sql: str) -> list[str]:
+def amount_counted(question: str, tree: exp.Expression | None) -> list[str]:
     """["much"] when "how much" is answered by counting rows: the SQL counts and sums, averages or bounds nothing."""
-    if not HOW_MUCH.search(split_instructions(question)[0]):
-        return []
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError:
+    if not HOW_MUCH.search(split_instructions(question)[0]) or tree is None:
         return []
     amounts = (exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Median)
     return ["much"] if tree.find(exp.Count) and not any(tree.find(kind) for kind in amounts) else []
@@ -103,39 +98,33 @@ VALUES_LISTED = re.compile(r"^\s*(?:please\s+)?(?:(?:what|which)\s+(?:are|were)|
 COUNT_ASKED = re.compile(r"\b(?:how many|number of|count)\b")
 
 
-def values_counted(question: str, sql: str) -> list[str]:
+def values_counted(question: str, tree: exp.Expression | None) -> list[str]:
     """["different"] when the question lists the different values of something and the SQL only counts them
     (one ``COUNT(DISTINCT ...)``, no groups)."""
     asked = split_instructions(question)[0].lower()
-    if not (listed := VALUES_LISTED.search(asked)) or COUNT_ASKED.search(asked):
-        return []
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError:
+    if not (listed := VALUES_LISTED.search(asked)) or COUNT_ASKED.search(asked) or tree is None:
         return []
     counted = any(isinstance(count.this, exp.Distinct) for count in tree.find_all(exp.Count))
     return [listed.group(1)] if counted and tree.find(exp.Group) is None else []
 
 
-def keys_grouped(question: str, sql: str) -> dict[str, str]:
+def keys_grouped(question: str, tree: exp.Expression | None) -> dict[str, str]:
     """The words of things the SQL groups by the key of ("per order" by ``order_id``), each with its key, when the
     question does not say "id": the groups are keys, not the things' names."""
     said = words(split_instructions(question)[0])
-    if {"id", "ids"} & set(said):
-        return {}
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError:
+    if {"id", "ids"} & set(said) or tree is None:
         return {}
     keys = []
     for group in tree.find_all(exp.Group):
         if group.parent is not tree:  # counted per order inside, then averaged: no key is shown
             continue
         select = group.parent.expressions if isinstance(group.parent, exp.Select) else []
-        for key in group.expressions:
-            if isinstance(key, exp.Literal) and key.is_int and 0 < int(key.this) <= len(select):
-                key = select[int(key.this) - 1]
-            keys += [col.name.lower() for col in key.find_all(exp.Column) if col.name.lower().endswith("_id")]
+        grouped = [select[int(key.this) - 1] if isinstance(key, exp.Literal) and key.is_int and 0 < int(key.this) <= len(select)
+                   else key for key in group.expressions]  # fmt: skip
+        names = [col.name.lower() for key in grouped for col in key.find_all(exp.Column)]
+        if any(NAME_PARTS & set(identifier_parts(name)) for name in names):
+            continue  # by the name and the key beside it ("product_name, product_id"): the names are shown
+        keys += [name for name in names if name.endswith("_id")]
     found: dict[str, str] = {}
     for key in dict.fromkeys(keys):
         if key in said or stem(key) in {stem(w) for w in said}:

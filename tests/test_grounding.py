@@ -237,10 +237,10 @@ def test_a_comparison_word_with_no_number_is_a_preposition():
 
 
 def test_things_grouped_by_their_key_are_doubted_unless_the_id_is_asked_for():
-    from agent.grounding_doubts import keys_grouped
+    from agent.grounding_doubts import keys_grouped, parsed
 
     shown = "SELECT t.customer_id, COUNT(*) AS n FROM s.orders AS t GROUP BY 1 ORDER BY n DESC"
-    assert keys_grouped("orders per customer", shown) == {"customer": "customer_id"}
-    assert keys_grouped("orders per customer id", shown) == keys_grouped("orders by customer_id", shown) == {}
+    assert keys_grouped("orders per customer", parsed(shown)) == {"customer": "customer_id"}
+    assert keys_grouped("orders per customer id", parsed(shown)) == keys_grouped("orders by customer_id", parsed(shown)) == {}
     averaged = "SELECT AVG(n) FROM (SELECT t.customer_id, COUNT(*) AS n FROM s.orders AS t GROUP BY 1) AS per_group"
-    assert keys_grouped("average orders per customer", averaged) == {}
+    assert keys_grouped("average orders per customer", parsed(averaged)) == {}

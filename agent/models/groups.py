@@ -1,7 +1,8 @@
 """How the group words of a request map onto the main table before any column is looked up: two words that name
 one column ("device type", "currency code") and a word that says whose attribute a group is ("campaign
-channel" is the channel of the campaign the key points at, not the order's own sales channel), and a group the main
-table holds only as a key ("per campaign": ``campaign_id``) read as the name in the table the key points at.
+channel" is the channel of the campaign the key points at, not the order's own sales channel), a group the main
+table holds only as a key ("per campaign": ``campaign_id``) read as the name in the table the key points at, and
+the key grouped by beside a name that is not known to be unique, so things that share a name stay apart.
 
 Words and the described tables only: nothing here knows a lake.
 """
@@ -9,6 +10,7 @@ Words and the described tables only: nothing here knows a lake.
 from __future__ import annotations
 
 from agent.models.tables import Table, points_to
+from catalog_ingest.text import stem
 
 EXACT = 9.5
 """A column match this good is the column's own name (``device`` for "device")."""
@@ -68,3 +70,19 @@ def keyed_entities(dims: list[str], main: Table, tables: list[Table]) -> list[st
     keys = [key for dim in dims if (key := main.key_for(dim)) and main.has(key) and main.column(dim) == key]
     pointed = {on[0] for t in tables if t is not main and (on := points_to(main, t))}
     return [key.removesuffix("_id") for key in dict.fromkeys(keys) if key.endswith("_id") and key not in pointed]
+
+
+def key_beside(owner: Table, name: str, things: list[str], said: list[str]) -> str | None:
+    """The key of the rows of ``owner`` to group by beside ``name`` when that column holds the names of the things
+    grouped by (``product_name`` for "per product") and its profile does not show one name per row: grouped by
+    the name alone, things that share a name (80 product names over 400 products) would merge into one group.
+    None for names known to be unique, for a column that holds no thing's name, and for a column the question
+    writes out ("by product_name": that column asked for)."""
+    if name in said or (owner.rows is not None and owner.distinct_count(name) == owner.rows):
+        return None
+    for thing in things:
+        key = f"{stem(thing)}_id"
+        key = key if owner.has(key) else "id" if owner.is_named(thing) and owner.has("id") else None
+        if key and owner.name_column(thing) == name:
+            return key
+    return None

@@ -1,9 +1,12 @@
 """Rows listed rather than aggregated: "the 5 largest payouts by gross_amount_usd", "the 5 most recent orders"
-(the rows' key and the column they are ordered by, filtered as any draft is, ``ORDER BY`` and ``LIMIT``); a
+(the rows' key and name and the column they are ordered by, filtered as any draft is, ``ORDER BY`` and
+``LIMIT``), and "the top 3 campaigns by budget_usd" asked of the table whose rows are the campaigns; a
 column of the rows a filter picks ("the names of the campaigns whose channel is email"); and the newest or first
 time of an event ("when was the last ticket created?": ``max(created_at)``)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from sqlglot import exp
 
@@ -110,6 +113,22 @@ def rows_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
     return render_draft(query), " ".join([said, *notes]) + period_said(request), missing
 
 
+def ranked_rows(request: Request, main: Table) -> Request | None:
+    """A top N of the things the main table's rows are ("the top 3 campaigns by budget_usd" over the campaigns
+    table, "the top three budgets" of its ``budget_usd``) as the listing of those rows: each thing is one row, so
+    grouping by its key would only rename the column. None for any other ranking, and when the other words of
+    the ranked phrase are not values that filter the rows ("email campaigns": ``channel = 'email'``)."""
+    if not request.top or request.listing or request.grain or not request.dims:
+        return None
+    head, *others = reversed(request.dims)
+    subject = [head] if main.is_named(head) else [main.short] if request.measure == [head] else []
+    listing = replace(request, listing="measure", agg="list", dims=[], subject=subject)
+    values = {word for _, _, word in value_filters(request, main)}
+    if not subject or set(others) - values or order_column(listing, main) is None:
+        return None
+    return listing
+
+
 def listing_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
     """The SQL, its explanation and what it could not place, for a listing over ``main``."""
     missing, notes = rows_unlike_subject(request, main), []
@@ -118,7 +137,8 @@ def listing_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
         said = "a date or timestamp column" if request.listing == "time" else f"a numeric column for '{' '.join(request.measure)}'"
         missing.append(f"{said} to order {main.name} by")
     key = next((main.key_for(word) for word in request.subject if main.key_for(word)), None)
-    shown = [name for name in dict.fromkeys([key, ordered]) if name]
+    named = next((main.name_column(word) for word in request.subject if key and main.is_about(word)), None)
+    shown = [name for name in dict.fromkeys([key, named, ordered]) if name]
     where = conditions(request, main, main.time_column(), missing, notes)
     query = exp.select(*(column(name, "t") for name in shown or ["*"])).from_(table_as(main.name, "t"))
     if where:
@@ -127,7 +147,8 @@ def listing_draft(request: Request, main: Table) -> tuple[str, str, list[str]]:
         query = query.order_by(exp.Ordered(this=column(ordered, "t"), desc=not request.ascending))
     query = query.limit(request.top or 10)
     first = "smallest" if request.ascending else "largest"
-    said = f"The {request.top} rows of {main.name} with the {first} {ordered}" if ordered else f"{request.top} rows of {main.name}"
+    rows = "row" if request.top == 1 else f"{request.top} rows"
+    said = f"The {rows} of {main.name} with the {first} {ordered}" if ordered else f"{request.top} rows of {main.name}"
     if request.listing == "time" and ordered:
         said = f"The {request.top} {'oldest' if request.ascending else 'most recent'} rows of {main.name} by {ordered}"
     explanation = " ".join([said, *notes]) + period_said(request)

@@ -13,7 +13,7 @@ from functools import reduce
 
 from sqlglot import exp
 
-from agent.models.groups import group_owners, phrase_groups
+from agent.models.groups import group_owners, key_beside, phrase_groups
 from agent.models.language import layer_rank
 from agent.models.request import Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
@@ -21,7 +21,7 @@ from agent.models.sql_expressions import column, is_row_count, literal, render, 
 from agent.models.sql_filters import STATE_SAID, filters, period_said, share_of, state_condition, value_condition
 from agent.models.sql_antijoins import anti_join
 from agent.models.sql_joins import join_alias, locate
-from agent.models.sql_listing import extreme_draft, listing_draft, rows_draft
+from agent.models.sql_listing import extreme_draft, listing_draft, ranked_rows, rows_draft
 from agent.models.sql_thresholds import count_threshold, threshold_draft
 from agent.models.states import column_states
 from agent.models.tables import NUMERIC, Table, counts_other_things, join_keys, points_to
@@ -84,6 +84,14 @@ def alias_for(agg: str, measure: list[str]) -> str:
     return re.sub(r"\W+", "_", prefix + phrase)[:40]
 
 
+def names_apart(owner: Table, name: str) -> str:
+    """Why a draft groups by the key beside the name: the names repeat, or are not known not to."""
+    distinct = owner.distinct_count(name)
+    known = (f"holds {distinct:,} different values over {owner.rows:,} rows" if distinct is not None and owner.rows
+             else "is not known to be unique")
+    return f" ({name} {known}, so rows of {owner.name} that share a name are kept apart)"
+
+
 def coverage(request: Request, table: Table, tables: list[Table]) -> int:
     """How much of the request a table answers as the main one; counting distinct X favours activity tables
     that carry ``x_id`` over the table of X itself."""
@@ -119,6 +127,8 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
         drafts = {"extreme": extreme_draft, "rows": rows_draft}
         made = drafts.get(request.listing, listing_draft)(request, main)
         return Draft(*made, main.name)
+    if ranked := ranked_rows(request, main):  # "the top 3 campaigns by budget_usd" of the campaigns: rows
+        return Draft(*listing_draft(ranked, main), main.name)
     if threshold := count_threshold(request, main):
         return Draft(*threshold_draft(request, main, *threshold), main.name)
     if unmatched := anti_join(request, main, tables):
@@ -159,7 +169,11 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
             continue  # "sales channel": two words of one column, grouped once
         grouped.add((owner.name, found))
         select.append(column(found, aliases[owner.name]))
-        notes.append(f"by {found}" + ("" if owner is main else f" from {owner.name}"))
+        things = [*(word for word, head in qualifiers.items() if head == dim), dim]  # "product name": the product's
+        if key := key_beside(owner, found, things, request.words):
+            select.append(column(key, aliases[owner.name]))
+        notes.append(f"by {found}" + (f" and {key}" if key else "") + ("" if owner is main else f" from {owner.name}")
+                     + (names_apart(owner, found) if key else ""))
     groups = len(select)
     agg = "count" if request.agg == "distinct" and any(w in request.measure for _, _, w in matched) else request.agg
     measures = []

@@ -26,13 +26,16 @@ class Table:
     """Distinct values of categorical columns, when a probe read them."""
     relationships: list[dict[str, Any]] = field(default_factory=list)
     """Join keys of the lake's semantic layer that name this table."""
+    rows: int | None = None
+    """Rows in the current snapshot, when the catalog counts them."""
 
     @classmethod
     def from_description(cls, described: dict[str, Any]) -> Table:
         comments = described.get("metadata_untrusted", {}).get("column_comments", {})
         sources = [f["source_column"] for f in described.get("partition_fields", [])]
         relationships = (described.get("semantic") or {}).get("relationships", [])
-        return cls(described["table"], described.get("columns", []), sources, comments, relationships=relationships)
+        return cls(described["table"], described.get("columns", []), sources, comments, relationships=relationships,
+                   rows=described.get("rows"))
 
     @property
     def short(self) -> str:
@@ -105,17 +108,27 @@ class Table:
         one nor a key: one named with the entity first, else the plainest."""
         named = [c["name"] for c in self.columns if not c.get("pii") and not c["name"].endswith("_id")
                  and not NUMERIC.match(c["type"].lower()) and NAME_PARTS & set(name_parts(c["name"].lower()))]
-        own = [n for n in named if stem(entity) in {stem(p) for p in name_parts(n)}]
+        own = [n for n in named if named_for(n, entity)]
         return (own or sorted(named, key=lambda n: len(name_parts(n))) or [None])[0]
 
     def owns_name(self, entity: str) -> bool:
         """The table holds the entity's name itself (``campaign_name`` next to ``campaign_id``)."""
         name = self.name_column(entity)
-        return name is not None and stem(entity) in {stem(p) for p in name_parts(name)}
+        return name is not None and named_for(name, entity)
+
+    def distinct_count(self, name: str) -> int | None:
+        """How many different values the column holds, when its profile lists every one of them (none sampled)."""
+        profile = next((c.get("profile") or {} for c in self.columns if c["name"] == name), {})
+        return None if profile.get("sampled") else profile.get("distinct")
 
     def is_named(self, word: str) -> bool:
         """The table's whole name is the word (``products`` for "products"), not just a part of it."""
         return stem(self.short.lower()) == stem(word)
+
+
+def named_for(column: str, entity: str) -> bool:
+    """A part of the column's name is the entity (``campaign_name`` for "campaigns")."""
+    return stem(entity) in {stem(p) for p in name_parts(column)}
 
 
 def names_entity(table: str, word: str) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.models.language import content_words, country_code, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
-from agent.models.tables import NUMERIC, Table, points_to
+from agent.models.tables import NUMERIC, Table, named_for, points_to
 from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
@@ -27,7 +27,8 @@ def value_words(request: Request, table: Table) -> list[str]:
     name of a date column may be: "cancelled" besides ``cancelled_at``), not the table,
     not a group, a time word or a number."""
     taken = {w for w, _ in request.equals} | {v.lower() for _, v in request.equals}
-    taken |= {d for d in request.dims if table.match(d)[1] >= 3.5}  # a group a column fits; else maybe a value
+    taken |= {d for d in request.dims if table.match(d)[1] >= 3.5  # a group a column fits; else maybe a value, as is
+              and not table.is_named(request.qualifiers.get(d, ""))}  # a word before the table's rows ("email campaigns")
     taken |= {w for w in request.measure if table.match(w, NUMERIC, ids=False)[1] >= 3.5}
     found, categorical = [], set(categorical_columns(table))
     numeric = {c["name"] for c in table.columns if NUMERIC.match(c["type"].lower())}
@@ -122,7 +123,7 @@ def value_filters(request: Request, table: Table) -> list[tuple[str, str, str]]:
 def next_names(tokens: list[str], word: str, column: str) -> bool:
     """The word after the value names its column ("billing team": ``team``)."""
     i = position(tokens, word) if word in tokens or word in joined_words(tokens) else -1
-    return 0 <= i < len(tokens) - 1 and stem(tokens[i + 1]) in {stem(p) for p in name_parts(column)}
+    return 0 <= i < len(tokens) - 1 and named_for(column, tokens[i + 1])
 
 
 def joined_filters(
