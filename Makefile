@@ -9,10 +9,10 @@ PACKAGES := lakescout catalog_ingest agent api mcp_server evals prompts sample
 
 # compileall: an editable install leaves the sources uncompiled, and where PYTHONDONTWRITEBYTECODE is set every
 # command would compile them again (about 0.1 CPU-s of a cold `lakescout ask`, 0.2 of `lakescout serve`).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m compileall -q $(PACKAGES)
 	touch $(STAMP)
 
