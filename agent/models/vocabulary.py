@@ -76,6 +76,18 @@ COUNTRY_NAME_STARTS = frozenset("united new south saudi great czech".split())
 COUNTRY_PAIRS = {"kingdom": "gb", "states": "us"}
 """Second words of "United Kingdom" and "United States", countries only after "united"."""
 
+TABLE_RANK_WORDS = {
+    "columns": "wider widest narrower narrowest",
+    "snapshots": "snapshotted",
+    "bytes": "tinier tiniest heavier heaviest chunkier chunkiest",
+}
+"""Words that rank whole tables by a measure they do not name ("the widest table": most columns, "the tiniest
+tables": fewest bytes, "snapshotted the most": snapshots)."""
+TABLE_FEW_WORDS = frozenset("narrower narrowest tinier tiniest".split())
+"""Of those, the words that rank from the fewest up."""
+NOBODY_WORDS = frozenset({"nobody"})
+"""Words that negate the writing they come before ("tables nobody has written to")."""
+
 LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
 """Common lake layers below the curated one: among equally good tables, the most curated wins."""
 

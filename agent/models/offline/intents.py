@@ -23,6 +23,7 @@ from agent.models.request import (
     topic_words,
     without_possessives,
 )
+from agent.models.vocabulary import NOBODY_WORDS, TABLE_RANK_WORDS
 from catalog_ingest.text import stem
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
@@ -56,14 +57,18 @@ LAKE_OBJECTS = re.compile(r"\b(?:tables?|datasets?|quer(?:y|ies)|sql|columns?|fi
 """Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data, acting
 outside the catalog (sending messages, scheduling, buying); a verb that starts a noun phrase grouped by
 something ("email sends per campaign") is a question, not a request to act."""
+TABLE_SUPERLATIVES = "|".join(sorted(w for words in TABLE_RANK_WORDS.values() for w in words.split() if w.endswith("est")))
 CATALOG_QUESTION = re.compile(
     r"\b(?:tables?|datasets?)\b.*\b(?:most|fewest|least|biggest|largest|smallest|highest|lowest|newest|oldest"
     r"|stalest|freshest|most recently|least recently)\b"
-    r"|\b(?:most|fewest|least|biggest|largest|smallest|newest|oldest|stalest|freshest|top\s*\d*)\s+(?:\w+\s+)?(?:tables|datasets)\b"
-    r"|\b(?:biggest|largest|smallest)\s+(?:\w+\s+)?(?:table|dataset)\b"
+    rf"|\b(?:most|fewest|least|biggest|largest|smallest|newest|oldest|stalest|freshest|{TABLE_SUPERLATIVES}|top\s*\d*)"
+    r"\s+(?:\w+\s+)?(?:tables|datasets)\b"
+    rf"|\b(?:biggest|largest|smallest|{TABLE_SUPERLATIVES})\s+(?:\w+\s+)?(?:table|dataset)\b"
     r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
     r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b|\bnamespaces\b"
-    r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
+    r"|\btables?\b[^.?]*\b(?:not|never|been|" + "|".join(sorted(NOBODY_WORDS))
+    + r")\s+(?:has\s+|have\s+)?(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
+    r"|\b(?:what|which)\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+namespace\b"
     r"|\btables?\b[^.?]*\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b"
     r"|\btables?\b[^.?]*\b(?:does|do)\s+\S+\s+own\b"
     r"|\btables?\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+(?:namespace|schema)\b"

@@ -1,0 +1,33 @@
+"""Catalog-wide questions said in other words ("the widest table", "the tiniest tables", "tables nobody has
+written to", "what lives in the X namespace"), follow-ups that change topic, yes/no questions with other verbs,
+relative dates in other words and measures said with other verb forms: the offline model's reading of them."""
+
+from __future__ import annotations
+
+from agent.models.offline.catalog import list_args
+from agent.models.offline.intents import detect_intent
+
+
+def test_tables_ranked_by_words_that_do_not_name_the_measure():
+    widest = "what is the widest table, column-wise?"
+    assert detect_intent(widest).kind == "catalog"
+    assert list_args(widest) == {"rank_by": "columns", "descending": True, "limit": 5}
+    tiniest = list_args("name the 3 tiniest tables in terms of row count")
+    assert (tiniest["rank_by"], tiniest["descending"], tiniest["limit"]) == ("rows", False, 3)
+    assert list_args("which table has been snapshotted the most times?")["rank_by"] == "snapshots"
+    assert list_args("what is the largest table lake-wide?")["rank_by"] == "bytes"  # "wide" ranks no columns
+
+
+def test_tables_not_written_said_with_a_contraction_or_nobody():
+    for question, days in (("list any tables that haven't been updated for 14 days", 14),
+                           ("are there tables nobody has written to in the last 30 days?", 30)):  # fmt: skip
+        assert detect_intent(question).kind == "catalog"
+        args = list_args(question)
+        assert args.get("not_written_days") == days and "written_days" not in args
+    assert list_args("which tables were updated in the last 7 days?").get("written_days") == 7
+
+
+def test_what_a_namespace_holds_is_a_listing_of_its_tables():
+    assert detect_intent("what lives in the marketing namespace?").kind == "catalog"
+    assert list_args("what lives in the marketing namespace?")["namespace"] == "marketing"
+    assert detect_intent("what lives in ads.clicks?").kind != "catalog"  # a table named: about that table
