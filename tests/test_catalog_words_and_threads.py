@@ -31,3 +31,21 @@ def test_what_a_namespace_holds_is_a_listing_of_its_tables():
     assert detect_intent("what lives in the marketing namespace?").kind == "catalog"
     assert list_args("what lives in the marketing namespace?")["namespace"] == "marketing"
     assert detect_intent("what lives in ads.clicks?").kind != "catalog"  # a table named: about that table
+
+
+def test_a_follow_up_about_the_whole_catalog_is_not_about_the_table_before():
+    from agent.models.offline.conversation import follow_up
+
+    asked = follow_up("show me the columns of support.agents", "and across the whole lake, which table holds the most rows?")
+    assert "agents" not in asked and detect_intent(asked).kind == "catalog"
+    assert follow_up("list the tables in finance", "and which is the biggest?").startswith("list the tables in finance")
+
+
+def test_a_follow_up_naming_other_rows_in_another_table_is_asked_of_them_as_before():
+    from agent.models.offline.conversation import follow_up
+
+    asked = follow_up("how many urgent tickets are there in help.tickets?", "what about refunds in pay.refunds that are pending?")
+    assert asked == "how many refunds in pay.refunds that are pending?"
+    assert "urgent" not in follow_up("how many urgent tickets are there in help.tickets?", "and total amount of refunds in pay.refunds?")
+    kept = follow_up("count orders by status in shop.orders", "and by channel in raw.orders?")  # a refinement: same rows
+    assert kept.startswith("count orders by status")
