@@ -49,3 +49,13 @@ def test_a_follow_up_naming_other_rows_in_another_table_is_asked_of_them_as_befo
     assert "urgent" not in follow_up("how many urgent tickets are there in help.tickets?", "and total amount of refunds in pay.refunds?")
     kept = follow_up("count orders by status in shop.orders", "and by channel in raw.orders?")  # a refinement: same rows
     assert kept.startswith("count orders by status")
+
+
+def test_a_yes_no_question_about_a_column_with_another_verb_of_holding():
+    from agent.models.offline.compose import compose_column
+
+    asked = "does pay.payouts carry a currency column?"
+    assert detect_intent(asked).kind == "column"
+    data = {"table": "pay.payouts", "columns": [{"name": "payout_id", "type": "string"}, {"name": "fee", "type": "double"}]}
+    assert compose_column(data, asked).startswith("No: `pay.payouts` has no column")
+    assert compose_column(data, "does pay.payouts hold a fee column?").startswith("Yes: `pay.payouts` has a column `fee`")

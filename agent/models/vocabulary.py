@@ -88,6 +88,9 @@ TABLE_FEW_WORDS = frozenset("narrower narrowest tinier tiniest".split())
 NOBODY_WORDS = frozenset({"nobody"})
 """Words that negate the writing they come before ("tables nobody has written to")."""
 
+HOLD_VERBS = frozenset("have has contain include store keep record track carry hold".split())
+"""Verbs of a yes/no question about what a table holds ("does a.b carry a currency column?")."""
+
 LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
 """Common lake layers below the curated one: among equally good tables, the most curated wins."""
 

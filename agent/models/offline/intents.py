@@ -23,7 +23,7 @@ from agent.models.request import (
     topic_words,
     without_possessives,
 )
-from agent.models.vocabulary import NOBODY_WORDS, TABLE_RANK_WORDS
+from agent.models.vocabulary import HOLD_VERBS, NOBODY_WORDS, TABLE_RANK_WORDS
 from catalog_ingest.text import stem
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
@@ -77,6 +77,7 @@ CATALOG_QUESTION = re.compile(
     r"|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
 """Questions about the whole catalog, not one table or topic."""
+HOLDS = "|".join(sorted(HOLD_VERBS))
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
     ("find", re.compile(r"\b(?:which|what|where)\b.*\b(?:tables?|datasets?)\b|\b(?:find|search|look(?:ing)? for)\b"
                         r"|\bwhere(?:'s| (?:can|do|is|are|would))\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
@@ -90,11 +91,11 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                           r"|\bhow is\b.*\bsorted\b|\bsort(?:ed)? order\b|\bsorted (?:on|by)\s*(?:what|which)?\s*\?*$"
                           r"|\b(?:how many|number of) (?:columns|fields)\b|\bcolumn count\b"
                           r"|\bwhat does\b.*\b(?:mean|contain|hold|represent)\b|\bmeaning of\b"
-                          r"|^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include)\b.*\b(?:column|field)s?\b"
-                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:have|store|keep|record|track|contain|include)\s+"
+                          r"|^\s*(?:does|do|has)\b.*\b(?:" + HOLDS + r")\b.*\b(?:column|field)s?\b"
+                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:" + HOLDS + r")\s+"
                           r"(?:an?\s+|any\s+|the\s+)?[a-z][a-z0-9]*_[a-z0-9_]+\b"
                           r"|\bis there an? (?:\w+ )?(?:column|field)\b"
-                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:have|store|keep|record|track|contain|include)\s+"
+                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:" + HOLDS + r")\s+"
                           r"(?:an?\s+|any\s+|the\s+)?(?!(?:partitions?|snapshots?|rows?|records?|data|files?|history"
                           r"|owners?|pii|comments?|schemas?|columns?|fields?|tags?|sort)\b)[a-z]+\s*\?*\s*$")),
     ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?|operations?)\b"
