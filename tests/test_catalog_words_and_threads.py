@@ -59,3 +59,16 @@ def test_a_yes_no_question_about_a_column_with_another_verb_of_holding():
     data = {"table": "pay.payouts", "columns": [{"name": "payout_id", "type": "string"}, {"name": "fee", "type": "double"}]}
     assert compose_column(data, asked).startswith("No: `pay.payouts` has no column")
     assert compose_column(data, "does pay.payouts hold a fee column?").startswith("Yes: `pay.payouts` has a column `fee`")
+
+
+def test_a_fortnight_and_days_back_count_from_today():
+    from datetime import date
+
+    from agent.models.language import period_of
+
+    today = date(2026, 12, 6)
+    fortnight = period_of("emails opened during the past fortnight", today)
+    assert (fortnight.start, fortnight.end) == (date(2026, 11, 23), today)
+    back = period_of("any partition for 4 days back?", today)
+    assert (back.start, back.end) == (date(2026, 12, 2), date(2026, 12, 2))
+    assert period_of("customers who came back", today) is None

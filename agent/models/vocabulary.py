@@ -130,8 +130,9 @@ NAME_PARTS = frozenset("name title label".split())
 PERIOD_WORDS = frozenset(
     "yesterday today tonight day days daily week weeks weekly month months monthly year years yearly quarter "
     "quarters hour hours hourly last past previous recent recently since between from until before after this "
-    "current ago new date dates time period range latest newest earliest january february march april june july "
-    "august september october november december monday tuesday wednesday thursday friday saturday sunday".split()
+    "current ago back during fortnight new date dates time period range latest newest earliest january february "
+    "march april june july august september october november december monday tuesday wednesday thursday friday "
+    "saturday sunday".split()
 )
 """Words of a time range: accounted for by a date filter in the SQL or a date range a tool was asked for."""
 
