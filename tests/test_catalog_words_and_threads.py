@@ -72,3 +72,15 @@ def test_a_fortnight_and_days_back_count_from_today():
     back = period_of("any partition for 4 days back?", today)
     assert (back.start, back.end) == (date(2026, 12, 2), date(2026, 12, 2))
     assert period_of("customers who came back", today) is None
+
+
+def test_per_before_a_table_name_is_no_grouping():
+    from datetime import date
+
+    from agent.grounding import GROUPING
+    from agent.models.request import parse_request
+
+    request = parse_request("what did we spend on affiliate, per ads.spend?", date(2026, 12, 6))
+    assert request.dims == [] and request.agg == "total"
+    assert parse_request("total spend per channel in ads.spend", date(2026, 12, 6)).dims == ["channel"]
+    assert not GROUPING.search("what did we spend, per ads.spend?") and GROUPING.search("spend per channel")

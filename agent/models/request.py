@@ -59,9 +59,10 @@ RECENCY = frozenset({"recent", "latest", "newest", "oldest", "earliest"})
 """Listing adjectives ordered by the table's time, not a measure."""
 PRICE_WORDS = frozenset({"expensive", "cheapest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
-GROUP = re.compile(r"\b(?:by|per|for each|each|(?:for|in) every|grouped by|group by|across)\s+([a-z_, ]+?)"
-                   + END.replace("|and)", ")"))
-"""A breakdown: "by region", "for each plan", "in every category", "across channels"."""
+GROUP = re.compile(r"\b(?:by|per|for each|each|(?:for|in) every|grouped by|group by|across)\s+(?![a-z_][\w-]*\.[a-z_])"
+                   r"([a-z_, ]+?)" + END.replace("|and)", ")"))
+"""A breakdown: "by region", "for each plan", "in every category", "across channels"; "per a.b" names a table (as
+"according to a.b"), not a group."""
 ACROSS_ALL = re.compile(r"\b(?:across|over)\s+(?:all|the whole|the entire)\s+(?:of\s+)?(?:the\s+|our\s+|its\s+)?"
                         r"[a-z_]+(?:(?:\s*,\s*|\s+and\s+)[a-z_]+)*")
 """'across all regions', 'over all the channels and countries': one total over them, not a breakdown."""
