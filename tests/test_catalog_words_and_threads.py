@@ -84,3 +84,18 @@ def test_per_before_a_table_name_is_no_grouping():
     assert request.dims == [] and request.agg == "total"
     assert parse_request("total spend per channel in ads.spend", date(2026, 12, 6)).dims == ["channel"]
     assert not GROUPING.search("what did we spend, per ads.spend?") and GROUPING.search("spend per channel")
+
+
+def test_an_irregular_past_form_is_its_verb():
+    from datetime import date
+
+    from agent.models.language import related, verb_forms
+    from agent.models.request import parse_request
+    from agent.models.sql_writer import draft_sql
+    from agent.models.tables import Table
+
+    assert "spend" in related("spent") and "cost" in related("spent")  # and the verb's synonyms
+    assert "sell" in verb_forms("sold") and verb_forms("opened") >= {"open"}
+    costs = Table("ads.costs", [{"name": "cost_day", "type": "date"}, {"name": "spend_eur", "type": "decimal(12,2)"}], [], {})
+    request = parse_request("how much have we spent on banners so far in ads.costs?", date(2026, 12, 6))
+    assert "SUM(t.spend_eur)" in draft_sql(request, [costs], costs).sql

@@ -18,6 +18,7 @@ from agent.models.vocabulary import (
     COUNTRY_NAME_STARTS,
     COUNTRY_PAIRS,
     GRAINS,
+    IRREGULAR_PAST,
     LAYERS,
     NUMBER_SCALES,
     NUMBER_WORDS,
@@ -191,6 +192,8 @@ def correct_typos(text: str) -> str:
 def related(word: str) -> set[str]:
     """A word's stem and the stems of its business synonyms; a plural the stemmer keeps whole ("ads") also
     as its singular."""
+    if present := IRREGULAR_PAST.get(word.lower()):
+        return {stem(word)} | related(present)
     base = stem(word)
     return {base, *singular(word), *(stem(s) for s in SYNONYMS.get(base) or SYNONYMS.get(word.lower(), ()))}
 
@@ -214,7 +217,7 @@ def verb_forms(word: str) -> set[str]:
                 found.add(base[:-1])  # cancelled -> cancel, running -> run
     if word.endswith("ied") and len(word) > 4:
         found.add(word[:-3] + "y")
-    return found
+    return found | ({IRREGULAR_PAST[word]} if word in IRREGULAR_PAST else set())
 
 
 def grain_of(text: str) -> str | None:

@@ -103,7 +103,7 @@ FRAME_WORDS = BREAKDOWN_WORDS | frozenset(
     "sql query queries select statement write draft run execute result results lake catalog name names named called "
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
-    "use using used they them he she his her if as ones came come comes made make makes placed happen happened "
+    "use using used they them he she his her if as far ones came come comes made make makes placed happen happened "
     "occurred received still went go goes gone same arrived arrive arrives handled handle handles overall whose".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
@@ -159,6 +159,12 @@ PARTICIPLES = frozenset(
     "spent won set put cut shut hit quit split spread".split()
 )
 """Past participles not made with -ed, that a timestamp column may be named after (``sent_at``)."""
+IRREGULAR_PAST = {"spent": "spend", "paid": "pay", "sold": "sell", "bought": "buy", "sent": "send", "made": "make",
+                  "won": "win", "lost": "lose", "built": "build", "held": "hold", "kept": "keep", "given": "give",
+                  "gave": "give", "taken": "take", "took": "take", "written": "write", "wrote": "write",
+                  "shown": "show", "seen": "see", "saw": "see", "brought": "bring", "ran": "run", "got": "get",
+                  "began": "begin", "begun": "begin", "left": "leave", "met": "meet", "told": "tell"}  # fmt: skip
+"""Past forms not made with -ed and the verb they come from ("what have we spent": the spend)."""
 PARTICLES = frozenset("up in out off".split())
 """The second word of a phrasal verb a column may be named after ("signed up": ``signup``)."""
 STATE_NAME_PARTS = frozenset("at on ts id is has was flag date time timestamp".split())
