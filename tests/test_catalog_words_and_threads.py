@@ -99,3 +99,22 @@ def test_an_irregular_past_form_is_its_verb():
     costs = Table("ads.costs", [{"name": "cost_day", "type": "date"}, {"name": "spend_eur", "type": "decimal(12,2)"}], [], {})
     request = parse_request("how much have we spent on banners so far in ads.costs?", date(2026, 12, 6))
     assert "SUM(t.spend_eur)" in draft_sql(request, [costs], costs).sql
+
+
+def test_rows_the_rows_made_are_a_column_of_theirs_never_a_count_of_them():
+    from datetime import date
+
+    from agent.models.request import parse_request
+    from agent.models.sql_writer import draft_sql
+    from agent.models.tables import Table
+
+    assert detect_intent("how many rows did the failed runs write in etl.runs?").kind == "sql"
+    assert detect_intent("how many rows does etl.runs have?").kind == "stats"
+    assert detect_intent("how many rows does the runs table have?").kind == "stats"
+    columns = [{"name": "run_id", "type": "string"}, {"name": "status", "type": "string"}]
+    runs = Table("etl.runs", [*columns, {"name": "rows_written", "type": "long"}], [], {})
+    request = parse_request("how many rows did the failed runs write in etl.runs?", date(2026, 12, 6))
+    drafted = draft_sql(request, [runs], runs)
+    assert "SUM(t.rows_written)" in drafted.sql and not drafted.missing
+    bare = Table("etl.runs", columns, [], {})
+    assert draft_sql(request, [bare], bare).missing  # no column of rows written: said, not a count of the runs

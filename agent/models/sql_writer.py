@@ -65,8 +65,8 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
         if found and (agg != "count" or fit >= 3.5):  # "quantity ordered": the quantity, not a count
             function, said = AGGREGATES["total" if agg == "count" else agg]
             return function(this=column(found, alias)), f"{said} of {found}"
-        if agg not in ("total", "count"):
-            return None
+        if agg not in ("total", "count") or request.made:
+            return None  # "how many rows did the runs write?" with no column of rows written: no count of rows
     distinct_key = agg == "distinct" and bool(word) and not table.is_named(word) and table.has(f"{stem(word)}_id")
     if not word or (table.is_about(word) and not distinct_key):  # unique products of product_sales_daily: its product_id
         return exp.Count(this=exp.Star()), f"count of rows in {table.name}"

@@ -91,6 +91,11 @@ NOBODY_WORDS = frozenset({"nobody"})
 HOLD_VERBS = frozenset("have has contain include store keep record track carry hold".split())
 """Verbs of a yes/no question about what a table holds ("does a.b carry a currency column?")."""
 
+ROW_VERBS = frozenset("write load insert ingest process produce emit add create generate copy sync export import output "
+                      "delete update move send".split())
+"""Verbs of what something does to rows ("how many rows did the failed runs write?"): the rows are a value the
+table's rows hold, not the table's own row count."""
+
 LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
 """Common lake layers below the curated one: among equally good tables, the most curated wins."""
 

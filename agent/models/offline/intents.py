@@ -17,6 +17,7 @@ from agent.models.request import (
     MEASURE_SAID,
     RANKING_VERBS,
     ROWS_ASKED,
+    ROWS_MADE,
     VALUES_ASKED,
     WHEN_EXTREME,
     parse_comparisons,
@@ -194,7 +195,7 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"  # "does a.b have a rate for yesterday?": a count of that day's rows answers it
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
-    if kind == "stats" and (SQL_SHAPE.search(text) or parse_comparisons(text)[0]) \
+    if kind == "stats" and (SQL_SHAPE.search(text) or parse_comparisons(text)[0] or ROWS_MADE.search(TABLE_NAME.sub("", text))) \
             and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):  # fmt: skip
         kind = "sql"  # "how many rows have more than 50 orders?": a filter, not the table's row count
     if kind == "unknown" and OPEN_QUESTION.search(text):
