@@ -118,3 +118,30 @@ def test_rows_the_rows_made_are_a_column_of_theirs_never_a_count_of_them():
     assert "SUM(t.rows_written)" in drafted.sql and not drafted.missing
     bare = Table("etl.runs", columns, [], {})
     assert draft_sql(request, [bare], bare).missing  # no column of rows written: said, not a count of the runs
+
+
+def test_negations_with_contractions_and_negated_verbs():
+    from datetime import date
+
+    from agent.models.request import parse_request
+    from agent.models.sql_writer import draft_sql
+    from agent.models.tables import Table
+
+    today = date(2026, 12, 6)
+    visits = Table("web.visits", [{"name": "visit_id", "type": "string"}, {"name": "converted", "type": "boolean"},
+                                  {"name": "campaign_id", "type": "long"}], [], {})  # fmt: skip
+    drafted = draft_sql(parse_request("how many visits didn't convert in web.visits?", today), [visits], visits)
+    assert "NOT t.converted" in drafted.sql and not drafted.missing
+    no_campaign = draft_sql(parse_request("how many visits don't have a campaign in web.visits?", today), [visits], visits)
+    assert "campaign_id IS NULL" in no_campaign.sql and "NOT t.campaign_id" not in no_campaign.sql
+    with_campaign = draft_sql(parse_request("how many visits have a campaign in web.visits?", today), [visits], visits)
+    assert "NOT t.campaign_id IS NULL" in with_campaign.sql
+
+
+def test_a_value_after_a_negated_verb_of_source_is_negated():
+    from agent.models.values import is_negated
+    from catalog_ingest.text import words
+
+    assert is_negated(words("orders that did not come through the web channel"), "web")
+    assert not is_negated(words("orders that did not ship in the web channel"), "web")  # web orders, not shipped
+    assert not is_negated(words("orders that came through the web channel"), "web")

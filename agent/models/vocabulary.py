@@ -96,6 +96,10 @@ ROW_VERBS = frozenset("write load insert ingest process produce emit add create 
 """Verbs of what something does to rows ("how many rows did the failed runs write?"): the rows are a value the
 table's rows hold, not the table's own row count."""
 
+LINK_WORDS = frozenset("through via from the a an".split())
+"""Prepositions of a source, and articles, between a negated verb and a value ("did not come through the web"):
+the value is what is negated (not so after "in" or "with": "did not ship in the web channel")."""
+
 LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
 """Common lake layers below the curated one: among equally good tables, the most curated wins."""
 
@@ -108,7 +112,7 @@ FRAME_WORDS = BREAKDOWN_WORDS | frozenset(
     "sql query queries select statement write draft run execute result results lake catalog name names named called "
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
-    "use using used they them he she his her if as far ones came come comes made make makes placed happen happened "
+    "use using used they them he she his her if as far through via ones came come comes made make makes placed happen happened "
     "occurred received still went go goes gone same arrived arrive arrives handled handle handles overall whose".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
@@ -151,7 +155,7 @@ PREPOSITIONS = frozenset("over above under below within beyond".split())
 ATTRIBUTE_NOUNS = frozenset("code type kind".split())
 """Nouns said after a column's name that name the same column ("reason code", "device type")."""
 
-NEGATION_WORDS = "not non no longer except excluding other besides without isn aren don doesn didn haven hasn"
+NEGATION_WORDS = "not non no longer except excluding other besides without isn aren wasn weren don doesn didn haven hasn hadn"
 EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank unset none never".split())
 """Words that say a column holds nothing ("orders with no campaign", "emails never opened"): accounted for by
 ``IS NULL`` in the SQL."""
