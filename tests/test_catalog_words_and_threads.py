@@ -145,3 +145,9 @@ def test_a_value_after_a_negated_verb_of_source_is_negated():
     assert is_negated(words("orders that did not come through the web channel"), "web")
     assert not is_negated(words("orders that did not ship in the web channel"), "web")  # web orders, not shipped
     assert not is_negated(words("orders that came through the web channel"), "web")
+
+
+def test_a_measure_and_a_period_asked_of_a_named_table_is_a_query():
+    assert detect_intent("gross revenue yesterday, from shop.daily_sales").kind == "sql"
+    assert detect_intent("what did paid social cost us over the last 30 days in ads.spend?").kind == "sql"
+    assert detect_intent("shop.daily_sales").kind == "describe"  # the table alone: described

@@ -202,6 +202,9 @@ def detect_intent(question: str) -> Intent:
         kind = "find"
     if kind == "unknown" and tables and WHAT_VALUE.search(text):
         kind = "sql"  # "what was our net revenue last month in a.b?": a value its rows hold
+    if kind == "unknown" and tables and period_of(text, date.today()) \
+            and content_words(TABLE_NAME.sub(" ", question), INTENT_WORDS):  # fmt: skip
+        kind = "sql"  # "gross revenue yesterday, from a.b": what its rows hold for the period
     if kind == "unknown" and tables and not content_words(TABLE_NAME.sub(" ", question), INTENT_WORDS) \
             and not period_of(text, date.today()):  # fmt: skip
         kind = "describe"  # "show me a.b": the table itself (or that there is no such table)
