@@ -151,3 +151,20 @@ def test_a_measure_and_a_period_asked_of_a_named_table_is_a_query():
     assert detect_intent("gross revenue yesterday, from shop.daily_sales").kind == "sql"
     assert detect_intent("what did paid social cost us over the last 30 days in ads.spend?").kind == "sql"
     assert detect_intent("shop.daily_sales").kind == "describe"  # the table alone: described
+
+
+def test_a_count_of_a_value_counts_the_rows_that_hold_it():
+    from datetime import date
+    from types import SimpleNamespace
+
+    from agent.models.request import parse_request
+    from agent.models.sql_writer import draft_sql
+    from agent.models.tables import Table
+    from agent.tools.search import matched_values
+
+    hits = Table("web.hits", [{"name": "hit_id", "type": "string"}, {"name": "hit_type", "type": "string"}], [], {},
+                 values={"hit_type": ["signup", "view"]})  # fmt: skip
+    drafted = draft_sql(parse_request("how many signups happened in web.hits?", date(2026, 12, 6)), [hits], hits)
+    assert "t.hit_type = 'signup'" in drafted.sql and not drafted.missing
+    column = SimpleNamespace(path="hit_type", pii=False, profile=SimpleNamespace(values=[SimpleNamespace(value="signup")]))
+    assert matched_values(SimpleNamespace(columns=[column]), "how many signups last week?") == {"hit_type": ["signup"]}

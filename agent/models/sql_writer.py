@@ -165,13 +165,15 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     measures = []
     valued = stated | {w for _, _, w in matched} | {j[3] for j in joined}  # "sessions from Brazil": a filter
     measure = [w for w in request.measure if w not in valued] or request.measure[:1]
+    counts_values = bool(request.measure) and all(w in valued for w in request.measure)  # "how many logins": 'login' rows
     taught = request.layer.phrases if request.layer else []
     for n, (m_agg, words) in enumerate([(agg, measure), *request.also]):
         expr = measure_expr(m_agg, words, main, "t", request)
         if expr is None:
             missing.append(f"a numeric column for '{' '.join(words)}' in {main.name}")
             expr = (exp.Count(this=exp.Star()), f"count of rows in {main.name}")
-        if expr[1] == f"count of rows in {main.name}" and counts_other_things(main, words[-1] if words else "", taught):
+        if expr[1] == f"count of rows in {main.name}" and not (counts_values and n == 0) \
+                and counts_other_things(main, words[-1] if words else "", taught):  # fmt: skip
             missing.append(f"{OTHER_THING} '{words[-1]}' (this counts the rows of {main.name})")
         name = alias_for(m_agg, words) if n else alias_for(request.agg, request.measure)
         measures.append((expr[0], expr[1], name))
