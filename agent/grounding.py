@@ -78,8 +78,9 @@ NUMBER = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.]|\.\d)(\s+{TIME_UNIT}\b)
 """A number in a question ("over 100", "more than 3 items"), and the time unit after it ("7 days"), if any."""
 YEAR = re.compile(r"(?<![\w.])(?:19|20)\d{2}(?![\w.]|\.\d)")
 """A year a question names ("in 2014", "since 2019-03-01"): the evidence must hold it, as a literal or a date."""
-GROUPING = re.compile(r"\b(each|per)\b|\b(?:for|in)\s+(every)\b", re.IGNORECASE)
-""""for each year", "per country", "in every category": an aggregate the SQL does not group is not what was asked."""
+GROUPING = re.compile(r"\b(each|per)\b(?!\s+`?[A-Za-z_][\w-]*\.[A-Za-z_])|\b(?:for|in)\s+(every)\b", re.IGNORECASE)
+""""for each year", "per country", "in every category": an aggregate the SQL does not group is not what was asked;
+"per a.b" names the table it is according to."""
 
 
 @dataclass

@@ -18,6 +18,7 @@ from agent.models.vocabulary import (
     COUNTRY_NAME_STARTS,
     COUNTRY_PAIRS,
     GRAINS,
+    IRREGULAR_PAST,
     LAYERS,
     NUMBER_SCALES,
     NUMBER_WORDS,
@@ -191,6 +192,8 @@ def correct_typos(text: str) -> str:
 def related(word: str) -> set[str]:
     """A word's stem and the stems of its business synonyms; a plural the stemmer keeps whole ("ads") also
     as its singular."""
+    if present := IRREGULAR_PAST.get(word.lower()):
+        return {stem(word)} | related(present)
     base = stem(word)
     return {base, *singular(word), *(stem(s) for s in SYNONYMS.get(base) or SYNONYMS.get(word.lower(), ()))}
 
@@ -214,7 +217,7 @@ def verb_forms(word: str) -> set[str]:
                 found.add(base[:-1])  # cancelled -> cancel, running -> run
     if word.endswith("ied") and len(word) > 4:
         found.add(word[:-3] + "y")
-    return found
+    return found | ({IRREGULAR_PAST[word]} if word in IRREGULAR_PAST else set())
 
 
 def grain_of(text: str) -> str | None:
@@ -284,7 +287,7 @@ def period_of(text: str, today: date) -> Period | None:
     if match := SINCE_WEEKDAY.search(text):
         start = today - timedelta(days=(today.weekday() - WEEKDAYS.index(match.group(1))) % 7)
         return span(start, today, f"since {match.group(1).capitalize()}")
-    if match := re.search(r"\b(\d+|an?|one)\s+(day|week)s?\s+ago\b", text):  # one day: "3 days ago", "a week ago"
+    if match := re.search(r"\b(\d+|an?|one)\s+(day|week)s?\s+(?:ago|back)\b", text):  # one day: "3 days ago", "a week back"
         count = int(match.group(1)) if match.group(1).isdigit() else 1
         day = today - timedelta(days=count * (7 if match.group(2) == "week" else 1))
         return Period(day, day, f"{match.group(0)} ({day})", relative=True)
@@ -305,9 +308,9 @@ def period_of(text: str, today: date) -> Period | None:
             start = month_start(today, 1)
             return span(start, month_start(today) - timedelta(days=1), f"last month ({start:%Y-%m})")
         return span(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), f"last year ({today.year - 1})")
-    if match := re.search(r"\bpast\s+(week|month|year)\b", text):
-        days = {"week": 7, "month": 30, "year": 365}[match.group(1)]
-        return span(today - timedelta(days=days - 1), today, f"the past {match.group(1)}")
+    if match := re.search(r"\b(?:last|past|previous)\s+(fortnight)\b|\bpast\s+(week|month|year)\b", text):
+        days = {"fortnight": 14, "week": 7, "month": 30, "year": 365}[match.group(1) or match.group(2)]
+        return span(today - timedelta(days=days - 1), today, f"the past {match.group(1) or match.group(2)}")
     if match := re.search(r"\b(last|previous|this|current)\s+quarter\b", text):
         start = month_start(today, (today.month - 1) % 3)  # the first day of this quarter
         if match.group(1) in ("this", "current"):

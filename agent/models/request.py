@@ -12,11 +12,16 @@ from datetime import date
 
 from agent.models.language import GRAIN_NOUNS, Period, content_words, grain_of, period_of, split_instructions, strip_grain
 from agent.models.semantic_terms import LayerUse
-from agent.models.vocabulary import BREAKDOWN_WORDS, UNITS
+from agent.models.vocabulary import BREAKDOWN_WORDS, ROW_VERBS, UNITS
 from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
 END = r"(?=\s+(?:by|per|for|each|in|where|over|across|of|from|during|since|last|this|between|grouped|and)\b|\s*[^\w\s]|$)"
+ROWS_MADE = re.compile(r"\bhow many\s+((?:rows|records)\s+(?:did|do|does|have|has|had)\s+(?!(?:it|this|that|the table)\b)"
+                       r"(?:[a-z_]+\s+){1,3}?(?:" + "|".join(sorted(ROW_VERBS)) + r"))\b")
+"""'how many rows did the failed runs write?': a total of rows some of the table's rows made (a column of theirs),
+not the table's own row count."""
 MEASURES = [
+    ("total", ROWS_MADE),
     ("avg", re.compile(rf"\b(?:average|avg|mean)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("median", re.compile(rf"\bmedian\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("min", re.compile(rf"\b(?:min|minimum|lowest|smallest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
@@ -28,7 +33,8 @@ MEASURES = [
     ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
     ("share", re.compile(r"\b(?:percentage|percent|share|proportion|fraction)\s+of\s+(?:the\s+|all\s+)*([a-z_]+)")),
     ("count", re.compile(rf"\b(?:count|number)\s+(?:of\s+)?(?:the\s+)?(?:all\s+)?([a-z_ ]+?){END}")),
-    ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?)(?=\s+(?:went|go|goes|did|do|does|were|was|are|is|got|came)\b|{END[3:]}")),
+    ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?)(?=\s+(?:went|go|goes|did|do|does|were|was|are|is|got|came|happened|occurred|didn|doesn|don"
+                         rf"|isn|aren|wasn|weren|hasn|haven)\b|{END[3:]}")),
 ]
 RANKED_BY = r"((?:(?:the\s+)?(?:number|count|sum|total|average|avg)\s+of\s+)?[a-z_ ]+?)"
 TOPS = [
@@ -59,9 +65,10 @@ RECENCY = frozenset({"recent", "latest", "newest", "oldest", "earliest"})
 """Listing adjectives ordered by the table's time, not a measure."""
 PRICE_WORDS = frozenset({"expensive", "cheapest"})
 ALSO = re.compile(r"^\s*(?:,|and|,\s*and)\s+(?:the\s+)?(?:(sum|total|average|avg|mean|count|number|min|max)\s+(?:of\s+)?)?([a-z_]+)")
-GROUP = re.compile(r"\b(?:by|per|for each|each|(?:for|in) every|grouped by|group by|across)\s+([a-z_, ]+?)"
-                   + END.replace("|and)", ")"))
-"""A breakdown: "by region", "for each plan", "in every category", "across channels"."""
+GROUP = re.compile(r"\b(?:by|per|for each|each|(?:for|in) every|grouped by|group by|across)\s+(?![a-z_][\w-]*\.[a-z_])"
+                   r"([a-z_, ]+?)" + END.replace("|and)", ")"))
+"""A breakdown: "by region", "for each plan", "in every category", "across channels"; "per a.b" names a table (as
+"according to a.b"), not a group."""
 ACROSS_ALL = re.compile(r"\b(?:across|over)\s+(?:all|the whole|the entire)\s+(?:of\s+)?(?:the\s+|our\s+|its\s+)?"
                         r"[a-z_]+(?:(?:\s*,\s*|\s+and\s+)[a-z_]+)*")
 """'across all regions', 'over all the channels and countries': one total over them, not a breakdown."""
@@ -137,6 +144,9 @@ class Request:
     """Further aggregates asked for with "and" ("impressions and clicks")."""
     implicit: bool = False
     """No aggregate word: a sum when the measure is a numeric column ("revenue by day"), else a count."""
+    made: bool = False
+    """The rows asked for are a value the table's rows made ("how many rows did the runs write?"): a column of
+    theirs, never a count of the table's rows."""
     owners: dict[str, str] = field(default_factory=dict)
     """Group words qualified by the table they belong to ("region of their store")."""
     qualifiers: dict[str, str] = field(default_factory=dict)
@@ -256,6 +266,7 @@ def parse_request(question: str, today: date) -> Request:
     if found:  # the aggregate said first; "how many"/"count" only when nothing more specific is asked
         _, _, agg, match = min(found, key=lambda f: (f[2] == "count", *f[:2]))
         request.agg, request.measure = agg, content_words(match.group(1), FILLER)
+        request.made = match.re is ROWS_MADE
         while also := ALSO.match(text[match.end() :]):
             request.also.append((AGG_WORDS.get(also.group(1) or "", agg), content_words(also.group(2), FILLER)))
             text = text[: match.end()] + " " + text[match.end() + also.end() :]

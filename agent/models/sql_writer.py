@@ -65,8 +65,8 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
         if found and (agg != "count" or fit >= 3.5):  # "quantity ordered": the quantity, not a count
             function, said = AGGREGATES["total" if agg == "count" else agg]
             return function(this=column(found, alias)), f"{said} of {found}"
-        if agg not in ("total", "count"):
-            return None
+        if agg not in ("total", "count") or request.made:
+            return None  # "how many rows did the runs write?" with no column of rows written: no count of rows
     distinct_key = agg == "distinct" and bool(word) and not table.is_named(word) and table.has(f"{stem(word)}_id")
     if not word or (table.is_about(word) and not distinct_key):  # unique products of product_sales_daily: its product_id
         return exp.Count(this=exp.Star()), f"count of rows in {table.name}"
@@ -179,13 +179,15 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     measures = []
     valued = stated | {w for _, _, w in matched} | {j[3] for j in joined}  # "sessions from Brazil": a filter
     measure = [w for w in request.measure if w not in valued] or request.measure[:1]
+    counts_values = bool(request.measure) and all(w in valued for w in request.measure)  # "how many logins": 'login' rows
     taught = request.layer.phrases if request.layer else []
     for n, (m_agg, words) in enumerate([(agg, measure), *request.also]):
         expr = measure_expr(m_agg, words, main, "t", request)
         if expr is None:
             missing.append(f"a numeric column for '{' '.join(words)}' in {main.name}")
             expr = (exp.Count(this=exp.Star()), f"count of rows in {main.name}")
-        if expr[1] == f"count of rows in {main.name}" and counts_other_things(main, words[-1] if words else "", taught):
+        if expr[1] == f"count of rows in {main.name}" and not (counts_values and n == 0) \
+                and counts_other_things(main, words[-1] if words else "", taught):  # fmt: skip
             missing.append(f"{OTHER_THING} '{words[-1]}' (this counts the rows of {main.name})")
         name = alias_for(m_agg, words) if n else alias_for(request.agg, request.measure)
         measures.append((expr[0], expr[1], name))

@@ -97,6 +97,8 @@ def said_columns(request: Request, table: Table, taken: set[str]) -> list[State]
         kind = "null" if marker in EMPTY_WORDS else "set" if marker in SET_WORDS else None
         if kind is None:
             continue
+        if kind == "set" and set(tokens[max(0, i - 2) : i]) & NEGATORS:
+            kind = "null"  # "orders that don't have a campaign": none
         if state := said_after(request, table, i, kind, taken, compared) or said_before(table, tokens, i, compared):
             found.append(state)
     return found

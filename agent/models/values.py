@@ -9,6 +9,7 @@ from typing import Any
 from agent.models.language import content_words, country_code, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
 from agent.models.tables import NUMERIC, Table, named_for, points_to
+from agent.models.vocabulary import LINK_WORDS
 from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
@@ -43,17 +44,25 @@ def value_words(request: Request, table: Table) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-NEGATORS = frozenset({"not", "non", "except", "excluding", "without", "besides", "isn", "aren", "wasn", "weren"})
+NEGATORS = frozenset({"not", "non", "except", "excluding", "without", "besides", "isn", "aren", "wasn", "weren", "didn",
+                      "doesn", "don", "hasn", "haven"})  # fmt: skip
 
 
 def is_negated(tokens: list[str], word: str) -> bool:
     """The value word is negated: "not completed", "non cancelled", "except pending", "other than low", "no
-    longer active"."""
+    longer active", "didn't convert"; or the verb before it is: "did not come through the web"."""
     if word not in tokens:
         return False
     i = tokens.index(word)
     before = tokens[max(0, i - 3) : i]
-    return bool(set(before[-2:]) & NEGATORS) or before[-2:] in (["other", "than"], ["no", "longer"])
+    if set(before[-2:]) & NEGATORS or before[-2:] in (["other", "than"], ["no", "longer"]):
+        return True
+    verb_phrase = tokens[max(0, i - 5) : i]  # not, a verb, then only prepositions and articles up to the value
+    for j, said in enumerate(verb_phrase):
+        rest = verb_phrase[j + 2 :]
+        if said in NEGATORS and j + 1 < len(verb_phrase) and rest and all(w in LINK_WORDS for w in rest):
+            return True
+    return False
 
 
 def categorical_columns(table: Table) -> list[str]:

@@ -76,6 +76,30 @@ COUNTRY_NAME_STARTS = frozenset("united new south saudi great czech".split())
 COUNTRY_PAIRS = {"kingdom": "gb", "states": "us"}
 """Second words of "United Kingdom" and "United States", countries only after "united"."""
 
+TABLE_RANK_WORDS = {
+    "columns": "wider widest narrower narrowest",
+    "snapshots": "snapshotted",
+    "bytes": "tinier tiniest heavier heaviest chunkier chunkiest",
+}
+"""Words that rank whole tables by a measure they do not name ("the widest table": most columns, "the tiniest
+tables": fewest bytes, "snapshotted the most": snapshots)."""
+TABLE_FEW_WORDS = frozenset("narrower narrowest tinier tiniest".split())
+"""Of those, the words that rank from the fewest up."""
+NOBODY_WORDS = frozenset({"nobody"})
+"""Words that negate the writing they come before ("tables nobody has written to")."""
+
+HOLD_VERBS = frozenset("have has contain include store keep record track carry hold".split())
+"""Verbs of a yes/no question about what a table holds ("does a.b carry a currency column?")."""
+
+ROW_VERBS = frozenset("write load insert ingest process produce emit add create generate copy sync export import output "
+                      "delete update move send".split())
+"""Verbs of what something does to rows ("how many rows did the failed runs write?"): the rows are a value the
+table's rows hold, not the table's own row count."""
+
+LINK_WORDS = frozenset("through via from the a an".split())
+"""Prepositions of a source, and articles, between a negated verb and a value ("did not come through the web"):
+the value is what is negated (not so after "in" or "with": "did not ship in the web channel")."""
+
 LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
 """Common lake layers below the curated one: among equally good tables, the most curated wins."""
 
@@ -88,7 +112,7 @@ FRAME_WORDS = BREAKDOWN_WORDS | frozenset(
     "sql query queries select statement write draft run execute result results lake catalog name names named called "
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
-    "use using used they them he she his her if as ones came come comes made make makes placed happen happened "
+    "use using used they them he she his her if as far through via ones came come comes made make makes placed happen happened "
     "occurred received still went go goes gone same arrived arrive arrives handled handle handles overall whose".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
@@ -115,8 +139,9 @@ NAME_PARTS = frozenset("name title label".split())
 PERIOD_WORDS = frozenset(
     "yesterday today tonight day days daily week weeks weekly month months monthly year years yearly quarter "
     "quarters hour hours hourly last past previous recent recently since between from until before after this "
-    "current ago new date dates time period range latest newest earliest january february march april june july "
-    "august september october november december monday tuesday wednesday thursday friday saturday sunday".split()
+    "current ago back during fortnight new date dates time period range latest newest earliest january february "
+    "march april june july august september october november december monday tuesday wednesday thursday friday "
+    "saturday sunday".split()
 )
 """Words of a time range: accounted for by a date filter in the SQL or a date range a tool was asked for."""
 
@@ -130,7 +155,7 @@ PREPOSITIONS = frozenset("over above under below within beyond".split())
 ATTRIBUTE_NOUNS = frozenset("code type kind".split())
 """Nouns said after a column's name that name the same column ("reason code", "device type")."""
 
-NEGATION_WORDS = "not non no longer except excluding other besides without isn aren don doesn didn haven hasn"
+NEGATION_WORDS = "not non no longer except excluding other besides without isn aren wasn weren don doesn didn haven hasn hadn"
 EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank unset none never".split())
 """Words that say a column holds nothing ("orders with no campaign", "emails never opened"): accounted for by
 ``IS NULL`` in the SQL."""
@@ -143,6 +168,12 @@ PARTICIPLES = frozenset(
     "spent won set put cut shut hit quit split spread".split()
 )
 """Past participles not made with -ed, that a timestamp column may be named after (``sent_at``)."""
+IRREGULAR_PAST = {"spent": "spend", "paid": "pay", "sold": "sell", "bought": "buy", "sent": "send", "made": "make",
+                  "won": "win", "lost": "lose", "built": "build", "held": "hold", "kept": "keep", "given": "give",
+                  "gave": "give", "taken": "take", "took": "take", "written": "write", "wrote": "write",
+                  "shown": "show", "seen": "see", "saw": "see", "brought": "bring", "ran": "run", "got": "get",
+                  "began": "begin", "begun": "begin", "left": "leave", "met": "meet", "told": "tell"}  # fmt: skip
+"""Past forms not made with -ed and the verb they come from ("what have we spent": the spend)."""
 PARTICLES = frozenset("up in out off".split())
 """The second word of a phrasal verb a column may be named after ("signed up": ``signup``)."""
 STATE_NAME_PARTS = frozenset("at on ts id is has was flag date time timestamp".split())

@@ -14,7 +14,7 @@ from agent.tools import families
 from agent.verified_view import VERIFIED_KEY, VERIFIED_NOTE, examples_for, question_of
 from agent.tools.common import BUDGET, Runtime, clip, dumps, get_record, respond, size_facts, source, untrusted
 from catalog_ingest.records import FamilyRecord
-from catalog_ingest.text import words
+from catalog_ingest.text import stem, words
 
 MATCHED_COLUMNS = 8
 """Matched columns listed per search hit; describe_table has them all."""
@@ -23,7 +23,7 @@ MATCHED_COLUMNS = 8
 def matched_values(record: Any, query: str) -> dict[str, list[str]]:
     """Values of the table's profiled columns (never PII ones) that the query says as words: "paypal payments"
     finds the payments table whose provider column holds 'paypal'."""
-    said = set(words(query.lower()))
+    said = {form for w in words(query.lower()) for form in (w, stem(w))}  # "logins": 'login'
     found: dict[str, list[str]] = {}
     for col in getattr(record, "columns", []):
         values = getattr(col.profile, "values", None) if col.profile and not col.pii else None

@@ -8,17 +8,25 @@ import re
 from typing import Any
 
 from agent.models.offline.compose import counted, failure
+from agent.models.vocabulary import NOBODY_WORDS, TABLE_FEW_WORDS, TABLE_RANK_WORDS
 
-MEASURE_WORDS = [
+
+def said_words(words: object) -> str:
+    """An alternation of whole words."""
+    return r"\b(?:" + "|".join(sorted(words)) + r")\b"
+
+
+MEASURE_WORDS = [(name, pattern + ("|" + said_words(TABLE_RANK_WORDS[name].split()) if name in TABLE_RANK_WORDS else ""))
+                 for name, pattern in [
     ("rows", r"\brows?\b|\brecords?\b"),
     ("files", r"\bfiles?\b"),
     ("partitions", r"\bpartitions?\b"),
     ("snapshots", r"\bsnapshots?\b|\bcommits?\b"),
-    ("columns", r"\bcolumns?\b|\bfields?\b|\bwidest\b"),
+    ("columns", r"\bcolumns?\b|\bfields?\b"),
     ("last_write", r"\b(?:written|updated|modified|refreshed|newest|oldest|stalest|freshest|recently)\b"),
     ("bytes", r"\b(?:big|bigger|biggest|large|larger|largest|small|smaller|smallest|size|bytes|space|storage|disk)\b"),
-]
-ASCENDING = re.compile(r"\b(?:fewest|least|smallest|lowest|oldest|stalest|least recently)\b")
+]]
+ASCENDING = re.compile(r"\b(?:fewest|least|smallest|lowest|oldest|stalest|least recently)\b|" + said_words(TABLE_FEW_WORDS))
 TOP_N = re.compile(r"\b(?:top|the|first|biggest|largest|smallest|list)\s+(\d+)\b|\b(\d+)\s+(?:\w+\s+)?tables\b")
 """How many tables: the question's numbers are digits ("the five biggest" is read as "the 5 biggest")."""
 NAMESPACE = re.compile(r"\b(?:in|from|under)\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+(?:namespace|schema|layer))?\b")
@@ -36,7 +44,7 @@ DAYS = re.compile(r"\b(\d+|an?|one)\s+(day|week|month)s?\b")
 """A span of days: "30 days", "a week" (7), "2 months" (60)."""
 SPAN_DAYS = {"day": 1, "week": 7, "month": 30}
 WRITE_WORDS = r"(?:written|updated|modified|refreshed|loaded)"
-NOT_WRITTEN = re.compile(rf"\b(?:not|never|n't)\b[^.?]*\b{WRITE_WORDS}\b"
+NOT_WRITTEN = re.compile(rf"(?:\b(?:not|never)\b|n't\b|{said_words(NOBODY_WORDS)})[^.?]*\b{WRITE_WORDS}\b"
                          r"|\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b")
 MEASURE_LABELS = {"rows": "rows", "bytes": "size", "files": "files", "last_write": "last write",
                   "partitions": "partitions", "snapshots": "snapshots", "columns": "columns", "name": "name"}  # fmt: skip
@@ -49,7 +57,7 @@ def list_args(question: str) -> dict[str, Any]:
     args: dict[str, Any] = {"rank_by": rank_by, "descending": not ASCENDING.search(text)}
     if top := TOP_N.search(text):
         args["limit"] = int(top.group(1) or top.group(2))
-    elif rank_by != "name" and re.search(r"\b(?:which|what) (?:table|dataset)\b|\bthe (?:table|dataset)\b", text):
+    elif rank_by != "name" and re.search(r"\b(?:which|what) (?:table|dataset)\b|\bthe (?:\w+\s+)?(?:table|dataset)\b", text):
         args["limit"] = 5
     else:
         args["limit"] = 50

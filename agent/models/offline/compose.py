@@ -16,6 +16,7 @@ from agent.models.language import related, similar, verb_forms
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import INTENT_WORDS, LAKE_OBJECTS, TABLE_NAME
 from agent.models.sql_writer import OTHER_THING, Draft
+from agent.models.vocabulary import HOLD_VERBS
 from agent.state import ToolResult
 from catalog_ingest.text import QUESTION_STOPWORDS, stem, words
 
@@ -192,7 +193,7 @@ def compose_history(d: dict[str, Any], question: str = "") -> str:
 SORT_Q = re.compile(r"\bsort")
 KEY_Q = re.compile(r"\bkeys?\b|\buniquely\b|\bidentif")
 COUNT_Q = re.compile(r"\b(?:how many|number of|count)\b")
-HAS_Q = re.compile(r"^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include|store|keep|record|track)\b|\bis there an? (?:\w+ )?(?:column|field)\b")
+HAS_Q = re.compile(r"^\s*(?:does|do|has)\b.*\b(?:" + "|".join(sorted(HOLD_VERBS)) + r")\b|\bis there an? (?:\w+ )?(?:column|field)\b")
 IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 """A word written as a column name (``error_message``)."""
 ASKED_COLUMN = re.compile(r"\b(?:column|field)s?\s+(?:called|named)\s+[`'\"]?([\w.]+)"

@@ -18,7 +18,7 @@ from agent.models.language import content_words, grain_of, spelled_numbers, spli
 from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME, detect_intent
 from agent.models.request import has_groups, strip_groups
 from agent.state import SQL_TOOLS, ToolResult, text_payload
-from catalog_ingest.text import words
+from catalog_ingest.text import stem, words
 
 FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|now|same|then|instead|but|only|just)\b[\s,]*")
 RUN = re.compile(r"\b(?:run|execute)\b|--run\b")
@@ -34,6 +34,9 @@ SAME = re.compile(r"^\s*(?:do\s+|show\s+|give\s+me\s+)?(?:the\s+)?same(?:\s+(?:t
 """'the same for b.refunds': the previous question, asked of another table."""
 NEW_COUNT = re.compile(r"^\s*(?:how many|number of|count(?:\s+the)?)\s+([a-z_]+)", re.IGNORECASE)
 """A follow-up that counts something of its own ("and how many invoices?")."""
+QUESTION_LEAD = re.compile(r"^\s*(?:how many|how much|count(?:\s+the)?|number of|total|sum of|average)\b", re.IGNORECASE)
+"""How a question asks for its value: a follow-up about other rows that says none ("what about b.refunds that are
+pending?") asks it the same way."""
 FACT_KINDS = frozenset({"describe", "column", "partitions", "history", "stats"})
 """Kinds of fact about one table: a follow-up asking another kind asks it of the same table, not the previous
 question again."""
@@ -133,6 +136,11 @@ def merge(previous: str, follow_up: str) -> str:
             return previous.replace("\0", named_now.group(1))
         return f"{previous.rstrip('?. ')} in {named_now.group(1)}"
     own = detect_intent(addition).kind
+    if own == "catalog" and detect_intent(previous).kind != "catalog":
+        return addition  # "and across the whole lake, which table has the most rows?": the catalog, not the table before
+    if named_now and named_before and named_now.group(1) != named_before.group(1) and says_its_rows(addition, named_now.group(1)):
+        lead = QUESTION_LEAD.match(previous)  # "what about refunds in b.refunds that are pending?": asked as before
+        return f"{lead.group(0)} {addition.strip()}" if own == "unknown" and lead else addition
     if own in FACT_KINDS and own != detect_intent(previous).kind and not has_groups(addition):
         return addition  # "how many rows does a.b have?" + "and the schema?": the schema, of the same table
     counted = NEW_COUNT.match(addition)
@@ -144,6 +152,12 @@ def merge(previous: str, follow_up: str) -> str:
         previous = strip_groups(previous)
         addition = REPLACES.sub(" ", addition)
     return f"{previous.rstrip('?. ')} {addition.strip()}"
+
+
+def says_its_rows(text: str, table: str) -> bool:
+    """The text names what the table's rows are, besides the table ("refunds in b.refunds"): a subject of its own."""
+    rows = stem(table.rpartition(".")[2])
+    return any(stem(word) == rows for word in words(TABLE_NAME.sub(" ", text).lower()))
 
 
 def current_sql(convo: Conversation, draft: str, probes: tuple[str, ...] = (), tools: tuple[str, ...] = SQL_TOOLS) -> str:

@@ -17,12 +17,14 @@ from agent.models.request import (
     MEASURE_SAID,
     RANKING_VERBS,
     ROWS_ASKED,
+    ROWS_MADE,
     VALUES_ASKED,
     WHEN_EXTREME,
     parse_comparisons,
     topic_words,
     without_possessives,
 )
+from agent.models.vocabulary import HOLD_VERBS, NOBODY_WORDS, TABLE_RANK_WORDS
 from catalog_ingest.text import stem
 
 UNSAFE: list[tuple[str, re.Pattern[str]]] = [
@@ -56,14 +58,18 @@ LAKE_OBJECTS = re.compile(r"\b(?:tables?|datasets?|quer(?:y|ies)|sql|columns?|fi
 """Requests lakescout must decline whatever the catalog holds: reading or writing files, changing data, acting
 outside the catalog (sending messages, scheduling, buying); a verb that starts a noun phrase grouped by
 something ("email sends per campaign") is a question, not a request to act."""
+TABLE_SUPERLATIVES = "|".join(sorted(w for words in TABLE_RANK_WORDS.values() for w in words.split() if w.endswith("est")))
 CATALOG_QUESTION = re.compile(
     r"\b(?:tables?|datasets?)\b.*\b(?:most|fewest|least|biggest|largest|smallest|highest|lowest|newest|oldest"
     r"|stalest|freshest|most recently|least recently)\b"
-    r"|\b(?:most|fewest|least|biggest|largest|smallest|newest|oldest|stalest|freshest|top\s*\d*)\s+(?:\w+\s+)?(?:tables|datasets)\b"
-    r"|\b(?:biggest|largest|smallest)\s+(?:\w+\s+)?(?:table|dataset)\b"
+    rf"|\b(?:most|fewest|least|biggest|largest|smallest|newest|oldest|stalest|freshest|{TABLE_SUPERLATIVES}|top\s*\d*)"
+    r"\s+(?:\w+\s+)?(?:tables|datasets)\b"
+    rf"|\b(?:biggest|largest|smallest|{TABLE_SUPERLATIVES})\s+(?:\w+\s+)?(?:table|dataset)\b"
     r"|^\s*(?:please\s+)?(?:list|show|name)(?:\s+me)?\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+)?(?:tables|datasets)\b"
     r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b|\bnamespaces\b"
-    r"|\btables?\b[^.?]*\b(?:not|never|been)\s+(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
+    r"|\btables?\b[^.?]*\b(?:not|never|been|" + "|".join(sorted(NOBODY_WORDS))
+    + r")\s+(?:has\s+|have\s+)?(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
+    r"|\b(?:what|which)\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+namespace\b"
     r"|\btables?\b[^.?]*\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b"
     r"|\btables?\b[^.?]*\b(?:does|do)\s+\S+\s+own\b"
     r"|\btables?\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+(?:namespace|schema)\b"
@@ -72,6 +78,7 @@ CATALOG_QUESTION = re.compile(
     r"|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
 )
 """Questions about the whole catalog, not one table or topic."""
+HOLDS = "|".join(sorted(HOLD_VERBS))
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
     ("find", re.compile(r"\b(?:which|what|where)\b.*\b(?:tables?|datasets?)\b|\b(?:find|search|look(?:ing)? for)\b"
                         r"|\bwhere(?:'s| (?:can|do|is|are|would))\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
@@ -85,11 +92,11 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                           r"|\bhow is\b.*\bsorted\b|\bsort(?:ed)? order\b|\bsorted (?:on|by)\s*(?:what|which)?\s*\?*$"
                           r"|\b(?:how many|number of) (?:columns|fields)\b|\bcolumn count\b"
                           r"|\bwhat does\b.*\b(?:mean|contain|hold|represent)\b|\bmeaning of\b"
-                          r"|^\s*(?:does|do|has)\b.*\b(?:have|has|contain|include)\b.*\b(?:column|field)s?\b"
-                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:have|store|keep|record|track|contain|include)\s+"
+                          r"|^\s*(?:does|do|has)\b.*\b(?:" + HOLDS + r")\b.*\b(?:column|field)s?\b"
+                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:" + HOLDS + r")\s+"
                           r"(?:an?\s+|any\s+|the\s+)?[a-z][a-z0-9]*_[a-z0-9_]+\b"
                           r"|\bis there an? (?:\w+ )?(?:column|field)\b"
-                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:have|store|keep|record|track|contain|include)\s+"
+                          r"|^\s*(?:does|do)\s+\S+\.\S+\s+(?:" + HOLDS + r")\s+"
                           r"(?:an?\s+|any\s+|the\s+)?(?!(?:partitions?|snapshots?|rows?|records?|data|files?|history"
                           r"|owners?|pii|comments?|schemas?|columns?|fields?|tags?|sort)\b)[a-z]+\s*\?*\s*$")),
     ("history", re.compile(r"\b(?:history|snapshots?|schema (?:changes?|evolution)|changed|commits?|operations?)\b"
@@ -188,13 +195,16 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"  # "does a.b have a rate for yesterday?": a count of that day's rows answers it
     if kind in ("unknown", "find") and SQL_WORD.search(" ".join(instructions).lower()):
         kind = "sql"
-    if kind == "stats" and (SQL_SHAPE.search(text) or parse_comparisons(text)[0]) \
+    if kind == "stats" and (SQL_SHAPE.search(text) or parse_comparisons(text)[0] or ROWS_MADE.search(TABLE_NAME.sub("", text))) \
             and not re.search(r"\bhow (?:big|large)|\bsize\b|\bdisk\b", text):  # fmt: skip
         kind = "sql"  # "how many rows have more than 50 orders?": a filter, not the table's row count
     if kind == "unknown" and OPEN_QUESTION.search(text):
         kind = "find"
     if kind == "unknown" and tables and WHAT_VALUE.search(text):
         kind = "sql"  # "what was our net revenue last month in a.b?": a value its rows hold
+    if kind == "unknown" and tables and period_of(text, date.today()) \
+            and content_words(TABLE_NAME.sub(" ", question), INTENT_WORDS):  # fmt: skip
+        kind = "sql"  # "gross revenue yesterday, from a.b": what its rows hold for the period
     if kind == "unknown" and tables and not content_words(TABLE_NAME.sub(" ", question), INTENT_WORDS) \
             and not period_of(text, date.today()):  # fmt: skip
         kind = "describe"  # "show me a.b": the table itself (or that there is no such table)
