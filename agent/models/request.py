@@ -33,7 +33,7 @@ MEASURES = [
     ("distinct", re.compile(rf"\b(active\s+[a-z_]+){END}")),
     ("share", re.compile(r"\b(?:percentage|percent|share|proportion|fraction)\s+of\s+(?:the\s+|all\s+)*([a-z_]+)")),
     ("count", re.compile(rf"\b(?:count|number)\s+(?:of\s+)?(?:the\s+)?(?:all\s+)?([a-z_ ]+?){END}")),
-    ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?)(?=\s+(?:went|go|goes|did|do|does|were|was|are|is|got|came|happened|occurred|didn|doesn|don"
+    ("count", re.compile(rf"\bhow many\s+([a-z_ ]+?)(?=\s+(?:went|go|goes|did|do|does|were|was|are|is|got|came|happened|occurred|appear|appears|appeared|exist|exists|existed|didn|doesn|don"
                          rf"|isn|aren|wasn|weren|hasn|haven)\b|{END[3:]}")),
 ]
 RANKED_BY = r"((?:(?:the\s+)?(?:number|count|sum|total|average|avg)\s+of\s+)?[a-z_ ]+?)"

@@ -68,8 +68,13 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
         if agg not in ("total", "count") or request.made:
             return None  # "how many rows did the runs write?" with no column of rows written: no count of rows
     distinct_key = agg == "distinct" and bool(word) and not table.is_named(word) and table.has(f"{stem(word)}_id")
-    if not word or (table.is_about(word) and not distinct_key):  # unique products of product_sales_daily: its product_id
+    repeated = table.repeated_key(word) if word else None  # "orders" over order lines: each order in several rows
+    if not word or (table.is_about(word) and not distinct_key and not repeated):  # unique products of product_sales_daily: its product_id
         return exp.Count(this=exp.Star()), f"count of rows in {table.name}"
+    if repeated and table.is_about(word) and agg == "count":
+        why = (f"its rows are keyed by {' and '.join(table.identifier)}, so one {repeated} may take several rows"
+               if table.identifier else f"{repeated} repeats: its bounds span fewer values than the table has rows")
+        return exp.Count(this=exp.Distinct(expressions=[column(repeated, alias)])), f"count of distinct {repeated} ({why})"
     key = table.column(f"{stem(word)}_id") if table.has(f"{stem(word)}_id") else None
     key = key or (table.column(word) if agg == "distinct" else None)
     if key:

@@ -28,6 +28,8 @@ class Table:
     """Join keys of the lake's semantic layer that name this table."""
     rows: int | None = None
     """Rows in the current snapshot, when the catalog counts them."""
+    identifier: list[str] = field(default_factory=list)
+    """The table's identifier fields (its row key), when the catalog declares them."""
 
     @classmethod
     def from_description(cls, described: dict[str, Any]) -> Table:
@@ -35,7 +37,7 @@ class Table:
         sources = [f["source_column"] for f in described.get("partition_fields", [])]
         relationships = (described.get("semantic") or {}).get("relationships", [])
         return cls(described["table"], described.get("columns", []), sources, comments, relationships=relationships,
-                   rows=described.get("rows"))
+                   rows=described.get("rows"), identifier=described.get("identifier_fields") or [])
 
     @property
     def short(self) -> str:
@@ -92,6 +94,24 @@ class Table:
         base = stem(word)
         keys = [c["name"] for c in self.columns if c["name"].endswith("_id") and stem(c["name"][: -len("_id")]) == base]
         return keys[0] if keys else next((key for key, target in self.references() if names_entity(target, word)), None)
+
+    def repeated_key(self, word: str) -> str | None:
+        """The key to count distinct values of when a question counts the word's things here (``order_id`` for
+        "orders" over order lines or a change log): its ``word_id`` column when the catalog declares another row
+        key (order lines: ``order_id`` and ``line_number``), or declares none and the key's bounds prove it repeats."""
+        key = f"{stem(word)}_id"
+        if not self.has(key) or self.identifier == [key]:
+            return None
+        return key if self.identifier or self.key_repeats(key) else None
+
+    def key_repeats(self, key: str) -> bool:
+        """An integer key holds fewer different values than the table has rows with one: ``max - min + 1`` is less
+        than the rows less the nulls, from the column's profile (the manifests' bounds), so some value repeats."""
+        profile = next((c.get("profile") or {} for c in self.columns if c["name"] == key), {})
+        low, high = profile.get("min"), profile.get("max")
+        if self.rows is None or not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
+            return False
+        return high - low + 1 < self.rows - (profile.get("nulls") or 0)
 
     def references(self) -> list[tuple[str, str]]:
         """(key column, table) of each relationship of the layer that leads from this table to another."""

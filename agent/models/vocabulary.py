@@ -113,7 +113,7 @@ FRAME_WORDS = BREAKDOWN_WORDS | frozenset(
     "show return answer need want know like see look tell info information please also just only will shall may "
     "might must am being got gets getting so then than very really actually exactly ok okay hi hello hey thanks "
     "use using used they them he she his her if as far through via ones came come comes made make makes placed happen happened "
-    "occurred received still went go goes gone same arrived arrive arrives handled handle handles overall whose".split()
+    "occurred appear appears appeared exist exists existed received still went go goes gone same arrived arrive arrives handled handle handles overall whose".split()
 )
 """Words that frame a question without saying what it asks about: nothing needs to account for them."""
 
@@ -178,11 +178,11 @@ PARTICLES = frozenset("up in out off".split())
 """The second word of a phrasal verb a column may be named after ("signed up": ``signup``)."""
 STATE_NAME_PARTS = frozenset("at on ts id is has was flag date time timestamp".split())
 """Parts of a column's name that say its type or role, not what it records (``resolved_at``, ``is_active``)."""
-"""Words of a negated filter ("not completed", "other than low"): accounted for by ``<>`` or ``NOT`` in the SQL."""
 
 TOOL_WORDS = {
     "describe_table": "describe description column columns field fields schema structure type types data owner "
-                      "owns owned owners pii personal sensitive detail details key keys primary identifier identify "
+                      "owns owned owners maintain maintains maintained maintainer responsible contact team charge "
+                      "steward stewards look looks after pii personal sensitive detail details key keys primary identifier identify "
                       "identifies uniquely sort sorted order comment mean means meaning contain what size big large "
                       "row rows record records file files byte bytes storage space disk footprint written updated "
                       "modified refreshed loaded fresh freshness stale partitioned partitioning snapshot current "
@@ -197,6 +197,8 @@ TOOL_WORDS = {
     "list_tables": "biggest largest smallest most fewest least top rank ranked size big large row rows file files "
                    "byte bytes storage space disk footprint take takes written updated modified stale fresh partition "
                    "partitions snapshot snapshots column "
-                   "columns namespace namespaces schema owner owners owned tag tags tagged many number count",
+                   "columns namespace namespaces schema database databases db layer layers everything contain contains hold holds "
+                   "include includes belong belongs belonging live lives sit sits under inside within owner owners owned "
+                   "tag tags tagged many number count",
 }
 """The facts each tool returns, as the words a question asks for them with."""

@@ -5,6 +5,7 @@ rows", "the five biggest tables", "tables in finance", "tables not written in 30
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from agent.models.offline.compose import counted, failure
@@ -29,9 +30,14 @@ MEASURE_WORDS = [(name, pattern + ("|" + said_words(TABLE_RANK_WORDS[name].split
 ASCENDING = re.compile(r"\b(?:fewest|least|smallest|lowest|oldest|stalest|least recently)\b|" + said_words(TABLE_FEW_WORDS))
 TOP_N = re.compile(r"\b(?:top|the|first|biggest|largest|smallest|list)\s+(\d+)\b|\b(\d+)\s+(?:\w+\s+)?tables\b")
 """How many tables: the question's numbers are digits ("the five biggest" is read as "the 5 biggest")."""
-NAMESPACE = re.compile(r"\b(?:in|from|under)\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+(?:namespace|schema|layer))?\b")
+SCOPE_NOUNS = r"(?:namespace|schema|database|db|layer)"
+NAMESPACE = re.compile(rf"\b(?:in|from|under|within|inside|belong(?:s|ing)? to)\s+(?:the\s+)?([a-z_][\w-]*)(?:\s+{SCOPE_NOUNS})?\b"
+                       rf"|\bof\s+(?:the\s+)?([a-z_][\w-]*)\s+{SCOPE_NOUNS}\b"
+                       r"|\b(?:does|do)\s+([a-z_][\w-]*)\s+(?:contain|hold|have|include)\b")
+"""A namespace the question scopes the listing to: "in finance", "under raw", "of the ops database", "does support
+contain"."""
 NOT_NAMESPACE = frozenset({"the", "last", "past", "catalog", "lake", "total", "all", "each", "it", "terms", "size",
-                           "bytes", "rows", "order", "a", "this", "my", "our"})  # fmt: skip
+                           "bytes", "rows", "order", "a", "this", "my", "our", "we", "you", "they", "i", "tables"})  # fmt: skip
 NAMESPACES = re.compile(r"\bnamespaces?\b")
 """A question about the catalog's namespaces ("what namespaces does the lake have?", "which namespace has the most
 tables?")."""
@@ -61,7 +67,8 @@ def list_args(question: str) -> dict[str, Any]:
         args["limit"] = 5
     else:
         args["limit"] = 50
-    namespace = next((m.group(1) for m in NAMESPACE.finditer(text) if m.group(1) not in NOT_NAMESPACE), None)
+    said = (next(g for g in m.groups() if g) for m in NAMESPACE.finditer(text))
+    namespace = next((name for name in said if name not in NOT_NAMESPACE), None)
     if namespace:
         args["namespace"] = namespace
     if (owner := OWNER.search(text)) and (who := next(g for g in owner.groups() if g)) not in PRONOUNS:
@@ -74,6 +81,29 @@ def list_args(question: str) -> dict[str, Any]:
         count = int(days.group(1)) if days.group(1).isdigit() else 1
         args["not_written_days" if NOT_WRITTEN.search(text) else "written_days"] = count * SPAN_DAYS[days.group(2)]
     return args
+
+
+def namespace_said(question: str, listed: dict[str, Any]) -> str | None:
+    """The one namespace of the catalog (as an unscoped listing returned them) whose name the question says as a word
+    ("list the ops tables", "which marketing tables are biggest?"): the catalog's own names, not a guess."""
+    if listed.get("filters", {}).get("namespace"):
+        return None
+    said = {w for w in re.findall(r"[a-z_][\w-]*", question.lower())} & set(listed.get("namespaces") or {})
+    return said.pop() if len(said) == 1 else None
+
+
+def next_listing(question: str, result: Callable[..., Any]) -> tuple[dict[str, Any] | None, Any]:
+    """The ``list_tables`` arguments to call next, or None and the listing to answer from (``result`` looks up a
+    call's result): a call with the question's measure and filters, then one scoped to the namespace whose name
+    the question says, if the first listing shows one."""
+    args = list_args(question)
+    observed = result("list_tables")
+    if observed is None:
+        return args, None
+    if observed.ok and (namespace := namespace_said(question, observed.data)):
+        scoped = result("list_tables", namespace=namespace)
+        return ({**args, "namespace": namespace}, None) if scoped is None else (None, scoped)
+    return None, observed
 
 
 def measure_text(row: dict[str, Any], rank_by: str) -> str:

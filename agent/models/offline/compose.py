@@ -124,10 +124,17 @@ def compose_find(data: dict[str, Any], topic: list[str], question: str = "") -> 
     return "\n".join(lines)
 
 
+OWNER_ASKED = re.compile(r"^\s*(?:who|whom|which (?:team|person|group)|what team)\b|\bown(?:s|ed|er|ers)?\b")
+"""A describe that asks who answers for the table: its owner comes first."""
+
+
 def compose_describe(d: dict[str, Any], question: str = "") -> str:
     meta = d.get("metadata_untrusted", {})
     lines = [f"`{d['table']}` ({d.get('kind')}, {d.get('format') or 'unknown format'})"
              + (f": {quoted(meta.get('comment'))}" if meta.get("comment") else "")]  # fmt: skip
+    if OWNER_ASKED.search(question.lower()):
+        lines.insert(0, f"The owner of `{d['table']}` is {quoted(meta['owner'])}, from the catalog's owner property.\n"
+                     if meta.get("owner") else f"The catalog names no owner for `{d['table']}`.\n")
     lines.append(f"- Partitioning: {d.get('partitioning')}" + (f"; sorted by {d['sort_order']}" if d.get("sort_order") else ""))
     lines.append(f"- Size: {size_sentence(d)}; last written {d.get('last_updated') or 'unknown'}")
     lines.append(f"- Current snapshot: {d.get('snapshot_id') or 'none'} (as of {d.get('as_of') or 'unknown'})")

@@ -69,16 +69,24 @@ CATALOG_QUESTION = re.compile(
     r"|\bhow many tables\b|\b(?:all|every)\s+(?:the\s+)?tables\b|\bnamespaces\b"
     r"|\btables?\b[^.?]*\b(?:not|never|been|" + "|".join(sorted(NOBODY_WORDS))
     + r")\s+(?:has\s+|have\s+)?(?:been\s+)?(?:written|updated|modified|refreshed|loaded)\b"
-    r"|\b(?:what|which)\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+namespace\b"
+    r"|\b(?:tables|datasets|everything|all)\b[^.?]*\b(?:in|of|under|within|inside)\s+(?:the\s+)?[a-z_][\w-]*\s+"
+    r"(?:namespace|schema|database|db|layer)\b|^\s*what(?: is|'s)?\s+(?:in|inside|under)\s+(?:the\s+)?[a-z_][\w-]*\s+"
+    r"(?:namespace|schema|database|db|layer)\b|\b(?:what|which)\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+namespace\b"
+    r"|\b(?:tables|datasets)\b[^.?]*\b(?:under|within|inside|belong(?:s|ing)? to)\s+(?:the\s+)?[a-z_][\w-]*\s*\??$"
+    r"|\b(?:tables|datasets)\b[^.?]*\b(?:does|do)\s+(?!(?:we|you|i|they|the|it)\b)[a-z_][\w-]*\s+(?:contain|hold|include)\b"
     r"|\btables?\b[^.?]*\bwithout\s+(?:a\s+|any\s+)?(?:writes?|updates?|loads?|refresh(?:es)?|commits?)\b"
     r"|\btables?\b[^.?]*\b(?:does|do)\s+\S+\s+own\b"
-    r"|\btables?\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+(?:namespace|schema)\b"
+    r"|\b(?:tables?|datasets?)\b[^.?]*\bin\s+(?:the\s+)?[a-z_][\w-]*\s+(?:namespace|schema|database|db|layer)\b"
     r"|\btables?\b[^.?]*\b(?:pii|personal data|personally identifiable)\b"
     r"|\btables?\s+(?:(?:are|is)\s+)?(?:owned by|tagged|with (?:the )?tag|(?:have|has|carry|carries) (?:the |a )?tag"
     r"|in (?:the )?[a-z_][\w-]*(?: namespace| schema)?\s*\??$)"
+    r"|\bdatasets?\s+(?:(?:are|is)\s+)?(?:live|lives|sit|sits)?\s*in (?:the )?[a-z_][\w-]*\s*\??$"
 )
 """Questions about the whole catalog, not one table or topic."""
 HOLDS = "|".join(sorted(HOLD_VERBS))
+STEWARD = (r"^\s*(?:who|whom|which (?:team|person|group)|what team)\b[^?]*\b(?:maintains?|maintained|responsible"
+           r"|contact|looks? after|in charge|stewards?)\b")
+"""Who answers for a table ("who maintains a.b?", "which team looks after a.b?"): its owner, a fact of the table."""
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
     ("find", re.compile(r"\b(?:which|what|where)\b.*\b(?:tables?|datasets?)\b|\b(?:find|search|look(?:ing)? for)\b"
                         r"|\bwhere(?:'s| (?:can|do|is|are|would))\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
@@ -108,7 +116,7 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
                          r"|\bhow much space\b|\blast (?:written|updated|modified|write|refresh(?:ed)?|loaded)\b|\bfresh"
                          r"|\bwhen was\b|\bup to date\b|\bstale\b")),
     ("describe", re.compile(r"\b(?:describe|columns?|schema|fields?|structure|owner|owns|owned|pii|details)\b"
-                            r"|\bwhat(?: is|'s) in\b|\btell me about\b")),
+                            r"|\bwhat(?: is|'s) in\b|\btell me about\b|" + STEWARD)),
     ("sql", re.compile(r"^\s*(?:which|what)\s+(?:[a-z_]+\s+){1,2}" + RANKING_VERBS +
                        r"\s+the\s+(?:most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\b"
                        r"|\b(?:percentage|percent|proportion|fraction|share) of\b"
@@ -210,7 +218,7 @@ def detect_intent(question: str) -> Intent:
         kind = "describe"  # "show me a.b": the table itself (or that there is no such table)
     if not unsafe and kind != "unknown" and FUTURE.search(text):
         kind = "refuse-future"  # a lake question about the future; anything else is not a lake question at all
-    if not unsafe and ADVICE.search(text) and not LAKE_OBJECTS.search(text):
+    if not unsafe and ADVICE.search(text) and not LAKE_OBJECTS.search(text) and not re.search(STEWARD, text):
         kind = "refuse-advice"
     if not unsafe and WHY.search(text) and not LAKE_OBJECTS.search(text):
         kind = "why"  # a cause the lake's rows do not record: declined, naming the tables found

@@ -30,7 +30,7 @@ from agent.models.offline.compose import (
     compose_stats,
     failure,
 )
-from agent.models.offline.catalog import compose_listing, list_args
+from agent.models.offline.catalog import compose_listing, next_listing
 from agent.models.offline.conversation import Conversation, current_sql
 from agent.models.offline.intents import LAKE_OBJECTS, TABLE_NAME, Intent
 from agent.models.offline.verified import answer_from_verified
@@ -354,11 +354,9 @@ def check_sql(sql: str, convo: Conversation, probes: tuple[str, ...] = ()) -> li
 
 
 def plan_catalog(intent: Intent, convo: Conversation) -> Step:
-    """Rankings and listings of the whole catalog: one ``list_tables`` call with the question's measure and filters."""
-    observed = convo.result("list_tables")
-    if observed is None:
-        return [Call("list_tables", list_args(convo.question))]
-    return Answer(compose_listing(observed, convo.question))
+    """Rankings and listings of the whole catalog through ``list_tables`` (``catalog.next_listing``)."""
+    args, observed = next_listing(convo.question, convo.result)
+    return [Call("list_tables", args)] if args is not None else Answer(compose_listing(observed, convo.question))
 
 
 def plan_why(intent: Intent, convo: Conversation) -> Step:
