@@ -43,6 +43,7 @@ from catalog_ingest.saved_dirs import (
     write_json,
     write_synced,
 )
+from catalog_ingest.spelling import SPELLED_WEIGHT, Spellings
 
 if TYPE_CHECKING:
     from catalog_ingest.store import RecordStore
@@ -84,6 +85,7 @@ class LexicalIndex:
         self._postings = Postings.empty()
         self._vocabulary: list[str] = []
         self._token_ids: dict[str, int] | None = None
+        self._spellings: Spellings | None = None  # made at the first query word missing from the vocabulary
         self._table_number: dict[str, int] | None = None
         self._doc_namespaces: np.ndarray | None = None
         """Per document, its table's namespace's number in ``_namespace_numbers`` (made at the first filtered search)."""
@@ -269,6 +271,12 @@ class LexicalIndex:
                 self._token_ids = {token: i for i, token in enumerate(self._vocabulary)}
             return self._token_ids
 
+    def _spelled(self, token: str) -> str | None:
+        with self._lock:
+            if self._spellings is None:
+                self._spellings = Spellings(self._vocabulary)
+        return self._spellings.corrected(token)
+
     def _in_namespace(self, namespace: str) -> np.ndarray:
         """Per document, whether its table is in ``namespace`` (namespaces compared as numbers)."""
         with self._lock:
@@ -280,10 +288,12 @@ class LexicalIndex:
 
     def search(self, query: str, k: int, namespace: str | None = None) -> list[SearchResult]:
         ids = self._token_index()
-        token_ids = [ids[token] for token in tokenize(query) if token in ids]
-        if not token_ids or k <= 0:
+        tokens = tokenize(query)
+        token_ids = [ids[token] for token in tokens if token in ids]
+        spelled = [ids[found] for token in tokens if token not in ids and (found := self._spelled(token))]
+        if not (token_ids or spelled) or k <= 0:
             return []
-        scores = self._postings.scores(token_ids)
+        scores = self._postings.scores(token_ids) + SPELLED_WEIGHT * self._postings.scores(spelled)
         if namespace:
             scores = np.where(self._in_namespace(namespace), scores, 0.0)
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
