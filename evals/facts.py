@@ -80,13 +80,14 @@ FACT_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "table_count": (),
     "namespaces": (),
     "tables_with_tag": ("tag",),
+    "tables_with_column": ("column",),
     "tables_not_written_in": ("days",),
 }
 """Each fact and the case arguments it needs; the loader validates cases against this."""
 
 CATALOG_FACTS = frozenset({
     "no_such_table", "largest_tables", "smallest_tables", "tables_in_namespace", "table_count", "namespaces",
-    "tables_with_tag", "tables_not_written_in",
+    "tables_with_tag", "tables_with_column", "tables_not_written_in",
 })
 """Facts about the catalogs as a whole (or a table that must not exist): resolved over every table, not one."""
 
@@ -480,6 +481,14 @@ def find_column(table: Table, path: str) -> Any:
         raise GoldError(f"{table.name()} has no column {path!r}") from exc
 
 
+def holds_column(table: Table, path: str) -> bool:
+    try:
+        find_column(table, path)
+    except GoldError:
+        return False
+    return True
+
+
 def column_type(table: Table, fact: Fact) -> Expected:
     name = str(find_column(table, fact.column or "").field_type)
     return texts((name, *TYPE_ALIASES.get(name, ())))
@@ -556,11 +565,7 @@ def is_partitioned(table: Table, fact: Fact) -> Expected:
 def has_column(table: Table, fact: Fact) -> Expected:
     """Yes or no, and the column's name: whether the table has it (any case, nested paths dotted)."""
     column = fact.column or ""
-    try:
-        table.schema().find_field(column, case_sensitive=False)
-    except ValueError:
-        return texts(ABSENT_WORDS, column)
-    return texts(PRESENT_WORDS, column)
+    return texts(PRESENT_WORDS if holds_column(table, column) else ABSENT_WORDS, column)
 
 
 def table_owner(table: Table, fact: Fact) -> Expected:
@@ -677,6 +682,16 @@ def tables_with_tag(resolver: FactResolver, fact: Fact) -> Expected:
     if not tagged:
         raise GoldError(f"no table is tagged {fact.tag!r}")
     return texts(*tagged)
+
+
+def tables_with_column(resolver: FactResolver, fact: Fact) -> Expected:
+    """Every table with a column of that name (any case, nested paths dotted), as namespace.table, and no other
+    table named before them: a list of every table, or of search hits that hold the name, is not the answer."""
+    everything = resolver.all_tables()
+    holding = [name for name, table in everything.items() if holds_column(table, fact.column or "")]
+    if not holding:
+        raise GoldError(f"no table has a column {fact.column!r}")
+    return Expected("first_tables", groups=tuple((name,) for name in holding), universe=tuple(everything))
 
 
 def tables_not_written_in(resolver: FactResolver, fact: Fact) -> Expected:

@@ -325,6 +325,10 @@ def test_catalog_wide_facts_on_the_sample_lake(sample_facts: FactResolver) -> No
     assert set(names(sample_fact(sample_facts, fact="namespaces"))) == set(NAMESPACE_COMMENTS)
     gold = sorted(s.name for s in TABLE_SPECS if "gold" in s.tags.split(","))
     assert sorted(names(sample_fact(sample_facts, fact="tables_with_tag", tag="gold"))) == gold
+    with_region = sample_fact(sample_facts, fact="tables_with_column", column="REGION")
+    assert sorted(names(with_region)) == sorted(s.name for s in TABLE_SPECS if "region" in {c.name for c in s.columns})
+    assert scorers.fact_matches("Tables with region: " + ", ".join(names(with_region)) + ". Not in raw.events.", with_region)
+    assert not scorers.fact_matches("Of the lake's tables: " + ", ".join(sorted(sample_facts.all_tables())), with_region)
     most_rows = sample_fact(sample_facts, fact="largest_tables", by="rows")
     assert names(most_rows) == ["raw.events"]
     assert scorers.fact_matches("`raw.events` has the most rows (100,220), then raw.orders.", most_rows)
