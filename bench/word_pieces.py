@@ -74,14 +74,15 @@ def text_kinds(documents: list[Document], width: str, owner: str, kinds: dict[st
         if not doc.in_vectors:
             continue
         role = doc.id.split("::")[-2]
-        first_chunk = role == "table" and doc.id.endswith("::0")
         for i, text in enumerate(doc.vector_texts):
-            if first_chunk:
-                part = "placeholder" if doc.embed_parts == ("table family member",) else "first chunk"
+            if doc.embed_parts == ("table family member",):
+                part = "placeholder"
             elif i == (0 if role == "table" else 1):
                 part = "header"
-            else:  # a narrow table's continuation chunks compose its column phrases, a wide one's its column names (or their words)
-                part = "column phrase" if role == "col" or width == "narrow" else "column name"
+            elif role == "col" or (width == "narrow" and not doc.id.endswith("::0")):
+                part = "column phrase"
+            else:  # a first chunk composes the words of its column names, and so do a wide table's other chunks
+                part = "column name word"
             kinds.setdefault(text, f"{owner} {width} {part}")
 
 

@@ -51,9 +51,10 @@ class Document:
     embed_parts: tuple[str, ...] = ()
     """Texts whose embeddings, composed (``embeddings.compose``), give the document's vector (empty: the
     text itself). A column's vector is its own table-independent phrase plus its table's header; a table's
-    continuation chunk's is its header plus its columns' phrases (a wide table's: the words of its column names).
-    So each column phrase, name word and table header is embedded once across the lake, and a table's only long
-    text is its first chunk."""
+    first chunk's is its header plus the words of its column names, a continuation chunk's its header plus its
+    columns' phrases (a wide table's: the words of its column names). So each column phrase, name word and table
+    header is embedded once across the lake, and no table embeds a long text of its own: the first chunks' (header,
+    layout and column names as one text) were half the word pieces embedded at 10,000 generated tables."""
     in_vectors: bool = True
     """False: the document has no vector (column documents of wide tables, a wide table's continuation chunks
     other than the first of each ``WIDE_CHUNKS_PER_VECTOR``)."""
@@ -123,29 +124,32 @@ def table_documents(record: TableRecord, family_line: str = "") -> list[Document
         used += len(line) + 2
 
     documents = []
-    layout = clean_text(record.partition_spec.describe(), 300)
-    phrases = continuation_parts(columns, partition_keys(record))
+    phrases = column_parts(columns, partition_keys(record))
     per_vector = 1 if len(columns) <= COLUMN_VECTORS_MAX_COLUMNS else WIDE_CHUNKS_PER_VECTOR
     for i, indexes in enumerate(chunks):
         label = "Columns" if i == 0 else f"Columns (continued, part {i + 1})"
         parts = [header, overview if i == 0 else ""]
         if indexes:
             parts.append(f"{label}: " + "; ".join(column_lines[n] for n in indexes))
-        names = ", ".join(clean_text(columns[n].path, NAME_CHARS) for n in indexes)
-        vector_chunks = chunks[i : i + per_vector] if i == 0 or (i - 1) % per_vector == 0 else []
+        # No chunk embeds a long text of its own: each vector is its header composed with texts embedded once
+        # across the lake. The first chunk's are the words of its column names (what its one text, header and
+        # column names, used to say); composed from the column phrases instead, it came out close to the mean
+        # of its own column documents and found fewer tables (``Document.embed_parts``). A continuation
+        # chunk's are its columns' ``column_parts``; a wide table's continuation chunks share one vector per
+        # ``WIDE_CHUNKS_PER_VECTOR``, held by the first of them.
+        holds_vector = i == 0 or (i - 1) % per_vector == 0
+        if i == 0:
+            vector_texts = [word for n in indexes for word in name_words(columns[n])]
+        else:
+            vector_chunks = chunks[i : i + per_vector] if holds_vector else []
+            vector_texts = [text for chunk in vector_chunks for n in chunk for text in phrases[n]]
         documents.append(
             Document(
                 id=f"{record.key}::table::{i}",
                 text="\n".join(part for part in parts if part),
                 metadata=base_metadata(record, kind="table"),
-                # The first chunk embeds its header, family line and column names as one text (types and
-                # comments reach the vectors through the column phrases); a continuation chunk's vector is
-                # composed from its header and its columns' phrases, or their names' words for a wide table
-                # (``continuation_parts``). A wide table's continuation chunks share one vector per
-                # ``WIDE_CHUNKS_PER_VECTOR``, held by the first of them.
-                embed_parts=(f"{header}. {family_line + '. ' if family_line else ''}{layout}. Columns: {names}",)
-                if i == 0 else (header, *(text for chunk in vector_chunks for n in chunk for text in phrases[n])),
-                in_vectors=bool(vector_chunks),
+                embed_parts=(header, *vector_texts),
+                in_vectors=holds_vector,
             )
         )
     return documents
@@ -189,15 +193,22 @@ def column_traits(column: Column, partition_sources: set[str]) -> list[str]:
     return traits + column_values_text(column)
 
 
-def continuation_parts(columns: list[Column], partition_sources: set[str]) -> list[tuple[str, ...]]:
+def column_parts(columns: list[Column], partition_sources: set[str]) -> list[tuple[str, ...]]:
     """The texts a table's continuation chunks compose their vectors from, per column: its column phrase
     (already embedded for its column document) up to ``COLUMN_VECTORS_MAX_COLUMNS`` columns; past it, where the
-    column documents have no vectors, the words of its name (``billing`` and ``revenue`` for
-    ``billing_revenue``), each embedded once across the lake. Whole names (``Column PATH``) were half the word
-    pieces embedded at 2,500 generated tables (35,000 distinct paths), their words a few hundred texts."""
+    column documents have no vectors, the words of its name (``name_words``). Whole names (``Column PATH``) were
+    half the word pieces embedded at 2,500 generated tables (35,000 distinct paths), their words a few hundred
+    texts."""
     if len(columns) <= COLUMN_VECTORS_MAX_COLUMNS:
         return [(column_phrase(column, partition_sources),) for column in columns]
-    return [tuple(name_parts(path) or [path]) for path in (clean_text(column.path, NAME_CHARS) for column in columns)]
+    return [name_words(column) for column in columns]
+
+
+def name_words(column: Column) -> tuple[str, ...]:
+    """The words of a column's name (``billing`` and ``revenue`` for ``billing_revenue``), each a text embedded
+    once across the lake."""
+    path = clean_text(column.path, NAME_CHARS)
+    return tuple(name_parts(path) or [path])
 
 
 def column_phrase(column: Column, partition_sources: set[str]) -> str:

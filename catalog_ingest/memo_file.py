@@ -1,11 +1,11 @@
 """The ingest's text vectors kept between runs, so a re-ingest embeds only texts no earlier ingest embedded.
 
-An ingest embeds texts (column phrases, table headers, first chunks: ``Document.vector_texts``) and composes
+An ingest embeds texts (column phrases, column name words, table headers: ``Document.vector_texts``) and composes
 each document's vector from them, remembering every text's vector for the run (``MemoizedEmbedder``). A run
 that embedded new texts saves that memo in ``settings.embedding_memo_path``: the float16 vectors (as the memo
 holds them) beside a hash of each text, labelled with the embedder, staged then renamed into place. The next
 ingest maps the file and looks a text up there before embedding it: a table that gained a column embeds its
-new column's phrase and the chunk listing its columns, not the phrases of all its columns again.
+new column's phrase, not the phrases of all its columns again.
 
 A text's vector depends on the text and the embedder alone, so the file is not tied to a generation; one
 labelled with another embedder (or format) is not read. It holds at most as many texts as the memo
