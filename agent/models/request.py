@@ -24,6 +24,8 @@ MEASURES = [
     ("total", ROWS_MADE),
     ("avg", re.compile(rf"\b(?:average|avg|mean)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("median", re.compile(rf"\bmedian\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
+    ("min", re.compile(rf"\b(?:earliest|first|oldest)\s+([a-z_]+_(?:at|on|date|time|ts|timestamp)){END}")),
+    ("max", re.compile(rf"\b(?:latest|last|newest|most recent)\s+([a-z_]+_(?:at|on|date|time|ts|timestamp)){END}")),
     ("min", re.compile(rf"\b(?:min|minimum|lowest|smallest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("max", re.compile(rf"\b(?:max|maximum|highest|largest|biggest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
     ("total", re.compile(rf"\b(?:sum|total|overall)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?){END}")),
@@ -50,6 +52,19 @@ SUPERLATIVE = re.compile(r"\b(?:which|what)\s+([a-z_]+(?:\s+[a-z_]+)?)\s+" + RAN
                          r"\s+the\s+(most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\s+" + RANKED_BY + END)
 """'which country has the most orders': the top one."""
 ASCENDING = frozenset({"least", "lowest", "fewest", "smallest"})
+MODE = re.compile(r"\b(?P<way>most|least)\s+(?:(?:commonly|frequently)\s+used|common|frequent|popular|used)\s+"
+                  r"(?P<thing>[a-z_]+(?:\s+[a-z_]+)?)" + END)
+MODE_ASKED = re.compile(r"^\s*(?:which|what)\s+(?P<thing>[a-z_]+(?:\s+[a-z_]+)??)\s+(?:(?:is|are|was|were|comes?|came|shows?"
+                        r"|showed|appears?|occurs?|up)\s+|[a-z]{3,}ed\s+){0,3}?(?:the\s+)?(?P<way>most|least)"
+                        r"(?:\s+(?:often|frequently|commonly))?(?:\s+(?:in|of|from|among)\s+[\w.]+)?\s*[?.!]*\s*$"
+                        r"|^\s*(?:which|what)\s+(?P<other>[a-z_]+)\s+(?:do|does|did)\s+(?P<share>most|fewest)\s+[a-z_]+\b.*$")
+"""'the most common refund reason', 'which pipeline failed most often?', 'which device do most sessions come
+from?': the value of a column with the most (or fewest) rows, the top one of a count grouped by it."""
+RANGE = re.compile(r"\b(?:earliest|first|oldest|min|minimum|lowest|smallest)\s+and\s+(?:the\s+)?(?:latest|last|newest"
+                   r"|most recent|max|maximum|highest|largest|biggest)\s+(?:of\s+)?(?:the\s+)?([a-z_ ]+?)" + END +
+                   r"|\brange\s+of\s+(?:the\s+)?([a-z_ ]+?)" + END +
+                   r"|\bwhat\s+range\s+(?:do|does)\s+(?:the\s+)?([a-z_ ]+?)(?:\s+(?:in|of|from)\s+\S+)?\s+(?:span|cover)\b")
+"""'the earliest and latest event_time', 'the range of rate': the smallest and the largest value of a column."""
 LISTING = re.compile(r"\b(\d+)\s+(?:(most|least)\s+)?(largest|biggest|highest|greatest|smallest|lowest|expensive|cheapest"
                      r"|recent|latest|newest|oldest|earliest|slowest|fastest|longest|shortest)\s+([a-z_]+(?:\s+[a-z_]+)?)"
                      r"(?:\s+by\s+" + RANKED_BY + ")?" + END)
@@ -244,7 +259,11 @@ def parse_request(question: str, today: date) -> Request:
         request.agg, request.measure, request.dims = "list", ranked, []
         request.subject = content_words(listed.group(4), FILLER)
         return request
-    if best := SUPERLATIVE.search(text):
+    least = False
+    if mode := MODE.search(text) or MODE_ASKED.search(text):
+        least = (mode.group("way") or mode.group("share")) in ("least", "fewest")
+        text = f"{text[: mode.start()]} top 1 {mode.group('thing') or mode.group('other')} {text[mode.end() :]}".rstrip()
+    elif best := SUPERLATIVE.search(text):
         text = f"top 1 {best.group(1)} by {best.group(3)}" if best.group(2) not in ASCENDING else text
         if best.group(2) in ASCENDING:
             text = f"1 {best.group(1)} with the {best.group(2)} {best.group(3)}"
@@ -252,18 +271,22 @@ def parse_request(question: str, today: date) -> Request:
         if top := pattern.search(text):
             request.top = int(top.group(1) or 10)
             subject, *rest = top.groups()[1:]
-            request.ascending = (direction or rest[0]) in ASCENDING
+            request.ascending = (direction or rest[0]) in ASCENDING or least
             ranked_by = rest[-1]
             named = content_words(subject, FILLER) or [subject]  # "campaign objective": the objective, of the campaign
             request.dims = named
             request.qualifiers |= {w: named[-1] for w in named[:-1]}
             if ranked_by:
                 request.agg, request.measure, request.implicit = parse_measure(ranked_by, "total")
-            else:
-                request.agg, request.measure = "count", named[-1:]
+            else:  # "the top 5 products": a count of products; "the most common reason": of the rows holding each
+                request.agg, request.measure = "count", [] if mode else named[-1:]
             return with_names(request, text)
     found = [(m.start(), i, agg, m) for i, (agg, pattern) in enumerate(MEASURES) if (m := pattern.search(text))]
-    if found:  # the aggregate said first; "how many"/"count" only when nothing more specific is asked
+    if span := RANGE.search(text):
+        measure = content_words(next(g for g in span.groups() if g), FILLER)
+        request.agg, request.measure, request.also = "min", measure, [("max", measure)]
+        text = text[: span.start()] + " " + text[span.end() :]
+    elif found:  # the aggregate said first; "how many"/"count" only when nothing more specific is asked
         _, _, agg, match = min(found, key=lambda f: (f[2] == "count", *f[:2]))
         request.agg, request.measure = agg, content_words(match.group(1), FILLER)
         request.made = match.re is ROWS_MADE

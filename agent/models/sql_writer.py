@@ -24,7 +24,7 @@ from agent.models.sql_joins import join_alias, locate
 from agent.models.sql_listing import extreme_draft, listing_draft, ranked_rows, rows_draft
 from agent.models.sql_thresholds import count_threshold, threshold_draft
 from agent.models.states import column_states
-from agent.models.tables import NUMERIC, Table, counts_other_things, join_keys, points_to
+from agent.models.tables import NUMERIC, TEMPORAL, Table, counts_other_things, join_keys, points_to
 from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
 from catalog_ingest.text import stem
 
@@ -50,6 +50,10 @@ class Draft:
 # Drafting ------------------------------------------------------------------------------------------------
 
 
+ORDERED = re.compile(f"{NUMERIC.pattern}|{TEMPORAL.pattern}")
+"""Types with a smallest and a largest value: numbers, dates and times."""
+
+
 def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request: Request) -> tuple[exp.Expression, str] | None:
     """The aggregate over ``table``, with words explaining it; None when no column fits the measure."""
     word = measure[-1] if measure else ""
@@ -58,7 +62,8 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
     numeric = agg in ("total", "avg", "median", "min", "max") or (
         request.implicit and word and (not table.is_about(word) or named_measure))  # "mrr by plan": the mrr column
     if numeric:
-        fits = [table.match(w, NUMERIC, ids=False, units=request.units) for w in measure]
+        kinds = ORDERED if agg in ("min", "max") else NUMERIC  # "the latest paid_at": a time has a max too
+        fits = [table.match(w, kinds, ids=False, units=request.units) for w in measure]
         found, fit = max(reversed(fits), key=lambda fit: fit[1], default=(None, 0.0))  # the best fit, else the head noun's
         if request.implicit and table.is_about(word) and fit < 3.5 and not named_measure:
             found = None  # "the most orders" in the orders table: its rows, not a column whose comment says orders

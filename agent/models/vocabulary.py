@@ -123,12 +123,13 @@ AGGREGATE_WORDS = {
     "avg": "average avg mean typical",
     "median": "median middle",
     "share": "share percentage percent proportion fraction ratio rate",
-    "min": "min minimum lowest smallest least earliest first oldest",
+    "min": "min minimum lowest smallest least earliest first oldest range span",
     "max": "max maximum highest largest biggest most latest last newest recent",
     "distinct": "unique distinct different",
     "group": "by per each every breakdown split grouped group across",
     "order": "top most highest lowest least fewest largest biggest smallest best worst rank ranked ranking order "
-             "sorted first last recent latest newest oldest earliest expensive cheapest slowest fastest longest shortest",
+             "sorted first last recent latest newest oldest earliest expensive cheapest slowest fastest longest shortest "
+             "common commonly frequent frequently often popular",
 }
 """SQL aggregates and clauses, and the words a question asks for them with."""
 LISTED_ROWS = frozenset("rows row records record entries entry lines line".split())

@@ -15,6 +15,9 @@ from agent.models.language import content_words, correct_typos, period_of, split
 from agent.models.request import (
     LISTING,
     MEASURE_SAID,
+    MODE,
+    MODE_ASKED,
+    RANGE,
     RANKING_VERBS,
     ROWS_ASKED,
     ROWS_MADE,
@@ -184,6 +187,9 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"
     if kind in ("unknown", "stats") and (LISTING.search(text) or WHEN_EXTREME.search(text) and not FRESHNESS.search(text)):
         kind = "sql"  # "show the 5 most recent orders": rows of a table; "when was the last ticket created?": its time
+    if kind in ("unknown", "find", "stats") and not LAKE_OBJECTS.search(text) \
+            and any(p.search(text) for p in (MODE, MODE_ASKED, RANGE)):
+        kind = "sql"  # "the most common refund reason", "which pipeline failed most often?", "the range of rates"
     if not unsafe and not tables and CATALOG_QUESTION.search(text):
         kind = "catalog"
     if kind == "stats" and re.search(r"\b(?:rows|records|files)\b", text) and period_of(text, date.today()):
