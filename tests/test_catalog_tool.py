@@ -116,3 +116,18 @@ def test_tables_holding_pii_are_a_filter_of_the_listing(ctx):
     names = [row["table"] for row in listed(ctx, pii=True)["tables"]]
     assert names and all(n in ("sales.orders", "crm.users") for n in names)
     assert not set(names) & {row["table"] for row in listed(ctx, pii=False)["tables"]}
+
+
+def test_tables_holding_a_named_column_are_a_filter_of_the_listing(ctx):
+    for question in ("which tables have an order_id column?", "where can I find a column called order_id?",
+                     "list the tables with an ORDER_ID column"):
+        assert detect_intent(question).kind == "catalog", question
+        assert list_args(question)["column"] == "order_id" and list_args(question)["rank_by"] == "name", question
+    assert "column" not in list_args("which table has the most columns?")  # a ranking by columns, no filter
+    assert "column" not in list_args("which tables have PII columns?")
+    assert detect_intent("does sales.orders have an email column?").kind != "catalog"  # about one table
+    holding = listed(ctx, column="ORDER_ID")
+    names = {row["table"] for row in holding["tables"]}
+    assert names and all(n.endswith(("orders", "refunds")) for n in names), names
+    assert holding["filters"] == {"column": "ORDER_ID"} and holding["matched"] == len(names)
+    assert listed(ctx, column="no_such_column")["matched"] == 0

@@ -68,8 +68,9 @@ def list_tables(
     not_written_days: Annotated[int | None, Field(ge=0, description="Only tables not written in this many days.")] = None,
     written_days: Annotated[int | None, Field(ge=0, description="Only tables written in the last this many days.")] = None,
     pii: Annotated[bool | None, Field(description="Only tables with (true) or without (false) PII-tagged columns.")] = None,
+    column: Annotated[str | None, Field(description="Only tables with a column of this name (any case; nested fields dotted).")] = None,
 ) -> tuple[str, dict[str, Any]]:
-    """List the catalog's tables, filtered (namespace, owner, tag, last write, PII) and ranked by rows, bytes, files, last
+    """List the catalog's tables, filtered (namespace, owner, tag, last write, PII, a column's name) and ranked by rows, bytes, files, last
     write, partitions, snapshots or columns, with how many of them each namespace holds: for questions about the
     whole catalog ("the five biggest tables", "what namespaces are there?")."""
     ctx: AgentContext = runtime.context
@@ -86,13 +87,14 @@ def list_tables(
         and (not_written_days is None or not written_within(r, now - timedelta(days=not_written_days)))
         and (written_days is None or written_within(r, now - timedelta(days=written_days)))
         and (pii is None or bool(r.pii_columns) == pii)
+        and (not column or any(c.path.lower() == column.lower() for c in r.columns))
     ]  # fmt: skip
     measure = MEASURES[rank_by]
     known = [r for r in chosen if measure(r) is not None]
     ranked = sorted(known, key=measure, reverse=descending and rank_by != "name")
     ranked += [r for r in chosen if measure(r) is None]
     filters = {"namespace": namespace, "owner": owner, "tag": tag, "not_written_days": not_written_days,
-               "written_days": written_days, "pii": pii}  # fmt: skip
+               "written_days": written_days, "pii": pii, "column": column}  # fmt: skip
     payload = {
         "rank_by": rank_by,
         "descending": descending and rank_by != "name",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.models.offline.compose import counted, failure
+from agent.models.offline.intents import column_named
 from agent.models.vocabulary import NOBODY_WORDS, TABLE_FEW_WORDS, TABLE_RANK_WORDS
 
 
@@ -59,7 +60,9 @@ MEASURE_LABELS = {"rows": "rows", "bytes": "size", "files": "files", "last_write
 def list_args(question: str) -> dict[str, Any]:
     """``list_tables`` arguments from the question's words: measure, direction, how many, filters."""
     text = question.lower()
-    rank_by = next((name for name, pattern in MEASURE_WORDS if re.search(pattern, text)), "name")
+    column = column_named(question)
+    rank_by = next((name for name, pattern in MEASURE_WORDS if re.search(pattern, text)
+                    and not (name == "columns" and column)), "name")  # "tables with an email column": by name
     args: dict[str, Any] = {"rank_by": rank_by, "descending": not ASCENDING.search(text)}
     if top := TOP_N.search(text):
         args["limit"] = int(top.group(1) or top.group(2))
@@ -75,6 +78,8 @@ def list_args(question: str) -> dict[str, Any]:
         args["owner"] = who  # "who owns them?" asks for the owners, it names none
     if tag := TAG.search(text):
         args["tag"] = tag.group(1) or tag.group(2)
+    if column:
+        args["column"] = column
     if PII.search(text):
         args["pii"] = not re.search(r"\b(?:no|without|free of)\b[^.?]*" + PII.pattern, text)
     if (days := DAYS.search(text)) and (re.search(rf"\b{WRITE_WORDS}\b", text) or NOT_WRITTEN.search(text)):
@@ -123,7 +128,8 @@ def filters_text(filters: dict[str, Any]) -> str:
              f"tagged {filters['tag']}" if "tag" in filters else None,
              f"not written in the last {filters['not_written_days']} days" if "not_written_days" in filters else None,
              f"written in the last {filters['written_days']} days" if "written_days" in filters else None,
-             ("with" if filters["pii"] else "without") + " PII columns" if "pii" in filters else None]  # fmt: skip
+             ("with" if filters["pii"] else "without") + " PII columns" if "pii" in filters else None,
+             f"with a column `{filters['column']}`" if "column" in filters else None]  # fmt: skip
     return " ".join(p for p in parts if p)
 
 

@@ -62,6 +62,19 @@ LAKE_OBJECTS = re.compile(r"\b(?:tables?|datasets?|quer(?:y|ies)|sql|columns?|fi
 outside the catalog (sending messages, scheduling, buying); a verb that starts a noun phrase grouped by
 something ("email sends per campaign") is a question, not a request to act."""
 TABLE_SUPERLATIVES = "|".join(sorted(w for words in TABLE_RANK_WORDS.values() for w in words.split() if w.endswith("est")))
+COLUMN_NAMED = re.compile(r"\b(?:columns?|fields?)\s+(?:called|named)\s+[`'\"]?([a-z_][\w.]*)"
+                          r"|\b(?:an?|the|any)\s+[`'\"]?([a-z_][\w.]*)[`'\"]?\s+(?:column|field)\b"
+                          r"|\b(?:with|have|has|contain|contains|include|includes|hold|holds)\s+[`'\"]?([a-z_][\w.]*)[`'\"]?"
+                          r"\s+(?:columns?|fields?)\b")
+"""A column's name the listing filters on: "tables with a customer_id column", "a column called channel"."""
+NOT_COLUMN = frozenset("pii personal most more fewest least many any all no nested new same other".split())
+
+
+def column_named(question: str) -> str | None:
+    said = (next(g for g in m.groups() if g) for m in COLUMN_NAMED.finditer(question.lower()))
+    return next((name for name in said if name not in NOT_COLUMN), None)
+
+
 CATALOG_QUESTION = re.compile(
     r"\b(?:tables?|datasets?)\b.*\b(?:most|fewest|least|biggest|largest|smallest|highest|lowest|newest|oldest"
     r"|stalest|freshest|most recently|least recently)\b"
@@ -192,6 +205,8 @@ def detect_intent(question: str) -> Intent:
         kind = "sql"  # "the most common refund reason", "which pipeline failed most often?", "the range of rates"
     if not unsafe and not tables and CATALOG_QUESTION.search(text):
         kind = "catalog"
+    if not unsafe and not tables and column_named(text) and re.search(r"\b(?:tables?|datasets?|where)\b", text):
+        kind = "catalog"  # "which tables have a customer_id column?", "where can I find a column called channel?"
     if kind == "stats" and re.search(r"\b(?:rows|records|files)\b", text) and period_of(text, date.today()):
         kind = "partitions"  # rows in a period: the partitions of that period hold the count
     values = VALUES_ASKED.search(text)
