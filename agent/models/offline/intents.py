@@ -71,6 +71,7 @@ NOT_COLUMN = frozenset("pii personal most more fewest least many any all no nest
 
 
 def column_named(question: str) -> str | None:
+    """The name of the column a question filters tables on, if it says one (not "PII columns", "most columns")."""
     said = (next(g for g in m.groups() if g) for m in COLUMN_NAMED.finditer(question.lower()))
     return next((name for name in said if name not in NOT_COLUMN), None)
 
