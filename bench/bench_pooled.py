@@ -12,9 +12,9 @@ tune on the first only; ``--show-misses`` prints tuning misses, never held-back 
 counted by kind (``MISS_KINDS``): another database's table first, or the right database first and a gold table
 still past the top 10. A hit that names copies of itself (a dataset present twice: ``formula_1`` is in both
 benchmarks) finds those too; ``--copies-apart`` counts only the table a hit names.
-The built catalog and index are cached under ``--cache``, keyed by the data files' hash, and so are the
-questions' vectors (keyed by the embedder's name): a run after a ranking change re-ranks from the cache,
-embedding nothing. ``--tuning-only`` skips the held-back part while tuning.
+The built catalog and index are cached under ``--cache``, keyed by the data files' hash (the index also by
+the code that decides what is indexed, ``INDEX_SOURCES``), and so are the questions' vectors (keyed by the
+embedder's name): a run after a ranking change re-ranks from the cache, embedding nothing. ``--tuning-only`` skips the held-back part while tuning.
 """
 
 from __future__ import annotations
@@ -95,6 +95,17 @@ def data_hash(data_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+INDEX_SOURCES = ("documents.py", "lexical_documents.py", "text.py", "embeddings.py")
+"""The modules that decide what an ingest indexes: a cached index made by other versions of them is stale."""
+
+
+def index_code_hash() -> str:
+    digest = hashlib.sha256()
+    for name in INDEX_SOURCES:
+        digest.update((REPO / "catalog_ingest" / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def iceberg_schema(table: dict) -> Schema:
     keys = {name.lower() for name in table.get("primary_key") or []}
     fields, identifiers = [], []
@@ -157,13 +168,15 @@ def ingested_settings(data_dir: Path, cache_dir: Path,
     """The settings of the cached, ingested pooled catalog; ``build(data_dir, lake_dir)`` makes it when missing,
     then it is ingested."""
     folder = cache_dir / data_hash(data_dir)
-    lake_dir, done = folder / "lake", folder / "ingested"
+    lake_dir = folder / "lake"
     if not (lake_dir / "catalog.db").is_file():
         started = time.monotonic()
         build(data_dir, lake_dir)
         print(f"built the pooled Iceberg catalog in {time.monotonic() - started:.0f}s", flush=True)
     catalog = CatalogConfig(name=CATALOG_NAME, properties=catalog_properties(lake_dir))
-    settings = load_settings(data_dir=folder / "data", catalogs=[catalog])
+    code = index_code_hash()  # the lake is reused; an index made by other document code is made again
+    settings = load_settings(data_dir=folder / f"data-{code}", catalogs=[catalog])
+    done = folder / f"ingested-{code}"
     if not done.is_file():
         started = time.monotonic()
         report = ingest(settings)
