@@ -281,12 +281,12 @@ def parse_request(question: str, today: date) -> Request:
             else:  # "the top 5 products": a count of products; "the most common reason": of the rows holding each
                 request.agg, request.measure = "count", [] if mode else named[-1:]
             return with_names(request, text)
-    found = [(m.start(), i, agg, m) for i, (agg, pattern) in enumerate(MEASURES) if (m := pattern.search(text))]
     if span := RANGE.search(text):
         measure = content_words(next(g for g in span.groups() if g), FILLER)
         request.agg, request.measure, request.also = "min", measure, [("max", measure)]
         text = text[: span.start()] + " " + text[span.end() :]
-    elif found:  # the aggregate said first; "how many"/"count" only when nothing more specific is asked
+    elif found := [(m.start(), i, agg, m) for i, (agg, pattern) in enumerate(MEASURES) if (m := pattern.search(text))]:
+        # the aggregate said first; "how many"/"count" only when nothing more specific is asked
         _, _, agg, match = min(found, key=lambda f: (f[2] == "count", *f[:2]))
         request.agg, request.measure = agg, content_words(match.group(1), FILLER)
         request.made = match.re is ROWS_MADE

@@ -24,7 +24,7 @@ from agent.models.sql_joins import join_alias, locate
 from agent.models.sql_listing import extreme_draft, listing_draft, ranked_rows, rows_draft
 from agent.models.sql_thresholds import count_threshold, threshold_draft
 from agent.models.states import column_states
-from agent.models.tables import NUMERIC, TEMPORAL, Table, counts_other_things, join_keys, points_to
+from agent.models.tables import NUMERIC, ORDERED, Table, counts_other_things, join_keys, points_to
 from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
 from catalog_ingest.text import stem
 
@@ -48,10 +48,6 @@ class Draft:
 
 
 # Drafting ------------------------------------------------------------------------------------------------
-
-
-ORDERED = re.compile(f"{NUMERIC.pattern}|{TEMPORAL.pattern}")
-"""Types with a smallest and a largest value: numbers, dates and times."""
 
 
 def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request: Request) -> tuple[exp.Expression, str] | None:

@@ -14,6 +14,8 @@ from catalog_ingest.text import name_parts, stem, words
 
 NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|long|bigint|hugeint|float|double|real|decimal|numeric)")
 TEMPORAL = re.compile(r"^(date|timestamp)")
+ORDERED = re.compile(f"{NUMERIC.pattern}|{TEMPORAL.pattern}")
+"""Types with a smallest and a largest value: numbers, dates and times."""
 
 
 @dataclass
