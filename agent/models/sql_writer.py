@@ -18,7 +18,7 @@ from agent.models.language import layer_rank
 from agent.models.request import Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.sql_expressions import column, is_row_count, literal, render, render_draft, table_as
-from agent.models.sql_filters import STATE_SAID, filters, period_said, share_of, state_condition, value_condition
+from agent.models.sql_filters import STATE_SAID, compared_column, filters, period_said, share_of, state_condition, value_condition
 from agent.models.sql_antijoins import anti_join
 from agent.models.sql_joins import join_alias, locate
 from agent.models.sql_listing import extreme_draft, listing_draft, ranked_rows, rows_draft
@@ -26,7 +26,8 @@ from agent.models.sql_thresholds import count_threshold, threshold_draft
 from agent.models.states import column_states
 from agent.models.tables import NUMERIC, ORDERED, Table, counts_other_things, join_keys, points_to
 from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
-from catalog_ingest.text import stem
+from agent.models.vocabulary import CLAUSE_WORDS
+from catalog_ingest.text import name_parts, stem
 
 AGGREGATES = {"count": (exp.Count, "count"), "distinct": (exp.Count, "count"), "total": (exp.Sum, "sum"),
               "avg": (exp.Avg, "average"), "median": (exp.Median, "median"), "min": (exp.Min, "min"),
@@ -106,7 +107,8 @@ def coverage(request: Request, table: Table, tables: list[Table]) -> int:
     found += measure_expr(request.agg, request.measure, table, "t", request) is not None
     entity = request.measure[-1] if request.measure else ""
     found += bool(entity) and (table.is_about(entity) or table.has(f"{stem(entity)}_id"))
-    found += bool(entity) and table.is_named(entity)
+    found += any(table.is_named(word) for word in request.measure)  # "payments" in "payments with a method other than card"
+    found += sum(compared_column(compared, table) is not None for compared in request.comparisons)
     found += 2 * (request.agg == "distinct" and table.has(f"{stem(entity)}_id") and not table.is_about(entity))
     found += bool((request.grain or request.period) and table.time_column())
     if request.agg in ("total", "avg", "median", "min", "max"):
@@ -184,7 +186,9 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     agg = "count" if request.agg == "distinct" and any(w in request.measure for _, _, w in matched) else request.agg
     measures = []
     valued = stated | {w for _, _, w in matched} | {j[3] for j in joined}  # "sessions from Brazil": a filter
-    measure = [w for w in request.measure if w not in valued] or request.measure[:1]
+    valued |= {w for c in request.comparisons for w in c.names} | {w for column, _, _ in matched for w in request.measure
+                                                                  if stem(w) in map(stem, name_parts(column))}  # fmt: skip
+    measure = [w for w in request.measure if w not in valued and w not in CLAUSE_WORDS] or request.measure[:1]
     counts_values = bool(request.measure) and all(w in valued for w in request.measure)  # "how many logins": 'login' rows
     taught = request.layer.phrases if request.layer else []
     for n, (m_agg, words) in enumerate([(agg, measure), *request.also]):

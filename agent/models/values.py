@@ -9,7 +9,7 @@ from typing import Any
 from agent.models.language import content_words, country_code, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
 from agent.models.tables import NUMERIC, Table, named_for, points_to
-from agent.models.vocabulary import LINK_WORDS
+from agent.models.vocabulary import LINK_WORDS, NEGATING_PAIRS, PARTICLES, SOURCE_PREPOSITIONS
 from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
@@ -44,22 +44,25 @@ def value_words(request: Request, table: Table) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-NEGATORS = frozenset({"not", "non", "except", "excluding", "without", "besides", "isn", "aren", "wasn", "weren", "didn",
-                      "doesn", "don", "hasn", "haven"})  # fmt: skip
+NEGATORS = frozenset({"not", "non", "except", "excluding", "exclude", "excludes", "without", "besides", "outside",
+                      "ignoring", "isn", "aren", "wasn", "weren", "didn", "doesn", "don", "hasn", "haven"})  # fmt: skip
 
 
 def is_negated(tokens: list[str], word: str) -> bool:
-    """The value word is negated: "not completed", "non cancelled", "except pending", "other than low", "no
-    longer active", "didn't convert"; or the verb before it is: "did not come through the web"."""
-    if word not in tokens:
+    """The value word (or the first of the two words ``joined_words`` made it of) is negated: "not completed",
+    "non cancelled", "except pending", "other than low", "outside the consumer segment", "leaving out mobile",
+    "didn't convert"; or the verb before it is: "did not come through the web", "did not come in by email"."""
+    if word not in tokens and word not in joined_words(tokens):
         return False
-    i = tokens.index(word)
+    i = position(tokens, word)
     before = tokens[max(0, i - 3) : i]
-    if set(before[-2:]) & NEGATORS or before[-2:] in (["other", "than"], ["no", "longer"]):
+    if set(before[-2:]) & NEGATORS or (len(before) >= 2 and NEGATING_PAIRS.get(before[-2]) == before[-1]):
         return True
-    verb_phrase = tokens[max(0, i - 5) : i]  # not, a verb, then only prepositions and articles up to the value
+    verb_phrase = tokens[max(0, i - 6) : i]  # not, a verb, maybe a particle, then a source preposition or an article
     for j, said in enumerate(verb_phrase):
         rest = verb_phrase[j + 2 :]
+        if len(rest) > 1 and rest[0] in PARTICLES and rest[1] in SOURCE_PREPOSITIONS:  # "come in by"
+            rest = rest[1:]
         if said in NEGATORS and j + 1 < len(verb_phrase) and rest and all(w in LINK_WORDS for w in rest):
             return True
     return False

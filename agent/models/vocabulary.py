@@ -96,9 +96,13 @@ ROW_VERBS = frozenset("write load insert ingest process produce emit add create 
 """Verbs of what something does to rows ("how many rows did the failed runs write?"): the rows are a value the
 table's rows hold, not the table's own row count."""
 
-LINK_WORDS = frozenset("through via from the a an".split())
+SOURCE_PREPOSITIONS = frozenset("through via from by".split())
+LINK_WORDS = SOURCE_PREPOSITIONS | frozenset("the a an".split())
 """Prepositions of a source, and articles, between a negated verb and a value ("did not come through the web"):
 the value is what is negated (not so after "in" or "with": "did not ship in the web channel")."""
+NEGATING_PAIRS = {"other": "than", "no": "longer", "leaving": "out", "leave": "out", "apart": "from", "aside": "from",
+                  "rather": "than"}  # fmt: skip
+"""Two words (the first, then the second) before a value that exclude it ("other than card", "leaving out mobile")."""
 
 LAYERS = {"raw": 0, "bronze": 0, "landing": 0, "source": 0, "src": 0, "staging": 1, "stg": 1, "silver": 1}
 """Common lake layers below the curated one: among equally good tables, the most curated wins."""
@@ -156,12 +160,15 @@ PREPOSITIONS = frozenset("over above under below within beyond".split())
 ATTRIBUTE_NOUNS = frozenset("code type kind".split())
 """Nouns said after a column's name that name the same column ("reason code", "device type")."""
 
-NEGATION_WORDS = "not non no longer except excluding other besides without isn aren wasn weren don doesn didn haven hasn hadn"
+NEGATION_WORDS = ("not non no longer except excluding exclude excludes other besides without outside apart aside leaving "
+                  "leave out ignoring isn aren wasn weren don doesn didn haven hasn hadn")
 EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank unset none never".split())
 """Words that say a column holds nothing ("orders with no campaign", "emails never opened"): accounted for by
 ``IS NULL`` in the SQL."""
 SET_WORDS = frozenset("with have has having had".split())
 """Words that say a column holds something ("orders with a campaign"): ``IS NOT NULL``."""
+CLAUSE_WORDS = FRAME_WORDS | frozenset(NEGATION_WORDS.split()) | frozenset(COMPARISON_WORDS.split())
+"""Words that say how a question asks (frame, negate, compare), not what it is about."""
 NEGATING_PREFIXES = ("un", "non", "in")
 """Prefixes that negate a participle or adjective ("unresolved", "inactive")."""
 PARTICIPLES = frozenset(
