@@ -48,6 +48,8 @@ def iceberg_record(
     schema = table.schema()
     current = table.current_snapshot()
     partitions, partition_count = partition_stats(table, max_partitions)
+    columns = flatten_schema(schema, pii_paths=split_list(properties.get(PII_PROPERTY)))
+    flattened = {schema.schema_id: columns}  # the current schema is flattened once, for its columns and its history
     return TableRecord(
         catalog=catalog,
         namespace=namespace,
@@ -60,19 +62,14 @@ def iceberg_record(
         owner=properties.get("owner"),
         tags=split_list(properties.get("tags")),
         properties=properties,
-        columns=profiled_columns(
-            table,
-            flatten_schema(schema, pii_paths=split_list(properties.get(PII_PROPERTY))),
-            profile_limits or ProfileLimits(),
-            previous,
-        ),
+        columns=profiled_columns(table, columns, profile_limits or ProfileLimits(), previous),
         identifier_fields=[schema.find_column_name(i) or str(i) for i in schema.identifier_field_ids],
         partition_spec=partition_spec(table.spec(), metadata.schemas),
         partition_spec_history=[partition_spec(spec, metadata.schemas) for spec in metadata.partition_specs],
         sort_order=describe_sort_order(table.sort_order(), schema),
         current_snapshot_id=current.snapshot_id if current else None,
         snapshots=[snapshot_info(s) for s in sorted(metadata.snapshots, key=lambda s: s.timestamp_ms)],
-        schema_history=schema_history([(s.schema_id, flatten_schema(s)) for s in metadata.schemas]),
+        schema_history=schema_history([(s.schema_id, flattened.get(s.schema_id) or flatten_schema(s)) for s in metadata.schemas]),
         partitions=partitions,
         totals=totals(current, partition_count),
         last_updated=from_millis(current.timestamp_ms if current else metadata.last_updated_ms),
@@ -93,7 +90,7 @@ def flatten_schema(schema: Schema, pii_paths: Iterable[str] = ()) -> list[Column
             comment=field.doc,
             required=field.required,
             field_id=field.field_id,
-            pii=is_pii(path, pii_paths),
+            pii=bool(pii_paths) and is_pii(path, pii_paths),
         )
         for path, field in walk_fields(schema.fields, prefix="")
     ]
