@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from agent.models.language import what_is_asked
 from agent.models.offline.plans import lacks_topic
 from agent.models.request import parse_request
 from agent.models.sql_writer import choose_main, draft_sql
@@ -32,6 +33,8 @@ def test_words_that_negate_or_compare_are_not_a_missing_topic():
     assert not lacks_topic(["calls", "not", "fail"], hits)  # 'fail' alone is missing: not most of the topic
     assert not lacks_topic(["calls", "fewer", "than", "500"], hits)
     assert lacks_topic(["weather", "forecasts"], hits)
+    assert what_is_asked(["visits", "did", "not", "fail", "leaving", "out", "safari"]) == ["visits", "did", "fail", "safari"]
+    assert "leave" in what_is_asked(words("how many leave requests were approved"))  # a pair's word alone is a topic
 
 
 def test_the_table_of_the_counted_noun_and_the_comparison_is_the_main_one():

@@ -13,6 +13,7 @@ from difflib import SequenceMatcher
 from datetime import date, timedelta
 
 from agent.models.vocabulary import (
+    CLAUSE_WORDS,
     COUNTING_WORDS,
     COUNTRIES,
     COUNTRY_NAME_STARTS,
@@ -20,6 +21,7 @@ from agent.models.vocabulary import (
     GRAINS,
     IRREGULAR_PAST,
     LAYERS,
+    NEGATING_PAIRS,
     NUMBER_SCALES,
     NUMBER_WORDS,
     SYNONYMS,
@@ -346,3 +348,17 @@ def named_month(name: str, year: str | None, since: bool, today: date) -> Period
 
 def span(start: date, end: date, label: str) -> Period:
     return Period(start, end, f"{label}: {start} to {end}" if start != end else f"{label}: {start}", relative=True)
+
+
+def what_is_asked(said: list[str]) -> list[str]:
+    """The words of a question that say what it is about: without the words that frame, negate or compare it
+    ("did not fail", "fewer than 500", "leaving out"), and without numbers."""
+    kept, pair_end = [], -1
+    for i, word in enumerate(said):
+        if i == pair_end:
+            continue
+        if i + 1 < len(said) and NEGATING_PAIRS.get(word) == said[i + 1]:
+            pair_end = i + 1
+        elif word not in CLAUSE_WORDS and not word.isdigit():
+            kept.append(word)
+    return kept

@@ -14,7 +14,7 @@ from functools import reduce
 from sqlglot import exp
 
 from agent.models.groups import group_owners, key_beside, phrase_groups
-from agent.models.language import layer_rank
+from agent.models.language import layer_rank, what_is_asked
 from agent.models.request import Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.sql_expressions import column, is_row_count, literal, render, render_draft, table_as
@@ -26,7 +26,6 @@ from agent.models.sql_thresholds import count_threshold, threshold_draft
 from agent.models.states import column_states
 from agent.models.tables import NUMERIC, ORDERED, Table, counts_other_things, join_keys, points_to
 from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
-from agent.models.vocabulary import CLAUSE_WORDS
 from catalog_ingest.text import name_parts, stem
 
 AGGREGATES = {"count": (exp.Count, "count"), "distinct": (exp.Count, "count"), "total": (exp.Sum, "sum"),
@@ -188,7 +187,7 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     valued = stated | {w for _, _, w in matched} | {j[3] for j in joined}  # "sessions from Brazil": a filter
     valued |= {w for c in request.comparisons for w in c.names} | {w for column, _, _ in matched for w in request.measure
                                                                   if stem(w) in map(stem, name_parts(column))}  # fmt: skip
-    measure = [w for w in request.measure if w not in valued and w not in CLAUSE_WORDS] or request.measure[:1]
+    measure = [w for w in what_is_asked(request.measure) if w not in valued] or request.measure[:1]
     counts_values = bool(request.measure) and all(w in valued for w in request.measure)  # "how many logins": 'login' rows
     taught = request.layer.phrases if request.layer else []
     for n, (m_agg, words) in enumerate([(agg, measure), *request.also]):

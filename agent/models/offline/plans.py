@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-from agent.models.language import layer_rank, period_of, related, similar
+from agent.models.language import layer_rank, period_of, related, similar, what_is_asked
 from agent.models.offline.compose import (
     CANNOT_ANSWER,
     IDENTIFIER,
@@ -41,7 +41,6 @@ from agent.models.sql_writer import choose_main, draft_sql, probe_sql, repair
 from agent.models.groups import EXACT, group_owners, keyed_entities, owner_entities, phrase_groups
 from agent.models.tables import Table, names_entity, points_to
 from agent.models.values import read_probe, value_filters, value_words
-from agent.models.vocabulary import CLAUSE_WORDS
 from agent.state import ToolResult
 from catalog_ingest.text import stem, words
 
@@ -333,7 +332,7 @@ def entity_tables(entities: list[str], searched: list[list[dict[str, Any]]], des
 def lacks_topic(topic: list[str], hits: list[dict[str, Any]]) -> bool:
     """Most of what the question is about (two words or more) appears in no table the search found; words that
     frame, negate or compare ("did not fail", "fewer than 500") say how, not what, and numbers say how much."""
-    topic = [w for w in topic if w not in CLAUSE_WORDS and not w.isdigit()]
+    topic = what_is_asked(topic)
     missing = len(topic) - len(covered_words(topic, hits))
     return missing >= 2 and 2 * missing >= len(topic)
 
