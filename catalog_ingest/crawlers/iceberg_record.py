@@ -48,8 +48,7 @@ def iceberg_record(
     schema = table.schema()
     current = table.current_snapshot()
     partitions, partition_count = partition_stats(table, max_partitions)
-    columns = flatten_schema(schema, pii_paths=split_list(properties.get(PII_PROPERTY)))
-    flattened = {schema.schema_id: columns}  # the current schema is flattened once, for its columns and its history
+    columns = flatten_schema(schema, pii_paths=split_list(properties.get(PII_PROPERTY)))  # also its history's
     return TableRecord(
         catalog=catalog,
         namespace=namespace,
@@ -69,7 +68,8 @@ def iceberg_record(
         sort_order=describe_sort_order(table.sort_order(), schema),
         current_snapshot_id=current.snapshot_id if current else None,
         snapshots=[snapshot_info(s) for s in sorted(metadata.snapshots, key=lambda s: s.timestamp_ms)],
-        schema_history=schema_history([(s.schema_id, flattened.get(s.schema_id) or flatten_schema(s)) for s in metadata.schemas]),
+        schema_history=schema_history([(s.schema_id, columns if s.schema_id == schema.schema_id else flatten_schema(s))
+                                       for s in metadata.schemas]),  # fmt: skip
         partitions=partitions,
         totals=totals(current, partition_count),
         last_updated=from_millis(current.timestamp_ms if current else metadata.last_updated_ms),
