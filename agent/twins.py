@@ -15,6 +15,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from agent.grounding_doubts import grouped_columns
 from agent.models.language import related
 from agent.rivals import tables_read
 from agent.state import TurnFacts
@@ -82,8 +83,11 @@ def unsaid_measure_twins(question: str, facts: TurnFacts, sql: str) -> list[str]
     """The question's words for a column the SQL aggregates when the table has a numeric twin named as it is
     plus one part (``amount`` and ``amount_usd``, ``total_amount`` and ``total_amount_usd``) and the question
     names the measure ("order total") without that part: which of the two it means (a currency, a unit) is not
-    known. A question that does not name the measure (a follow-up, "average order value") is not doubted here."""
-    from agent.models.tables import NUMERIC
+    known. A question that does not name the measure (a follow-up, "average order value") is not doubted here.
+    Where the plain column's rows are in several units (a ``currency`` column beside ``amount``: ``Table.in_one_unit``),
+    the one-unit twin is the sound choice and the plain one is doubted even when the question says its name, unless
+    the SQL groups or filters by the unit column ("amount by currency")."""
+    from agent.models.tables import NUMERIC, Table
 
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
@@ -91,19 +95,29 @@ def unsaid_measure_twins(question: str, facts: TurnFacts, sql: str) -> list[str]
         return []
     said_words = {p.lower() for w in words(question) for p in [w, *identifier_parts(w)]}  # "amount_usd": usd said
     said = {stem(w) for w in said_words} | {s for w in said_words for s in related(w)}
+    described = described_columns(facts, tables_read(tree))
     numeric = [{str(c.get("name", "")).lower() for c in columns if NUMERIC.match(str(c.get("type", "")).lower())}
-               for columns in described_columns(facts, tables_read(tree))]  # fmt: skip
+               for columns in described]  # fmt: skip
+    units = [Table("", columns, [], {}) for columns in described]
+    where = tree.args.get("where")
+    tested = [*grouped_columns(tree), *(c.name for c in (where.find_all(exp.Column) if where else []))]
     doubted: list[str] = []
     for agg in tree.find_all(exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Median):
         column = agg.find(exp.Column)
         if column is None:
             continue
         name = column.name.lower()
+        parts = [p.lower() for p in identifier_parts(name)]
+        if any(table.in_one_unit(name, tested) for table in units if table.has(name)):  # amount mixes currencies
+            asked = [w for w in words(question) if related(w) & {stem(p) for p in parts}] or [name]
+            doubted += [w for w in asked[:1] if w not in doubted]
+            continue
         if name in {w.lower() for w in words(question)}:
             continue  # the column named as it is written
-        parts = [p.lower() for p in identifier_parts(name)]
-        for names in (n for n in numeric if name in n):
+        for names, table in ((n, t) for n, t in zip(numeric, units) if name in n):
             for other in names - {name}:
+                if (table.in_one_unit(other, tested) or ("",))[0] == name:
+                    continue  # amount_usd beside amount in several currencies: the sound choice, said or not
                 theirs = [p.lower() for p in identifier_parts(other)]
                 extra = set(theirs) ^ set(parts)
                 if len(extra) != 1 or not (set(parts) <= set(theirs) or set(theirs) <= set(parts)):

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlglot import exp
+from sqlglot.optimizer.simplify import simplify
 
 from agent.models.request import Comparison, Request
 from agent.models.sql_expressions import column, date_literal, literal
 from agent.models.states import State
 from agent.models.tables import NUMERIC, Table
 from agent.models.values import is_negated
-from agent.models.vocabulary import UNITS
+from agent.models.vocabulary import AGGREGATE_WORDS, UNITS
 from catalog_ingest.text import name_parts
 
 
@@ -41,6 +42,41 @@ def value_condition(request: Request, found: str, value: str, word: str) -> tupl
 def period_said(request: Request) -> str:
     """The end of an explanation that names the request's period (", for last week (...)"), or nothing."""
     return f", for {request.period.label}" if request.period else ""
+
+
+def lift_exclusions(condition: exp.Expression, kept: list[tuple[str, str]]) -> exp.Expression | None:
+    """A condition of the semantic layer without its exclusions of the values the question keeps or asks for
+    (``kept``: column, value): "orders including cancelled ones" or "cancelled orders" drop the layer's
+    ``status <> 'cancelled'``, which would contradict them; None when nothing of the condition is left."""
+    def lifted(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.NEQ) and isinstance(node.this, exp.Column) and isinstance(node.expression, exp.Literal):
+            if (node.this.name, node.expression.this) in kept:
+                return exp.true()
+        if isinstance(node, exp.Not) and isinstance(node.this, exp.In) and isinstance(node.this.this, exp.Column):
+            values = node.this.expressions
+            left = [v for v in values if not (isinstance(v, exp.Literal) and (node.this.this.name, v.this) in kept)]
+            if len(left) < len(values):
+                return exp.not_(node.this.this.copy().isin(*left)) if left else exp.true()
+        return node
+
+    changed = condition.copy().transform(lifted)
+    if changed == condition:
+        return condition
+    result = simplify(changed)
+    return None if result == exp.true() else result
+
+
+SHARE_WORDS = frozenset(AGGREGATE_WORDS["share"].split())
+
+
+def share_base(words: list[str], main: Table) -> set[str]:
+    """The words saying which rows a percentage is of: those between its "of" and the noun of the main table's
+    rows ("what share of mobile sessions converted": mobile; "what percentage of orders were cancelled": none)."""
+    for i, word in enumerate(words[:-1]):
+        if word in SHARE_WORDS and words[i + 1] == "of":
+            noun = next((j for j in range(i + 2, len(words)) if main.is_about(words[j]) or main.is_named(words[j])), None)
+            return set(words[i + 2 : noun]) if noun is not None else set()
+    return set()
 
 
 def share_of(conditions: list[exp.Expression]) -> exp.Expression:

@@ -18,14 +18,15 @@ from agent.models.language import layer_rank, what_is_asked
 from agent.models.request import Request
 from agent.models.semantic_terms import layer_filters, metric_measure, metric_time_column
 from agent.models.sql_expressions import column, is_row_count, literal, render, render_draft, table_as
-from agent.models.sql_filters import STATE_SAID, compared_column, filters, period_said, share_of, state_condition, value_condition
+from agent.models.sql_filters import (STATE_SAID, compared_column, filters, lift_exclusions, period_said, share_base, share_of,
+                                      state_condition, value_condition)
 from agent.models.sql_antijoins import anti_join
 from agent.models.sql_joins import join_alias, locate
 from agent.models.sql_listing import extreme_draft, listing_draft, ranked_rows, rows_draft
 from agent.models.sql_thresholds import count_threshold, threshold_draft
 from agent.models.states import column_states
 from agent.models.tables import NUMERIC, ORDERED, Table, counts_other_things, join_keys, points_to
-from agent.models.values import categorical_columns, is_negated, joined_filters, next_names, value_filters, value_words
+from agent.models.values import categorical_columns, is_included, is_negated, joined_filters, next_names, value_filters, value_words
 from catalog_ingest.text import name_parts, stem
 
 AGGREGATES = {"count": (exp.Count, "count"), "distinct": (exp.Count, "count"), "total": (exp.Sum, "sum"),
@@ -65,6 +66,8 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
             found = None  # "the most orders" in the orders table: its rows, not a column whose comment says orders
         if found and (agg != "count" or fit >= 3.5):  # "quantity ordered": the quantity, not a count
             function, said = AGGREGATES["total" if agg == "count" else agg]
+            if not request.units and (one_unit := table.in_one_unit(found, request.dims)):  # amount_usd, not amount
+                return function(this=column(one_unit[0], alias)), f"{said} of {one_unit[0]} ({found} is in each row's {one_unit[1]})"
             return function(this=column(found, alias)), f"{said} of {found}"
         if agg not in ("total", "count") or request.made:
             return None  # "how many rows did the runs write?" with no column of rows written: no count of rows
@@ -205,18 +208,34 @@ def draft_sql(request: Request, tables: list[Table], main: Table | None = None) 
     where = filters(request, main, time_col, missing, notes)
     negated_phrase = lambda phrase: any(is_negated(request.words, w) for w in phrase.lower().split()[:1])  # noqa: E731
     layer_where, layer_notes = layer_filters(request.layer, main.name, "t", negated_phrase)
-    where, notes = where + layer_where, notes + layer_notes
-    conditions, said = [], []
+    kept = [(found, value) for found, value, word in matched if not is_negated(request.words, word)]
+    matched = [m for m in matched if not is_included(request.words, m[2])]  # "including cancelled ones": no filter
+    for condition, note in zip(layer_where, layer_notes):
+        if (left := lift_exclusions(condition, kept)) is not None:
+            where.append(left)
+            notes.append(note if left == condition else f"where {render(left)}")
+        else:
+            notes.append(f"without the layer's {note.removeprefix('where ')}, since the question asks for those rows")
+    conditions, said, worded = [], [], []
     for found, value, word in matched:
         condition, stated_value = value_condition(request, found, value, word)
         conditions.append(condition)
         said.append(stated_value)
+        worded.append({word})
     for state in states:
         conditions.append(state_condition(state))
         said.append(STATE_SAID[state.kind].format(state.column))
+        worded.append(set(state.words))
     for other, found, value, word in joined:  # "enterprise customers": the customers' segment
         conditions.append(column(found, join_alias(other, points_to(main, other), aliases, joins)).eq(literal(value)))
         said.append(f"{found} of {other.name} is {value}")
+        worded.append({word})
+    base = share_base(request.words, main) if request.agg == "share" else set()
+    among = [n for n, words in enumerate(worded) if words & base]  # "share of mobile sessions": of the mobile ones
+    if among and len(among) < len(conditions):
+        where += [conditions[n] for n in among]
+        notes += [f"among the rows where {said[n]}" for n in among]
+        conditions, said = [c for n, c in enumerate(conditions) if n not in among], [w for n, w in enumerate(said) if n not in among]
     if request.agg == "share" and conditions:  # "what percentage of orders were cancelled": those among all
         measures = [(share_of(conditions), f"percentage of rows in {main.name} where {' and '.join(said)}", "percentage")]
     elif request.agg == "share":

@@ -9,7 +9,7 @@ from typing import Any
 from agent.models.language import content_words, country_code, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
 from agent.models.tables import NUMERIC, Table, named_for, points_to
-from agent.models.vocabulary import LINK_WORDS, NEGATING_PAIRS, PARTICLES, SOURCE_PREPOSITIONS
+from agent.models.vocabulary import INCLUDING_WORDS, LINK_WORDS, NEGATING_PAIRS, PARTICLES, SOURCE_PREPOSITIONS
 from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
@@ -66,6 +66,15 @@ def is_negated(tokens: list[str], word: str) -> bool:
         if said in NEGATORS and j + 1 < len(verb_phrase) and rest and all(w in LINK_WORDS for w in rest):
             return True
     return False
+
+
+def is_included(tokens: list[str], word: str) -> bool:
+    """The value word is kept in rather than picked out: "including cancelled ones", "including the refunded
+    orders", "cancelled ones included"."""
+    if word not in tokens:
+        return False
+    i = tokens.index(word)
+    return bool(set(tokens[max(0, i - 3) : i]) & INCLUDING_WORDS) or "included" in tokens[i + 1 : i + 3]
 
 
 def categorical_columns(table: Table) -> list[str]:

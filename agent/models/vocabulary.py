@@ -44,6 +44,12 @@ UNITS = {"usd": "usd", "dollar": "usd", "dollars": "usd", "eur": "eur", "euro": 
 """Unit words (ISO currency codes and their names, time and size units) that pick among columns of the same
 measure (``amount`` vs ``amount_usd``)."""
 
+INCLUDING_WORDS = frozenset({"including", "include", "includes", "included", "incl", "counting"})
+"""Words that keep rows in rather than pick them out ("including cancelled ones"): no filter on the value."""
+
+UNIT_COLUMN_WORDS = frozenset({"currency", "unit", "units"})
+"""Words naming a column that says each row's unit (``currency``): a measure beside it mixes units."""
+
 NUMBER_WORDS = {word: n for n, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen".split())} | {word: 10 * n for n, word in enumerate(
