@@ -8,11 +8,13 @@ machine wall time is mostly waiting for a core; the load average is printed with
 comes from wrk (Debian's ``wrk``, a C load generator, so the client costs the shared cores little) cycling
 through thousands of distinct queries, more than the server's query-embedding cache holds, so every request
 embeds its query as a new question would; each client count gets its own queries. The server's CPU seconds
-per request are read from /proc.
+per request are read from /proc, summed over its worker processes (``--workers``: uvicorn's, each with its own
+copy of the index in memory and its own GIL).
 
     python -m bench.scale_serve DATA_DIR                          # a data dir over the sample lake
     python -m bench.scale_serve DATA_DIR --catalog-properties '{"type": "sql", "uri": "sqlite:///...", ...}'
     python -m bench.scale_serve DATA_DIR --code ../main           # the same with another checkout's sources
+    python -m bench.scale_serve DATA_DIR --workers 2              # search served by two worker processes
 
 A data directory is written to (a serving process registers its reader in the record store): copy one that
 must stay as it is. The checkout's packages are byte-compiled first, as an install does (``bench_cli.compile_sources``).
@@ -80,9 +82,22 @@ def cycling_script(queries: list[str], k: int = 10, think_ms: int = 0) -> str:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a running process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds so far of a running process and of every process below it (Linux /proc), so a
+    server's worker processes count too."""
+    parents: dict[int, int] = {}
+    seconds: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while being listed
+            continue
+        process = int(stat.parent.name)
+        parents[process] = int(fields[1])
+        seconds[process] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree = {pid}
+    while grown := {child for child, parent in parents.items() if parent in tree} - tree:
+        tree |= grown
+    return sum(seconds.get(member, 0.0) for member in tree)
 
 
 def catalog_env(properties: dict[str, str] | None) -> dict[str, str]:
@@ -92,13 +107,13 @@ def catalog_env(properties: dict[str, str] | None) -> dict[str, str]:
     return {"LAKESCOUT_CATALOGS": json.dumps([{"name": "scale", "properties": properties}])}
 
 
-def search_latency(data_dir: Path, env: dict[str, str], seconds: float) -> dict[str, float]:
+def search_latency(data_dir: Path, env: dict[str, str], seconds: float, workers: int = 1) -> dict[str, float]:
     """/v1/search p50/p95, throughput, errors and server CPU per request, for each of ``CLIENTS`` back to back
     and for ``max(CLIENTS)`` paced by ``THINK_MS`` (figures ``search_paced_*``)."""
     runs = [(f"c{clients}", clients, 0) for clients in CLIENTS] + [("paced", max(CLIENTS), THINK_MS)]
     queries = distinct_queries(QUERIES_PER_RUN * (len(runs) + 1))
     figures: dict[str, float] = {}
-    with served(data_dir, env, timeout=READY_TIMEOUT_SECONDS) as (url, key, pid):
+    with served(data_dir, env, workers, timeout=READY_TIMEOUT_SECONDS) as (url, key, pid):
         run_wrk(url + "/v1/search", key, "search", max(CLIENTS), cycling_script(queries[-QUERIES_PER_RUN:]), WARMUP_SECONDS)
         for n, (name, clients, think_ms) in enumerate(runs):
             cpu_before = process_cpu_seconds(pid)
@@ -115,8 +130,9 @@ def search_latency(data_dir: Path, env: dict[str, str], seconds: float) -> dict[
 
 
 def measure(data_dir: Path, properties: dict[str, str] | None = None, code: Path | None = None,
-            runs: int = 3, seconds: float = 15.0) -> dict[str, float]:
-    """Every figure for one data directory, with ``code``'s sources when given (else this checkout's)."""
+            runs: int = 3, seconds: float = 15.0, workers: int = 1) -> dict[str, float]:
+    """Every figure for one data directory, with ``code``'s sources when given (else this checkout's), search
+    served by ``workers`` processes (the cold figures are one process's: a single-worker server's and the CLI's)."""
     if not shutil.which("wrk"):
         raise SystemExit("the search phase needs wrk (apt-get install wrk)")
     env = catalog_env(properties) | ({"PYTHONPATH": str(code.resolve())} if code else {})
@@ -131,8 +147,8 @@ def measure(data_dir: Path, properties: dict[str, str] | None = None, code: Path
         "first_ask_s": statistics.median(wall for wall, _ in asks),
         "first_ask_cpu_s": statistics.median(cpu for _, cpu in asks),
     }
-    figures |= search_latency(data_dir, env, seconds)
-    return figures | {"load_average": os.getloadavg()[0]}
+    figures |= search_latency(data_dir, env, seconds, workers)
+    return figures | {"workers": workers, "load_average": os.getloadavg()[0]}
 
 
 def report(figures: dict[str, float]) -> str:
@@ -149,7 +165,7 @@ def report(figures: dict[str, float]) -> str:
         lines.append(f"/v1/search, {label}: p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms, "
                      f"{f['rps']:.0f} req/s, {f['requests']:.0f} requests, {f['errors']:.0f} errors, "
                      f"server {f['server_cpu_ms']:.1f} ms CPU per request (target p95 {TARGET_P95_MS:.0f} ms at 20)")
-    lines.append(f"load average {figures['load_average']:.1f} on {os.cpu_count()} cores")
+    lines.append(f"{figures['workers']:.0f} worker process(es); load average {figures['load_average']:.1f} on {os.cpu_count()} cores")
     return "\n".join(lines)
 
 
@@ -165,9 +181,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--code", type=Path, help="another checkout whose sources serve and answer")
     parser.add_argument("--runs", type=int, default=3, help="cold processes per cold figure")
     parser.add_argument("--seconds", type=float, default=15.0, help="wrk run per client count")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes serving the search runs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    figures = measure(args.data_dir, args.catalog_properties, args.code, args.runs, args.seconds)
+    figures = measure(args.data_dir, args.catalog_properties, args.code, args.runs, args.seconds, args.workers)
     print(json.dumps(figures) if args.json else report(figures))
     return 0 if met(figures) else 1
 
