@@ -1,4 +1,4 @@
-"""Three shapes of a confident wrong draft: a measure summed across the units its rows are in (``amount`` beside
+"""Three shapes of a confident wrong draft, and periods in other words: a measure summed across the units its rows are in (``amount`` beside
 ``amount_usd`` and a ``currency`` column), a percentage whose "of" phrase filters only its numerator ("what share
 of premium members churned"), and a semantic layer's exclusion kept against the question ("including refunded
 ones" giving ``status <> 'refunded' AND status = 'refunded'``)."""
@@ -9,6 +9,7 @@ from datetime import date
 
 import sqlglot
 
+from agent.models.language import period_of
 from agent.models.request import parse_request
 from agent.models.sql_filters import lift_exclusions
 from agent.models.sql_writer import draft_sql
@@ -73,4 +74,13 @@ def test_values_kept_in_lift_the_layers_exclusion_of_them():
     assert lift_exclusions(sqlglot.parse_one("NOT t.status IN ('refunded', 'void')"),
                            [("status", "refunded")]).sql() == "NOT t.status IN ('void')"  # fmt: skip
     assert lift_exclusions(condition, [("status", "paid")]).sql() == condition.sql()
+
+
+def test_periods_in_other_words_are_read_as_the_same_periods():
+    assert period_of("bookings in the prior month", TODAY).start == date(2026, 11, 1)
+    assert period_of("the preceding quarter", TODAY).start == date(2026, 7, 1)
+    assert period_of("since the beginning of the year", TODAY).start == date(2026, 1, 1)
+    assert period_of("fares month-to-date", TODAY).start == date(2026, 12, 1)
+    assert period_of("ytd fares", TODAY).start == date(2026, 1, 1)
+    assert period_of("a prior booking", TODAY) is None  # "prior" alone names no period
 

@@ -267,8 +267,12 @@ def month_start(day: date, back: int = 0) -> date:
 def period_of(text: str, today: date) -> Period | None:
     """A time range in the question. Relative ones count from ``today`` (in the configured time zone):
     "last month" is the previous calendar month, "last week" the previous Monday-to-Sunday week, "the last 3
-    days" the three days ending today; the label states the dates."""
-    text = text.lower()
+    days" the three days ending today; the label states the dates. Other words for the same periods are read as
+    these ("the prior month", "since the start of the year", "month to date")."""
+    text = re.sub(r"\b(?:prior|preceding)\s+(?=\d+\s|week|month|quarter|year|fortnight)", "previous ", text.lower())
+    text = re.sub(r"\bsince\s+the\s+(?:start|beginning)\s+of\s+(?:the\s+|this\s+)?(week|month|quarter|year)\b", r"this \1", text)
+    text = re.sub(r"\b(week|month|quarter|year)[\s-]to[\s-]date\b", r"this \1", text)
+    text = re.sub(r"\b(?:ytd|mtd)\b", lambda m: "this year" if m.group(0) == "ytd" else "this month", text)
     if match := re.search(rf"\b(?:between|from)\s+({ISO})\s+(?:and|to|until)\s+({ISO})\b", text):
         start, end = iso_period(match.group(1))[0], iso_period(match.group(2))[1]
         return Period(start, end, f"{start} to {end}", relative=False)

@@ -152,7 +152,7 @@ PERIOD_WORDS = frozenset(
     "quarters hour hours hourly last past previous recent recently since between from until before after this "
     "current ago back during fortnight new date dates time period range latest newest earliest january february "
     "march april june july august september october november december monday tuesday wednesday thursday friday "
-    "saturday sunday".split()
+    "saturday sunday prior preceding start beginning ytd mtd".split()
 )
 """Words of a time range: accounted for by a date filter in the SQL or a date range a tool was asked for."""
 
