@@ -1,7 +1,7 @@
-"""Three shapes of a confident wrong draft, and periods in other words: a measure summed across the units its rows are in (``amount`` beside
+"""Four shapes of a confident wrong draft, and periods in other words: a measure summed across the units its rows are in (``amount`` beside
 ``amount_usd`` and a ``currency`` column), a percentage whose "of" phrase filters only its numerator ("what share
 of premium members churned"), and a semantic layer's exclusion kept against the question ("including refunded
-ones" giving ``status <> 'refunded' AND status = 'refunded'``)."""
+ones" giving ``status <> 'refunded' AND status = 'refunded'``), and "the largest refund" as the latest refund time."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import date
 import sqlglot
 
 from agent.models.language import period_of
+from agent.models.offline.intents import detect_intent
 from agent.models.request import parse_request
 from agent.models.sql_filters import lift_exclusions
 from agent.models.sql_writer import draft_sql
@@ -84,3 +85,12 @@ def test_periods_in_other_words_are_read_as_the_same_periods():
     assert period_of("ytd fares", TODAY).start == date(2026, 1, 1)
     assert period_of("a prior booking", TODAY) is None  # "prior" alone names no period
 
+
+def test_a_largest_value_is_an_amount_and_a_latest_one_a_time():
+    refunds = Table("pay.refunds", [{"name": "refund_id", "type": "long"}, {"name": "refund_time", "type": "timestamp"},
+                                    {"name": "value_eur", "type": "double"}], [], {})  # fmt: skip
+    assert "MAX(t.refund_time)" not in drafted("what is the largest refund?", refunds)  # a size, not the latest time
+    assert "MAX(t.refund_time)" in drafted("what is the maximum refund_time?", refunds)  # the time named as it is
+    assert "MAX(t.refund_time)" in drafted("what is the max refund time?", refunds)
+    assert detect_intent("what is the largest refund value?").kind == "sql"
+    assert detect_intent("what is the largest table?").kind == "catalog"

@@ -25,7 +25,8 @@ from agent.models.sql_joins import join_alias, locate
 from agent.models.sql_listing import extreme_draft, listing_draft, ranked_rows, rows_draft
 from agent.models.sql_thresholds import count_threshold, threshold_draft
 from agent.models.states import column_states
-from agent.models.tables import NUMERIC, ORDERED, Table, counts_other_things, join_keys, points_to
+from agent.models.tables import NAMED_AS_IT_IS, NUMERIC, TEMPORAL, Table, counts_other_things, join_keys, points_to
+from agent.models.vocabulary import TIME_WORDS
 from agent.models.values import categorical_columns, is_included, is_negated, joined_filters, next_names, value_filters, value_words
 from catalog_ingest.text import name_parts, stem
 
@@ -59,9 +60,12 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
     numeric = agg in ("total", "avg", "median", "min", "max") or (
         request.implicit and word and (not table.is_about(word) or named_measure))  # "mrr by plan": the mrr column
     if numeric:
-        kinds = ORDERED if agg in ("min", "max") else NUMERIC  # "the latest paid_at": a time has a max too
-        fits = [table.match(w, kinds, ids=False, units=request.units) for w in measure]
+        fits = [table.match(w, NUMERIC, ids=False, units=request.units) for w in measure]
         found, fit = max(reversed(fits), key=lambda fit: fit[1], default=(None, 0.0))  # the best fit, else the head noun's
+        if agg in ("min", "max"):  # "the max of paid_at", "the latest order date": a time has a max too
+            timed = max(reversed([table.match(w, TEMPORAL, ids=False) for w in measure]), key=lambda f: f[1], default=(None, 0.0))
+            if timed[1] > fit and (timed[1] >= NAMED_AS_IT_IS or TIME_WORDS & set(measure + request.words)):
+                found, fit = timed  # not "the largest refund" as the latest refunded_at
         if request.implicit and table.is_about(word) and fit < 3.5 and not named_measure:
             found = None  # "the most orders" in the orders table: its rows, not a column whose comment says orders
         if found and (agg != "count" or fit >= 3.5):  # "quantity ordered": the quantity, not a count

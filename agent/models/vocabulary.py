@@ -44,6 +44,9 @@ UNITS = {"usd": "usd", "dollar": "usd", "dollars": "usd", "eur": "eur", "euro": 
 """Unit words (ISO currency codes and their names, time and size units) that pick among columns of the same
 measure (``amount`` vs ``amount_usd``)."""
 
+TIME_WORDS = frozenset({"date", "dates", "time", "times", "timestamp", "day", "moment", "when"})
+"""Words that make a smallest or largest value a time ("the latest order date"), not an amount."""
+
 INCLUDING_WORDS = frozenset({"including", "include", "includes", "included", "incl", "counting"})
 """Words that keep rows in rather than pick them out ("including cancelled ones"): no filter on the value."""
 

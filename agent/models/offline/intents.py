@@ -137,6 +137,7 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
     ("sql", re.compile(r"^\s*(?:which|what)\s+(?:[a-z_]+\s+){1,2}" + RANKING_VERBS +
                        r"\s+the\s+(?:most|highest|largest|biggest|greatest|least|lowest|fewest|smallest)\b"
                        r"|\b(?:percentage|percent|proportion|fraction|share) of\b"
+                       r"|^\s*what(?:'s| is| was| were| are)\s+the\s+(?:largest|biggest|highest|smallest|lowest)\s+[a-z_]+"
                        r"|\b(?:count|how many|how much|number of|sum|total|average|avg|mean|median|top|per|by|hourly|daily|weekly"
                        r"|monthly|yearly|minimum|maximum|min|max|overall|each|across|breakdown)\b"
                        r"|\b(?:most|least) (?:common|frequent|popular)\b|\b\d+\s+[a-z_]+\b.*\b(?:most|highest|lowest|least"
