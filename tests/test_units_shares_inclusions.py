@@ -41,6 +41,9 @@ def test_a_measure_in_several_units_is_taken_in_its_one_unit_column():
     assert "t.fare_eur DESC" in drafted("show the 3 largest bookings by fare", bookings())
     by_currency = drafted("total fare of bookings by currency", bookings())
     assert "SUM(t.fare)" in by_currency and "t.currency" in by_currency  # each group in its own unit
+    net = Table("travel.fares", [{"name": "fare", "type": "double"}, {"name": "fare_net", "type": "double"},
+                                 {"name": "currency", "type": "string"}], [], {})  # fmt: skip
+    assert "SUM(t.fare)" in drafted("what is the total fare?", net)  # fare_net is not fare in one unit
     plain = Table("travel.trips", [{"name": "fare", "type": "double"}, {"name": "fare_eur", "type": "double"}], [], {})
     assert "SUM(t.fare)" in drafted("what is the total fare of all trips?", plain)  # nothing says fare mixes units
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.models.language import related
 from agent.models.semantic_terms import layer_join
-from agent.models.vocabulary import AGGREGATE_WORDS, NAME_PARTS, UNIT_COLUMN_WORDS
+from agent.models.vocabulary import AGGREGATE_WORDS, CURRENCY_CODES, NAME_PARTS, UNIT_COLUMN_WORDS
 from catalog_ingest.text import name_parts, stem, words
 
 NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|long|bigint|hugeint|float|double|real|decimal|numeric)")
@@ -86,17 +86,18 @@ class Table:
 
     def in_one_unit(self, name: str, dims: list[str]) -> tuple[str, str] | None:
         """A column of the same measure in one unit, and the column whose values say the unit of ``name``
-        (``amount_usd`` and ``currency`` beside ``amount``): a numeric ``name_x`` beside a string column named as
-        a unit (``UNIT_COLUMN_WORDS``) or whose profile lists two or more values, one of them ``x``. Summing,
-        averaging or ranking ``name`` would mix units, unless the question groups by that unit column (``dims``:
-        "amount by currency")."""
+        (``amount_usd`` and ``currency`` beside ``amount``): a numeric ``name_x``, with ``x`` a currency code beside
+        a string column named as a unit (``UNIT_COLUMN_WORDS``), or any ``x`` that a column's profile lists among
+        two or more values (not ``amount_net``: net is no unit). Summing, averaging or ranking ``name`` would mix
+        units, unless the question groups by that unit column (``dims``: "amount by currency")."""
         for candidate in self.columns:
             unit = candidate["name"].removeprefix(f"{name}_") if candidate["name"].startswith(f"{name}_") else ""
             if not unit or "_" in unit or not NUMERIC.match(candidate["type"].lower()):
                 continue
             for other in self.columns:
                 shown = {str(v).lower() for v in ((other.get("profile") or {}).get("top_values") or {})}
-                named = other["type"].lower() == "string" and UNIT_COLUMN_WORDS & set(name_parts(other["name"].lower()))
+                named = unit.lower() in CURRENCY_CODES and other["type"].lower() == "string" \
+                    and UNIT_COLUMN_WORDS & set(name_parts(other["name"].lower()))  # fmt: skip
                 if named or (len(shown) > 1 and unit.lower() in shown):
                     said = {stem(part) for part in name_parts(other["name"])}
                     return None if said & {stem(d) for d in dims} else (candidate["name"], other["name"])

@@ -53,6 +53,10 @@ INCLUDING_WORDS = frozenset({"including", "include", "includes", "included", "in
 UNIT_COLUMN_WORDS = frozenset({"currency", "unit", "units"})
 """Words naming a column that says each row's unit (``currency``): a measure beside it mixes units."""
 
+CURRENCY_CODES = frozenset("usd eur gbp jpy cny chf cad aud nzd sek nok dkk pln czk huf inr brl mxn zar sgd hkd krw "
+                           "try ils aed sar".split())
+"""Common ISO 4217 codes: a measure named with one (``amount_usd``) is in that currency alone."""
+
 NUMBER_WORDS = {word: n for n, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen".split())} | {word: 10 * n for n, word in enumerate(
