@@ -108,9 +108,9 @@ def unsaid_measure_twins(question: str, facts: TurnFacts, sql: str) -> list[str]
             continue
         name = column.name.lower()
         parts = [p.lower() for p in identifier_parts(name)]
+        asked = [w for w in words(question) if related(w) & {stem(p) for p in parts}]
         if any(table.in_one_unit(name, tested) for table in units if table.has(name)):  # amount mixes currencies
-            asked = [w for w in words(question) if related(w) & {stem(p) for p in parts}] or [name]
-            doubted += [w for w in asked[:1] if w not in doubted]
+            doubted += [w for w in (asked or [name])[:1] if w not in doubted]
             continue
         if name in {w.lower() for w in words(question)}:
             continue  # the column named as it is written
@@ -124,6 +124,5 @@ def unsaid_measure_twins(question: str, facts: TurnFacts, sql: str) -> list[str]
                     continue
                 if extra & said or {stem(p) for p in extra} & said:
                     continue  # "amount in usd": the question says which
-                asked = [w for w in words(question) if related(w) & {stem(p) for p in parts}]
                 doubted += [w for w in asked[:1] if w not in doubted]  # a measure the question does not name: not its choice
     return doubted

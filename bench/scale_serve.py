@@ -86,6 +86,7 @@ def process_cpu_seconds(pid: int) -> float:
     server's worker processes count too."""
     parents: dict[int, int] = {}
     seconds: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -93,7 +94,7 @@ def process_cpu_seconds(pid: int) -> float:
             continue
         process = int(stat.parent.name)
         parents[process] = int(fields[1])
-        seconds[process] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        seconds[process] = (int(fields[11]) + int(fields[12])) / ticks
     tree = {pid}
     while grown := {child for child, parent in parents.items() if parent in tree} - tree:
         tree |= grown
