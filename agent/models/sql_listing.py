@@ -31,7 +31,7 @@ def order_column(request: Request, table: Table) -> str | None:
         return table.time_column()
     fits = [table.match(word, NUMERIC, ids=False, units=request.units) for word in request.measure]
     found, fit = max(fits, key=lambda f: f[1], default=(None, 0.0))
-    if found and fit >= FITS and not request.units and (one_unit := table.in_one_unit(found, request.dims)):
+    if found and fit >= FITS and (one_unit := table.in_one_unit(found, request.dims, request.units)):
         return one_unit[0]  # the 3 largest orders by total: by total_amount_usd, not by amounts in their own currencies
     return found if fit >= FITS else None
 

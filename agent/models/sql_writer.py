@@ -70,7 +70,7 @@ def measure_expr(agg: str, measure: list[str], table: Table, alias: str, request
             found = None  # "the most orders" in the orders table: its rows, not a column whose comment says orders
         if found and (agg != "count" or fit >= 3.5):  # "quantity ordered": the quantity, not a count
             function, said = AGGREGATES["total" if agg == "count" else agg]
-            if not request.units and (one_unit := table.in_one_unit(found, request.dims)):  # amount_usd, not amount
+            if one_unit := table.in_one_unit(found, request.dims, request.units):  # amount_usd, not amount
                 return function(this=column(one_unit[0], alias)), f"{said} of {one_unit[0]} ({found} is in each row's {one_unit[1]})"
             return function(this=column(found, alias)), f"{said} of {found}"
         if agg not in ("total", "count") or request.made:

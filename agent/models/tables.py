@@ -84,12 +84,15 @@ class Table:
                 best, best_score = name, score
         return best, best_score
 
-    def in_one_unit(self, name: str, dims: list[str]) -> tuple[str, str] | None:
+    def in_one_unit(self, name: str, dims: list[str], units: set[str] = frozenset()) -> tuple[str, str] | None:
         """A column of the same measure in one unit, and the column whose values say the unit of ``name``
         (``amount_usd`` and ``currency`` beside ``amount``): a numeric ``name_x``, with ``x`` a currency code beside
         a string column named as a unit (``UNIT_COLUMN_WORDS``), or any ``x`` that a column's profile lists among
         two or more values (not ``amount_net``: net is no unit). Summing, averaging or ranking ``name`` would mix
-        units, unless the question groups by that unit column (``dims``: "amount by currency")."""
+        units, unless the question groups by that unit column (``dims``: "amount by currency") or names a unit
+        (``units``: it picks the column itself, ``Table.match``)."""
+        if units:
+            return None
         for candidate in self.columns:
             unit = candidate["name"].removeprefix(f"{name}_") if candidate["name"].startswith(f"{name}_") else ""
             if not unit or "_" in unit or not NUMERIC.match(candidate["type"].lower()):
