@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
+import json
 import random
 import time
 import uuid
@@ -119,6 +120,24 @@ class GeneratedLake:
 
 def catalog_properties(root: Path) -> dict[str, str]:
     return {"type": "sql", "uri": f"sqlite:///{root / 'catalog.db'}", "warehouse": f"file://{root / 'warehouse'}"}
+
+
+def properties_argument(text: str) -> dict[str, str]:
+    """A command-line argument of catalog properties: a JSON object, or the path of a file holding one (an
+    ``argparse`` type: a bad one is a one-line usage error naming what was wrong)."""
+    source = text
+    if not text.lstrip().startswith("{"):
+        try:
+            source = Path(text).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"not a JSON object and no such file: {text!r} ({exc.strerror})") from None
+    try:
+        properties = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"catalog properties are not valid JSON: {exc}") from None
+    if not isinstance(properties, dict):
+        raise argparse.ArgumentTypeError("catalog properties must be a JSON object, such as '{\"type\": \"sql\", ...}'")
+    return {str(key): str(value) for key, value in properties.items()}
 
 
 def column_vocabulary(shape: LakeShape) -> list[str]:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bench.bench_api import run_wrk, served
 from bench.bench_cli import cli_seconds, compile_sources, server_ready_seconds
+from bench.scale_lake import properties_argument
 
 QUESTION = "which table has the order amount by customer?"
 TARGET_COLD_SECONDS = 3.0
@@ -178,7 +179,8 @@ def met(figures: dict[str, float]) -> bool:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale_serve", description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path, help="an ingested data directory (it is written to: copy one to keep)")
-    parser.add_argument("--catalog-properties", type=json.loads, help="the lake's catalog properties (JSON)")
+    parser.add_argument("--catalog-properties", type=properties_argument,
+                        help="the lake's catalog properties: a JSON object, or a JSON file holding one")
     parser.add_argument("--code", type=Path, help="another checkout whose sources serve and answer")
     parser.add_argument("--runs", type=int, default=3, help="cold processes per cold figure")
     parser.add_argument("--seconds", type=float, default=15.0, help="wrk run per client count")

@@ -6,7 +6,7 @@ a fraction of the ingest's time. Word pieces are the steady proxy for embedding 
 the 2-core machine): every text is embedded once across the lake, so a text counts for the kind of document
 that first used it.
 
-    python -m bench.word_pieces CATALOG_PROPERTIES_JSON [--catalog scale] [--data-dir DIR]
+    python -m bench.word_pieces CATALOG_PROPERTIES (a JSON object, or a file holding one) [--catalog scale] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from catalog_ingest.documents import COLUMN_VECTORS_MAX_COLUMNS, Document, uniqu
 from catalog_ingest.embeddings import MINILM_MAX_TOKENS, l2_normalise, minilm_tokenizer_path
 from catalog_ingest.ingest import Ingester
 from catalog_ingest.records import TableRecord
+from bench.scale_lake import properties_argument
 from catalog_ingest.settings import CatalogConfig, load_settings
 
 BATCH = 8
@@ -129,11 +130,12 @@ def count_word_pieces(catalog: CatalogConfig, data_dir: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.word_pieces", description=__doc__.splitlines()[0])
-    parser.add_argument("properties", type=Path, help="JSON file of the catalog's properties")
+    parser.add_argument("properties", type=properties_argument,
+                        help="the catalog's properties: a JSON object, or a JSON file holding one")
     parser.add_argument("--catalog", default="scale", help="the catalog's name (an SQL catalog keeps it in its rows)")
     parser.add_argument("--data-dir", type=Path, help="scratch data directory (default: a temporary one)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    catalog = CatalogConfig(name=args.catalog, properties=json.loads(args.properties.read_text(encoding="utf-8")))
+    catalog = CatalogConfig(name=args.catalog, properties=args.properties)
     if args.data_dir is not None:
         result = count_word_pieces(catalog, args.data_dir)
     else:
