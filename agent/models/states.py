@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 from agent.models.request import Request
 from agent.models.tables import NUMERIC, TEMPORAL, Table
-from agent.models.values import NEGATORS, is_negated
+from agent.models.values import is_negated
 from agent.models.language import verb_forms
 from agent.models.vocabulary import (
     EMPTY_WORDS,
     NEGATING_PREFIXES,
+    NEGATORS,
     PARTICIPLES,
     PARTICLES,
     SET_WORDS,

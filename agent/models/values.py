@@ -9,7 +9,7 @@ from typing import Any
 from agent.models.language import content_words, country_code, grain_of, verb_forms
 from agent.models.request import AGG_WORDS, FILLER, Request
 from agent.models.tables import NUMERIC, Table, named_for, points_to
-from agent.models.vocabulary import INCLUDING_WORDS, LINK_WORDS, NEGATING_PAIRS, PARTICLES, SOURCE_PREPOSITIONS
+from agent.models.vocabulary import INCLUDING_WORDS, LINK_WORDS, NEGATING_PAIRS, NEGATORS, PARTICLES, SOURCE_PREPOSITIONS
 from catalog_ingest.text import QUESTION_STOPWORDS, name_parts, stem
 
 STRING = re.compile(r"^(string|varchar|text|char)")
@@ -42,10 +42,6 @@ def value_words(request: Request, table: Table) -> list[str]:
             continue
         found.append(word)
     return list(dict.fromkeys(found))
-
-
-NEGATORS = frozenset({"not", "non", "except", "excluding", "exclude", "excludes", "without", "besides", "outside",
-                      "ignoring", "isn", "aren", "wasn", "weren", "didn", "doesn", "don", "hasn", "haven"})  # fmt: skip
 
 
 def is_negated(tokens: list[str], word: str) -> bool:

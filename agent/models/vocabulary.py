@@ -180,8 +180,10 @@ EMPTY_WORDS = frozenset("no without missing lacking lack lacks null empty blank 
 ``IS NULL`` in the SQL."""
 SET_WORDS = frozenset("with have has having had".split())
 """Words that say a column holds something ("orders with a campaign"): ``IS NOT NULL``."""
-CLAUSE_WORDS = FRAME_WORDS | frozenset(COMPARISON_WORDS.split()) | (
-    frozenset(NEGATION_WORDS.split()) - set(NEGATING_PAIRS) - set(NEGATING_PAIRS.values()))
+NEGATORS = frozenset(NEGATION_WORDS.split()) - set(NEGATING_PAIRS) - set(NEGATING_PAIRS.values())
+"""Negation words that negate alone, said just before a value or its verb ("not completed", "didn't convert");
+the words of a negating pair count only together (``NEGATING_PAIRS``)."""
+CLAUSE_WORDS = FRAME_WORDS | frozenset(COMPARISON_WORDS.split()) | NEGATORS
 """Words that say how a question asks (frame, negate, compare), not what it is about; the words of a negating
 pair ("leave", "out", "apart") only in their pair (``language.what_is_asked``)."""
 NEGATING_PREFIXES = ("un", "non", "in")
