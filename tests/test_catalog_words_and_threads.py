@@ -1,11 +1,16 @@
 """Catalog-wide questions said in other words ("the widest table", "the tiniest tables", "tables nobody has
-written to", "what lives in the X namespace"), follow-ups that change topic, yes/no questions with other verbs,
+written to", "what lives in the X namespace"), follow-ups that change topic or take the place of a value or
+period ("and from France?", "and the month before that?"), a filter no row passes, yes/no questions with other verbs,
 relative dates in other words and measures said with other verb forms: the offline model's reading of them."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from agent.models.offline.catalog import list_args
 from agent.models.offline.intents import detect_intent
+
+TODAY = date(2026, 12, 6)
 
 
 def test_tables_ranked_by_words_that_do_not_name_the_measure():
@@ -36,18 +41,18 @@ def test_what_a_namespace_holds_is_a_listing_of_its_tables():
 def test_a_follow_up_about_the_whole_catalog_is_not_about_the_table_before():
     from agent.models.offline.conversation import follow_up
 
-    asked = follow_up("show me the columns of support.agents", "and across the whole lake, which table holds the most rows?")
+    asked = follow_up("show me the columns of support.agents", "and across the whole lake, which table holds the most rows?", TODAY)
     assert "agents" not in asked and detect_intent(asked).kind == "catalog"
-    assert follow_up("list the tables in finance", "and which is the biggest?").startswith("list the tables in finance")
+    assert follow_up("list the tables in finance", "and which is the biggest?", TODAY).startswith("list the tables in finance")
 
 
 def test_a_follow_up_naming_other_rows_in_another_table_is_asked_of_them_as_before():
     from agent.models.offline.conversation import follow_up
 
-    asked = follow_up("how many urgent tickets are there in help.tickets?", "what about refunds in pay.refunds that are pending?")
+    asked = follow_up("how many urgent tickets are there in help.tickets?", "what about refunds in pay.refunds that are pending?", TODAY)
     assert asked == "how many refunds in pay.refunds that are pending?"
-    assert "urgent" not in follow_up("how many urgent tickets are there in help.tickets?", "and total amount of refunds in pay.refunds?")
-    kept = follow_up("count orders by status in shop.orders", "and by channel in raw.orders?")  # a refinement: same rows
+    assert "urgent" not in follow_up("how many urgent tickets are there in help.tickets?", "and total amount of refunds in pay.refunds?", TODAY)
+    kept = follow_up("count orders by status in shop.orders", "and by channel in raw.orders?", TODAY)  # a refinement: same rows
     assert kept.startswith("count orders by status")
 
 
@@ -62,8 +67,6 @@ def test_a_yes_no_question_about_a_column_with_another_verb_of_holding():
 
 
 def test_a_fortnight_and_days_back_count_from_today():
-    from datetime import date
-
     from agent.models.language import period_of
 
     today = date(2026, 12, 6)
@@ -75,8 +78,6 @@ def test_a_fortnight_and_days_back_count_from_today():
 
 
 def test_per_before_a_table_name_is_no_grouping():
-    from datetime import date
-
     from agent.grounding import GROUPING
     from agent.models.request import parse_request
 
@@ -87,8 +88,6 @@ def test_per_before_a_table_name_is_no_grouping():
 
 
 def test_an_irregular_past_form_is_its_verb():
-    from datetime import date
-
     from agent.models.language import related, verb_forms
     from agent.models.request import parse_request
     from agent.models.sql_writer import draft_sql
@@ -102,8 +101,6 @@ def test_an_irregular_past_form_is_its_verb():
 
 
 def test_rows_the_rows_made_are_a_column_of_theirs_never_a_count_of_them():
-    from datetime import date
-
     from agent.models.request import parse_request
     from agent.models.sql_writer import draft_sql
     from agent.models.tables import Table
@@ -121,8 +118,6 @@ def test_rows_the_rows_made_are_a_column_of_theirs_never_a_count_of_them():
 
 
 def test_negations_with_contractions_and_negated_verbs():
-    from datetime import date
-
     from agent.models.request import parse_request
     from agent.models.sql_writer import draft_sql
     from agent.models.tables import Table
@@ -154,7 +149,6 @@ def test_a_measure_and_a_period_asked_of_a_named_table_is_a_query():
 
 
 def test_a_count_of_a_value_counts_the_rows_that_hold_it():
-    from datetime import date
     from types import SimpleNamespace
 
     from agent.models.request import parse_request
@@ -168,3 +162,51 @@ def test_a_count_of_a_value_counts_the_rows_that_hold_it():
     assert "t.hit_type = 'signup'" in drafted.sql and not drafted.missing
     column = SimpleNamespace(path="hit_type", pii=False, profile=SimpleNamespace(values=[SimpleNamespace(value="signup")]))
     assert matched_values(SimpleNamespace(columns=[column]), "how many signups last week?") == {"hit_type": ["signup"]}
+
+
+def test_a_follow_up_phrase_takes_the_place_of_the_one_before():
+    from agent.models.offline.conversation import follow_up
+
+    assert follow_up("how many orders came from Germany?", "and from France?", TODAY) == "how many orders came from France?"
+    assert follow_up("what's the average order value on web?", "and on ios?", TODAY) == "what's the average order value on ios?"
+    kindred = follow_up("how many orders from South Korea in October?", "and in Japan?", TODAY)
+    assert kindred == "how many orders from Japan in October?"  # a value for a value, the period kept
+    assert follow_up("how many orders in October from Germany?", "and in November?", TODAY) == "how many orders in November from Germany?"
+    assert follow_up("count orders by status", "and by month?", TODAY) == "count orders by status by month?"  # groups add up
+
+
+def test_the_period_before_that_is_one_unit_further_back_or_not_guessed():
+    from agent.models.language import period_of
+    from agent.models.offline.conversation import follow_up
+
+    shifted = follow_up("how much did we refund last month?", "and the month before that?", TODAY)
+    assert shifted == "how much did we refund the month before last?"
+    period = period_of(shifted, TODAY)
+    assert (period.start, period.end) == (date(2026, 10, 1), date(2026, 10, 31))
+    week = period_of("signups the week before last", date(2026, 12, 7))  # a Monday: last week began on 2026-11-30
+    assert (week.start, week.end) == (date(2026, 11, 23), date(2026, 11, 29))
+    assert follow_up("how many orders came from Germany?", "and the month before that?", TODAY) == "and the month before that?"
+
+
+def test_a_column_held_equal_to_two_values_at_once_is_doubted():
+    from agent.grounding_doubts import contradictory_filters, parsed
+
+    doubts = contradictory_filters(parsed("SELECT COUNT(*) FROM s.orders AS t WHERE t.country = 'DE' AND t.country = 'FR'"))
+    assert doubts == ["country = 'DE' and 'FR' at once"]
+    assert contradictory_filters(parsed("SELECT COUNT(*) FROM s.orders WHERE country = 'DE' OR country = 'FR'")) == []
+    assert contradictory_filters(parsed("SELECT COUNT(*) FROM s.orders WHERE country = 'DE' AND status = 'paid'")) == []
+
+
+def test_a_grouped_query_not_grouped_by_what_each_answer_is_for_is_doubted():
+    from agent.grounding_doubts import groups_unsaid, parsed
+
+    overall = parsed("SELECT t.country, COUNT(*) AS n FROM s.orders AS t GROUP BY 1 ORDER BY n DESC LIMIT 1")
+    assert groups_unsaid("which country has the most orders in each region?", overall) == ["region"]
+    ranked = parsed("SELECT region, country FROM (SELECT region, country, ROW_NUMBER() OVER (PARTITION BY region "
+                    "ORDER BY COUNT(*) DESC) AS rk FROM s.orders GROUP BY region, country) WHERE rk = 1")
+    assert groups_unsaid("which country has the most orders in each region?", ranked) == []
+    daily = parsed("SELECT DATE_TRUNC('day', t.ts) AS day, COUNT(*) FROM s.orders AS t GROUP BY 1")
+    assert groups_unsaid("orders per day", daily) == []  # a time grain is the period checks' to judge
+    per_customer = parsed("SELECT AVG(n) FROM (SELECT customer_id, COUNT(*) AS n FROM s.orders GROUP BY 1)")
+    assert groups_unsaid("average number of orders per customer", per_customer) == []
+    assert groups_unsaid("revenue for each nation", parsed("SELECT country, SUM(x) FROM s.orders GROUP BY 1")) == []

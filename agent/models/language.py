@@ -305,6 +305,16 @@ def period_of(text: str, today: date) -> Period | None:
         else:
             start = today - timedelta(days=count * (7 if unit == "week" else 1) - 1)
         return span(start, today, f"the last {count} {unit}s")
+    if match := re.search(r"\b(week|month|year)\s+before\s+last\b", text):  # "the month before last"
+        unit = match.group(1)
+        if unit == "week":
+            start = today - timedelta(days=today.weekday() + 14)
+            return span(start, start + timedelta(days=6), "the week before last")
+        if unit == "month":
+            start = month_start(today, 2)
+            return span(start, month_start(today, 1) - timedelta(days=1), f"the month before last ({start:%Y-%m})")
+        year = today.year - 2
+        return span(date(year, 1, 1), date(year, 12, 31), f"the year before last ({year})")
     if match := re.search(r"\b(?:last|previous)\s+(week|month|year)\b", text):
         unit = match.group(1)
         if unit == "week":

@@ -1,6 +1,7 @@
 """Reading the conversation for the offline model: the question this turn answers, its tool results so far.
 
-A follow-up ("and by month?", "run it") is merged with the question before it, "it" is the table the
+A follow-up ("and by month?", "run it") is merged with the question before it, a phrase or period it says
+("and from France?", "and the month before that?") takes the place of the previous one's, "it" is the table the
 previous answer was about, and the SQL draft is the one last checked by a tool.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.models.language import content_words, grain_of, spelled_numbers, split_instructions, strip_grain
+from agent.models.language import content_words, grain_of, period_of, spelled_numbers, split_instructions, strip_grain
 from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME, detect_intent
 from agent.models.request import has_groups, strip_groups
 from agent.state import SQL_TOOLS, ToolResult, text_payload
@@ -40,6 +41,15 @@ pending?") asks it the same way."""
 FACT_KINDS = frozenset({"describe", "column", "partitions", "history", "stats"})
 """Kinds of fact about one table: a follow-up asking another kind asks it of the same table, not the previous
 question again."""
+SHIFTED_PERIOD = re.compile(r"^\s*(?:(?:and|what about|how about)\s+)?(?:for\s+|in\s+)?(?:the\s+)?(week|month|year)\s+"
+                            r"(?:before|prior)(?:\s+(?:that|it|this|then))?\s*[?.!]*\s*$", re.IGNORECASE)
+""""and the month before that?": the previous question's period, one unit further back."""
+PHRASE_ONLY = re.compile(r"^\s*(from|on|in|for|at|via|through|during)\s+((?:the\s+)?[\w'-]+(?:\s+[\w'-]+){0,2})\s*[?.!]*\s*$",
+                         re.IGNORECASE)
+""""and from France?", "and on ios?": one phrase, which takes the place of the previous question's phrase with the same
+preposition ("from Germany"), not a condition beside it."""
+KINDRED_PREPOSITIONS = ({"from", "in", "at"}, {"on", "via", "through"}, {"for", "during", "in"})
+"""Prepositions that say the same thing of a value ("orders from Germany", "and in France?")."""
 CITED_TABLE = re.compile(r"`([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*){1,2})`")
 
 
@@ -66,7 +76,7 @@ class Conversation:
                 refers = bool(question) and refers_back(said)
                 if question:
                     previous_table = focus_table(messages[start:i]) or previous_table
-                    question = follow_up(question, said)
+                    question = follow_up(question, said, today)
                 else:
                     question = said
                 start = i + 1
@@ -104,10 +114,15 @@ def focus_table(turn: Sequence[BaseMessage]) -> str | None:
     return tables[-1] if tables else None
 
 
-def follow_up(previous: str, text: str) -> str:
+def follow_up(previous: str, text: str, today: date) -> str:
     """The question a follow-up stands for: "run it" reruns the previous one, "and by month?" or "now by X
-    instead" amend it, a question with no intent of its own that refers back ("which one is the latest?")
-    extends it; any other question stands on its own."""
+    instead" amend it, "and from France?" or "and the month before that?" replace the previous one's phrase or
+    period, a question with no intent of its own that refers back ("which one is the latest?") extends it; any
+    other question stands on its own."""
+    if SHIFTED_PERIOD.match(text):
+        return shifted_period(previous, SHIFTED_PERIOD.match(text).group(1).lower(), text)
+    if (phrase := PHRASE_ONLY.match(FOLLOW_UP.sub("", text, count=1))) and (replaced := replaced_phrase(previous, phrase, today)):
+        return replaced
     if RUN_ONLY.match(text.lower()):
         return f"{previous.rstrip('?. ')} and run it"
     if not split_instructions(text)[0]:  # "validate it and return only the SQL": the same question, told how
@@ -152,6 +167,35 @@ def merge(previous: str, follow_up: str) -> str:
         previous = strip_groups(previous)
         addition = REPLACES.sub(" ", addition)
     return f"{previous.rstrip('?. ')} {addition.strip()}"
+
+
+def shifted_period(previous: str, unit: str, text: str) -> str:
+    """The previous question asked of the ``unit`` before its "last ``unit``"; ``text`` alone (a period it does
+    not resolve, so no confident answer) when the previous question names no such period."""
+    last = re.compile(rf"\b(?:last|previous|prior)\s+{unit}\b", re.IGNORECASE)
+    return last.sub(f"the {unit} before last", previous, count=1) if last.search(previous) else text
+
+
+def replaced_phrase(previous: str, phrase: re.Match[str], today: date) -> str | None:
+    """The previous question with its last phrase of the same preposition as ``phrase`` (a period for a period,
+    else a value: "from Germany" for "from France") replaced by it; None when it has no such phrase."""
+    preposition, said = phrase.group(1).lower(), phrase.group(2)
+    if TABLE_NAME.search(said) or content_words(said, INTENT_WORDS) != content_words(said, ()):
+        return None  # a table, or words that ask something ("on which day"): not a value or period alone
+    is_period = period_of(f"{preposition} {said}", today) is not None
+    kindred = [{preposition}, *(group for group in KINDRED_PREPOSITIONS if preposition in group)]
+    candidates = []
+    for prepositions in kindred:  # the same preposition first, then one that says the same
+        said_as = "|".join(sorted(prepositions))
+        phrases = re.finditer(rf"\b(?i:{said_as})\s+((?:[Tt]he\s+)?[A-Za-z][\w'-]*(?:\s+[A-Z][\w'-]*)*)", previous)
+        candidates = [m for m in phrases  # a value of capitalised words runs on ("from South Korea")
+                      if (period_of(m.group(0), today) is not None) == is_period and not TABLE_NAME.search(m.group(1))]
+        if candidates:
+            break
+    if not candidates:
+        return None
+    last = candidates[-1]
+    return f"{previous[: last.start(1)]}{said}{previous[last.end(1):]}"
 
 
 def says_its_rows(text: str, table: str) -> bool:
