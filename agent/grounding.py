@@ -45,6 +45,8 @@ from agent.semantic_view import layer_words
 from agent.state import SQL_TOOLS, TurnFacts
 from agent.grounding_doubts import (
     amount_counted,
+    contradictory_filters,
+    groups_unsaid,
     listing_aggregated,
     names_unshown,
     one_total_grouped,
@@ -310,6 +312,7 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         grounding.keyed = keys_grouped(question, tree)
         doubts = [*one_total_grouped(question, tree), *names_unshown(question, tree), *grounding.keyed,
                   *listing_aggregated(question, tree), *amount_counted(question, tree), *values_counted(question, tree),
+                  *contradictory_filters(tree), *groups_unsaid(question, tree),
                   *unsaid_twins(question, facts, facts.sql),
                   *(w for w in unsaid_measure_twins(question, facts, facts.sql) if stem(w) not in taught)]  # fmt: skip
         grounding.accounted = [t for t in grounding.accounted if t not in doubts]

@@ -1,9 +1,9 @@
 """SQL shapes that do not answer what a question asks, though every word of it is in the evidence: one total
 over things ("across all regions") grouped by them, names asked for with no name column read, each thing's
-attributes answered with an aggregate, "how much" answered with a row count, and things grouped by their key
-("orders per campaign" by ``campaign_id``), not by a name (or beside it). Each returns the question's
-words it doubts, which the grounding check then lists as not accounted for; each reads the one tree ``parsed``
-gives, parsed once per answer. Words and SQL only: nothing here knows a lake.
+attributes answered with an aggregate, "how much" answered with a row count, things grouped by their key
+("orders per campaign" by ``campaign_id``), not by a name (or beside it), a grouped query not grouped by what
+the question asks one answer for each of, and a column held equal to two values at once. Each returns the question's words it doubts (the last, the filter no row passes), which the grounding
+check then lists as not accounted for; each reads the one tree ``parsed`` gives, parsed once per answer. Words and SQL only: nothing here knows a lake.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from agent.grounding_words import Evidence, accounted_for, name_words
-from agent.models.language import split_instructions
+from agent.models.language import grain_of, split_instructions
 from agent.models.request import ACROSS_ALL, NAME_OF
 from agent.models.vocabulary import AGGREGATE_WORDS, NAME_PARTS
 from catalog_ingest.text import QUESTION_STOPWORDS, identifier_parts, stem, words
@@ -56,6 +56,26 @@ def grouped_columns(tree: exp.Expression | None) -> set[str]:
             found |= {w for col in key.find_all(exp.Column) for w in name_words(col.name)}
             found |= name_words(key.name) if isinstance(key, exp.Column) else set()
     return found
+
+
+EACH_THING = re.compile(r"\b(?:each|per|every)\s+(?:single\s+)?([a-z_]+)\b(?!\.)")
+""""the top country in each region", "orders per customer": what the answer is given for, one group each."""
+
+
+def groups_unsaid(question: str, tree: exp.Expression | None) -> list[str]:
+    """The things a question asks for one answer each of ("in each region") that a grouped query neither groups
+    nor partitions by: "the country with the most orders in each region" answered with one country overall. A
+    time grain ("per day") is left to the period checks; a query with no groups to the ungrouped-aggregate check."""
+    if tree is None or (tree.find(exp.Group) is None and tree.find(exp.Window) is None):
+        return []
+    grouped = grouped_columns(tree) | {w for window in tree.find_all(exp.Window) for part in window.args.get("partition_by") or []
+                                       for col in part.find_all(exp.Column) for w in name_words(col.name)}  # fmt: skip
+    asked = split_instructions(question)[0].lower()
+    said = {stem(w) for w in words(asked)}
+    things = [m.group(1) for m in EACH_THING.finditer(asked)]
+    others = {w for w in grouped if stem(w) not in said}  # a grouped column the question names is not "each X" too
+    return [thing for thing in dict.fromkeys(things) if thing not in QUESTION_STOPWORDS and not grain_of(f"per {thing}")
+            and stem(thing) not in {stem(w) for w in grouped} and not accounted_for(thing, Evidence(others))]  # fmt: skip
 
 
 def one_total_grouped(question: str, tree: exp.Expression | None) -> list[str]:
@@ -106,6 +126,21 @@ def values_counted(question: str, tree: exp.Expression | None) -> list[str]:
         return []
     counted = any(isinstance(count.this, exp.Distinct) for count in tree.find_all(exp.Count))
     return [listed.group(1)] if counted and tree.find(exp.Group) is None else []
+
+
+def contradictory_filters(tree: exp.Expression | None) -> list[str]:
+    """A column held equal to two different values in one conjunction ("country = 'DE' AND country = 'FR'"):
+    no row can pass it, so its empty result answers nothing. Each such column, as the values it is asked to hold."""
+    if tree is None:
+        return []
+    doubts = []
+    for condition in (node.this for node in tree.find_all(exp.Where, exp.Having)):
+        held: dict[str, set[str]] = {}
+        for part in condition.flatten() if isinstance(condition, exp.And) else [condition]:
+            if isinstance(part, exp.EQ) and isinstance(part.this, exp.Column) and isinstance(part.expression, exp.Literal):
+                held.setdefault(part.this.name.lower(), set()).add(part.expression.sql())
+        doubts += [f"{column} = {' and '.join(sorted(values))} at once" for column, values in held.items() if len(values) > 1]
+    return doubts
 
 
 def keys_grouped(question: str, tree: exp.Expression | None) -> dict[str, str]:
