@@ -210,3 +210,34 @@ def test_a_grouped_query_not_grouped_by_what_each_answer_is_for_is_doubted():
     per_customer = parsed("SELECT AVG(n) FROM (SELECT customer_id, COUNT(*) AS n FROM s.orders GROUP BY 1)")
     assert groups_unsaid("average number of orders per customer", per_customer) == []
     assert groups_unsaid("revenue for each nation", parsed("SELECT country, SUM(x) FROM s.orders GROUP BY 1")) == []
+
+
+def test_a_follow_up_shifts_any_period_breaks_down_or_counts_over_the_same_dates():
+    from agent.models.language import period_of
+    from agent.models.offline.conversation import follow_up, refers_back
+
+    today = date(2026, 12, 7)
+    before = follow_up("how much did we spend on ads in the last 30 days?", "and the 30 days before that?", today)
+    period = period_of(before, today)
+    assert (period.start, period.end) == (date(2026, 10, 9), date(2026, 11, 7))
+    september = period_of(follow_up("how many orders in October?", "and the month before that?", today), today)
+    assert (september.start, september.end) == (date(2026, 9, 1), date(2026, 9, 30))
+    assert follow_up("how much have we spent on paid search?", "split by month", today) == "how much have we spent on paid search by month"
+    assert refers_back("by reason?") and refers_back("the day before?") and not refers_back("how many refunds are there?")
+    refunds = follow_up("how many orders did we get in October?", "and how many refunds?", today)
+    assert refunds == "how many refunds between 2026-10-01 and 2026-10-31"
+    assert follow_up("how many orders did we get?", "and how many refunds?", today) == "how many refunds?"
+
+
+def test_search_as_a_channel_is_no_search_for_tables():
+    assert detect_intent("how much have we spent on paid search?").kind == "sql"
+    assert detect_intent("search for tables about refunds").kind == "find"
+    assert detect_intent("I am searching for a table of refunds").kind == "find"
+
+
+def test_one_total_over_all_of_something_filtered_to_one_of_them_is_doubted():
+    from agent.grounding_doubts import filtered_over_all, parsed
+
+    social = parsed("SELECT COUNT(*) FROM s.tickets AS t WHERE t.priority = 'low' AND t.channel = 'social'")
+    assert filtered_over_all("low priority tickets over social, and across all channels?", social) == ["all"]
+    assert filtered_over_all("low priority tickets across all channels", parsed("SELECT COUNT(*) FROM s.tickets WHERE priority = 'low'")) == []

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.models.language import content_words, grain_of, period_of, spelled_numbers, split_instructions, strip_grain
+from agent.models.language import (content_words, grain_of, month_start, period_of, spelled_numbers, split_instructions,
+                                   strip_grain)
 from agent.models.offline.intents import INTENT_WORDS, TABLE_NAME, detect_intent
 from agent.models.request import has_groups, strip_groups
 from agent.state import SQL_TOOLS, ToolResult, text_payload
@@ -26,7 +27,8 @@ RUN = re.compile(r"\b(?:run|execute)\b|--run\b")
 RUN_ONLY = re.compile(r"^\s*(?:please\s+)?(?:now\s+)?(?:run|execute)(?:\s+(?:it|that|this|the (?:query|sql)))?(?:\s+please)?\s*[.!?]*\s*$")
 REPLACES = re.compile(r"\binstead\b|^\s*(?:now|rather)\b")
 REFERS_BACK = re.compile(
-    r"\b(?:it|its|it's|that|this|those|these|them|they|their|there|one|ones|same|above|previous|former|latter)\b"
+    r"\b(?:it|its|it's|that|this|those|these|them|they|their|one|ones|same|above|previous|former|latter)\b"
+    r"|(?<!\bare )(?<!\bwere )\bthere\b(?!\s+(?:been|be)\b)"  # not "how many are there?" (but "is there one for it?")
     r"|\bthe (?:table|dataset|query|sql|result|draft)\b"
 )
 """Words by which a question refers to the previous answer; without one (or a follow-up marker) it stands alone."""
@@ -41,9 +43,13 @@ pending?") asks it the same way."""
 FACT_KINDS = frozenset({"describe", "column", "partitions", "history", "stats"})
 """Kinds of fact about one table: a follow-up asking another kind asks it of the same table, not the previous
 question again."""
-SHIFTED_PERIOD = re.compile(r"^\s*(?:(?:and|what about|how about)\s+)?(?:for\s+|in\s+)?(?:the\s+)?(week|month|year)\s+"
-                            r"(?:before|prior)(?:\s+(?:that|it|this|then))?\s*[?.!]*\s*$", re.IGNORECASE)
-""""and the month before that?": the previous question's period, one unit further back."""
+SHIFTED_PERIOD = re.compile(r"^\s*(?:(?:and|what about|how about)\s+)?(?:for\s+|in\s+|on\s+)?(?:the\s+)?(?:(\d+)\s+)?"
+                            r"(day|week|month|year)s?\s+(?:before|prior)(?:\s+(?:that|it|this|then))?\s*[?.!]*\s*$", re.IGNORECASE)
+""""and the month before that?", "and the 30 days before that?": the period just before the previous question's."""
+GROUPING_ONLY = re.compile(r"^\s*(?:now\s+)?(?:(?:split|broken|break|group|grouped|broke)(?:\s+(?:it|that|them|this))?"
+                           r"(?:\s+(?:down|up|out))?\s+)?((?:by|per)\s+[a-z_]+(?:\s*(?:,|and)\s*[a-z_]+)*)\s*[?.!]*\s*$",
+                           re.IGNORECASE)
+""""split by month", "by country?": a breakdown of the previous question's answer, with no subject of its own."""
 PHRASE_ONLY = re.compile(r"^\s*(from|on|in|for|at|via|through|during)\s+((?:the\s+)?[\w'-]+(?:\s+[\w'-]+){0,2})\s*[?.!]*\s*$",
                          re.IGNORECASE)
 """"and from France?", "and on ios?": one phrase, which takes the place of the previous question's phrase with the same
@@ -100,9 +106,11 @@ class Conversation:
 
 
 def refers_back(text: str) -> bool:
-    """The text refers to the previous answer: a pronoun or "the table", a follow-up marker, or "run it"."""
+    """The text refers to the previous answer: a pronoun or "the table", a follow-up marker, "run it", or only
+    a breakdown or a period before the previous one ("by reason?", "the day before?")."""
     lowered = text.lower()
-    return bool(REFERS_BACK.search(lowered) or FOLLOW_UP.match(lowered) or RUN_ONLY.match(lowered))
+    return bool(REFERS_BACK.search(lowered) or FOLLOW_UP.match(lowered) or RUN_ONLY.match(lowered)
+                or GROUPING_ONLY.match(lowered) or SHIFTED_PERIOD.match(lowered))
 
 
 def focus_table(turn: Sequence[BaseMessage]) -> str | None:
@@ -119,8 +127,10 @@ def follow_up(previous: str, text: str, today: date) -> str:
     instead" amend it, "and from France?" or "and the month before that?" replace the previous one's phrase or
     period, a question with no intent of its own that refers back ("which one is the latest?") extends it; any
     other question stands on its own."""
-    if SHIFTED_PERIOD.match(text):
-        return shifted_period(previous, SHIFTED_PERIOD.match(text).group(1).lower(), text)
+    if shift := SHIFTED_PERIOD.match(text):
+        return shifted_period(previous, int(shift.group(1) or 1), shift.group(2).lower(), text, today)
+    if grouping := GROUPING_ONLY.match(text):
+        return merge(previous, grouping.group(1), today)
     if (phrase := PHRASE_ONLY.match(FOLLOW_UP.sub("", text, count=1))) and (replaced := replaced_phrase(previous, phrase, today)):
         return replaced
     if RUN_ONLY.match(text.lower()):
@@ -128,7 +138,7 @@ def follow_up(previous: str, text: str, today: date) -> str:
     if not split_instructions(text)[0]:  # "validate it and return only the SQL": the same question, told how
         return f"{previous.rstrip('?. ')}. {text}"
     if FOLLOW_UP.match(text):
-        return merge(previous, text)
+        return merge(previous, text, today)
     own = detect_intent(text)
     if not refers_back(text):  # a new question is read on its own
         return text
@@ -138,10 +148,11 @@ def follow_up(previous: str, text: str, today: date) -> str:
     return text
 
 
-def merge(previous: str, follow_up: str) -> str:
+def merge(previous: str, follow_up: str, today: date) -> str:
     """'weekly active users by country' + 'and by month?' -> 'active users by country by month';
     'count orders by status' + 'now by channel instead' -> 'count orders by channel';
-    'rows of a.x' + 'and b.y?' -> 'rows of b.y'."""
+    'rows of a.x' + 'and b.y?' -> 'rows of b.y'; 'orders in October' + 'and how many refunds?' -> refunds in
+    October's dates."""
     addition = SAME.sub(" ", FOLLOW_UP.sub("", follow_up, count=1))
     named_before, named_now = TABLE_NAME.search(previous), TABLE_NAME.search(addition)
     if named_now and not content_words(TABLE_NAME.sub(" ", addition), INTENT_WORDS):
@@ -160,6 +171,9 @@ def merge(previous: str, follow_up: str) -> str:
         return addition  # "how many rows does a.b have?" + "and the schema?": the schema, of the same table
     counted = NEW_COUNT.match(addition)
     if counted and counted.group(1) not in words(previous.lower()) and not REFERS_BACK.search(addition.lower()):
+        period = period_of(previous, today) if period_of(addition, today) is None else None
+        if period is not None:  # "and how many refunds?" after "orders in October": over the same dates
+            return f"{addition.strip().rstrip('?. ')} between {period.start} and {period.end}"
         return addition  # "and how many invoices?": a count of something else, asked on its own
     if grain_of(addition.lower()):
         previous = strip_grain(previous.lower())
@@ -169,11 +183,26 @@ def merge(previous: str, follow_up: str) -> str:
     return f"{previous.rstrip('?. ')} {addition.strip()}"
 
 
-def shifted_period(previous: str, unit: str, text: str) -> str:
-    """The previous question asked of the ``unit`` before its "last ``unit``"; ``text`` alone (a period it does
-    not resolve, so no confident answer) when the previous question names no such period."""
+def shifted_period(previous: str, count: int, unit: str, text: str, today: date) -> str:
+    """The previous question asked of the ``count`` ``unit``s just before its period: "last month" becomes "the
+    month before last", any other period the dates before it, said as a range; ``text`` alone (a period it
+    does not resolve, so no confident answer) when the previous question names no period."""
     last = re.compile(rf"\b(?:last|previous|prior)\s+{unit}\b", re.IGNORECASE)
-    return last.sub(f"the {unit} before last", previous, count=1) if last.search(previous) else text
+    if count == 1 and unit != "day" and last.search(previous):
+        return last.sub(f"the {unit} before last", previous, count=1)
+    period = period_of(previous, today)
+    if period is None:
+        return text
+    end = period.start - timedelta(days=1)
+    if unit == "day":
+        start = end - timedelta(days=count - 1)
+    elif unit == "week":
+        start = end - timedelta(days=7 * count - 1)
+    elif unit == "month":
+        start = month_start(period.start, count)
+    else:
+        start = date(period.start.year - count, period.start.month, 1)
+    return f"{previous.rstrip('?. ')} between {start} and {end}"
 
 
 def replaced_phrase(previous: str, phrase: re.Match[str], today: date) -> str | None:

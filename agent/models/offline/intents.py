@@ -105,7 +105,8 @@ STEWARD = (r"^\s*(?:who|whom|which (?:team|person|group)|what team)\b[^?]*\b(?:m
            r"|contact|looks? after|in charge|stewards?)\b")
 """Who answers for a table ("who maintains a.b?", "which team looks after a.b?"): its owner, a fact of the table."""
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
-    ("find", re.compile(r"\b(?:which|what|where)\b.*\b(?:tables?|datasets?)\b|\b(?:find|search|look(?:ing)? for)\b"
+    ("find", re.compile(r"\b(?:which|what|where)\b.*\b(?:tables?|datasets?)\b|\b(?:find|look(?:ing)? for)\b"
+                        r"|^\s*(?:please\s+)?search\b|\bsearch(?:ing)?\s+(?:for|the|a|an|all|through)\b"  # not "paid search"
                         r"|\bwhere(?:'s| (?:can|do|is|are|would))\b|^\s*(?:is|are) there\b|\bany (?:tables?|datasets?)\b"
                         r"|\b(?:do|does) (?:we|you|the lake|the catalog) (?:have|hold|keep|store|track)\b")),
     ("sql", re.compile(r"\b(?:sql|query|queries|select)\b")),
