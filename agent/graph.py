@@ -35,7 +35,8 @@ from agent.model_output import (
     squash,
     unchecked_sql_warning,
 )
-from agent.grounding import declines, ground, partial_label
+from agent.grounding import carried_over, declines, ground, partial_label
+from agent.models.offline.conversation import refers_back
 from agent.prompts import load_prompt
 from agent.state import RUN_REQUESTED, TODAY, AgentState, TurnFacts, turn_facts
 from agent.tools import TOOLS, human_bytes, tool_error_text
@@ -118,10 +119,16 @@ def check_grounding(state: AgentState) -> dict[str, Any]:
     are not (unless it declines and shows no result), so its SQL is never presented as the answer to what it
     does not cover: an answer that shows rows and says in passing what it could not do is labelled too."""
     messages = state["messages"]
-    question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    asked = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+    question = messages[asked[-1]].text if asked else ""
     facts = turn_facts(messages)
     answer = messages[-1]
-    grounding = ground(question, facts, {c["table"] for c in facts.cited(answer.text)})
+    cited = {c["table"] for c in facts.cited(answer.text)}
+    grounding = ground(question, facts, cited)
+    before = state.get("grounding")
+    if before and len(asked) > 1 and refers_back(question) and facts.sql_sources.keys() & turn_facts(messages[: asked[-1]]).sql_sources.keys():
+        carried = [t for t in carried_over(before.get("unaccounted", []), facts, cited) if t not in grounding.unaccounted]
+        grounding.unaccounted += carried  # a follow-up over the same table inherits the gaps it did not close
     update: dict[str, Any] = {"grounding": grounding.as_dict()}
     if grounding.unaccounted and (facts.result is not None or not declines(answer.text)):
         label = partial_label(grounding, bool(facts.sql))

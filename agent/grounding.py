@@ -46,6 +46,7 @@ from agent.state import SQL_TOOLS, TurnFacts
 from agent.grounding_doubts import (
     amount_counted,
     contradictory_filters,
+    filtered_over_all,
     groups_unsaid,
     listing_aggregated,
     names_unshown,
@@ -312,7 +313,7 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         grounding.keyed = keys_grouped(question, tree)
         doubts = [*one_total_grouped(question, tree), *names_unshown(question, tree), *grounding.keyed,
                   *listing_aggregated(question, tree), *amount_counted(question, tree), *values_counted(question, tree),
-                  *contradictory_filters(tree), *groups_unsaid(question, tree),
+                  *contradictory_filters(tree), *groups_unsaid(question, tree), *filtered_over_all(question, tree),
                   *unsaid_twins(question, facts, facts.sql),
                   *(w for w in unsaid_measure_twins(question, facts, facts.sql) if stem(w) not in taught)]  # fmt: skip
         grounding.accounted = [t for t in grounding.accounted if t not in doubts]
@@ -323,6 +324,14 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         grounding.accounted = [t for t in grounding.accounted if t not in elsewhere]
         grounding.unaccounted += list(dict.fromkeys(elsewhere))
     return grounding
+
+
+def carried_over(unaccounted_before: list[str], facts: TurnFacts, cited: set[str]) -> list[str]:
+    """The words a follow-up's thread could not account for in its previous answer over the same tables ("usd"
+    in "how much did we refund in USD?") that this answer's evidence still does not: "and in September?" asks
+    the same, with the same gap."""
+    found = evidence(facts, cited)
+    return [t for t in unaccounted_before if t.isalpha() and not accounted_for(t, found)]
 
 
 def aggregates_ungrouped(sql: str) -> bool:

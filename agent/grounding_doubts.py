@@ -1,9 +1,11 @@
 """SQL shapes that do not answer what a question asks, though every word of it is in the evidence: one total
-over things ("across all regions") grouped by them, names asked for with no name column read, each thing's
-attributes answered with an aggregate, "how much" answered with a row count, things grouped by their key
-("orders per campaign" by ``campaign_id``), not by a name (or beside it), a grouped query not grouped by what
-the question asks one answer for each of, and a column held equal to two values at once. Each returns the question's words it doubts (the last, the filter no row passes), which the grounding
-check then lists as not accounted for; each reads the one tree ``parsed`` gives, parsed once per answer. Words and SQL only: nothing here knows a lake.
+over things ("across all regions") grouped by them, or filtered to one of them; names asked for with no name
+column read; each thing's attributes answered with an aggregate; "how much" answered with a row count; things
+grouped by their key ("orders per campaign" by ``campaign_id``), not by a name (or beside it); a grouped query not
+grouped by what the question asks one answer each of; a column held equal to two values at once. Each returns
+the question's words it doubts (the last, the filter no row passes), which the grounding check then lists as not
+accounted for; each reads the one tree ``parsed`` gives, parsed once per answer. Words and SQL only: nothing here
+knows a lake.
 """
 
 from __future__ import annotations
@@ -76,6 +78,16 @@ def groups_unsaid(question: str, tree: exp.Expression | None) -> list[str]:
     others = {w for w in grouped if stem(w) not in said}  # a grouped column the question names is not "each X" too
     return [thing for thing in dict.fromkeys(things) if thing not in QUESTION_STOPWORDS and not grain_of(f"per {thing}")
             and stem(thing) not in {stem(w) for w in grouped} and not accounted_for(thing, Evidence(others))]  # fmt: skip
+
+
+def filtered_over_all(question: str, tree: exp.Expression | None) -> list[str]:
+    """["all"] when the question asks for one total over all of something ("across all channels") that the SQL
+    filters to one value of (``channel = 'social'``): a part, not the whole."""
+    if tree is None or not (things := over_all(question)):
+        return []
+    filtered = {w for where in tree.find_all(exp.Where) for test in where.find_all(exp.EQ, exp.In)
+                for col in test.this.find_all(exp.Column) for w in name_words(col.name)}  # fmt: skip
+    return ["all"] if filtered and any(stem(w) in {stem(f) for f in filtered} for w in things) else []
 
 
 def one_total_grouped(question: str, tree: exp.Expression | None) -> list[str]:

@@ -244,3 +244,20 @@ def test_things_grouped_by_their_key_are_doubted_unless_the_id_is_asked_for():
     assert keys_grouped("orders per customer id", parsed(shown)) == keys_grouped("orders by customer_id", parsed(shown)) == {}
     averaged = "SELECT AVG(n) FROM (SELECT t.customer_id, COUNT(*) AS n FROM s.orders AS t GROUP BY 1) AS per_group"
     assert keys_grouped("average orders per customer", parsed(averaged)) == {}
+
+
+def test_a_follow_up_over_the_same_table_keeps_the_gap_it_did_not_close(ctx):
+    november = COUNT_ALL + " WHERE order_ts >= DATE '2026-11-01' AND order_ts < DATE '2026-12-01'"
+    agent = scripted_agent(
+        ctx,
+        calls("validate_sql", 1, sql=COUNT_ALL), AIMessage("Here is the count of orders."),
+        calls("validate_sql", 2, sql=november), AIMessage("Here is November's count."),
+        calls("validate_sql", 3, sql=COUNT_ALL), AIMessage("Here is the count of orders."),
+    )  # fmt: skip
+    first = agent.ask("how many cancelled orders are there?", thread_id="t")
+    assert first.grounding.unaccounted == ["cancelled"]
+    follow_up = agent.ask("and in 2026-11?", thread_id="t")  # the same count, a month of it: still not cancelled ones
+    assert "cancelled" in follow_up.grounding.unaccounted
+    assert follow_up.answer.startswith("Partial answer:") and "'cancelled'" in follow_up.answer.splitlines()[0]
+    standalone = agent.ask("how many orders are there?", thread_id="t")  # a question of its own inherits nothing
+    assert standalone.grounding.unaccounted == [] and not standalone.answer.startswith("Partial answer")
