@@ -264,6 +264,17 @@ def month_start(day: date, back: int = 0) -> date:
     return date(months // 12, months % 12 + 1, 1)
 
 
+def calendar_unit_back(unit: str, back: int, today: date) -> tuple[date, date]:
+    """The first and last day of the calendar week (Monday to Sunday), month or year ``back`` of them before
+    ``today``'s."""
+    if unit == "week":
+        start = today - timedelta(days=today.weekday() + 7 * back)
+        return start, start + timedelta(days=6)
+    if unit == "month":
+        return month_start(today, back), month_start(today, back - 1) - timedelta(days=1)
+    return date(today.year - back, 1, 1), date(today.year - back, 12, 31)
+
+
 def period_of(text: str, today: date) -> Period | None:
     """A time range in the question. Relative ones count from ``today`` (in the configured time zone):
     "last month" is the previous calendar month, "last week" the previous Monday-to-Sunday week, "the last 3
@@ -305,25 +316,11 @@ def period_of(text: str, today: date) -> Period | None:
         else:
             start = today - timedelta(days=count * (7 if unit == "week" else 1) - 1)
         return span(start, today, f"the last {count} {unit}s")
-    if match := re.search(r"\b(week|month|year)\s+before\s+last\b", text):  # "the month before last"
-        unit = match.group(1)
-        if unit == "week":
-            start = today - timedelta(days=today.weekday() + 14)
-            return span(start, start + timedelta(days=6), "the week before last")
-        if unit == "month":
-            start = month_start(today, 2)
-            return span(start, month_start(today, 1) - timedelta(days=1), f"the month before last ({start:%Y-%m})")
-        year = today.year - 2
-        return span(date(year, 1, 1), date(year, 12, 31), f"the year before last ({year})")
-    if match := re.search(r"\b(?:last|previous)\s+(week|month|year)\b", text):
-        unit = match.group(1)
-        if unit == "week":
-            start = today - timedelta(days=today.weekday() + 7)
-            return span(start, start + timedelta(days=6), "last week")
-        if unit == "month":
-            start = month_start(today, 1)
-            return span(start, month_start(today) - timedelta(days=1), f"last month ({start:%Y-%m})")
-        return span(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), f"last year ({today.year - 1})")
+    if match := re.search(r"\b(?:(week|month|year)\s+before\s+last|(?:last|previous)\s+(week|month|year))\b", text):
+        unit, back = (match.group(1), 2) if match.group(1) else (match.group(2), 1)  # "the month before last"
+        start, end = calendar_unit_back(unit, back, today)
+        said = f"the {unit} before last" if back == 2 else f"last {unit}"
+        return span(start, end, said + {"week": "", "month": f" ({start:%Y-%m})", "year": f" ({start.year})"}[unit])
     if match := re.search(r"\b(?:last|past|previous)\s+(fortnight)\b|\bpast\s+(week|month|year)\b", text):
         days = {"fortnight": 14, "week": 7, "month": 30, "year": 365}[match.group(1) or match.group(2)]
         return span(today - timedelta(days=days - 1), today, f"the past {match.group(1) or match.group(2)}")
