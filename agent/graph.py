@@ -125,10 +125,11 @@ def check_grounding(state: AgentState) -> dict[str, Any]:
     answer = messages[-1]
     cited = {c["table"] for c in facts.cited(answer.text)}
     grounding = ground(question, facts, cited)
-    before = state.get("grounding")
-    if before and len(asked) > 1 and refers_back(question) and facts.sql_sources.keys() & turn_facts(messages[: asked[-1]]).sql_sources.keys():
-        carried = [t for t in carried_over(before.get("unaccounted", []), facts, cited) if t not in grounding.unaccounted]
-        grounding.unaccounted += carried  # a follow-up over the same table inherits the gaps it did not close
+    before = state.get("grounding")  # the thread's previous answer's, until this turn's replaces it
+    if before and len(asked) > 1 and refers_back(question):
+        same_tables = facts.sql_sources.keys() & turn_facts(messages[: asked[-1]]).sql_sources.keys()
+        carried = carried_over(before.get("unaccounted", []), facts, cited) if same_tables else []
+        grounding.unaccounted += [t for t in carried if t not in grounding.unaccounted]  # gaps it did not close
     update: dict[str, Any] = {"grounding": grounding.as_dict()}
     if grounding.unaccounted and (facts.result is not None or not declines(answer.text)):
         label = partial_label(grounding, bool(facts.sql))
