@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.scale_lake import properties_argument
 from catalog_ingest.documents import COLUMN_VECTORS_MAX_COLUMNS, Document, unique_columns
 from catalog_ingest.embeddings import MINILM_MAX_TOKENS, l2_normalise, minilm_tokenizer_path
 from catalog_ingest.ingest import Ingester
 from catalog_ingest.records import TableRecord
-from bench.scale_lake import properties_argument
 from catalog_ingest.settings import CatalogConfig, load_settings
 
 BATCH = 8
