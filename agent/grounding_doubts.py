@@ -75,9 +75,10 @@ def groups_unsaid(question: str, tree: exp.Expression | None) -> list[str]:
     asked = split_instructions(question)[0].lower()
     said = {stem(w) for w in words(asked)}
     things = [m.group(1) for m in EACH_THING.finditer(asked)]
-    others = {w for w in grouped if stem(w) not in said}  # a grouped column the question names is not "each X" too
+    grouped_stems = {stem(w) for w in grouped}
+    others = Evidence({w for w in grouped if stem(w) not in said})  # a grouped column the question names is not "each X" too
     return [thing for thing in dict.fromkeys(things) if thing not in QUESTION_STOPWORDS and not grain_of(f"per {thing}")
-            and stem(thing) not in {stem(w) for w in grouped} and not accounted_for(thing, Evidence(others))]  # fmt: skip
+            and stem(thing) not in grouped_stems and not accounted_for(thing, others)]  # fmt: skip
 
 
 def filtered_over_all(question: str, tree: exp.Expression | None) -> list[str]:
@@ -85,9 +86,9 @@ def filtered_over_all(question: str, tree: exp.Expression | None) -> list[str]:
     filters to one value of (``channel = 'social'``): a part, not the whole."""
     if tree is None or not (things := over_all(question)):
         return []
-    filtered = {w for where in tree.find_all(exp.Where) for test in where.find_all(exp.EQ, exp.In)
+    filtered = {stem(w) for where in tree.find_all(exp.Where) for test in where.find_all(exp.EQ, exp.In)
                 for col in test.this.find_all(exp.Column) for w in name_words(col.name)}  # fmt: skip
-    return ["all"] if filtered and any(stem(w) in {stem(f) for f in filtered} for w in things) else []
+    return ["all"] if any(stem(w) in filtered for w in things) else []
 
 
 def one_total_grouped(question: str, tree: exp.Expression | None) -> list[str]:

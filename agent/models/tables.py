@@ -14,8 +14,6 @@ from catalog_ingest.text import name_parts, stem, words
 
 NUMERIC = re.compile(r"^(tinyint|smallint|int|integer|long|bigint|hugeint|float|double|real|decimal|numeric)")
 TEMPORAL = re.compile(r"^(date|timestamp)")
-ORDERED = re.compile(f"{NUMERIC.pattern}|{TEMPORAL.pattern}")
-"""Types with a smallest and a largest value: numbers, dates and times."""
 NAMED_AS_IT_IS = 9.5
 """A ``Table.match`` fit this good is the column's whole name (10, less a tenth for each part of it)."""
 
