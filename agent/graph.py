@@ -35,7 +35,7 @@ from agent.model_output import (
     squash,
     unchecked_sql_warning,
 )
-from agent.grounding import carried_over, declines, ground, partial_label
+from agent.grounding import declines, ground, partial_label
 from agent.models.offline.conversation import refers_back
 from agent.prompts import load_prompt
 from agent.state import RUN_REQUESTED, TODAY, AgentState, TurnFacts, turn_facts
@@ -123,13 +123,12 @@ def check_grounding(state: AgentState) -> dict[str, Any]:
     question = messages[asked[-1]].text if asked else ""
     facts = turn_facts(messages)
     answer = messages[-1]
-    cited = {c["table"] for c in facts.cited(answer.text)}
-    grounding = ground(question, facts, cited)
     before = state.get("grounding")  # the thread's previous answer's, until this turn's replaces it
-    if before and len(asked) > 1 and refers_back(question):
-        same_tables = facts.sql_sources.keys() & turn_facts(messages[: asked[-1]]).sql_sources.keys()
-        carried = carried_over(before.get("unaccounted", []), facts, cited) if same_tables else []
-        grounding.unaccounted += [t for t in carried if t not in grounding.unaccounted]  # gaps it did not close
+    inherited: list[str] = []
+    if before and len(asked) > 1 and refers_back(question):  # a follow-up over the same tables keeps their gaps
+        if facts.sql_sources.keys() & turn_facts(messages[: asked[-1]]).sql_sources.keys():
+            inherited = before.get("unaccounted", [])
+    grounding = ground(question, facts, {c["table"] for c in facts.cited(answer.text)}, inherited)
     update: dict[str, Any] = {"grounding": grounding.as_dict()}
     if grounding.unaccounted and (facts.result is not None or not declines(answer.text)):
         label = partial_label(grounding, bool(facts.sql))

@@ -285,9 +285,11 @@ def evidence(facts: TurnFacts, cited: set[str]) -> Evidence:
     return found
 
 
-def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
+def ground(question: str, facts: TurnFacts, cited: set[str], inherited: list[str] = ()) -> Grounding:
     """Each content term of the question, accounted for by the evidence or not; a number written in words is a
-    number ("more than five": 5 in the SQL)."""
+    number ("more than five": 5 in the SQL). ``inherited``: the words a follow-up's thread could not account for
+    in its previous answer over the same tables ("usd" in "how much did we refund in USD?"), unaccounted still
+    unless this answer's evidence covers them ("and in September?" asks the same, with the same gap)."""
     question = spelled_numbers(question)
     found = evidence(facts, cited)
     grounding = Grounding()
@@ -323,15 +325,8 @@ def ground(question: str, facts: TurnFacts, cited: set[str]) -> Grounding:
         elsewhere = [*grounding.rivals, *unread_named_tables(grounding.accounted, found, facts, facts.sql)]
         grounding.accounted = [t for t in grounding.accounted if t not in elsewhere]
         grounding.unaccounted += list(dict.fromkeys(elsewhere))
+    grounding.unaccounted += [t for t in inherited if t.isalpha() and t not in grounding.unaccounted and not accounted_for(t, found)]
     return grounding
-
-
-def carried_over(unaccounted_before: list[str], facts: TurnFacts, cited: set[str]) -> list[str]:
-    """The words a follow-up's thread could not account for in its previous answer over the same tables ("usd"
-    in "how much did we refund in USD?") that this answer's evidence still does not: "and in September?" asks
-    the same, with the same gap."""
-    found = evidence(facts, cited)
-    return [t for t in unaccounted_before if t.isalpha() and not accounted_for(t, found)]
 
 
 def aggregates_ungrouped(sql: str) -> bool:
